@@ -1,0 +1,224 @@
+"""The FastAPI factory every service starts from.
+
+It wires what all three services share: settings loaded at start-up (a clear error if they are
+wrong), JSON logging, the request-id middleware, one access-log line and metrics per request,
+a body-size limit (413), `/health`, `/ready` and `/metrics`, and error bodies that are always
+`{"detail": "..."}` — never a stack trace, never a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.logging import configure_logging
+from shared.request_id import RequestIdMiddleware, get_request_id
+from shared.settings import ServiceSettings
+
+logger = logging.getLogger("paguito.access")
+
+ReadyCheck = Callable[[], Awaitable[object]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+HTTP_REQUESTS = Counter(
+    "paguito_http_requests_total",
+    "HTTP requests handled",
+    ["service", "method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "paguito_http_request_duration_seconds",
+    "Time to handle an HTTP request",
+    ["service", "route"],
+)
+READY_CHECK_SECONDS = 3.0
+_QUIET_ROUTES = frozenset({"/health", "/metrics"})
+
+
+class ObservabilityMiddleware:
+    """One access-log line and the request metrics, labelled by route template."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, route).observe(elapsed)
+            if route not in _QUIET_ROUTES:
+                logger.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
+
+
+class BodySizeLimitMiddleware:
+    """Refuse request bodies over `max_bytes` with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, max_bytes: Callable[[], int]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes()
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await _too_large(limit, send)
+                return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(limit, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(limit: int, send: Send) -> None:
+    response = JSONResponse(
+        {"detail": f"Request body too large: the limit is {limit} bytes."}, status_code=413
+    )
+    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def create_service_app(
+    *,
+    name: str,
+    settings: ServiceSettings | Callable[[], ServiceSettings],
+    lifespan: Lifespan | None = None,
+    version: str = "0.1.0",
+    description: str = "",
+) -> FastAPI:
+    """Build a service app. `settings` may be a factory: it then runs at start-up, not import.
+
+    Services register readiness checks in `app.state.ready_checks[name] = async_fn` (raise or
+    return False when the dependency is unreachable).
+    """
+
+    @asynccontextmanager
+    async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loaded = settings() if callable(settings) else settings
+        app.state.settings = loaded
+        configure_logging(name, loaded.log_level)
+        logger.info("starting", extra={"port": loaded.port})
+        if lifespan is None:
+            yield
+        else:
+            async with lifespan(app):
+                yield
+        logger.info("stopped")
+
+    app = FastAPI(title=name, version=version, description=description, lifespan=_lifespan)
+    app.state.service_name = name
+    app.state.ready_checks = {}
+    if not callable(settings):
+        app.state.settings = settings
+
+    def _limit() -> int:
+        loaded = getattr(app.state, "settings", None)
+        return loaded.max_body_bytes if loaded is not None else 1_048_576
+
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=_limit)
+    app.add_middleware(ObservabilityMiddleware, service=name)
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return JSONResponse(
+            {
+                "detail": "Internal error; the request id identifies it in the logs.",
+                "requestId": get_request_id(),
+            },
+            status_code=500,
+        )
+
+    @app.get("/health", tags=["ops"], summary="Liveness")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": name, "version": version}
+
+    @app.get(
+        "/ready",
+        tags=["ops"],
+        summary="Readiness: dependencies reachable",
+        responses={503: {"description": "A dependency is unreachable"}},
+    )
+    async def ready(request: Request) -> JSONResponse:
+        checks: dict[str, ReadyCheck] = request.app.state.ready_checks
+        results = await asyncio.gather(*(_run_check(c) for c in checks.values()))
+        report = dict(zip(checks, results, strict=True))
+        ok = all(r == "ok" for r in report.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "checks": report},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def _run_check(check: ReadyCheck) -> str:
+    try:
+        async with asyncio.timeout(READY_CHECK_SECONDS):
+            result: Any = await check()
+    except Exception as exc:
+        # Name the failure class only: messages can embed URLs with credentials.
+        return f"error: {type(exc).__name__}"
+    return "ok" if result is not False else "error: unavailable"

@@ -1,0 +1,165 @@
+"""Pydantic models of the internal API contracts (names as in DESIGN.md; add, never rename).
+
+- llm_back `POST /webhook/whatsapp`: `UnderstandRequest` → `UnderstandResponse`.
+- op_api `POST /send-payment`: `SendPaymentRequest` → `PaymentView`;
+  `POST /confirm-payment`: `ConfirmPaymentRequest` → `PaymentView`;
+  `GET /payments/{id}` → `PaymentView`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.money import MoneyError, parse_decimal
+
+MAX_MESSAGE_CHARS = 4096
+
+
+class _Strict(BaseModel):
+    """Unknown fields are refused (a clear 422) rather than silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class _Open(BaseModel):
+    """Responses ignore unknown fields so a newer peer does not break an older one."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+# ---------------------------------------------------------------- llm_back
+
+
+class Intent(StrEnum):
+    SEND_PAYMENT = "send_payment"
+    OTHER = "other"
+    GREETING = "greeting"
+    HELP = "help"
+    HISTORY = "history"
+    CANCEL = "cancel"
+    CONFIRM = "confirm"
+
+
+class MediaItem(_Strict):
+    """A voice note or an image: inline bytes (base64) or a URL on an allowed host."""
+
+    type: Literal["audio", "image"]
+    mime_type: str = Field(alias="mimeType", max_length=100)
+    data: str | None = Field(default=None, description="base64-encoded bytes")
+    url: str | None = Field(default=None, max_length=2048)
+    filename: str | None = Field(default=None, max_length=255)
+
+
+class UnderstandRequest(_Strict):
+    wa_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=256)
+    message: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
+    media: list[MediaItem] = Field(default_factory=list, max_length=4)
+    language: Literal["es", "en"] | None = None
+
+
+class UnderstandResponse(_Open):
+    intent: str
+    monto: str | None = Field(default=None, description="decimal string, e.g. '20.50'")
+    currency: str | None = Field(default=None, description="ISO 4217 code when the user said one")
+    destinatario: str | None = None
+    response: str
+    transcript: str | None = None
+    audio: str | None = Field(default=None, description="base64 ogg/opus voice reply")
+    audio_mime_type: str | None = Field(default=None, alias="audioMimeType")
+    language: str | None = None
+    source: str | None = Field(default=None, description="'openai' or 'offline'")
+
+    @field_validator("monto")
+    @classmethod
+    def _decimal_string(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            value = parse_decimal(v)
+        except MoneyError as exc:
+            raise ValueError(str(exc)) from exc
+        if value <= 0:
+            raise ValueError("monto must be positive")
+        return v
+
+
+# ---------------------------------------------------------------- op_api
+
+
+class PaymentStatus(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    SENDING = "sending"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset(
+    {PaymentStatus.COMPLETED, PaymentStatus.REJECTED, PaymentStatus.EXPIRED, PaymentStatus.FAILED}
+)
+
+
+class SendPaymentRequest(_Strict):
+    sender_wallet_url: str = Field(alias="senderWalletUrl", min_length=1, max_length=2048)
+    receiver_wallet_url: str = Field(alias="receiverWalletUrl", min_length=1, max_length=2048)
+    amount: str = Field(description="decimal string in the sender's asset, e.g. '20.00'")
+    asset_code: str | None = Field(default=None, alias="assetCode", pattern=r"^[A-Z]{3}$")
+    idempotency_key: str | None = Field(default=None, alias="idempotencyKey", max_length=256)
+    description: str | None = Field(default=None, max_length=256)
+
+    @field_validator("amount")
+    @classmethod
+    def _positive_decimal(cls, v: str) -> str:
+        try:
+            value = parse_decimal(v)
+        except MoneyError as exc:
+            raise ValueError(str(exc)) from exc
+        if value <= 0:
+            raise ValueError("amount must be greater than zero")
+        return v.strip()
+
+
+class ConfirmPaymentRequest(_Strict):
+    payment_id: str = Field(alias="paymentId", min_length=1, max_length=64)
+
+
+class MoneyView(_Open):
+    """An amount as the gateway shows it: decimal string plus asset."""
+
+    value: str = Field(description="decimal string, e.g. '20.00'")
+    asset_code: str = Field(alias="assetCode")
+    asset_scale: int = Field(alias="assetScale")
+
+
+class PaymentView(_Open):
+    payment_id: str = Field(alias="paymentId")
+    status: PaymentStatus
+    confirmation_url: str | None = Field(default=None, alias="confirmationUrl")
+    debit_amount: MoneyView | None = Field(default=None, alias="debitAmount")
+    receive_amount: MoneyView | None = Field(default=None, alias="receiveAmount")
+    fee: MoneyView | None = None
+    sent_amount: MoneyView | None = Field(default=None, alias="sentAmount")
+    expires_at: datetime | None = Field(default=None, alias="expiresAt")
+    sender_wallet_url: str | None = Field(default=None, alias="senderWalletUrl")
+    receiver_wallet_url: str | None = Field(default=None, alias="receiverWalletUrl")
+    receiver_name: str | None = Field(default=None, alias="receiverName")
+    failure_reason: str | None = Field(default=None, alias="failureReason")
+    created_at: datetime | None = Field(default=None, alias="createdAt")
+    updated_at: datetime | None = Field(default=None, alias="updatedAt")
+
+
+class ErrorBody(_Open):
+    """Every 4xx/5xx body: `{"detail": "<human-readable message>"}` (FastAPI's shape)."""
+
+    detail: str | list[dict[str, object]]

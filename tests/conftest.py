@@ -1,0 +1,56 @@
+"""Fixtures every test folder can use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import ServiceProcess, free_port, service_env
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def artifacts_dir(request: pytest.FixtureRequest) -> Path:
+    """A folder (git-ignored) where a test leaves screenshots and logs for a person to read."""
+    path = ARTIFACTS / str(request.node.name)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
+    """Start a process: `spawn("op_api", [script, ...], env={...})`; stopped after the test.
+
+    `args` may contain `{port}`, replaced by the free port chosen for the process.
+    """
+    started: list[ServiceProcess] = []
+
+    def _spawn(
+        name: str,
+        args: Sequence[str],
+        env: dict[str, str] | None = None,
+        *,
+        port: int | None = None,
+        ready_path: str = "/health",
+        timeout: float = 30.0,
+    ) -> ServiceProcess:
+        chosen = port or free_port()
+        full_env = service_env(env or {})
+        full_env.setdefault("PORT", str(chosen))
+        full_env.setdefault("DATA_DIR", str(tmp_path / name / "data"))
+        proc = ServiceProcess(
+            name=name,
+            args=[a.replace("{port}", str(chosen)) for a in args],
+            port=chosen,
+            log_path=tmp_path / name / "output.log",
+            env=full_env,
+        )
+        started.append(proc)
+        return proc.start(ready_path=ready_path, timeout=timeout)
+
+    yield _spawn
+    for proc in reversed(started):
+        proc.stop()

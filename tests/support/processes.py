@@ -1,0 +1,104 @@
+"""Start real service processes on loopback ports and stop them cleanly.
+
+Tests use real processes and real HTTP rather than in-process mocks wherever the protocol
+matters. Every process gets a free port, its own environment, and its output in a log file the
+test can read (for request-id and secret checks).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+TEST_TOKEN = "test-internal-token-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def console_script(name: str) -> str:
+    """Path of a console script installed in this virtualenv (ws-bot, op-api, …)."""
+    return str(BIN / name)
+
+
+@dataclass
+class ServiceProcess:
+    """A running process; `url` is its base URL, `log_path` holds everything it printed."""
+
+    name: str
+    args: Sequence[str]
+    port: int
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_path: str = "/health", timeout: float = 30.0) -> ServiceProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            list(self.args),
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.wait_ready(ready_path, timeout)
+        return self
+
+    def wait_ready(self, path: str = "/health", timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.logs()[-4000:]}")
+            try:
+                if httpx.get(self.url + path, timeout=1.0).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} not ready after {timeout}s:\n{self.logs()[-4000:]}")
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up (for crash tests)."""
+        self.stop(signal.SIGKILL)
+
+
+def service_env(extra: Mapping[str, str] | None = None, **kw: str) -> dict[str, str]:
+    """A clean environment for a service: PATH/HOME kept, no stray .env, the test token set."""
+    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
+    env["INTERNAL_API_TOKEN"] = TEST_TOKEN
+    env["LOG_LEVEL"] = "INFO"
+    env.update(extra or {})
+    env.update(kw)
+    return env
