@@ -56,22 +56,41 @@ class ObservabilityMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        responded = False
 
         async def capture(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = message["status"]
+                responded = True
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
+        except Exception:
+            # Caught here, inside the request-id scope, rather than by Starlette's outermost
+            # error middleware, so the 500 carries the request id and the log line has it too.
+            logger.exception("unhandled error")
+            if not responded:
+                status = 500
+                await _send_json(
+                    send,
+                    500,
+                    {
+                        "detail": "Internal error; the request id identifies it in the logs.",
+                        "requestId": get_request_id(),
+                    },
+                )
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
             HTTP_LATENCY.labels(self.service, route).observe(elapsed)
-            if route not in _QUIET_ROUTES:
-                logger.info(
+            # Health and metrics probes arrive every few seconds: DEBUG keeps them out of INFO.
+            level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
+            if logger.isEnabledFor(level):
+                logger.log(
+                    level,
                     "request",
                     extra={
                         "method": scope["method"],
@@ -99,39 +118,46 @@ class BodySizeLimitMiddleware:
                 await _too_large(limit, send)
                 return
         received = 0
-        started = False
+        too_large = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge
+                    too_large = True
+                    # Stop feeding the app; whatever it answers is replaced by the 413 below.
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
+        replaced = False
+
+        async def replacing_send(message: Message) -> None:
+            nonlocal replaced
+            if too_large:
+                if message["type"] == "http.response.start" and not replaced:
+                    replaced = True
+                    await _too_large(limit, send)
+                return
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
+            await self.app(scope, counting_receive, replacing_send)
+        except Exception:
+            if not too_large:
+                raise
+            if not replaced:
                 await _too_large(limit, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 async def _too_large(limit: int, send: Send) -> None:
-    response = JSONResponse(
-        {"detail": f"Request body too large: the limit is {limit} bytes."}, status_code=413
-    )
-    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    await _send_json(send, 413, {"detail": f"Request body too large: the limit is {limit} bytes."})
+
+
+async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
+    response = JSONResponse(body, status_code=status)
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})
 
 
@@ -175,17 +201,6 @@ def create_service_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=_limit)
     app.add_middleware(ObservabilityMiddleware, service=name)
     app.add_middleware(RequestIdMiddleware)
-
-    @app.exception_handler(Exception)
-    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error")
-        return JSONResponse(
-            {
-                "detail": "Internal error; the request id identifies it in the logs.",
-                "requestId": get_request_id(),
-            },
-            status_code=500,
-        )
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:

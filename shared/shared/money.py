@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_SCALE = 18
 # Plain decimal notation only: no exponent, no sign other than '-', no thousands separators.
-_DECIMAL_RE = re.compile(r"^-?(\d+)(\.(\d+))?$")
+_DECIMAL_RE = re.compile(r"^-?([0-9]+)(\.([0-9]+))?$")  # ASCII digits only
 _ASSET_CODE_RE = re.compile(r"^[A-Z0-9]{1,12}$")
 
 
@@ -68,7 +68,7 @@ def from_minor_units(value: int | str, scale: int) -> str:
     if isinstance(value, bool):
         raise MoneyError("amount value must be an integer")
     if isinstance(value, str):
-        if not re.fullmatch(r"-?\d+", value.strip()):
+        if not re.fullmatch(r"-?[0-9]+", value.strip()):
             raise MoneyError(f"amount value must be an integer string, got {value!r}")
         value = int(value.strip())
     elif not isinstance(value, int):
@@ -89,7 +89,7 @@ class Amount(BaseModel):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    value: str = Field(pattern=r"^\d+$", description="Integer string of minor units")
+    value: str = Field(pattern=r"^[0-9]+$", description="Integer string of minor units")
     asset_code: str = Field(alias="assetCode")
     asset_scale: int = Field(alias="assetScale", ge=0, le=255)
 

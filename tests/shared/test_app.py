@@ -1,0 +1,116 @@
+"""The app factory and internal auth, in process: error shapes, limits, token checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import Depends
+from pydantic import SecretStr
+
+from shared.app import create_service_app
+from shared.auth import require_internal_token
+from shared.http import RetryTransport, create_client
+from shared.request_id import request_id_scope
+from shared.settings import ServiceSettings
+
+TOKEN = "a-valid-internal-token-123"
+
+
+def make_app(max_body: int = 1000):
+    settings = ServiceSettings(internal_api_token=SecretStr(TOKEN), max_body_bytes=max_body)
+    app = create_service_app(name="t", settings=settings)
+
+    @app.post("/internal", dependencies=[Depends(require_internal_token)])
+    async def internal(body: dict[str, object]) -> dict[str, object]:
+        return body
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError(f"leaky {TOKEN}")
+
+    return app
+
+
+@pytest.fixture
+def client():
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=make_app(), raise_app_exceptions=False),
+        base_url="http://t",
+    )
+
+
+async def test_internal_token(client) -> None:
+    ok = await client.post("/internal", json={"a": 1}, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert ok.status_code == 200
+    missing = await client.post("/internal", json={})
+    assert missing.status_code == 401
+    assert "Missing internal token" in missing.json()["detail"]
+    wrong = await client.post("/internal", json={}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert wrong.json()["detail"] == "Invalid internal token."
+
+
+async def test_unhandled_error_is_a_clean_500_without_secrets(client) -> None:
+    r = await client.get("/boom")
+    assert r.status_code == 500
+    assert TOKEN not in r.text
+    assert r.json()["requestId"] == r.headers["x-request-id"]
+
+
+async def test_oversized_body_is_413(client) -> None:
+    big = b'{"a":"' + b"x" * 2000 + b'"}'
+    r = await client.post("/internal", content=big, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 413
+    assert "too large" in r.json()["detail"]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(5):
+            yield b"x" * 400
+
+    streamed = await client.post(
+        "/internal", content=chunks(), headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert streamed.status_code == 413
+
+
+def test_short_internal_token_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 16"):
+        ServiceSettings(internal_api_token=SecretStr("short"))
+
+
+class FlakyTransport(httpx.AsyncBaseTransport):
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.seen: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        return httpx.Response(self.statuses[min(len(self.seen) - 1, len(self.statuses) - 1)])
+
+
+async def test_client_retries_idempotent_calls_only() -> None:
+    flaky = FlakyTransport([503, 503, 200])
+    async with create_client(base_url="http://x", transport=flaky, bearer_token=TOKEN) as c:
+        with request_id_scope("rid-123"):
+            r = await c.get("/thing")
+    assert r.status_code == 200
+    assert len(flaky.seen) == 3
+    assert flaky.seen[0].headers["x-request-id"] == "rid-123"
+    assert flaky.seen[0].headers["authorization"] == f"Bearer {TOKEN}"
+
+    once = FlakyTransport([503, 200])
+    async with create_client(base_url="http://x", transport=once) as c:
+        r = await c.post("/pay", json={})
+    assert r.status_code == 503
+    assert len(once.seen) == 1  # a POST is never retried blindly
+
+
+async def test_client_gives_back_last_answer_when_out_of_attempts() -> None:
+    always = FlakyTransport([503])
+    transport = RetryTransport(always, attempts=2, backoff_initial=0.01, backoff_max=0.01)
+    async with httpx.AsyncClient(transport=transport) as c:
+        r = await c.get("http://x/")
+    assert r.status_code == 503
+    assert len(always.seen) == 2
