@@ -72,7 +72,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self._attempts),
                 wait=wait_exponential_jitter(
-                    initial=self._initial, max=self._max, jitter=self._initial
+                    multiplier=self._initial, max=self._max, jitter=self._initial
                 ),
                 retry=retry_if_exception(_is_retryable),
                 before_sleep=_log_retry,
