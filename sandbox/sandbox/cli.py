@@ -4,6 +4,7 @@
   server, consent and balances pages).
 - `phone`  — a fake WhatsApp Cloud API with a chat page that plays users' phones.
 - `openai` — a fake OpenAI API (chat completions, transcriptions, speech, vision).
+- `demo`   — not a stand-in: starts all of the above plus the three services.
 
 Each stand-in lives in its own module exposing `add_arguments(parser)` and `run(args)`; they are
 imported only when chosen, so one stand-in's dependencies never slow another's start.
@@ -19,6 +20,7 @@ STAND_INS: dict[str, tuple[str, str]] = {
     "wallet": ("sandbox.wallet.cli", "Open Payments wallet provider (ASE)"),
     "phone": ("sandbox.phone.cli", "WhatsApp Cloud API and chat page"),
     "openai": ("sandbox.openai_api.cli", "OpenAI API stand-in"),
+    "demo": ("sandbox.demo.cli", "Run the whole stack on the sandbox until Ctrl-C"),
 }
 
 

@@ -1,0 +1,1 @@
+"""The demo launcher: the whole stack on the sandbox, in one command (`paguito-sandbox demo`)."""
