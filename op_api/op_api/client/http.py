@@ -1,0 +1,101 @@
+"""One signed Open Payments HTTP exchange: build, sign, send, decode or raise a typed error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from op_api.client.errors import (
+    InvalidResponseError,
+    OpenPaymentsTransportError,
+    error_from_response,
+)
+from op_api.client.jsonbody import compact_json
+from op_api.client.signing import RequestSigner
+from op_api.client.urls import ensure_allowed
+from shared.http import create_client
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class OpenPaymentsHttp:
+    """Sends requests the way the official Node client does.
+
+    Every POST and every request carrying a GNAP token is signed; a plain GET (wallet address,
+    JWKS) is not. POSTs are never retried here (a retry could create a second resource);
+    `shared.http` retries idempotent methods on connection errors and 429/5xx.
+    """
+
+    def __init__(
+        self,
+        *,
+        signer: RequestSigner | None,
+        http_client: httpx.AsyncClient | None = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        self.signer = signer
+        self.allow_insecure_http = allow_insecure_http
+        self._owns_client = http_client is None
+        self.client = http_client or create_client(retries=3)
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+    def url(self, url: str) -> str:
+        return ensure_allowed(url, allow_insecure_http=self.allow_insecure_http)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        access_token: str | None = None,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> httpx.Response:
+        target = self.url(url)
+        if params:
+            target = self.url(str(httpx.URL(target).copy_merge_params(dict(params))))
+        headers = {"Accept": "application/json"}
+        if access_token:
+            headers["Authorization"] = f"GNAP {access_token}"
+        content = compact_json(body) if body is not None else None
+        request = self.client.build_request(method, target, content=content, headers=headers)
+        if method == "POST" or access_token:
+            if self.signer is None:
+                raise RuntimeError("this request must be signed: create the client with a key")
+            self.signer.sign(request, content)
+        try:
+            response = await self.client.send(request)
+        except httpx.HTTPError as exc:
+            raise OpenPaymentsTransportError(
+                f"{method} {target}: {type(exc).__name__}: {exc}"
+            ) from exc
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    async def json(
+        self,
+        model: type[M],
+        method: str,
+        url: str,
+        **kwargs: Any,
+    ) -> M:
+        response = await self.request(method, url, **kwargs)
+        return parse(model, response)
+
+
+def parse(model: type[M], response: httpx.Response) -> M:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise InvalidResponseError(
+            f"{response.request.method} {response.request.url.copy_with(query=None)}: "
+            f"unexpected {model.__name__} document ({exc.error_count()} problems: "
+            f"{exc.errors()[0]['loc']} {exc.errors()[0]['msg']})"
+        ) from exc
