@@ -2,23 +2,69 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
+from op_api.api import router
+from op_api.deps import Deps
+from op_api.engine import Engine
+from op_api.platform import build_client
 from op_api.settings import Settings, get_settings
+from op_api.store import PaymentStore
 from shared.app import create_service_app
+from shared.db import create_engine
 from shared.server import serve
+
+logger = logging.getLogger("op_api")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    try:
+        client = build_client(settings)
+    except ValueError as exc:  # ConfigurationError, KeyLoadError
+        logger.error("cannot start: %s", exc)
+        raise
+    db = create_engine(settings.database_url, settings.sqlite_path)
+    store = PaymentStore(db, settings.db_table_prefix)
+    await store.create_schema()
+    deps = Deps(settings=settings, client=client, store=store)
+    engine = Engine(deps)
+    app.state.deps = deps
+    app.state.engine = engine
+    app.state.ready_checks["database"] = store.ping
+    engine.start()
+    try:
+        yield
+    finally:
+        await engine.stop()
+        await client.aclose()
+        await db.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="op_api",
         settings=settings or get_settings,
+        lifespan=lifespan,
         description="Open Payments client and payment state machine",
     )
+    app.include_router(router)
+    return app
 
 
 app = create_app()
 
 
 def run() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "keygen":
+        from op_api.keygen import main as keygen
+
+        keygen(sys.argv[2:])
+        return
     serve("op_api.main:app", get_settings, "op_api")

@@ -1,4 +1,4 @@
-"""op_api settings (names from DESIGN.md)."""
+"""op_api settings (names from DESIGN.md; the ones below the first block are op_api's own)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from shared.settings import ServiceSettings
 
@@ -15,11 +15,43 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "op_api"
     default_port: ClassVar[int] = 3000
 
-    wallet_address_url: str = ""
-    key_id: str = ""
+    wallet_address_url: str = Field(
+        default="", description="The platform's own wallet address (the GNAP `client`)."
+    )
+    key_id: str = Field(default="", description="Key id of the platform's registered Ed25519 key.")
     private_key_path: Path | None = None
-    private_key_content: SecretStr | None = None
-    allow_insecure_http: bool = False
+    private_key_content: SecretStr | None = Field(
+        default=None, description="PEM text or base64-encoded PEM (takes precedence over a path)."
+    )
+    allow_insecure_http: bool = Field(
+        default=False, description="Allow http:// wallet addresses (local sandboxes only)."
+    )
+
+    public_url: str | None = Field(
+        default=None,
+        description="Public base URL of op_api. When set, grants use the finish redirect to "
+        "`PUBLIC_URL/payments/{id}/finish` instead of polling.",
+    )
+    payment_expiry_seconds: int = Field(
+        default=600, ge=1, description="Unapproved payments expire (grant cancelled) after this."
+    )
+    settlement_timeout_seconds: int = Field(
+        default=300, ge=1, description="A sent payment not settled after this is `failed`."
+    )
+    confirm_budget_seconds: float = Field(
+        default=2.0, gt=0, description="How long /confirm-payment may work before answering."
+    )
+    worker_interval_seconds: float = Field(
+        default=1.0, gt=0, description="Background sweep: expiry, outgoing payments, settlement."
+    )
+    db_table_prefix: str = Field(
+        default="op_", pattern=r"^[a-z][a-z0-9_]{0,30}$", description="Prefix of op_api's tables."
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
 
 
 @lru_cache

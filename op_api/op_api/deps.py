@@ -1,0 +1,25 @@
+"""What the payment flows need, bundled once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from op_api.client import OpenPaymentsClient
+from op_api.settings import Settings
+from op_api.store import PaymentStore
+
+
+class ServiceError(Exception):
+    """A failure the caller should see as an HTTP status with a clear message."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    client: OpenPaymentsClient
+    store: PaymentStore

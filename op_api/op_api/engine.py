@@ -1,0 +1,83 @@
+"""Runs `progress.advance` for payments: on demand (with a time budget) and in a background sweep.
+
+At most one advance per payment runs in this process at a time (callers share it); across
+processes the store's claims keep each step exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from op_api import progress
+from op_api.deps import Deps
+from op_api.records import Status
+from shared.request_id import request_id_scope
+
+logger = logging.getLogger(__name__)
+
+
+class Engine:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._worker: asyncio.Task[None] | None = None
+
+    def kick(self, payment_id: str) -> asyncio.Task[None]:
+        """Start (or join) the advance of one payment."""
+        task = self._running.get(payment_id)
+        if task is None or task.done():
+            task = asyncio.create_task(self._advance(payment_id))
+            self._running[payment_id] = task
+            task.add_done_callback(lambda t: self._forget(payment_id, t))
+        return task
+
+    def _forget(self, payment_id: str, task: asyncio.Task[None]) -> None:
+        if self._running.get(payment_id) is task:
+            del self._running[payment_id]
+
+    async def _advance(self, payment_id: str) -> None:
+        try:
+            await progress.advance(self.deps, payment_id)
+        except Exception:
+            logger.exception("advancing a payment failed", extra={"payment_id": payment_id})
+
+    async def advance_within(self, payment_id: str, budget: float) -> None:
+        """Advance, but answer after `budget` seconds at most (the work carries on)."""
+        task = self.kick(payment_id)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), budget)
+
+    # ------------------------------------------------------------ background sweep
+
+    def start(self) -> None:
+        self._worker = asyncio.create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        pending = [t for t in self._running.values() if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    async def sweep(self) -> None:
+        """Expire overdue payments; create outgoing payments and follow settlement."""
+        for record in await self.deps.store.active():
+            if record.status == Status.AWAITING_APPROVAL:
+                # Grants are polled when the gateway asks (/confirm-payment), not here.
+                await progress.expire_if_due(self.deps, record)
+            else:
+                self.kick(record.id)
+
+    async def _sweep_forever(self) -> None:
+        interval = self.deps.settings.worker_interval_seconds
+        while True:
+            with request_id_scope(None):
+                try:
+                    await self.sweep()
+                except Exception:
+                    logger.exception("background sweep failed")
+            await asyncio.sleep(interval)

@@ -1,0 +1,284 @@
+"""POST /send-payment: from two wallet addresses and an amount to a grant awaiting approval.
+
+Critical path, with independent steps run concurrently (the official Node example runs the
+seven steps one after another):
+
+1. sender wallet ‖ receiver wallet
+2. incoming-payment grant (receiver's AS) ‖ quote grant (sender's AS)
+3. incoming payment at the receiver (no fixed amount: the quote fixes what is sent)
+4. quote at the sender (fixed send: debitAmount = the amount) ‖ outgoing-payment grant limited to
+   that same debitAmount — a fixed-send quote's debitAmount is the requested amount by definition,
+   so the grant need not wait for the quote; if a provider ever quotes otherwise, the grant is
+   cancelled and requested again with the quote's amount.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from op_api.client import (
+    InsecureUrlError,
+    OpenPaymentsClient,
+    OpenPaymentsError,
+    OpenPaymentsHTTPError,
+    OpenPaymentsTransportError,
+)
+from op_api.client.interaction import new_nonce
+from op_api.client.models import (
+    AccessIncoming,
+    AccessOutgoing,
+    AccessQuote,
+    Grant,
+    InteractFinish,
+    InteractRequest,
+    OutgoingLimits,
+    PendingGrant,
+    Quote,
+    WalletAddress,
+)
+from op_api.client.urls import ensure_allowed
+from op_api.deps import Deps, ServiceError
+from op_api.records import PaymentRecord, Status, StoredToken
+from op_api.store import DuplicateKey, utcnow
+from shared.contracts import SendPaymentRequest
+from shared.money import Amount, MoneyError
+
+logger = logging.getLogger(__name__)
+IDEMPOTENT_WAIT_SECONDS = 20.0
+INCOMING_PAYMENT_EXTRA_TTL = timedelta(minutes=30)
+
+
+def fingerprint(request: SendPaymentRequest) -> str:
+    fields = request.model_dump(by_alias=True, exclude={"idempotency_key"})
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def _validated_urls(deps: Deps, request: SendPaymentRequest) -> tuple[str, str]:
+    allow = deps.settings.allow_insecure_http
+    urls = []
+    for label, url in (
+        ("senderWalletUrl", request.sender_wallet_url),
+        ("receiverWalletUrl", request.receiver_wallet_url),
+    ):
+        candidate = url.strip()
+        if candidate.startswith("$"):  # payment pointer: $wallet.example/alice
+            candidate = "https://" + candidate[1:]
+        try:
+            urls.append(ensure_allowed(candidate, allow_insecure_http=allow).rstrip("/"))
+        except InsecureUrlError as exc:
+            raise ServiceError(422, f"{label}: {exc}") from exc
+        except ValueError as exc:
+            raise ServiceError(422, f"{label} is not a wallet address URL: {exc}") from exc
+    if urls[0] == urls[1]:
+        raise ServiceError(422, "sender and receiver are the same wallet address")
+    return urls[0], urls[1]
+
+
+async def _resolve(client: OpenPaymentsClient, url: str, role: str) -> WalletAddress:
+    try:
+        return await client.wallet_address.get(url)
+    except OpenPaymentsHTTPError as exc:
+        raise ServiceError(
+            422, f"{role} wallet address {url} could not be resolved (HTTP {exc.status})"
+        ) from exc
+    except OpenPaymentsTransportError as exc:
+        raise ServiceError(502, f"{role} wallet address {url} is unreachable") from exc
+    except OpenPaymentsError as exc:
+        raise ServiceError(422, f"{url} is not an Open Payments wallet address") from exc
+
+
+def _amount(request: SendPaymentRequest, sender: WalletAddress) -> Amount:
+    if request.asset_code and request.asset_code != sender.asset_code:
+        raise ServiceError(
+            422,
+            f"amount must be in the sender's asset {sender.asset_code}, not {request.asset_code}",
+        )
+    try:
+        debit = Amount.from_decimal(request.amount, sender.asset_code, sender.asset_scale)
+    except MoneyError as exc:
+        raise ServiceError(422, f"amount: {exc}") from exc
+    if debit.minor <= 0:
+        raise ServiceError(422, "amount must be greater than zero")
+    return debit
+
+
+def _interact(deps: Deps, payment_id: str, nonce: str | None) -> InteractRequest:
+    if deps.settings.public_url and nonce:
+        uri = f"{deps.settings.public_url}/payments/{payment_id}/finish"
+        return InteractRequest(finish=InteractFinish(uri=uri, nonce=nonce))
+    return InteractRequest()
+
+
+async def _outgoing_grant(
+    deps: Deps,
+    sender: WalletAddress,
+    receiver_url: str,
+    debit: Amount,
+    interact: InteractRequest,
+) -> PendingGrant:
+    access = AccessOutgoing(
+        actions=["create", "read"],
+        identifier=sender.id,
+        limits=OutgoingLimits(receiver=receiver_url, debit_amount=debit),
+    )
+    grant = await deps.client.grant.request(sender.auth_server, [access], interact)
+    if not isinstance(grant, PendingGrant):
+        # A provider may grant without interaction (pre-authorized); we still need consent UX.
+        raise ServiceError(502, "the sender's wallet granted an outgoing payment without consent")
+    return grant
+
+
+async def _cancel_quietly(deps: Deps, grant: PendingGrant | None) -> None:
+    if grant is None:
+        return
+    try:
+        await deps.client.grant.cancel(grant.continue_.uri, grant.continue_.access_token.value)
+    except OpenPaymentsError:
+        logger.warning("could not cancel an abandoned grant")
+
+
+async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict[str, Any]:
+    """The Open Payments calls; returns the columns to store."""
+    client = deps.client
+    sender_url, receiver_url = _validated_urls(deps, request)
+    sender, receiver = await asyncio.gather(
+        _resolve(client, sender_url, "sender"), _resolve(client, receiver_url, "receiver")
+    )
+    debit = _amount(request, sender)
+    now = utcnow()
+    expires_at = now + timedelta(seconds=deps.settings.payment_expiry_seconds)
+
+    ip_grant, quote_grant = await asyncio.gather(
+        client.grant.request(
+            receiver.auth_server,
+            [AccessIncoming(actions=["create", "read", "complete"], identifier=receiver.id)],
+        ),
+        client.grant.request(sender.auth_server, [AccessQuote(actions=["create", "read"])]),
+    )
+    if not isinstance(ip_grant, Grant) or not isinstance(quote_grant, Grant):
+        raise ServiceError(502, "incoming-payment/quote grants unexpectedly need interaction")
+    metadata = {"externalRef": f"paguito:{payment_id}"}
+    if request.description:
+        metadata["description"] = request.description
+    incoming = await client.incoming_payment.create(
+        receiver.resource_server,
+        ip_grant.access_token.value,
+        wallet_address=receiver.id,
+        expires_at=expires_at + INCOMING_PAYMENT_EXTRA_TTL,
+        metadata=metadata,
+    )
+
+    nonce = new_nonce() if deps.settings.public_url else None
+    interact = _interact(deps, payment_id, nonce)
+    quote_task = asyncio.ensure_future(
+        client.quote.create(
+            sender.resource_server,
+            quote_grant.access_token.value,
+            wallet_address=sender.id,
+            receiver=incoming.id,
+            debit_amount=debit,
+        )
+    )
+    grant_task = asyncio.ensure_future(_outgoing_grant(deps, sender, incoming.id, debit, interact))
+    results = await asyncio.gather(quote_task, grant_task, return_exceptions=True)
+    quote, grant = results
+    if isinstance(quote, BaseException) or isinstance(grant, BaseException):
+        await _cancel_quietly(deps, grant if isinstance(grant, PendingGrant) else None)
+        raise quote if isinstance(quote, BaseException) else grant  # type: ignore[misc]
+    assert isinstance(quote, Quote)
+    assert isinstance(grant, PendingGrant)
+    if quote.debit_amount != debit:
+        # Not a fixed-send quote after all: the grant must carry the quoted debit amount.
+        await _cancel_quietly(deps, grant)
+        grant = await _outgoing_grant(deps, sender, incoming.id, quote.debit_amount, interact)
+
+    wait = grant.continue_.wait or 0
+    return {
+        "status": Status.AWAITING_APPROVAL.value,
+        "sender": sender.wire(),
+        "receiver": receiver.wire(),
+        "debit_amount": quote.debit_amount.to_wire(),
+        "receive_amount": quote.receive_amount.to_wire(),
+        "incoming_payment_url": incoming.id,
+        "incoming_token": StoredToken.from_access_token(ip_grant.access_token, now).dump(),
+        "quote_url": quote.id,
+        "quote_expires_at": quote.expires_at,
+        "quote_token": StoredToken.from_access_token(quote_grant.access_token, now).dump(),
+        "confirmation_url": grant.interact.redirect,
+        "continue_uri": grant.continue_.uri,
+        "continue_token": grant.continue_.access_token.value,
+        "continue_wait": wait,
+        "next_poll_at": utcnow() + timedelta(seconds=wait),
+        "finish_nonce": nonce,
+        "as_finish_nonce": grant.interact.finish,
+        "expires_at": expires_at,
+    }
+
+
+async def _existing(deps: Deps, key: str, print_: str) -> PaymentRecord | None:
+    """The payment already holding `key` once it is initiated (waits for a concurrent twin)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + IDEMPOTENT_WAIT_SECONDS
+    while True:
+        record = await deps.store.get_by_key(key)
+        if record is None:
+            return None
+        if record.fingerprint != print_:
+            raise ServiceError(409, "idempotencyKey was already used for a different payment")
+        if record.status != Status.INITIATING or loop.time() > deadline:
+            return record
+        await asyncio.sleep(0.1)
+
+
+async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[PaymentRecord, bool]:
+    """Start a payment; returns it and whether it was created by this call."""
+    print_ = fingerprint(request)
+    key = request.idempotency_key
+    payment_id = uuid.uuid4().hex
+    while True:
+        if key:
+            existing = await _existing(deps, key, print_)
+            if existing is not None:
+                return existing, False
+        try:
+            now = utcnow()
+            await deps.store.insert(
+                id=payment_id,
+                idempotency_key=key,
+                fingerprint=print_,
+                status=Status.INITIATING.value,
+                description=request.description,
+                expires_at=now + timedelta(seconds=deps.settings.payment_expiry_seconds),
+            )
+            break
+        except DuplicateKey:
+            continue  # a concurrent twin won the key: wait for its result
+    try:
+        values = await _run(deps, payment_id, request)
+    except BaseException as exc:
+        await deps.store.delete(payment_id)  # a retry with the same key starts afresh
+        if isinstance(exc, ServiceError):
+            raise
+        if isinstance(exc, OpenPaymentsHTTPError):
+            logger.warning("payment initiation refused", extra={"error": str(exc)})
+            reason = exc.description or exc.code or f"HTTP {exc.status}"
+            status = 422 if 400 <= exc.status < 500 else 502
+            raise ServiceError(status, f"the wallet refused the payment: {reason}") from exc
+        if isinstance(exc, OpenPaymentsError):
+            logger.warning("payment initiation failed", extra={"error": str(exc)})
+            raise ServiceError(502, "a wallet provider could not be reached or misbehaved") from exc
+        raise
+    await deps.store.update(payment_id, expect=Status.INITIATING, **values)
+    record = await deps.store.get(payment_id)
+    assert record is not None
+    logger.info(
+        "payment initiated",
+        extra={"payment_id": payment_id, "debit": str(record.debit_amount)},
+    )
+    return record, True

@@ -1,0 +1,104 @@
+"""The stored shape of a payment, and the internal statuses behind the public ones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from op_api.client.models import AccessToken, WalletAddress
+from shared.contracts import PaymentStatus
+from shared.money import Amount
+
+
+class Status(StrEnum):
+    """Public statuses plus `initiating` (an idempotency placeholder while /send-payment runs)."""
+
+    INITIATING = "initiating"
+    AWAITING_APPROVAL = PaymentStatus.AWAITING_APPROVAL.value
+    APPROVED = PaymentStatus.APPROVED.value
+    SENDING = PaymentStatus.SENDING.value
+    COMPLETED = PaymentStatus.COMPLETED.value
+    REJECTED = PaymentStatus.REJECTED.value
+    EXPIRED = PaymentStatus.EXPIRED.value
+    FAILED = PaymentStatus.FAILED.value
+
+
+ACTIVE_STATUSES = frozenset({Status.AWAITING_APPROVAL, Status.APPROVED, Status.SENDING})
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they were stored as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class StoredToken(BaseModel):
+    """A GNAP access token as we keep it: value, management URL, absolute expiry."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: str
+    manage: str
+    expires_at: datetime | None = None
+
+    @classmethod
+    def from_access_token(cls, token: AccessToken, now: datetime) -> StoredToken:
+        expires = now + timedelta(seconds=token.expires_in) if token.expires_in else None
+        return cls(value=token.value, manage=token.manage, expires_at=expires)
+
+    def expired(self, now: datetime, margin: float = 2.0) -> bool:
+        expires = as_utc(self.expires_at)
+        return expires is not None and expires <= now + timedelta(seconds=margin)
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class PaymentRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    idempotency_key: str | None = None
+    fingerprint: str
+    status: Status
+    failure_reason: str | None = None
+    sender: WalletAddress | None = None
+    receiver: WalletAddress | None = None
+    debit_amount: Amount | None = None
+    receive_amount: Amount | None = None
+    sent_amount: Amount | None = None
+    received_amount: Amount | None = None
+    description: str | None = None
+    incoming_payment_url: str | None = None
+    incoming_token: StoredToken | None = None
+    quote_url: str | None = None
+    quote_expires_at: datetime | None = None
+    quote_token: StoredToken | None = None
+    confirmation_url: str | None = None
+    continue_uri: str | None = None
+    continue_token: str | None = None
+    continue_wait: int | None = None
+    next_poll_at: datetime | None = None
+    continue_claimed_at: datetime | None = None
+    finish_nonce: str | None = None
+    as_finish_nonce: str | None = None
+    outgoing_token: StoredToken | None = None
+    op_claimed_at: datetime | None = None
+    outgoing_payment_url: str | None = None
+    expires_at: datetime
+    sending_since: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> PaymentRecord:
+        data = dict(row)
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                data[key] = as_utc(value)
+        return cls.model_validate(data)

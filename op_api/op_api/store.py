@@ -1,0 +1,186 @@
+"""Payment state in SQL (SQLite by default, PostgreSQL by `DATABASE_URL`).
+
+One row per payment. Steps that must happen once (continuing the grant, creating the outgoing
+payment) are *claimed* with a conditional UPDATE and its rowcount, which serializes them across
+concurrent requests, the background worker and several op_api replicas alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from op_api.records import ACTIVE_STATUSES, PaymentRecord, Status
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_table(prefix: str) -> Table:
+    metadata = MetaData()
+    return Table(
+        f"{prefix}payments",
+        metadata,
+        Column("id", String(64), primary_key=True),
+        Column("idempotency_key", String(256), unique=True, nullable=True),
+        Column("fingerprint", String(64), nullable=False),
+        Column("status", String(32), nullable=False, index=True),
+        Column("failure_reason", Text, nullable=True),
+        Column("sender", JSON, nullable=True),  # wallet address document
+        Column("receiver", JSON, nullable=True),
+        Column("debit_amount", JSON, nullable=True),
+        Column("receive_amount", JSON, nullable=True),
+        Column("sent_amount", JSON, nullable=True),
+        Column("received_amount", JSON, nullable=True),
+        Column("description", Text, nullable=True),
+        Column("incoming_payment_url", Text, nullable=True),
+        Column("incoming_token", JSON, nullable=True),
+        Column("quote_url", Text, nullable=True),
+        Column("quote_expires_at", DateTime(timezone=True), nullable=True),
+        Column("quote_token", JSON, nullable=True),
+        Column("confirmation_url", Text, nullable=True),
+        Column("continue_uri", Text, nullable=True),
+        Column("continue_token", Text, nullable=True),
+        Column("continue_wait", Integer, nullable=True),
+        Column("next_poll_at", DateTime(timezone=True), nullable=True),
+        Column("continue_claimed_at", DateTime(timezone=True), nullable=True),
+        Column("finish_nonce", Text, nullable=True),
+        Column("as_finish_nonce", Text, nullable=True),
+        Column("outgoing_token", JSON, nullable=True),
+        Column("op_claimed_at", DateTime(timezone=True), nullable=True),
+        Column("outgoing_payment_url", Text, nullable=True),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+        Column("sending_since", DateTime(timezone=True), nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+class DuplicateKey(Exception):
+    """Another payment already holds this idempotency key."""
+
+
+class PaymentStore:
+    def __init__(self, engine: AsyncEngine, prefix: str = "op_") -> None:
+        self.engine = engine
+        self.table = build_table(prefix)
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self.table.metadata.create_all)
+
+    async def drop_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self.table.metadata.drop_all)
+
+    async def ping(self) -> bool:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+        return True
+
+    async def insert(self, **values: Any) -> None:
+        now = utcnow()
+        values.setdefault("created_at", now)
+        values.setdefault("updated_at", now)
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(self.table).values(**values))
+        except IntegrityError as exc:
+            raise DuplicateKey(values.get("idempotency_key")) from exc
+
+    async def get(self, payment_id: str) -> PaymentRecord | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(self.table).where(self.table.c.id == payment_id))
+            ).first()
+        return PaymentRecord.from_row(row._mapping) if row else None
+
+    async def get_by_key(self, key: str) -> PaymentRecord | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(self.table).where(self.table.c.idempotency_key == key))
+            ).first()
+        return PaymentRecord.from_row(row._mapping) if row else None
+
+    async def delete(self, payment_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(self.table.delete().where(self.table.c.id == payment_id))
+
+    async def active(self, limit: int = 100) -> Sequence[PaymentRecord]:
+        statuses = [s.value for s in ACTIVE_STATUSES]
+        query = (
+            select(self.table)
+            .where(self.table.c.status.in_(statuses))
+            .order_by(self.table.c.updated_at)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [PaymentRecord.from_row(r._mapping) for r in rows]
+
+    async def update(
+        self,
+        payment_id: str,
+        *,
+        expect: Status | Sequence[Status] | None = None,
+        where: Any = None,
+        **values: Any,
+    ) -> bool:
+        """UPDATE one payment; with `expect`/`where`, only if they still hold. True if it did."""
+        t = self.table
+        condition = t.c.id == payment_id
+        if expect is not None:
+            expected = [expect] if isinstance(expect, Status) else list(expect)
+            condition = and_(condition, t.c.status.in_([s.value for s in expected]))
+        if where is not None:
+            condition = and_(condition, where)
+        values["updated_at"] = utcnow()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(t).where(condition).values(**values))
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
+
+    # ------------------------------------------------------------ claims
+
+    async def claim_continuation(self, payment_id: str, stale_before: datetime) -> bool:
+        """Win the right to send the next continuation (only when `wait` has passed)."""
+        t, now = self.table, utcnow()
+        free = or_(t.c.continue_claimed_at.is_(None), t.c.continue_claimed_at < stale_before)
+        due = or_(t.c.next_poll_at.is_(None), t.c.next_poll_at <= now)
+        return await self.update(
+            payment_id,
+            expect=Status.AWAITING_APPROVAL,
+            where=and_(free, due),
+            continue_claimed_at=now,
+        )
+
+    async def claim_outgoing_payment(self, payment_id: str) -> bool:
+        """Win the right to create the outgoing payment: exactly one caller ever does."""
+        t = self.table
+        return await self.update(
+            payment_id,
+            expect=Status.APPROVED,
+            where=t.c.op_claimed_at.is_(None),
+            op_claimed_at=utcnow(),
+        )

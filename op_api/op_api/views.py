@@ -1,0 +1,54 @@
+"""PaymentRecord → the PaymentView contract the gateway reads (no token, no secret)."""
+
+from __future__ import annotations
+
+from op_api.records import PaymentRecord, Status
+from shared.contracts import MoneyView, PaymentStatus, PaymentView
+from shared.money import Amount
+
+
+def money(amount: Amount | None) -> MoneyView | None:
+    if amount is None:
+        return None
+    return MoneyView(
+        value=amount.to_decimal_string(),
+        asset_code=amount.asset_code,
+        asset_scale=amount.asset_scale,
+    )
+
+
+def fee(record: PaymentRecord) -> MoneyView | None:
+    """Debit minus receive, when both are in the same asset (cross-currency fees are hidden)."""
+    debit, receive = record.debit_amount, record.receive_amount
+    if debit is None or receive is None:
+        return None
+    if (debit.asset_code, debit.asset_scale) != (receive.asset_code, receive.asset_scale):
+        return None
+    difference = max(debit.minor - receive.minor, 0)
+    return money(
+        Amount(value=str(difference), asset_code=debit.asset_code, asset_scale=debit.asset_scale)
+    )
+
+
+def payment_view(record: PaymentRecord) -> PaymentView:
+    status = (
+        PaymentStatus.AWAITING_APPROVAL
+        if record.status == Status.INITIATING
+        else PaymentStatus(record.status.value)
+    )
+    return PaymentView(
+        payment_id=record.id,
+        status=status,
+        confirmation_url=record.confirmation_url,
+        debit_amount=money(record.debit_amount),
+        receive_amount=money(record.receive_amount),
+        fee=fee(record),
+        sent_amount=money(record.sent_amount),
+        expires_at=record.expires_at,
+        sender_wallet_url=record.sender.id if record.sender else None,
+        receiver_wallet_url=record.receiver.id if record.receiver else None,
+        receiver_name=record.receiver.public_name if record.receiver else None,
+        failure_reason=record.failure_reason,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
