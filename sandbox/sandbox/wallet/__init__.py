@@ -1,0 +1,22 @@
+"""The sandbox Open Payments wallet provider (an "account servicing entity") on one origin.
+
+URL layout, with `BASE` = `--public-url` (default `http://127.0.0.1:<port>`):
+
+- Wallet addresses: `BASE/<name>` (JSON) and `BASE/<name>/jwks.json`.
+- Auth server (GNAP): `BASE/auth` (grant request), `BASE/auth/continue/<id>`,
+  `BASE/auth/token/<id>` (rotate/revoke), `BASE/auth/interact/<id>/<nonce>` (consent page).
+- Resource server: `BASE` itself — `BASE/incoming-payments`, `BASE/quotes`,
+  `BASE/outgoing-payments`, `BASE/outgoing-payment-grant`.
+- Pages: `BASE/balances` (every wallet, balance, movements).
+- Admin (local use, no auth): `BASE/admin/...` (wallets, keys, balances, interactions, faults,
+  recorded exchanges); see `sandbox.wallet.admin`.
+
+Files in the data dir (`--data-dir`, default `$DATA_DIR` or `.data/wallet`):
+
+- `wallet.sqlite3` — all state; `--reset` deletes it and re-seeds.
+- `paguito-private-key.pem` — the platform client's Ed25519 private key (PKCS#8 PEM).
+- `paguito-key-id` — its key id (one line).
+- `op_api.env` — `WALLET_ADDRESS_URL`, `KEY_ID`, `PRIVATE_KEY_PATH` for op_api, rewritten at start.
+
+The key files survive `--reset` so a configured op_api keeps working; delete them to rotate.
+"""

@@ -1,0 +1,62 @@
+"""Fault switches: make the next N protocol requests fail with a status or hang for a while.
+
+Scopes: `auth` (GNAP endpoints under /auth, not the consent pages), `resource` (incoming
+payments, quotes, outgoing payments), `wallet` (wallet address and JWKS documents), `any`.
+A `hang` fault sleeps, then handles the request normally (as a slow network would).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Scope = Literal["auth", "resource", "wallet", "any"]
+Mode = Literal["error", "hang"]
+RESOURCE_ROOTS = frozenset(
+    {"incoming-payments", "outgoing-payments", "quotes", "outgoing-payment-grant"}
+)
+_UNRECORDED_ROOTS = frozenset({"admin", "balances", "health", "ready", "favicon.ico", ""})
+
+
+def classify(path: str) -> str | None:
+    """Which protocol surface a path belongs to, or None for pages and admin."""
+    first = path.strip("/").split("/", 1)[0]
+    if first in _UNRECORDED_ROOTS or path.startswith("/auth/interact"):
+        return None
+    if first == "auth":
+        return "auth"
+    if first in RESOURCE_ROOTS:
+        return "resource"
+    return "wallet"
+
+
+@dataclass
+class Fault:
+    scope: Scope
+    mode: Mode
+    remaining: int
+    status: int = 500
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.pending: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        self.pending.append(fault)
+
+    def clear(self) -> None:
+        self.pending.clear()
+
+    def take(self, kind: str) -> Fault | None:
+        for fault in self.pending:
+            if fault.remaining > 0 and fault.scope in (kind, "any"):
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self.pending.remove(fault)
+                return fault
+        return None

@@ -1,0 +1,43 @@
+"""Everything a request handler needs, kept on `app.state.wallet`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from sandbox.wallet.config import WalletConfig
+from sandbox.wallet.faults import Faults
+from sandbox.wallet.keys import PlatformKey
+from sandbox.wallet.recorder import Recorder
+
+
+@dataclass
+class WalletState:
+    config: WalletConfig
+    platform: PlatformKey
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    faults: Faults = field(default_factory=Faults)
+    recorder: Recorder = field(default_factory=Recorder)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        # Keep a reference: the event loop holds tasks only weakly.
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+
+def get_state(request: Request) -> WalletState:
+    state: WalletState = request.app.state.wallet
+    return state
+
+
+State = Annotated[WalletState, Depends(get_state)]
