@@ -8,37 +8,67 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from shared.app import create_service_app
-from shared.http import create_client
+from shared.db import create_engine
 from shared.server import serve
+from ws_bot.backends import LlmClient, OpClient
+from ws_bot.conversation import Conversation
+from ws_bot.graph import Messenger, build_whatsapp
+from ws_bot.poller import Poller
 from ws_bot.settings import Settings, get_settings
+from ws_bot.store import Store
+from ws_bot.wallets import WalletResolver
+from ws_bot.webhook import router
+from ws_bot.worker import InboxWorker, register_handlers
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     token = settings.internal_api_token.get_secret_value()
-    async with (
-        create_client(base_url=settings.llm_backend, bearer_token=token) as llm,
-        create_client(base_url=settings.op_backend, bearer_token=token) as op,
-    ):
+    engine = create_engine(settings.database_url, settings.sqlite_path)
+    store = Store(engine)
+    await store.create()
+    await store.release_leases(settings.replica_id)
+    wa, graph_session = build_whatsapp(settings)
+    messenger = Messenger(wa)
+    llm = LlmClient(settings.llm_backend, token, settings.llm_timeout_seconds)
+    op = OpClient(settings.op_backend, token, settings.op_timeout_seconds)
+    wallets = WalletResolver(settings.allow_insecure_http, settings.wallet_fetch_timeout_seconds)
+    poller = Poller(settings, store, op, messenger)
+    conversation = Conversation(settings, store, messenger, llm, op, wallets, poller.wake)
+    register_handlers(wa, conversation)
+    worker = InboxWorker(settings, store, wa)
+    app.state.store, app.state.wa, app.state.worker = store, wa, worker
 
-        async def llm_ready() -> bool:
-            return (await llm.get("/health")).status_code == 200
+    async def llm_ready() -> bool:
+        return (await llm.http.get("/health")).status_code == 200
 
-        async def op_ready() -> bool:
-            return (await op.get("/health")).status_code == 200
+    async def op_ready() -> bool:
+        return (await op.http.get("/health")).status_code == 200
 
-        app.state.ready_checks.update({"llm_back": llm_ready, "op_api": op_ready})
+    app.state.ready_checks.update({"llm_back": llm_ready, "op_api": op_ready})
+    worker.start()
+    poller.start()
+    try:
         yield
+    finally:
+        await worker.stop()
+        await poller.stop()
+        for client in (llm, op, wallets):
+            await client.aclose()
+        await graph_session.aclose()
+        await engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="ws_bot",
         settings=settings or get_settings,
         lifespan=lifespan,
         description="WhatsApp gateway for Paguito payments",
     )
+    app.include_router(router)
+    return app
 
 
 app = create_app()

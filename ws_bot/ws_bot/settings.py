@@ -1,13 +1,17 @@
-"""ws_bot settings (names from DESIGN.md)."""
+"""ws_bot settings (names from DESIGN.md, plus the gateway's own knobs)."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from functools import lru_cache
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from shared.settings import ServiceSettings
+
+_E164 = re.compile(r"^\+?[1-9]\d{6,14}$")
 
 
 class Settings(ServiceSettings):
@@ -23,6 +27,64 @@ class Settings(ServiceSettings):
     graph_api_url: str = "https://graph.facebook.com"
     llm_backend: str = "http://127.0.0.1:8000"
     op_backend: str = "http://127.0.0.1:3000"
+
+    # --- the gateway's own settings (all optional) ---
+    staff_numbers: str = Field(
+        default="", description="Comma-separated E.164 numbers told of payments"
+    )
+    allow_insecure_http: bool = Field(
+        default=False, description="Accept http:// wallet addresses ($host/x → http://host/x)."
+    )
+    poll_deadline_seconds: float = Field(default=600.0, gt=0, description="Stop polling after this")
+    poll_initial_seconds: float = Field(default=2.0, gt=0)
+    poll_max_seconds: float = Field(default=30.0, gt=0)
+    poll_lease_seconds: float = Field(default=60.0, gt=0, description="A poller's claim on a row")
+    poller_tick_seconds: float = Field(default=1.0, gt=0)
+    rate_limit_messages: int = Field(default=20, ge=1, description="Messages per user per window")
+    rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    inbox_max_attempts: int = Field(default=3, ge=1)
+    inbox_lease_seconds: float = Field(default=120.0, gt=0)
+    wallet_fetch_timeout_seconds: float = Field(default=5.0, gt=0)
+    llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    op_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_media_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    replica_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    @field_validator("meta_app_secret")
+    @classmethod
+    def _secret_required(cls, value: SecretStr) -> SecretStr:
+        # Without it pywa accepts unsigned webhooks: anyone could speak for any user.
+        if len(value.get_secret_value()) < 8:
+            raise ValueError("META_APP_SECRET is required (webhook signatures are always checked)")
+        return value
+
+    @field_validator("meta_access_token")
+    @classmethod
+    def _token_required(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("META_ACCESS_TOKEN is required to answer users")
+        return value
+
+    @field_validator("meta_phone_id")
+    @classmethod
+    def _phone_required(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("META_PHONE_ID is required")
+        return value.strip()
+
+    @field_validator("staff_numbers")
+    @classmethod
+    def _staff_e164(cls, value: str) -> str:
+        for number in (n.strip() for n in value.split(",")):
+            if number and not _E164.match(number):
+                raise ValueError(f"STAFF_NUMBERS: {number!r} is not an E.164 number")
+        return value
+
+    @property
+    def staff(self) -> list[str]:
+        """Staff numbers as WhatsApp ids (digits only)."""
+        return [n.strip().lstrip("+") for n in self.staff_numbers.split(",") if n.strip()]
 
 
 @lru_cache

@@ -1,0 +1,1 @@
+"""A fake WhatsApp Cloud API plus a chat page that plays several users' phones."""

@@ -1,0 +1,367 @@
+"""The phone's HTTP app: a fake Graph API for the bot, a JSON API and a chat page for people.
+
+Graph side (what ws_bot calls through GRAPH_API_URL): `POST /{version}/{phone_id}/messages`
+(text, interactive, media, reactions, read marks), `POST /{version}/{phone_id}/media`,
+`GET /{version}/{media_id}` and the download URL it returns. User side: `/api/...` to act as a
+user (every action becomes a signed, Meta-shaped webhook to the bot) and `/` the chat page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox.phone import meta
+from sandbox.phone.limits import GraphError, check_message
+from sandbox.phone.state import ChatMessage, PhoneState, new_message_id
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+MAX_MEDIA = 16 * 1024 * 1024
+VERSION = r"^v\d+(\.\d+)?$"
+
+
+@dataclass
+class PhoneConfig:
+    webhook_url: str
+    app_secret: str
+    phone_id: str = "100000000000001"
+    display_phone: str = "15550001234"
+    access_token: str | None = None  # when set, Graph calls must carry it (Bearer)
+    status_webhooks: bool = True
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    name: str = Field(min_length=1, max_length=256)
+    phone: str | None = Field(default=None, max_length=32)
+    wa_id: str | None = Field(default=None, alias="waId", max_length=32)
+    url: str | None = Field(default=None, max_length=2048)
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    wa_id: str = Field(alias="waId", pattern=r"^\d{6,15}$")
+    name: str = Field(default="", max_length=256)
+
+
+class ActionIn(BaseModel):
+    """What a user does: type, tap a button, pick a row, send media, a contact or a reaction."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    type: str = Field(pattern=r"^(text|button|list|audio|image|contacts|reaction)$")
+    name: str | None = Field(default=None, max_length=256)
+    text: str | None = Field(default=None, max_length=8192)
+    id: str | None = Field(default=None, max_length=256, description="button/row id")
+    title: str | None = Field(default=None, max_length=256, description="button/row title")
+    context: str | None = Field(default=None, max_length=256, description="message replied to")
+    data: str | None = Field(default=None, description="base64 media bytes")
+    mime_type: str | None = Field(default=None, alias="mimeType", max_length=100)
+    filename: str | None = Field(default=None, max_length=255)
+    voice: bool = True
+    caption: str | None = Field(default=None, max_length=1024)
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=10)
+    message_id: str | None = Field(default=None, alias="messageId", max_length=256)
+    emoji: str | None = Field(default=None, max_length=16)
+
+
+def _graph_error(exc: GraphError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+def create_app(config: PhoneConfig) -> FastAPI:
+    app = FastAPI(title="paguito sandbox phone", docs_url="/docs")
+    state = PhoneState()
+    app.state.phone = state
+    app.state.config = config
+    client = httpx.AsyncClient(timeout=15.0)
+    background: set[asyncio.Task[Any]] = set()
+
+    def authorized(request: Request) -> bool:
+        if not config.access_token:
+            return True
+        given = request.headers.get("authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {config.access_token}".encode())
+
+    async def send_status(wa_id: str, message_id: str, status: str) -> None:
+        payload = meta.status_update(
+            phone_id=config.phone_id,
+            display_phone=config.display_phone,
+            wa_id=wa_id,
+            message_id=message_id,
+            status=status,
+        )
+        await meta.deliver(client, config.webhook_url, payload, config.app_secret)
+
+    def later(coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        background.add(task)
+        task.add_done_callback(background.discard)
+
+    # ------------------------------------------------------------------ health, page
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": "sandbox-phone"}
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page(request: Request) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(
+            request, "chat.html", {"phone_id": config.phone_id, "display": config.display_phone}
+        )
+
+    # ------------------------------------------------------------------ user-side JSON API
+
+    @app.get("/api/users")
+    async def list_users() -> list[dict[str, str]]:
+        return [{"waId": u.wa_id, "name": u.name} for u in state.users.values()]
+
+    @app.post("/api/users", status_code=201)
+    async def add_user(body: UserIn) -> dict[str, str]:
+        user = state.user(body.wa_id, body.name or None)
+        return {"waId": user.wa_id, "name": user.name}
+
+    @app.get("/api/users/{wa_id}/messages")
+    async def conversation(wa_id: str) -> list[dict[str, Any]]:
+        return [m.to_json() for m in state.conversation(wa_id)]
+
+    @app.get("/api/messages")
+    async def all_messages() -> list[dict[str, Any]]:
+        return [m.to_json() for m in state.messages]
+
+    @app.get("/api/media/{media_id}")
+    async def media_for_page(media_id: str) -> Response:
+        media = state.media.get(media_id)
+        if media is None:
+            return JSONResponse({"detail": "Unknown media id."}, 404)
+        return Response(media.data, media_type=media.mime_type)
+
+    def find_choice(wa_id: str, kind: str, body: ActionIn) -> tuple[str, str, str | None]:
+        """(id, title, bot message id) of the button or row the user picks, newest first."""
+        for m in reversed(state.conversation(wa_id)):
+            if m.direction != "out" or m.type != "interactive":
+                continue
+            if body.context and m.id != body.context:
+                continue
+            interactive = m.body.get("interactive", {})
+            action = interactive.get("action", {})
+            if kind == "button" and interactive.get("type") == "button":
+                buttons = action.get("buttons", [])
+                options = [(b["reply"]["id"], b["reply"]["title"]) for b in buttons]
+            elif kind == "list" and interactive.get("type") == "list":
+                options = [
+                    (r["id"], r["title"])
+                    for s in action.get("sections", [])
+                    for r in s.get("rows", [])
+                ]
+            else:
+                continue
+            for option_id, title in options:
+                if body.id == option_id or (body.id is None and body.title == title):
+                    return option_id, title, m.id
+        if body.id and body.title:
+            return body.id, body.title, body.context
+        raise GraphError(f"No {kind} {body.id or body.title!r} in this chat", code=100, status=404)
+
+    def build(wa_id: str, body: ActionIn, message_id: str) -> tuple[str, dict[str, Any]]:
+        """The Meta `messages[]` object for the action, and what the chat page shows."""
+        if body.type == "text":
+            if not body.text:
+                raise GraphError("text is required", code=100, status=422)
+            return "text", meta.message(wa_id, message_id, "text", {"body": body.text})
+        if body.type in ("button", "list"):
+            option_id, title, context = find_choice(wa_id, body.type, body)
+            reply_kind = "button_reply" if body.type == "button" else "list_reply"
+            extra = {"context": {"from": config.display_phone, "id": context}} if context else {}
+            reply = {"type": reply_kind, reply_kind: {"id": option_id, "title": title}}
+            return "interactive", meta.message(wa_id, message_id, "interactive", reply, **extra)
+        if body.type in ("audio", "image"):
+            try:
+                data = base64.b64decode(body.data or "", validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise GraphError("data must be base64", code=100, status=422) from exc
+            if not data or len(data) > MAX_MEDIA:
+                raise GraphError("media missing or too large", code=100, status=422)
+            default = "audio/ogg; codecs=opus" if body.type == "audio" else "image/jpeg"
+            media = state.store_media(data, body.mime_type or default, body.filename)
+            content: dict[str, Any] = {
+                "id": media.id,
+                "mime_type": media.mime_type,
+                "sha256": media.sha256,
+            }
+            if body.type == "audio":
+                content["voice"] = body.voice
+            elif body.caption:
+                content["caption"] = body.caption
+            return body.type, meta.message(wa_id, message_id, body.type, content)
+        if body.type == "contacts":
+            if not body.contacts:
+                raise GraphError("contacts is required", code=100, status=422)
+            cards = []
+            for c in body.contacts:
+                card: dict[str, Any] = {"name": {"formatted_name": c.name, "first_name": c.name}}
+                if c.phone or c.wa_id:
+                    phone: dict[str, Any] = {"phone": c.phone or f"+{c.wa_id}", "type": "CELL"}
+                    if c.wa_id:
+                        phone["wa_id"] = c.wa_id
+                    card["phones"] = [phone]
+                if c.url:
+                    card["urls"] = [{"url": c.url, "type": "WORK"}]
+                cards.append(card)
+            msg = meta.message(wa_id, message_id, "contacts", {})
+            msg.pop("contacts")
+            msg["contacts"] = cards
+            return "contacts", msg
+        # reaction
+        if not body.message_id or not body.emoji:
+            raise GraphError("messageId and emoji are required", code=100, status=422)
+        return "reaction", meta.message(
+            wa_id, message_id, "reaction", {"message_id": body.message_id, "emoji": body.emoji}
+        )
+
+    @app.post("/api/users/{wa_id}/messages")
+    async def act(wa_id: str, body: ActionIn) -> JSONResponse:
+        if not wa_id.isdigit() or not 6 <= len(wa_id) <= 15:
+            return JSONResponse({"detail": "wa_id must be 6 to 15 digits."}, 422)
+        user = state.user(wa_id, body.name)
+        message_id = new_message_id()
+        try:
+            kind, msg = build(wa_id, body, message_id)
+        except GraphError as exc:
+            return JSONResponse({"detail": str(exc)}, exc.status)
+        if kind == "reaction":
+            target = state.by_id.get(body.message_id or "")
+            if target is not None:
+                target.reactions["user"] = body.emoji or ""
+        stored = state.add(ChatMessage(message_id, wa_id, "in", kind, msg))
+        payload = meta.message_update(
+            phone_id=config.phone_id,
+            display_phone=config.display_phone,
+            wa_id=wa_id,
+            name=user.name,
+            messages=[msg],
+        )
+        stored.webhook_status = await meta.deliver(
+            client, config.webhook_url, payload, config.app_secret
+        )
+        return JSONResponse(stored.to_json(), 200 if stored.webhook_status else 502)
+
+    # ------------------------------------------------------------------ Graph API (the bot's side)
+
+    @app.post("/{version}/{phone_id}/messages")
+    async def graph_messages(version: str, phone_id: str, request: Request) -> JSONResponse:
+        if not authorized(request):
+            return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
+        if phone_id != config.phone_id:
+            return _graph_error(GraphError(f"Unknown phone number id {phone_id}", code=100))
+        try:
+            payload = await request.json()
+        except ValueError:
+            return _graph_error(GraphError("Body must be JSON", code=100))
+        if not isinstance(payload, dict):
+            return _graph_error(GraphError("Body must be an object", code=100))
+        state.graph_calls.append(payload)
+        if payload.get("status") == "read":
+            target = state.by_id.get(str(payload.get("message_id")))
+            if target is None:
+                return _graph_error(GraphError("Unknown message id", code=100))
+            for m in state.conversation(target.wa_id):
+                if m.direction == "in" and m.timestamp <= target.timestamp:
+                    m.read = True
+            return JSONResponse({"success": True})
+        try:
+            check_message(payload)
+        except GraphError as exc:
+            return _graph_error(exc)
+        to = str(payload.get("to") or "")
+        if not to.isdigit():
+            return _graph_error(GraphError("Recipient must be a phone number (wa_id)", code=100))
+        state.user(to)
+        kind = str(payload.get("type", "text"))
+        message_id = new_message_id()
+        if kind == "reaction":
+            target = state.by_id.get(payload["reaction"]["message_id"])
+            if target is not None:
+                target.reactions["bot"] = payload["reaction"].get("emoji", "")
+        else:
+            state.add(ChatMessage(message_id, to, "out", kind, payload))
+        if config.status_webhooks:
+            later(send_status(to, message_id, "delivered"))
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": message_id}],
+            }
+        )
+
+    @app.post("/{version}/{phone_id}/media")
+    async def graph_upload(
+        version: str,
+        phone_id: str,
+        request: Request,
+        file: Annotated[UploadFile, File()],
+        messaging_product: Annotated[str, Form()] = "whatsapp",
+        type: Annotated[str | None, Form()] = None,
+    ) -> JSONResponse:
+        if not authorized(request):
+            return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
+        data = await file.read()
+        if not data or len(data) > MAX_MEDIA:
+            return _graph_error(GraphError("Media missing or too large", code=131053))
+        mime = type or file.content_type or "application/octet-stream"
+        media = state.store_media(data, mime, file.filename)
+        return JSONResponse({"id": media.id})
+
+    @app.get("/{version}/{media_id}")
+    async def graph_media_url(version: str, media_id: str, request: Request) -> JSONResponse:
+        if not authorized(request):
+            return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
+        media = state.media.get(media_id)
+        if media is None:
+            return _graph_error(GraphError("Unknown media id", code=100, status=404))
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": str(request.url_for("download_media", media_id=media_id)),
+                "mime_type": media.mime_type,
+                "sha256": media.sha256,
+                "file_size": len(media.data),
+                "id": media.id,
+            }
+        )
+
+    @app.get("/download/{media_id}", name="download_media")
+    async def download_media(media_id: str, request: Request) -> Response:
+        if not authorized(request):
+            return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
+        media = state.media.get(media_id)
+        if media is None:
+            return JSONResponse({"detail": "Unknown media id."}, 404)
+        return Response(media.data, media_type=media.mime_type)
+
+    @app.delete("/{version}/{media_id}")
+    async def graph_delete_media(version: str, media_id: str, request: Request) -> JSONResponse:
+        if not authorized(request):
+            return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
+        state.media.pop(media_id, None)
+        return JSONResponse({"success": True})
+
+    @app.on_event("shutdown")
+    async def _close() -> None:
+        await client.aclose()
+
+    return app

@@ -1,0 +1,90 @@
+"""Meta-shaped webhook payloads, their X-Hub-Signature-256, and their delivery to the bot."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import httpx
+
+WABA_ID = "102290129340398"
+
+
+def sign(body: bytes, app_secret: str) -> str:
+    """`sha256=<hex HMAC-SHA256 of the raw body>`, as Meta signs webhooks."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def bsuid(wa_id: str) -> str:
+    """A business-scoped user id in Meta's `CC.digits` shape, stable per phone number."""
+    digest = int(hashlib.sha256(wa_id.encode()).hexdigest()[:15], 16)
+    return f"US.{digest}"
+
+
+def _envelope(phone_id: str, display_phone: str, **value: Any) -> dict[str, Any]:
+    """The `whatsapp_business_account` wrapper every `messages`-field webhook shares."""
+    metadata = {"display_phone_number": display_phone, "phone_number_id": phone_id}
+    change = {
+        "field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": metadata, **value},
+    }
+    return {"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [change]}]}
+
+
+def message_update(
+    *,
+    phone_id: str,
+    display_phone: str,
+    wa_id: str,
+    name: str,
+    messages: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A `messages` webhook carrying one or more messages from one user."""
+    contact = {"profile": {"name": name}, "wa_id": wa_id, "user_id": bsuid(wa_id)}
+    return _envelope(phone_id, display_phone, contacts=[contact], messages=messages)
+
+
+def status_update(
+    *, phone_id: str, display_phone: str, wa_id: str, message_id: str, status: str
+) -> dict[str, Any]:
+    """A `statuses` webhook (sent / delivered / read) about a message the bot sent."""
+    entry = {
+        "id": message_id,
+        "status": status,
+        "timestamp": str(int(time.time())),
+        "recipient_id": wa_id,
+        "recipient_user_id": bsuid(wa_id),
+    }
+    return _envelope(phone_id, display_phone, statuses=[entry])
+
+
+def message(
+    wa_id: str, message_id: str, kind: str, content: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "from": wa_id,
+        "from_user_id": bsuid(wa_id),
+        "id": message_id,
+        "timestamp": str(int(time.time())),
+        "type": kind,
+        kind: content,
+        **extra,
+    }
+
+
+async def deliver(
+    client: httpx.AsyncClient, url: str, payload: dict[str, Any], app_secret: str | None
+) -> int:
+    """POST the payload, signed when a secret is given; the bot's HTTP status (0 if unreachable)."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json"}
+    if app_secret:
+        headers["X-Hub-Signature-256"] = sign(body, app_secret)
+    try:
+        response = await client.post(url, content=body, headers=headers)
+    except httpx.HTTPError:
+        return 0
+    return response.status_code

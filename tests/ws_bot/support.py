@@ -1,0 +1,217 @@
+"""Helpers for the gateway tests: the stack (fakes or real services + phone + ws_bot) and a
+`Phone` client that acts as WhatsApp users through the sandbox phone's JSON API."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tests.support.processes import ServiceProcess, console_script, free_port
+
+APP_SECRET = "test-app-secret-0123456789"
+ACCESS_TOKEN = "test-graph-token-0123456789"
+VERIFY_TOKEN = "test-verify-token"
+PHONE_ID = "100000000000001"
+
+Message = dict[str, Any]
+
+
+def text_of(m: Message) -> str:
+    """The visible text of a chat message (body of text or interactive messages)."""
+    b = m["body"]
+    if m["type"] == "text":
+        return str(b["text"]["body"])
+    if m["type"] == "interactive":
+        i = b["interactive"]
+        if "body" in i:
+            return str(i["body"]["text"])
+        reply = i.get("button_reply") or i.get("list_reply") or {}
+        return str(reply.get("title", ""))
+    return ""
+
+
+def buttons_of(m: Message) -> list[str]:
+    i = m["body"].get("interactive", {})
+    action = i.get("action", {})
+    if i.get("type") == "button":
+        return [b["reply"]["title"] for b in action["buttons"]]
+    if i.get("type") == "list":
+        return [r["title"] for s in action["sections"] for r in s["rows"]]
+    if i.get("type") == "cta_url":
+        return [action["parameters"]["display_text"]]
+    return []
+
+
+@dataclass
+class Phone:
+    url: str
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
+
+    def messages(self, wa_id: str) -> list[Message]:
+        r = self.client.get(f"{self.url}/api/users/{wa_id}/messages")
+        r.raise_for_status()
+        return list(r.json())
+
+    def bot_messages(self, wa_id: str) -> list[Message]:
+        return [m for m in self.messages(wa_id) if m["direction"] == "out"]
+
+    def act(self, wa_id: str, name: str = "", **action: Any) -> Message:
+        r = self.client.post(
+            f"{self.url}/api/users/{wa_id}/messages", json={"name": name or None, **action}
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def say(self, wa_id: str, text: str, name: str = "") -> Message:
+        return self.act(wa_id, name, type="text", text=text)
+
+    def tap(self, wa_id: str, title: str) -> Message:
+        return self.act(wa_id, type="button", title=title)
+
+    def pick(self, wa_id: str, title: str) -> Message:
+        return self.act(wa_id, type="list", title=title)
+
+    def wait_for(
+        self,
+        wa_id: str,
+        predicate: Callable[[Message], bool],
+        *,
+        after: int = 0,
+        timeout: float = 15.0,
+    ) -> Message:
+        """The first bot message (from index `after` of the bot's messages) matching `predicate`."""
+        deadline = time.monotonic() + timeout
+        seen: list[Message] = []
+        while time.monotonic() < deadline:
+            seen = self.bot_messages(wa_id)
+            for m in seen[after:]:
+                if predicate(m):
+                    return m
+            time.sleep(0.1)
+        texts = [text_of(m) or m["type"] for m in seen]
+        raise AssertionError(f"no matching bot message for {wa_id}; bot said: {texts}")
+
+    def wait_text(
+        self, wa_id: str, needle: str, *, after: int = 0, timeout: float = 15.0
+    ) -> Message:
+        return self.wait_for(
+            wa_id, lambda m: needle.lower() in text_of(m).lower(), after=after, timeout=timeout
+        )
+
+    def count(self, wa_id: str) -> int:
+        return len(self.bot_messages(wa_id))
+
+    def onboard(self, wa_id: str, name: str, wallet: str, lang: str = "English") -> None:
+        n = self.count(wa_id)
+        self.say(wa_id, "hola", name=name)
+        self.wait_for(wa_id, lambda m: "English" in buttons_of(m), after=n)
+        n = self.count(wa_id)
+        self.pick(wa_id, lang)
+        self.wait_text(wa_id, "wallet" if lang == "English" else "billetera", after=n)
+        n = self.count(wa_id)
+        self.say(wa_id, wallet)
+        self.wait_for(wa_id, lambda m: "✅" in text_of(m), after=n)
+
+
+@dataclass
+class Stack:
+    phone: Phone
+    phone_proc: ServiceProcess
+    bot: ServiceProcess
+    backends: ServiceProcess | None
+    llm_url: str
+    op_url: str
+    wallet_base: str
+    bot_env: dict[str, str]
+    spawn: Callable[..., ServiceProcess]
+
+    def wallet(self, name: str) -> str:
+        return f"{self.wallet_base}/{name}"
+
+    def restart_bot(self, kill: bool = True) -> None:
+        if kill:
+            self.bot.kill()
+        else:
+            self.bot.stop()
+        self.bot = self.bot.start()
+
+
+def fake_backends(spawn: Callable[..., ServiceProcess]) -> ServiceProcess:
+    return spawn(
+        "fake_backends",
+        [sys.executable, "-m", "tests.ws_bot.fake_backends", "--port", "{port}"],
+    )
+
+
+def start_stack(
+    spawn: Callable[..., ServiceProcess],
+    *,
+    llm_url: str | None = None,
+    op_url: str | None = None,
+    wallet_base: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    database_url: str | None = None,
+) -> Stack:
+    backends = None
+    if llm_url is None or op_url is None or wallet_base is None:
+        backends = fake_backends(spawn)
+    llm_url = llm_url or (backends.url if backends else "")
+    op_url = op_url or (backends.url if backends else "")
+    wallet_base = wallet_base or (backends.url if backends else "")
+    bot_port = free_port()
+    phone_proc = spawn(
+        "phone",
+        [
+            console_script("paguito-sandbox"),
+            "phone",
+            "--port",
+            "{port}",
+            "--webhook-url",
+            f"http://127.0.0.1:{bot_port}/webhook",
+            "--app-secret",
+            APP_SECRET,
+            "--phone-id",
+            PHONE_ID,
+            "--access-token",
+            ACCESS_TOKEN,
+        ],
+    )
+    env = {
+        "META_PHONE_ID": PHONE_ID,
+        "META_ACCESS_TOKEN": ACCESS_TOKEN,
+        "META_VERIFY_TOKEN": VERIFY_TOKEN,
+        "META_APP_SECRET": APP_SECRET,
+        "GRAPH_API_URL": phone_proc.url,
+        "LLM_BACKEND": llm_url,
+        "OP_BACKEND": op_url,
+        "ALLOW_INSECURE_HTTP": "true",
+        "POLL_INITIAL_SECONDS": "0.3",
+        "POLL_MAX_SECONDS": "0.6",
+        "POLLER_TICK_SECONDS": "0.2",
+        "POLL_LEASE_SECONDS": "3",
+        "INBOX_LEASE_SECONDS": "5",
+        "REPLICA_ID": "ws-bot-test",
+        "STAFF_NUMBERS": "+15550009999",
+        "LLM_TIMEOUT_SECONDS": "5",
+        "OP_TIMEOUT_SECONDS": "10",
+        **(extra_env or {}),
+    }
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    bot = spawn("ws_bot", [console_script("ws-bot")], env=env, port=bot_port)
+    return Stack(
+        phone=Phone(phone_proc.url),
+        phone_proc=phone_proc,
+        bot=bot,
+        backends=backends,
+        llm_url=llm_url,
+        op_url=op_url,
+        wallet_base=wallet_base,
+        bot_env=env,
+        spawn=spawn,
+    )

@@ -1,0 +1,144 @@
+"""The webhook itself: verification, signatures, dedupe, batches, statuses — over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+
+import httpx
+
+from sandbox.phone import meta
+from tests.ws_bot.support import APP_SECRET, PHONE_ID, VERIFY_TOKEN, Stack, text_of
+
+
+def _update(wa_id: str, text: str, message_id: str, name: str = "Zed") -> dict[str, Any]:
+    msg = meta.message(wa_id, message_id, "text", {"body": text})
+    return meta.message_update(
+        phone_id=PHONE_ID, display_phone="15550001234", wa_id=wa_id, name=name, messages=[msg]
+    )
+
+
+def _shuffled(value: Any, rng: random.Random) -> Any:
+    """The same JSON with every object's keys in a random order."""
+    if isinstance(value, dict):
+        items = list(value.items())
+        rng.shuffle(items)
+        return {k: _shuffled(v, rng) for k, v in items}
+    if isinstance(value, list):
+        return [_shuffled(v, rng) for v in value]
+    return value
+
+
+def _post(stack: Stack, body: bytes, signature: str | None) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    return httpx.post(f"{stack.bot.url}/webhook", content=body, headers=headers, timeout=10)
+
+
+def test_verification_challenge(stack: Stack) -> None:
+    url = f"{stack.bot.url}/webhook"
+    ok = httpx.get(
+        url,
+        params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42x"},
+    )
+    assert (ok.status_code, ok.text) == (200, "42x")
+    wrong = httpx.get(
+        url, params={"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"}
+    )
+    assert wrong.status_code == 403
+    assert httpx.get(url).status_code == 400
+
+
+def test_missing_or_bad_signature_is_refused_and_nothing_processed(stack: Stack, uid) -> None:
+    wa_id = uid()
+    body = json.dumps(_update(wa_id, "hola", f"wamid.unsigned{wa_id}")).encode()
+    missing = _post(stack, body, None)
+    assert missing.status_code == 401
+    bad = _post(stack, body, meta.sign(body, "not-the-secret"))
+    assert bad.status_code == 403
+    tampered = _post(stack, body.replace(b"hola", b"HOLA"), meta.sign(body, APP_SECRET))
+    assert tampered.status_code == 403
+    assert "detail" in bad.json()
+    time.sleep(1.5)
+    assert stack.phone.messages(wa_id) == []
+    # The same message, correctly signed, is processed normally afterwards (it was not stored).
+    assert _post(stack, body, meta.sign(body, APP_SECRET)).status_code == 200
+    stack.phone.wait_for(wa_id, lambda m: "English" in json.dumps(m["body"]))
+
+
+def test_signed_garbage_is_a_clear_400(stack: Stack) -> None:
+    for body in (
+        b"not json",
+        b"[]",
+        b'{"entry": "x"}',
+        b'{"entry": [{"changes": [{"field": '
+        b'"messages", "value": {"messages": [{"from": "1"}]}}]}]}',
+    ):
+        r = _post(stack, body, meta.sign(body, APP_SECRET))
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["detail"]
+
+
+def test_same_message_ten_times_in_any_key_order_is_answered_once(stack: Stack, uid) -> None:
+    wa_id = uid()
+    update = _update(wa_id, "hello", f"wamid.dup{wa_id}")
+    rng = random.Random(7)
+    bodies = {json.dumps(_shuffled(update, rng)).encode() for _ in range(10)}
+    assert len(bodies) > 1  # really different byte strings
+    for i in range(10):
+        body = json.dumps(_shuffled(update, rng)).encode()
+        assert _post(stack, body, meta.sign(body, APP_SECRET)).status_code == 200, i
+    stack.phone.wait_for(wa_id, lambda m: "English" in json.dumps(m["body"]))
+    time.sleep(1.5)
+    assert len(stack.phone.bot_messages(wa_id)) == 1
+
+
+def test_every_message_of_a_batched_update_is_handled(stack: Stack, uid) -> None:
+    first, second = uid(), uid()
+    update = _update(first, "hi", f"wamid.batch{first}")
+    other = _update(second, "hi", f"wamid.batch{second}", name="Other")
+    value = update["entry"][0]["changes"][0]["value"]
+    other_value = other["entry"][0]["changes"][0]["value"]
+    value["contacts"] += other_value["contacts"]
+    value["messages"] += other_value["messages"]
+    value["messages"].append(meta.message(first, f"wamid.batch2{first}", "text", {"body": "es"}))
+    body = json.dumps(update).encode()
+    assert _post(stack, body, meta.sign(body, APP_SECRET)).status_code == 200
+    for wa_id in (first, second):
+        stack.phone.wait_for(wa_id, lambda m: "English" in json.dumps(m["body"]))
+    # The third message ("es") answered the language question of the first user, in order.
+    stack.phone.wait_text(first, "billetera")
+
+
+def test_status_updates_are_accepted_quietly(stack: Stack, uid) -> None:
+    wa_id = uid()
+    update = meta.status_update(
+        phone_id=PHONE_ID,
+        display_phone="15550001234",
+        wa_id=wa_id,
+        message_id="wamid.x",
+        status="read",
+    )
+    body = json.dumps(update).encode()
+    assert _post(stack, body, meta.sign(body, APP_SECRET)).status_code == 200
+    time.sleep(1.0)
+    assert stack.phone.messages(wa_id) == []
+
+
+def test_replies_go_to_the_wa_id_and_messages_are_marked_read(stack: Stack, uid) -> None:
+    wa_id = uid()
+    sent = stack.phone.say(wa_id, "hola", name="Rita")
+    reply = stack.phone.wait_for(wa_id, lambda m: True)
+    assert reply["body"]["to"] == wa_id  # not the BSUID the webhook also carried
+    assert "Rita" in text_of(reply)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        mine = [m for m in stack.phone.messages(wa_id) if m["id"] == sent["id"]]
+        if mine and mine[0]["read"]:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("message never marked read")

@@ -1,0 +1,118 @@
+"""Clients of the internal services: llm_back (understanding) and op_api (payments).
+
+Both raise `Unavailable` when the service cannot answer (down, timeout, 5xx) so the conversation
+can tell the user plainly, and op_api raises `Refused` with its `detail` on a 4xx.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from shared.contracts import (
+    ConfirmPaymentRequest,
+    PaymentView,
+    SendPaymentRequest,
+    UnderstandRequest,
+    UnderstandResponse,
+)
+from shared.http import create_client
+
+logger = logging.getLogger(__name__)
+
+
+class Unavailable(Exception):
+    """The service did not give a usable answer."""
+
+
+class Refused(Exception):
+    """The service said no (4xx); `str(exc)` is its human-readable detail."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return response.text[:200] or f"HTTP {response.status_code}"
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list):
+        return "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
+    return str(detail or body)[:300]
+
+
+async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> httpx.Response:
+    try:
+        response = await client.post(path, json=body)
+    except httpx.HTTPError as exc:
+        raise Unavailable(f"{path}: {type(exc).__name__}") from exc
+    if response.status_code >= 500:
+        raise Unavailable(f"{path}: HTTP {response.status_code}")
+    if response.status_code >= 400:
+        raise Refused(response.status_code, _detail(response))
+    return response
+
+
+class LlmClient:
+    def __init__(self, base_url: str, token: str, timeout: float) -> None:
+        self.http = create_client(base_url=base_url, bearer_token=token, timeout=timeout)
+
+    async def understand(self, request: UnderstandRequest) -> UnderstandResponse:
+        body = request.model_dump(by_alias=True, exclude_none=True)
+        try:
+            response = await _post(self.http, "/webhook/whatsapp", body)
+            return UnderstandResponse.model_validate(response.json())
+        except Refused as exc:
+            # A 4xx from llm_back is our bug or oversized input: the user still gets an answer.
+            logger.warning("llm_back refused a request", extra={"detail": str(exc)})
+            raise Unavailable(str(exc)) from exc
+        except (ValueError, ValidationError) as exc:
+            raise Unavailable("llm_back answered something unreadable") from exc
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+class OpClient:
+    def __init__(self, base_url: str, token: str, timeout: float) -> None:
+        # POST /send-payment is retried too: the idempotency key makes a retry return the same
+        # payment instead of creating a second one. /confirm-payment only reads and advances.
+        self.http = create_client(
+            base_url=base_url,
+            bearer_token=token,
+            timeout=timeout,
+            retry_methods=frozenset({"GET", "DELETE", "POST"}),
+        )
+
+    @staticmethod
+    def _view(response: httpx.Response) -> PaymentView:
+        try:
+            return PaymentView.model_validate(response.json())
+        except (ValueError, ValidationError) as exc:
+            raise Unavailable("op_api answered something unreadable") from exc
+
+    async def send_payment(self, request: SendPaymentRequest) -> PaymentView:
+        body = request.model_dump(by_alias=True, exclude_none=True)
+        return self._view(await _post(self.http, "/send-payment", body))
+
+    async def confirm_payment(self, payment_id: str) -> PaymentView:
+        body = ConfirmPaymentRequest(payment_id=payment_id).model_dump(by_alias=True)
+        return self._view(await _post(self.http, "/confirm-payment", body))
+
+    async def cancel_payment(self, payment_id: str) -> bool:
+        """Cancel the grant of a payment the user abandoned; True when op_api agreed."""
+        try:
+            response = await self.http.delete(f"/payments/{payment_id}")
+        except httpx.HTTPError:
+            logger.warning("could not cancel payment at op_api", extra={"payment_id": payment_id})
+            return False
+        return response.status_code < 300
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

@@ -1,0 +1,177 @@
+"""The pywa_async client, pointed at GRAPH_API_URL, and the `Messenger` the bot speaks through.
+
+pywa hard-codes `https://graph.facebook.com/v…` as the session's base URL, so the only way to
+reach a different Graph API (the sandbox phone, a proxy) is a transport that rewrites those
+requests. Media download URLs point elsewhere (Meta's CDN, or the sandbox) and pass untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+from pywa_async.client import WhatsApp
+from pywa_async.types.callback import Button, Section, SectionList, SectionRow, URLButton
+from pywa_async.utils import UserIdentifier
+
+from shared.http import create_client
+from ws_bot import limits
+from ws_bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+META_GRAPH_HOST = "graph.facebook.com"
+
+
+class GraphRouter(httpx.AsyncBaseTransport):
+    """Sends requests addressed to graph.facebook.com to `target` (scheme, host, port, prefix)."""
+
+    def __init__(self, target: str, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._target = httpx.URL(target.rstrip("/"))
+        self._inner = inner or httpx.AsyncHTTPTransport()
+
+    def route(self, url: httpx.URL) -> httpx.URL:
+        if url.host != META_GRAPH_HOST or self._target.host == META_GRAPH_HOST:
+            return url
+        prefix = self._target.path.rstrip("/")
+        return url.copy_with(
+            scheme=self._target.scheme,
+            host=self._target.host,
+            port=self._target.port,
+            path=prefix + url.path,
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        routed = self.route(request.url)
+        if routed != request.url:
+            request.url = routed
+            request.headers["Host"] = routed.netloc.decode("ascii")
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def build_whatsapp(settings: Settings) -> tuple[WhatsApp, httpx.AsyncClient]:
+    """A pywa_async client without its own server: ws_bot owns the webhook routes.
+
+    Signatures are always validated (app secret required); pywa's in-memory duplicate filter
+    is off because ws_bot dedupes durably on message id; replies go to the WA_ID first.
+    """
+    session = create_client(
+        transport=GraphRouter(settings.graph_api_url),
+        timeout=httpx.Timeout(20.0, connect=5.0),
+    )
+    wa = WhatsApp(
+        phone_id=settings.meta_phone_id,
+        token=settings.meta_access_token.get_secret_value(),
+        session=session,
+        verify_token=settings.meta_verify_token.get_secret_value() or None,
+        app_secret=settings.meta_app_secret.get_secret_value(),
+        app_id=settings.meta_app_id or None,
+        validate_updates=True,
+        skip_duplicate_updates=False,
+        filter_updates=True,
+        user_identifier_priority=(
+            UserIdentifier.WA_ID,
+            UserIdentifier.BSUID,
+            UserIdentifier.PARENT_BSUID,
+        ),
+    )
+    return wa, session
+
+
+class Messenger:
+    """What the bot can say, with WhatsApp's limits applied before anything is sent.
+
+    Sending errors are logged and swallowed where losing one message is better than failing the
+    whole conversation step (reactions, read marks); replies raise so the caller knows.
+    """
+
+    def __init__(self, wa: WhatsApp) -> None:
+        self.wa = wa
+
+    async def text(self, to: str, body: str) -> str:
+        sent = await self.wa.send_message(to=to, text=limits.text_body(body))
+        return str(sent.id)
+
+    async def buttons(
+        self, to: str, body: str, items: list[tuple[str, str]], footer: str | None = None
+    ) -> str:
+        sent = await self.wa.send_message(
+            to=to,
+            text=limits.interactive_body(body),
+            footer=limits.clip(footer, limits.MAX_FOOTER) if footer else None,
+            buttons=[
+                Button(title=title, callback_data=data) for title, data in limits.buttons(items)
+            ],
+        )
+        return str(sent.id)
+
+    async def url_button(self, to: str, body: str, title: str, url: str) -> str:
+        sent = await self.wa.send_message(
+            to=to,
+            text=limits.interactive_body(body),
+            buttons=URLButton(title=limits.button_title(title), url=url),
+        )
+        return str(sent.id)
+
+    async def choice_list(
+        self,
+        to: str,
+        body: str,
+        button: str,
+        section: str,
+        rows: list[tuple[str, str, str]],
+    ) -> str:
+        sent = await self.wa.send_message(
+            to=to,
+            text=limits.interactive_body(body),
+            buttons=SectionList(
+                button_title=limits.clip(button, limits.MAX_LIST_BUTTON),
+                sections=[
+                    Section(
+                        title=limits.clip(section, limits.MAX_SECTION_TITLE),
+                        rows=[
+                            SectionRow(title=title, callback_data=data, description=desc or None)
+                            for data, title, desc in limits.list_rows(rows)
+                        ],
+                    )
+                ],
+            ),
+        )
+        return str(sent.id)
+
+    async def voice(self, to: str, audio: bytes, mime_type: str = "audio/ogg") -> str | None:
+        try:
+            sent = await self.wa.send_voice(to=to, voice=audio, mime_type=mime_type)
+        except Exception:
+            logger.warning("voice reply not sent", exc_info=True)
+            return None
+        return str(sent.id)
+
+    async def react(self, to: str, message_id: str | None, emoji: str) -> None:
+        if not message_id:
+            return
+        try:
+            await self.wa.send_reaction(to=to, emoji=emoji, message_id=message_id)
+        except Exception:
+            logger.warning("reaction not sent", exc_info=True)
+
+    async def mark_read(self, message_id: str) -> None:
+        try:
+            await self.wa.mark_message_as_read(message_id=message_id)
+        except Exception:
+            logger.warning("read mark not sent", exc_info=True)
+
+    async def media_bytes(self, media_id: str, max_bytes: int) -> tuple[bytes, str]:
+        """Download a media object into memory (never to disk), refusing oversized ones."""
+        info: Any = await self.wa.get_media_url(media_id)
+        size = int(getattr(info, "file_size", 0) or 0)
+        if size > max_bytes:
+            raise ValueError("media too large")
+        data = await self.wa.get_media_bytes(info.url)
+        if len(data) > max_bytes:
+            raise ValueError("media too large")
+        return data, str(info.mime_type)

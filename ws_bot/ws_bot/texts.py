@@ -1,0 +1,240 @@
+"""Everything the bot says, in Spanish and English. `t(lang, key, **values)` picks and fills one."""
+
+from __future__ import annotations
+
+from typing import Final
+
+LANGUAGES: Final = ("es", "en")
+DEFAULT_LANGUAGE: Final = "es"
+
+_TEXTS: Final[dict[str, dict[str, str]]] = {
+    "welcome": {
+        "es": "¡Hola {name}! 👋 Soy Paguito: envío dinero por WhatsApp.\n"
+        "Hi! I'm Paguito: I send money over WhatsApp.\n\nElige tu idioma / Choose your language:",
+        "en": "Hi {name}! 👋 I'm Paguito: I send money over WhatsApp.\n"
+        "¡Hola! Soy Paguito.\n\nChoose your language / Elige tu idioma:",
+    },
+    "language_button": {"es": "Idioma / Language", "en": "Language / Idioma"},
+    "language_section": {"es": "Idiomas", "en": "Languages"},
+    "language_set": {
+        "es": "Listo, te hablaré en español. 🇲🇽",
+        "en": "Great, I'll speak English. 🇺🇸",
+    },
+    "ask_wallet": {
+        "es": "Ahora envíame la dirección de tu billetera (wallet address), por ejemplo "
+        "$wallet.example/tu-nombre. De ahí saldrán tus pagos.",
+        "en": "Now send me your wallet address, for example $wallet.example/your-name. "
+        "Your payments will come from it.",
+    },
+    "wallet_invalid": {
+        "es": "Eso no parece una dirección de billetera. Debe verse como $wallet.example/nombre "
+        "o https://wallet.example/nombre.",
+        "en": "That doesn't look like a wallet address. It should look like $wallet.example/name "
+        "or https://wallet.example/name.",
+    },
+    "wallet_insecure": {
+        "es": "Solo acepto direcciones de billetera https://.",
+        "en": "I only accept https:// wallet addresses.",
+    },
+    "wallet_unreachable": {
+        "es": "No encontré una billetera en {url}. Revisa la dirección e inténtalo de nuevo.",
+        "en": "I couldn't find a wallet at {url}. Check the address and try again.",
+    },
+    "wallet_ok": {
+        "es": "✅ Billetera registrada: {url} ({asset}).\nYa puedes enviar dinero, por ejemplo: "
+        "«envía 10 a Bob». Guarda contactos con «guarda a Bob como $wallet.example/bob».",
+        "en": "✅ Wallet registered: {url} ({asset}).\nYou can send money now, for example: "
+        '"send 10 to Bob". Save contacts with "save Bob as $wallet.example/bob".',
+    },
+    "menu": {"es": "¿Qué quieres hacer?", "en": "What would you like to do?"},
+    "btn_send": {"es": "Enviar dinero", "en": "Send money"},
+    "btn_history": {"es": "Historial", "en": "History"},
+    "btn_help": {"es": "Ayuda", "en": "Help"},
+    "btn_confirm": {"es": "Confirmar", "en": "Confirm"},
+    "btn_cancel": {"es": "Cancelar", "en": "Cancel"},
+    "btn_approve": {"es": "Aprobar pago", "en": "Approve payment"},
+    "help": {
+        "es": "Puedo enviar dinero desde tu billetera:\n"
+        "• «envía 20 a Bob» o «mándale 5.50 a $wallet.example/bob»\n"
+        "• una nota de voz o la foto de un recibo\n"
+        "• «guarda a Bob como $wallet.example/bob» o comparte su contacto\n"
+        "• «contactos», «historial», «cancelar», «idioma»\n"
+        "Nunca muevo dinero sin que lo apruebes en tu billetera.",
+        "en": "I can send money from your wallet:\n"
+        '• "send 20 to Bob" or "pay 5.50 to $wallet.example/bob"\n'
+        "• a voice note or a photo of a receipt\n"
+        '• "save Bob as $wallet.example/bob" or share their contact card\n'
+        '• "contacts", "history", "cancel", "language"\n'
+        "I never move money unless you approve it at your wallet.",
+    },
+    "ask_send": {
+        "es": "¿A quién y cuánto? Por ejemplo: «envía 10 a Bob».",
+        "en": 'To whom and how much? For example: "send 10 to Bob".',
+    },
+    "ask_amount": {
+        "es": "¿Cuánto quieres enviar a {recipient}? (en {asset})",
+        "en": "How much do you want to send to {recipient}? (in {asset})",
+    },
+    "ask_recipient": {
+        "es": "¿A quién le envío {amount}? Dime un contacto guardado o una dirección de billetera.",
+        "en": "Who should I send {amount} to? Tell me a saved contact or a wallet address.",
+    },
+    "unknown_recipient": {
+        "es": "Aún no conozco a {name}. Envíame su dirección de billetera "
+        "(por ejemplo $wallet.example/{slug}) y lo guardo en tus contactos.",
+        "en": "I don't know {name} yet. Send me their wallet address "
+        "(for example $wallet.example/{slug}) and I'll save it in your contacts.",
+    },
+    "currency_mismatch": {
+        "es": "Tu billetera está en {asset}: solo puedo enviar montos en {asset}. "
+        "¿Cuánto en {asset}?",
+        "en": "Your wallet is in {asset}: I can only send amounts in {asset}. How much in {asset}?",
+    },
+    "preparing": {"es": "Preparando el pago… ⏳", "en": "Preparing the payment… ⏳"},
+    "summary": {
+        "es": "Vas a enviar dinero a *{recipient}*\n"
+        "• Sale de tu billetera: {debit}\n• {recipient} recibe: {receive}\n• Comisión: {fee}\n"
+        "¿Confirmas?",
+        "en": "You are sending money to *{recipient}*\n"
+        "• Leaves your wallet: {debit}\n• {recipient} receives: {receive}\n• Fee: {fee}\n"
+        "Confirm?",
+    },
+    "approve": {
+        "es": "Aprueba el pago en tu billetera con el botón. Te aviso cuando termine.",
+        "en": "Approve the payment at your wallet with the button. "
+        "I'll let you know when it's done.",
+    },
+    "receipt": {
+        "es": "✅ ¡Pago enviado!\n{recipient} recibió {receive}.\nSalió de tu billetera: {debit}.\n"
+        "Referencia: {ref}",
+        "en": "✅ Payment sent!\n{recipient} received {receive}.\n"
+        "Debited from your wallet: {debit}.\n"
+        "Reference: {ref}",
+    },
+    "rejected": {
+        "es": "❌ Rechazaste el pago a {recipient}. No se cobró nada.",
+        "en": "❌ You rejected the payment to {recipient}. Nothing was charged.",
+    },
+    "expired": {
+        "es": "⌛ El pago a {recipient} expiró sin aprobarse. No se cobró nada.",
+        "en": "⌛ The payment to {recipient} expired before it was approved. Nothing was charged.",
+    },
+    "failed": {
+        "es": "⚠️ El pago a {recipient} falló{reason}. Revisa tu billetera.",
+        "en": "⚠️ The payment to {recipient} failed{reason}. Please check your wallet.",
+    },
+    "unknown_final": {
+        "es": "No pude confirmar el estado del pago a {recipient}. Revisa tu billetera.",
+        "en": "I couldn't confirm the status of the payment to {recipient}. Check your wallet.",
+    },
+    "recipient_notice": {
+        "es": "💸 {sender} te envió {amount} con Paguito.",
+        "en": "💸 {sender} sent you {amount} with Paguito.",
+    },
+    "staff_notice": {
+        "es": "[Paguito] {status}: {sender} → {recipient}, {amount} ({ref})",
+        "en": "[Paguito] {status}: {sender} → {recipient}, {amount} ({ref})",
+    },
+    "history_empty": {"es": "Aún no tienes pagos.", "en": "You have no payments yet."},
+    "history_header": {"es": "Tus últimos pagos:", "en": "Your recent payments:"},
+    "status_completed": {"es": "enviado", "en": "sent"},
+    "status_rejected": {"es": "rechazado", "en": "rejected"},
+    "status_expired": {"es": "expirado", "en": "expired"},
+    "status_failed": {"es": "fallido", "en": "failed"},
+    "status_unknown": {"es": "sin confirmar", "en": "unconfirmed"},
+    "status_cancelled": {"es": "cancelado", "en": "cancelled"},
+    "status_pending": {"es": "pendiente", "en": "pending"},
+    "cancelled": {
+        "es": "Cancelado. No se envió nada.",
+        "en": "Cancelled. Nothing was sent.",
+    },
+    "nothing_to_cancel": {
+        "es": "No hay nada pendiente que cancelar.",
+        "en": "There is nothing pending to cancel.",
+    },
+    "cannot_cancel_confirmed": {
+        "es": "Ese pago ya está en tu billetera esperando tu aprobación: "
+        "recházalo ahí si no lo quieres.",
+        "en": "That payment is already waiting at your wallet: "
+        "reject it there if you don't want it.",
+    },
+    "already_confirmed": {
+        "es": "Ese pago ya fue confirmado.",
+        "en": "That payment was already confirmed.",
+    },
+    "draft_gone": {
+        "es": "Ese pago ya no está pendiente.",
+        "en": "That payment is no longer pending.",
+    },
+    "rate_limited": {
+        "es": "Vas muy rápido 🙏 Espera un minuto y vuelve a escribirme.",
+        "en": "You're going too fast 🙏 Please wait a minute and write again.",
+    },
+    "llm_down": {
+        "es": "Ahora mismo no puedo entender mensajes (mi asistente no responde). "
+        "Inténtalo en unos minutos. No se movió dinero.",
+        "en": "I can't understand messages right now (my assistant isn't answering). "
+        "Please try again in a few minutes. No money moved.",
+    },
+    "op_down": {
+        "es": "Ahora mismo no puedo conectar con el servicio de pagos. No se cobró nada; "
+        "inténtalo más tarde.",
+        "en": "I can't reach the payment service right now. Nothing was charged; "
+        "please try again later.",
+    },
+    "payment_refused": {
+        "es": "No pude preparar el pago: {reason}",
+        "en": "I couldn't prepare the payment: {reason}",
+    },
+    "error": {
+        "es": "Algo salió mal de mi lado. No se cobró nada; inténtalo de nuevo.",
+        "en": "Something went wrong on my side. Nothing was charged; please try again.",
+    },
+    "contact_saved": {
+        "es": "📇 Guardé a {name}: {wallet}",
+        "en": "📇 Saved {name}: {wallet}",
+    },
+    "contact_needs_wallet": {
+        "es": "{name} no usa Paguito todavía. ¿Cuál es su dirección de billetera?",
+        "en": "{name} isn't on Paguito yet. What's their wallet address?",
+    },
+    "contacts_empty": {
+        "es": "Tu libreta está vacía. Agrega con «guarda a Bob como $wallet.example/bob».",
+        "en": 'Your address book is empty. Add with "save Bob as $wallet.example/bob".',
+    },
+    "contacts_header": {"es": "Tus contactos:", "en": "Your contacts:"},
+    "contact_deleted": {"es": "Borré a {name}.", "en": "Deleted {name}."},
+    "unsupported": {
+        "es": "Puedo leer texto, notas de voz, fotos de recibos y contactos compartidos.",
+        "en": "I can read text, voice notes, photos of receipts and shared contacts.",
+    },
+    "media_failed": {
+        "es": "No pude descargar ese archivo. ¿Me lo envías de nuevo o me lo escribes?",
+        "en": "I couldn't download that file. Could you send it again or type it?",
+    },
+    "your_wallet": {"es": "Tu billetera: {url}", "en": "Your wallet: {url}"},
+    "fee_none": {"es": "sin comisión", "en": "no fee"},
+}
+
+
+def normalize_language(value: str | None) -> str:
+    if value:
+        code = value.strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+def t(lang: str | None, key: str, **values: object) -> str:
+    """The text `key` in `lang` (Spanish when unknown), filled with `values`."""
+    entry = _TEXTS[key]
+    template = entry.get(normalize_language(lang), entry[DEFAULT_LANGUAGE])
+    return template.format(**values) if values else template
+
+
+def keys() -> list[str]:
+    return list(_TEXTS)
+
+
+def has_all_languages() -> bool:
+    return all(set(LANGUAGES) <= set(entry) for entry in _TEXTS.values())

@@ -1,0 +1,98 @@
+"""Wallet addresses: recognise them in text, normalise them, and check they exist.
+
+Users type payment pointers (`$wallet.example/bob`) or URLs. A pointer means
+`https://wallet.example/bob`; with ALLOW_INSECURE_HTTP (sandbox, demo) it means `http://…`.
+A wallet is accepted only after its wallet address document answers with an asset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import httpx
+
+from shared.http import create_client
+
+# `$host[:port]/path` or `http(s)://host[:port]/path`; stops at whitespace and trailing punctuation.
+_WALLET_RE = re.compile(r"(\$[A-Za-z0-9.\-]+(?::\d+)?(?:/[^\s]*)?|https?://[^\s]+)")
+_MAX_DOCUMENT = 64 * 1024
+
+
+class WalletError(Exception):
+    """`code` is 'invalid', 'insecure' or 'unreachable'."""
+
+    def __init__(self, code: str, url: str) -> None:
+        super().__init__(f"{code}: {url}")
+        self.code = code
+        self.url = url
+
+
+@dataclass(frozen=True)
+class WalletInfo:
+    url: str
+    asset_code: str
+    asset_scale: int
+    public_name: str | None
+
+
+def find_wallet(text: str) -> str | None:
+    """The first wallet address written in `text`, as typed (without trailing punctuation)."""
+    match = _WALLET_RE.search(text or "")
+    return match.group(1).rstrip(".,;:!?)»\"'") if match else None
+
+
+def normalize(pointer: str, allow_http: bool) -> str:
+    """`$host/path` → `https://host/path` (or http:// when allowed); URLs checked and tidied."""
+    text = pointer.strip()
+    if text.startswith("$"):
+        text = ("http://" if allow_http else "https://") + text[1:]
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise WalletError("invalid", pointer) from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise WalletError("invalid", pointer)
+    if url.scheme == "http" and not allow_http:
+        raise WalletError("insecure", pointer)
+    if url.userinfo or url.query or url.fragment:
+        raise WalletError("invalid", pointer)
+    path = url.path.rstrip("/")
+    if not path:
+        path = "/.well-known/pay"  # what a bare `$host` pointer means in Open Payments
+    return str(url.copy_with(path=path))
+
+
+class WalletResolver:
+    def __init__(self, allow_http: bool, timeout: float) -> None:
+        self.allow_http = allow_http
+        self.http = create_client(timeout=timeout, retries=2)
+
+    async def resolve(self, pointer: str) -> WalletInfo:
+        """Normalise and fetch the wallet address document; WalletError when it is not a wallet."""
+        url = normalize(pointer, self.allow_http)
+        try:
+            response = await self.http.get(url, headers={"Accept": "application/json"})
+        except httpx.HTTPError as exc:
+            raise WalletError("unreachable", url) from exc
+        if response.status_code != 200 or len(response.content) > _MAX_DOCUMENT:
+            raise WalletError("unreachable", url)
+        try:
+            doc = response.json()
+            asset = str(doc["assetCode"])
+            scale = int(doc["assetScale"])
+            wallet_id = str(doc.get("id") or url)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WalletError("unreachable", url) from exc
+        if not doc.get("authServer"):
+            raise WalletError("unreachable", url)
+        name = doc.get("publicName")
+        return WalletInfo(
+            url=wallet_id,
+            asset_code=asset,
+            asset_scale=scale,
+            public_name=str(name) if name else None,
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

@@ -1,0 +1,66 @@
+"""The public webhook: Meta's verification challenge (GET) and signed updates (POST).
+
+POST order matters: signature first (401 without, 403 when wrong, nothing stored), then the
+body is split per message and stored durably, and only then acknowledged with 200. Processing
+happens in the inbox worker, so Meta never waits and a crash never loses a message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pywa_async.utils import HUB_SIG
+
+from ws_bot.worker import BadUpdate, split_update
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["webhook"])
+
+
+@router.get("/webhook", summary="Meta webhook verification challenge")
+@router.get("/", include_in_schema=False)
+async def verify(
+    request: Request,
+    mode: str | None = Query(default=None, alias="hub.mode"),
+    token: str | None = Query(default=None, alias="hub.verify_token"),
+    challenge: str | None = Query(default=None, alias="hub.challenge", max_length=256),
+) -> Response:
+    wa = request.app.state.wa
+    if mode != "subscribe" or not token or not challenge:
+        return PlainTextResponse(
+            "Missing hub.mode=subscribe, hub.verify_token or hub.challenge", 400
+        )
+    body, status = await wa.webhook_challenge_handler(vt=token, ch=challenge)
+    return PlainTextResponse(str(body), status_code=status)
+
+
+@router.post(
+    "/webhook",
+    summary="Signed WhatsApp updates",
+    responses={401: {"description": "No signature"}, 403: {"description": "Wrong signature"}},
+)
+@router.post("/", include_in_schema=False)
+async def receive(request: Request) -> Response:
+    state = request.app.state
+    body = await request.body()
+    refused = await state.wa.webhook_update_validator(body, request.headers.get(HUB_SIG))
+    if refused is not None:
+        message, status = refused
+        logger.warning("webhook refused", extra={"status": status})
+        return JSONResponse({"detail": f"{message}: invalid or missing {HUB_SIG}"}, status)
+    try:
+        items, statuses = split_update(json.loads(body))
+    except (ValueError, BadUpdate) as exc:
+        return JSONResponse({"detail": f"Not a WhatsApp webhook update: {exc}"}, 400)
+    added = await state.store.enqueue(items)
+    if added:
+        state.worker.wake()
+    logger.info(
+        "webhook stored",
+        extra={"messages": len(items), "new": added, "statuses": statuses},
+    )
+    return JSONResponse({"status": "ok"})

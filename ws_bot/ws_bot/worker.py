@@ -1,0 +1,173 @@
+"""The inbox: split webhook bodies into one update per message, store them, process them.
+
+pywa handles only the first message of a batched update and acks before its handler runs, so
+ws_bot owns that part: the webhook stores each message (keyed by its WhatsApp id, the dedupe key
+that survives restarts) before answering 200, and this worker feeds the stored updates one by one
+to pywa's dispatcher, whose handlers hand an `Incoming` to the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+from typing import Any
+
+from pywa_async.client import WhatsApp
+from pywa_async.handlers import CallbackButtonHandler, CallbackSelectionHandler, MessageHandler
+from pywa_async.types.callback import CallbackButton, CallbackSelection
+from pywa_async.types.message import Message
+
+from shared.request_id import request_id_scope
+from ws_bot import incoming
+from ws_bot.conversation import Conversation
+from ws_bot.settings import Settings
+from ws_bot.store import InboxItem, Store
+
+logger = logging.getLogger(__name__)
+
+
+class BadUpdate(ValueError):
+    """The body is not a WhatsApp webhook update."""
+
+
+def split_update(body: Any) -> tuple[list[tuple[str, str, bytes]], int]:
+    """One (message_id, wa_id, single-message update) per message; and the number of statuses.
+
+    Each single update keeps its entry id and metadata and carries only the contact of its
+    sender, with `user_id` filled in (pywa requires it; older payloads have only `wa_id`).
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
+        raise BadUpdate("not a webhook update")
+    items: list[tuple[str, str, bytes]] = []
+    statuses = 0
+    for entry in body["entry"]:
+        if not isinstance(entry, dict):
+            raise BadUpdate("entry must be an object")
+        for change in entry.get("changes") or []:
+            if not isinstance(change, dict) or change.get("field") != "messages":
+                continue
+            value = change.get("value")
+            if not isinstance(value, dict):
+                raise BadUpdate("change value must be an object")
+            statuses += len(value.get("statuses") or [])
+            contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
+            rest = {k: v for k, v in value.items() if k not in ("messages", "contacts", "statuses")}
+            for msg in value.get("messages") or []:
+                if not isinstance(msg, dict) or not msg.get("id"):
+                    raise BadUpdate("message without id")
+                sender = str(msg.get("from") or msg.get("from_user_id") or "")
+                contact = next(
+                    (
+                        c
+                        for c in contacts
+                        if sender and sender in (c.get("wa_id"), c.get("user_id"))
+                    ),
+                    contacts[0] if contacts else {"wa_id": sender},
+                )
+                contact = dict(contact)
+                wa_id = str(contact.get("wa_id") or sender or contact.get("user_id") or "")
+                if not wa_id:
+                    raise BadUpdate("message without sender")
+                contact.setdefault("user_id", wa_id)
+                single = {
+                    "object": body.get("object", "whatsapp_business_account"),
+                    "entry": [
+                        {
+                            "id": entry.get("id"),
+                            "changes": [
+                                {
+                                    "field": "messages",
+                                    "value": {**rest, "contacts": [contact], "messages": [msg]},
+                                }
+                            ],
+                        }
+                    ],
+                }
+                payload = json.dumps(single, separators=(",", ":"), ensure_ascii=False).encode()
+                items.append((str(msg["id"])[:256], wa_id[:64], payload))
+    return items, statuses
+
+
+def register_handlers(wa: WhatsApp, conversation: Conversation) -> None:
+    async def on_message(_: Any, msg: Message) -> None:
+        await conversation.handle(incoming.from_message(msg))
+
+    async def on_button(_: Any, cb: CallbackButton[Any]) -> None:
+        await conversation.handle(incoming.from_button(cb))
+
+    async def on_selection(_: Any, sel: CallbackSelection[Any]) -> None:
+        await conversation.handle(incoming.from_selection(sel))
+
+    wa.add_handlers(
+        MessageHandler(on_message),
+        CallbackButtonHandler(on_button),
+        CallbackSelectionHandler(on_selection),
+    )
+
+
+class InboxWorker:
+    def __init__(self, settings: Settings, store: Store, wa: WhatsApp) -> None:
+        self.settings = settings
+        self.store = store
+        self.wa = wa
+        self._wake = asyncio.Event()
+        self._busy: dict[str, asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="inbox-worker")
+
+    async def stop(self) -> None:
+        tasks = [t for t in [self._task, *self._busy.values()] if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.fill()
+            except Exception:
+                logger.exception("inbox worker step failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.5)
+            self._wake.clear()
+
+    async def fill(self) -> None:
+        slots = self.settings.worker_concurrency - len(self._busy)
+        if slots <= 0:
+            return
+        items = await self.store.claim_inbox(
+            self.settings.replica_id, self.settings.inbox_lease_seconds, slots, set(self._busy)
+        )
+        for item in items:
+            task = asyncio.create_task(self._process(item), name=f"inbox-{item.id}")
+            self._busy[item.wa_id] = task
+            task.add_done_callback(functools.partial(self._done, item.wa_id))
+
+    def _done(self, wa_id: str, _task: asyncio.Task[None]) -> None:
+        self._busy.pop(wa_id, None)
+        self._wake.set()  # the user's next message may be waiting
+
+    async def _process(self, item: InboxItem) -> None:
+        with request_id_scope(f"wa-{item.message_id}"[-128:].replace("=", "")):
+            if item.attempts > self.settings.inbox_max_attempts:
+                # A message that crashed us repeatedly: park it rather than loop forever.
+                logger.error("giving up on a message", extra={"attempts": item.attempts})
+                await self.store.finish_inbox(item.id, "failed")
+                return
+            try:
+                await self.wa.webhook_update_handler(item.payload)
+            except Exception:
+                logger.exception("update processing failed")
+                await self.store.release_inbox(item.id)
+                return
+            await self.store.finish_inbox(item.id)
