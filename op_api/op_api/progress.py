@@ -292,7 +292,9 @@ def _failure_reason(outgoing: OutgoingPayment) -> str:
             return f"payment failed: {extra[key]}"
     if outgoing.metadata and isinstance(outgoing.metadata.get("failureReason"), str):
         return f"payment failed: {outgoing.metadata['failureReason']}"
-    return "payment failed at the sender's wallet"
+    if outgoing.sent_amount.minor == 0:
+        return "the sender's wallet could not send the payment (e.g. insufficient funds)"
+    return "the payment failed part-way at the sender's wallet"
 
 
 async def _complete_incoming(deps: Deps, record: PaymentRecord) -> None:

@@ -69,7 +69,11 @@ TOKEN: dict[str, Any] = {
     "expires_in": 600,
     "access": [{"type": "quote", "actions": ["create", "read"]}],
 }
-CONTINUE: dict[str, Any] = {"access_token": {"value": "cont-1"}, "uri": f"{AS}/continue/c-1", "wait": 1}
+CONTINUE: dict[str, Any] = {
+    "access_token": {"value": "cont-1"},
+    "uri": f"{AS}/continue/c-1",
+    "wait": 1,
+}
 PAGE: dict[str, Any] = {"hasNextPage": False, "hasPreviousPage": False}
 
 

@@ -1,0 +1,127 @@
+"""Driving the sandbox wallet and op_api from tests: start, approve, confirm until final."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.processes import (
+    TEST_TOKEN,
+    ServiceProcess,
+    console_script,
+    free_port,
+    service_env,
+)
+
+FINAL = {"completed", "rejected", "expired", "failed"}
+
+
+@dataclass
+class Wallet:
+    url: str
+    data_dir: Path
+
+    def address(self, name: str) -> str:
+        return f"{self.url}/{name}"
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.url}/admin{path}", timeout=10, **kwargs)
+
+    def balance(self, name: str) -> int:
+        return int(self.admin("GET", f"/wallets/{name}").json()["balance"]["value"])
+
+    def answer(self, confirmation_url: str, choice: str = "approve") -> httpx.Response:
+        """Approve or reject the consent without a browser (the sandbox's admin endpoint)."""
+        interact_id = confirmation_url.split("/interact/", 1)[1].split("/", 1)[0]
+        return self.admin("POST", f"/interactions/{interact_id}/{choice}")
+
+    def exchanges(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.admin("GET", "/exchanges").json()["exchanges"]
+        return result
+
+    def add_wallet(self, name: str, balance: str, asset: str = "USD") -> str:
+        response = self.admin(
+            "POST", "/wallets", json={"name": name, "assetCode": asset, "balance": balance}
+        )
+        assert response.status_code in {201, 409}, response.text
+        return self.address(name)
+
+
+def start_wallet(data_dir: Path, *extra: str) -> tuple[ServiceProcess, Wallet]:
+    port = free_port()
+    args = [
+        console_script("paguito-sandbox"),
+        "wallet",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--reset",
+        "--wait-seconds",
+        "1",
+        "--settle-delay",
+        "0.2",
+        *extra,
+    ]
+    proc = ServiceProcess(
+        name="wallet", args=args, port=port, log_path=data_dir / "wallet.log", env=service_env()
+    )
+    proc.start(ready_path="/alice", timeout=30)
+    return proc, Wallet(proc.url, data_dir)
+
+
+def wallet_env(wallet: Wallet) -> dict[str, str]:
+    key_id = (wallet.data_dir / "paguito-key-id").read_text().strip()
+    return {
+        "WALLET_ADDRESS_URL": wallet.address("paguito"),
+        "KEY_ID": key_id,
+        "PRIVATE_KEY_PATH": str(wallet.data_dir / "paguito-private-key.pem"),
+        "ALLOW_INSECURE_HTTP": "true",
+    }
+
+
+class OpApi:
+    def __init__(self, proc: ServiceProcess) -> None:
+        self.proc = proc
+        self.http = httpx.Client(
+            base_url=proc.url, headers={"Authorization": f"Bearer {TEST_TOKEN}"}, timeout=30
+        )
+
+    @property
+    def url(self) -> str:
+        return self.proc.url
+
+    def send(self, sender: str, receiver: str, amount: str, **extra: Any) -> httpx.Response:
+        body = {"senderWalletUrl": sender, "receiverWalletUrl": receiver, "amount": amount, **extra}
+        return self.http.post("/send-payment", json=body)
+
+    def start(self, sender: str, receiver: str, amount: str, **extra: Any) -> dict[str, Any]:
+        response = self.send(sender, receiver, amount, **extra)
+        assert response.status_code == 201, response.text
+        payment: dict[str, Any] = response.json()
+        return payment
+
+    def confirm(self, payment_id: str) -> dict[str, Any]:
+        response = self.http.post("/confirm-payment", json={"paymentId": payment_id})
+        assert response.status_code == 200, response.text
+        view: dict[str, Any] = response.json()
+        return view
+
+    def get(self, payment_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/payments/{payment_id}")
+        assert response.status_code == 200, response.text
+        view: dict[str, Any] = response.json()
+        return view
+
+    def until_final(self, payment_id: str, timeout: float = 20) -> dict[str, Any]:
+        """Poll /confirm-payment as the gateway does, until a final status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.confirm(payment_id)
+            if view["status"] in FINAL or time.monotonic() > deadline:
+                return view
+            time.sleep(0.3)

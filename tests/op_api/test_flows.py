@@ -1,0 +1,120 @@
+"""op_api against the sandbox wallet over real HTTP: every path a payment can take."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from tests.op_api.harness import OpApi, Wallet
+
+Start = Callable[..., OpApi]
+
+
+def test_complete_flow_moves_exactly_the_quoted_amounts(wallet: Wallet, op_api: Start) -> None:
+    api = op_api()
+    alice, bob = wallet.balance("alice"), wallet.balance("bob")
+    payment = api.start(
+        wallet.address("alice"), wallet.address("bob"), "20.00", idempotencyKey="c1"
+    )
+    assert payment["status"] == "awaiting_approval"
+    assert payment["debitAmount"] == {"value": "20.00", "assetCode": "USD", "assetScale": 2}
+    assert payment["receiveAmount"]["assetCode"] == "USD"
+    assert payment["confirmationUrl"].startswith(wallet.url)
+    assert payment["receiverName"] == "Bob"
+    # Before approval the grant is pending: confirm answers at once and stays put.
+    assert api.confirm(payment["paymentId"])["status"] == "awaiting_approval"
+    assert wallet.answer(payment["confirmationUrl"]).status_code == 200
+    final = api.until_final(payment["paymentId"])
+    assert final["status"] == "completed", final
+    receive = Decimal(payment["receiveAmount"]["value"])
+    assert wallet.balance("alice") == alice - 2000
+    assert wallet.balance("bob") == bob + int(receive * 100)
+    assert Decimal(final["fee"]["value"]) == Decimal("20.00") - receive
+
+
+def test_rejection(wallet: Wallet, op_api: Start) -> None:
+    api = op_api()
+    alice = wallet.balance("alice")
+    payment = api.start(wallet.address("alice"), wallet.address("bob"), "5.00")
+    assert wallet.answer(payment["confirmationUrl"], "reject").status_code == 200
+    final = api.until_final(payment["paymentId"])
+    assert final["status"] == "rejected"
+    assert wallet.balance("alice") == alice
+
+
+def test_expiry_cancels_the_grant(wallet: Wallet, op_api: Start) -> None:
+    api = op_api(PAYMENT_EXPIRY_SECONDS="2")
+    payment = api.start(wallet.address("alice"), wallet.address("bob"), "1.00")
+    time.sleep(3)
+    # The background sweep expired it without anyone polling.
+    assert api.get(payment["paymentId"])["status"] == "expired"
+    # The grant was cancelled at the wallet: the consent can no longer be given.
+    assert wallet.answer(payment["confirmationUrl"]).status_code in {404, 409}
+    assert api.confirm(payment["paymentId"])["status"] == "expired"
+
+
+def test_cancellation(wallet: Wallet, op_api: Start) -> None:
+    api = op_api()
+    payment = api.start(wallet.address("alice"), wallet.address("bob"), "2.00")
+    response = api.http.delete(f"/payments/{payment['paymentId']}")
+    assert response.status_code == 200
+    assert response.json()["status"] == "failed"
+    assert response.json()["failureReason"] == "cancelled"
+    assert wallet.answer(payment["confirmationUrl"]).status_code in {404, 409}
+    assert api.confirm(payment["paymentId"])["status"] == "failed"
+
+
+def test_cross_currency_usd_to_mxn(wallet: Wallet, op_api: Start) -> None:
+    api = op_api()
+    carol = wallet.balance("carol")
+    payment = api.start(wallet.address("alice"), wallet.address("carol"), "10.00")
+    assert payment["debitAmount"]["assetCode"] == "USD"
+    assert payment["receiveAmount"]["assetCode"] == "MXN"
+    assert Decimal(payment["receiveAmount"]["value"]) > Decimal("10.00")
+    assert payment["fee"] is None  # not comparable across assets
+    wallet.answer(payment["confirmationUrl"])
+    final = api.until_final(payment["paymentId"])
+    assert final["status"] == "completed", final
+    received = int(Decimal(payment["receiveAmount"]["value"]) * 100)
+    assert wallet.balance("carol") == carol + received
+
+
+def test_insufficient_funds(wallet: Wallet, op_api: Start) -> None:
+    api = op_api()
+    poor = wallet.add_wallet("poor", "1.00")
+    response = api.send(poor, wallet.address("bob"), "20.00")
+    if response.status_code == 422:
+        # Refused up front by the wallet: a clear 4xx naming the problem.
+        assert "insufficient" in response.text.lower()
+        return
+    payment = response.json()
+    wallet.answer(payment["confirmationUrl"])
+    final = api.until_final(payment["paymentId"])
+    assert final["status"] == "failed"
+    # Open Payments carries no failure reason; op_api says what it can infer.
+    assert "insufficient funds" in final["failureReason"]
+    assert wallet.balance("poor") == 100
+    # The sandbox (admin view) confirms why it failed.
+    failed = [
+        e for e in wallet.exchanges() if e["method"] == "POST" and e["path"] == "/outgoing-payments"
+    ]
+    op_id = failed[-1]["response_body"].split('"id":"', 1)[1].split('"', 1)[0].rsplit("/", 1)[1]
+    reason = wallet.admin("GET", f"/outgoing-payments/{op_id}").json()["failureReason"]
+    assert "insufficient" in reason.lower()
+
+
+def test_restart_between_approval_and_outgoing_payment(
+    wallet: Wallet, op_api: Start, tmp_path
+) -> None:
+    data = tmp_path / "shared-data"
+    first = op_api(data_dir=data)
+    bob = wallet.balance("bob")
+    payment = first.start(wallet.address("alice"), wallet.address("bob"), "3.00")
+    wallet.answer(payment["confirmationUrl"])
+    first.proc.kill()  # SIGKILL: no graceful shutdown
+    second = op_api(data_dir=data)
+    assert second.get(payment["paymentId"])["status"] == "awaiting_approval"
+    final = second.until_final(payment["paymentId"])
+    assert final["status"] == "completed", final
+    assert wallet.balance("bob") == bob + int(Decimal(payment["receiveAmount"]["value"]) * 100)
