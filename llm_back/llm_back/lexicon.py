@@ -1,0 +1,170 @@
+"""Word lists of the offline parser (folded: lower case, no accents). Data only, no logic."""
+
+from __future__ import annotations
+
+from llm_back.numbers import NUMBER_WORDS
+
+
+def _w(text: str) -> list[str]:
+    """Whitespace-separated words (keeps the long lists below readable)."""
+    return text.split()
+
+
+# Imperatives and infinitives that ask to move money. Past forms ("mandé", "paid") are not here.
+PAY_VERBS_ES = frozenset(
+    _w(
+        """
+    envia enviale enviales enviar enviarle enviarles envie enviele envienle envialo manda
+    mandale mandales mandar mandarle mandarles mande mandele mandenle mandalo paga pagale
+    pagales pagar pagarle pagarles pague paguele paguenle transfiere transfierele
+    transfiereles transferir transferirle transferirles transfiera transfierale deposita
+    depositale depositar depositarle deposite depositele pasale pasales pasarle pasarles
+    prestale prestarle presta yapea yapeale abona abonale abonar abonarle regalale mandes
+    envies pagues transfieras deposites
+    """
+    )
+)
+PAY_VERBS_EN = frozenset(_w("send pay transfer wire give venmo zelle shoot remit tip"))
+PAY_VERBS = PAY_VERBS_ES | PAY_VERBS_EN
+# Spanish forms that are past tense when written with a final accent: "mandé", "pagó".
+PAST_WHEN_ACCENTED = frozenset(
+    _w(
+        """
+    mande pague envie deposite transferi mando pago envio deposito transfirio
+    """
+    )
+)
+NEGATIONS = frozenset(_w("no nunca jamas don't dont never not didn't didnt"))
+DETERMINERS_EN = frozenset(_w("the my your his her our their a an this that"))
+SELF_OBJECTS = frozenset({"me"})
+
+CURRENCY_WORDS: dict[str, str] = {
+    "dolares": "USD", "dolar": "USD", "dollars": "USD", "dollar": "USD", "bucks": "USD",
+    "buck": "USD", "dolaritos": "USD", "usd": "USD", "pesos": "MXN", "peso": "MXN",
+    "pesitos": "MXN", "varos": "MXN", "mxn": "MXN", "euros": "EUR", "euro": "EUR",
+    "eur": "EUR", "pavos": "EUR", "libras": "GBP", "pounds": "GBP", "pound": "GBP",
+    "gbp": "GBP", "quid": "GBP", "soles": "PEN", "reales": "BRL", "quetzales": "GTQ",
+}  # fmt: skip
+# Three-letter codes count only written in capitals ("PEN", not "pen") unless listed above.
+CURRENCY_CODES = frozenset(_w("USD MXN EUR GBP COP ARS CLP PEN BRL CAD GTQ CRC UYU BOB"))
+CURRENCY_SYMBOLS: dict[str, str] = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "MX$": "MXN"}
+# Slang multipliers without a currency of their own: "5 lucas" is 5000 of the local peso.
+SLANG_THOUSANDS = frozenset({"lucas", "luca"})
+
+# What follows a number that is not money: ages, times, durations, percentages.
+NOT_MONEY_AFTER = frozenset(
+    _w(
+        """
+    anos ano years year yo pm am hrs hr horas hora h o'clock oclock minutos minuto minutes
+    minute min mins segundos seconds dias dia days day semanas weeks meses months km kg
+    personas people veces times
+    """
+    )
+)
+NOT_MONEY_BEFORE = frozenset(_w("las at around numero number piso floor room cuarto"))
+
+RECIPIENT_MARKERS_STRONG = frozenset({"a", "to"})
+RECIPIENT_MARKERS_WEAK = frozenset({"para", "for"})
+POSSESSIVES = frozenset({"mi", "my"})
+TITLES = frozenset(
+    _w(
+        """
+    don dona sr sra srta mr mrs ms dr dra tio tia uncle aunt senor senora profe
+    """
+    )
+)
+NAME_CONNECTORS = frozenset(_w("de del la las los van von da di"))
+
+STOPWORDS = (
+    frozenset(
+        _w(
+            """
+    a al el la los las lo le les me te se nos un una unos unas de del por para con sin en
+    que y o u pero mas ya hoy manana ahora ahorita luego despues porfa porfis porfavor favor
+    gracias rapido urgente asap tambien otra otro otros otras vez mismo misma cuenta dinero
+    plata lana feria efectivo cash money esto eso ese esa este esta aqui alli su sus tu tus
+    nuestro quien cuanto cuando donde como the an of for with without in on at to from by
+    and or but so it him her them us you this that these those now today tomorrow tonight
+    later please pls plz thanks thx thank back again more same another real quick quickly
+    right away via account who how when where what his their our your its i payment transfer
+    pago transferencia envio deposito hola hi hello hey si yes ok okay
+    """
+        )
+    )
+    | PAY_VERBS
+    | NUMBER_WORDS
+    | frozenset(CURRENCY_WORDS)
+)
+
+GREETINGS = frozenset(
+    _w(
+        """
+    hola holi holis buenas buenos buen hi hello hey hiya saludos good morning
+    """
+    )
+)
+CONFIRMATIONS = frozenset(
+    _w(
+        """
+    si sip simon claro dale ok okay okey va vale sale listo confirmo confirmar confirmado
+    correcto hazlo adelante yes yep yeah yup sure confirm confirmed
+    """
+    )
+)
+CONFIRM_PHRASES = frozenset(
+    {"go ahead", "do it", "de acuerdo", "si confirmo", "si, confirmo", "yes please", "si porfa"}
+)
+CANCEL_WORDS = frozenset(
+    _w(
+        """
+    cancela cancelar cancelalo cancelala cancel olvidalo olvidala nevermind stop detente
+    """
+    )
+)
+CANCEL_PHRASES = ("never mind", "forget it", "ya no", "mejor no", "no thanks", "no gracias")
+HELP_WORDS = frozenset(_w("ayuda help menu comandos commands instrucciones ayudame"))
+HELP_PHRASES = (
+    "como funciona", "como te uso", "como se usa", "como envio", "como mando", "como pago",
+    "como le mando", "como le envio", "como puedo", "que puedes hacer", "que haces",
+    "how does this work", "how does it work", "how do i", "how can i", "what can you do",
+    "how to send", "how to pay",
+)  # fmt: skip
+HISTORY_WORDS = frozenset(
+    _w(
+        """
+    historial movimientos history transactions transacciones saldo balance
+    """
+    )
+)
+HISTORY_PHRASES = (
+    "mis pagos", "mis envios", "mis transferencias", "ultimos pagos", "ultimos envios",
+    "my payments", "recent payments", "my transfers", "past payments", "cuanto he",
+    "how much did i", "how much have i", "what did i send", "who did i pay", "a quien le pague",
+    "cuanto le mande", "cuanto le envie", "cuanto le pague", "cuanto me queda",
+)  # fmt: skip
+# "mándale otros 10": the recipient is the one of the previous payment.
+REPEAT_WORDS = frozenset(
+    _w(
+        """
+    otros otro otra otras again another more mas same mismo misma
+    """
+    )
+)
+
+SPANISH_HINTS = frozenset(
+    _w(
+        """
+    le de para por mandale enviale envia manda paga pagale transfiere hola gracias quiero
+    pesos dolares cuanto que mi la el los al y es con favor porfa buenos buenas dias tengo
+    anos lucas varos otros otro ayuda historial cancela si dale no necesito puedes
+    """
+    )
+)
+ENGLISH_HINTS = frozenset(
+    _w(
+        """
+    to the send pay please hi hello my for bucks dollars how what is was i you me at and
+    with thanks want can transfer give need help history cancel yes it of am
+    """
+    )
+)

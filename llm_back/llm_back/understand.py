@@ -1,0 +1,201 @@
+"""One message in, one understanding out: media → text → intent → follow-up → reply (→ voice).
+
+Each OpenAI stage is optional: with no key, an open breaker, or a failure, the stage falls back
+(offline parser for text; a "please type it" reply for media nobody can read offline).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import TypeVar
+
+from llm_back import followup, replies
+from llm_back.breaker import CircuitBreaker
+from llm_back.extraction import (
+    ReceiptReading,
+    Understood,
+    clean_amount,
+    clean_currency,
+    from_extraction,
+)
+from llm_back.media import InputError, Media, MediaLoader
+from llm_back.memory import Memory, Turn
+from llm_back.openai_path import OpenAIBackend
+from llm_back.parser import detect_language, parse
+from llm_back.settings import Settings
+from llm_back.usage import CALLS, FALLBACKS, UNDERSTOOD
+from shared.contracts import Intent, UnderstandRequest, UnderstandResponse
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+OGG_OPUS = "audio/ogg; codecs=opus"
+
+
+class Understander:
+    def __init__(
+        self,
+        settings: Settings,
+        memory: Memory,
+        loader: MediaLoader,
+        openai: OpenAIBackend | None,
+    ) -> None:
+        self.settings = settings
+        self.memory = memory
+        self.loader = loader
+        self.openai = openai
+        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
+
+    async def handle(self, req: UnderstandRequest) -> UnderstandResponse:
+        text = req.message.strip()
+        if len(text) > self.settings.max_text_chars:
+            raise InputError(
+                422, f"The message is too long: the limit is {self.settings.max_text_chars} chars."
+            )
+        if not text and not req.media:
+            raise InputError(422, "The message is empty: send text or media.")
+        media = [await self.loader.load(item) for item in req.media]
+        audio = next((m for m in media if m.kind == "audio"), None)
+        image = next((m for m in media if m.kind == "image"), None)
+        history = await self.memory.recent(req.wa_id)
+        language: str | None = req.language
+
+        transcript: str | None = None
+        if audio is not None:
+            heard = await self._call("transcription", lambda b: b.transcribe(audio, req.wa_id))
+            if heard is not None:
+                transcript = heard.text
+                language = heard.language or detect_language(heard.text, language)
+            elif not text:
+                return self._unreadable("audio", language or detect_language(text, None))
+        content = "\n".join(part for part in (text, transcript) if part)
+
+        receipt: ReceiptReading | None = None
+        if image is not None:
+            receipt = await self._read_receipt(image, text, req.wa_id)
+            if receipt is None and not content:
+                return self._unreadable("image", language or "es")
+
+        source = "offline"
+        result: Understood | None = None
+        if content:
+            extracted = await self._call(
+                "chat", lambda b: b.extract(content, history, language, req.wa_id)
+            )
+            if extracted is not None:
+                source = "openai"
+                result = _fill_gaps(from_extraction(extracted, content), content, language)
+            else:
+                result = _offline(content, language)
+        if receipt is not None:
+            source = "openai"
+            result = _with_receipt(result, receipt, language or "es")
+        assert result is not None  # content or a receipt reading was there
+        result = followup.complete(result, content, history)
+
+        template = replies.for_result(
+            result.intent, result.monto, result.currency, result.destinatario, result.language,
+            req.name,
+        )  # fmt: skip
+        reply = template
+        if result.intent in {Intent.OTHER, Intent.GREETING}:
+            reply = replies.safe_model_reply(result.response, template)
+
+        voice: str | None = None
+        if transcript is not None and self.settings.voice_replies:
+            spoken = await self._call("speech", lambda b: b.speak(reply, req.wa_id))
+            voice = base64.b64encode(spoken).decode() if spoken is not None else None
+
+        await self.memory.remember(
+            req.wa_id,
+            Turn(content or "[image]", result.intent, result.monto, result.currency,
+                 result.destinatario),
+        )  # fmt: skip
+        UNDERSTOOD.labels(source, result.intent).inc()
+        return UnderstandResponse(
+            intent=result.intent,
+            monto=result.monto,
+            currency=result.currency,
+            destinatario=result.destinatario,
+            response=reply,
+            transcript=transcript,
+            audio=voice,
+            audioMimeType=OGG_OPUS if voice else None,
+            language=result.language,
+            source=source,
+        )
+
+    async def _read_receipt(self, image: Media, caption: str, wa_id: str) -> ReceiptReading | None:
+        return await self._call("vision", lambda b: b.read_receipt(image, caption, wa_id))
+
+    async def _call(self, stage: str, call: Callable[[OpenAIBackend], Awaitable[T]]) -> T | None:
+        """Run one OpenAI stage behind the breaker; None means "fall back"."""
+        if self.openai is None:
+            return None
+        if not self.breaker.allow():
+            FALLBACKS.labels(stage, "breaker_open").inc()
+            return None
+        try:
+            value = await call(self.openai)
+        except Exception as exc:  # any failure of the model means: answer offline
+            self.breaker.failure()
+            reason = type(exc).__name__
+            CALLS.labels(stage, "error").inc()
+            FALLBACKS.labels(stage, reason).inc()
+            logger.warning(
+                "openai failed, falling back",
+                extra={"stage": stage, "error": reason, "breaker": self.breaker.state},
+            )
+            return None
+        self.breaker.success()
+        CALLS.labels(stage, "ok").inc()
+        return value
+
+    def _unreadable(self, kind: str, language: str) -> UnderstandResponse:
+        return UnderstandResponse(
+            intent=Intent.OTHER,
+            response=replies.media_unavailable(kind, language),
+            language=language,
+            source="offline",
+        )
+
+
+def _offline(content: str, language: str | None) -> Understood:
+    p = parse(content, language)
+    return Understood(
+        p.intent.value, p.monto, p.currency, p.destinatario, p.language, repeat=p.repeat
+    )
+
+
+def _fill_gaps(result: Understood, content: str, language: str | None) -> Understood:
+    """What the model left out but the offline parser reads plainly, it adds (belt and braces)."""
+    offline = parse(content, language)
+    result = replace(result, repeat=offline.repeat)
+    if result.intent != Intent.SEND_PAYMENT or offline.intent != Intent.SEND_PAYMENT:
+        return result
+    if result.monto is None and offline.monto is not None:
+        result = replace(result, monto=offline.monto, currency=result.currency or offline.currency)
+    if result.destinatario is None and offline.destinatario is not None:
+        result = replace(result, destinatario=offline.destinatario)
+    return result
+
+
+def _with_receipt(result: Understood | None, receipt: ReceiptReading, language: str) -> Understood:
+    """A photo of a receipt means "pay this": its total and payee fill what the caption lacks."""
+    if not receipt.is_receipt:
+        return result or Understood(Intent.OTHER.value, None, None, None, language)
+    base = result or Understood(Intent.SEND_PAYMENT.value, None, None, None, language)
+    if base.intent not in {Intent.SEND_PAYMENT, Intent.OTHER}:
+        return base  # a caption such as "cancel" wins over the picture
+    total = clean_amount(receipt.total)
+    payee = (receipt.payee or "").strip()[:200] or None
+    return replace(
+        base,
+        intent=Intent.SEND_PAYMENT.value,
+        monto=base.monto or total,
+        currency=base.currency if base.monto else clean_currency(receipt.currency),
+        destinatario=base.destinatario or payee,
+        response=None,
+    )
