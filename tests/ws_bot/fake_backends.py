@@ -27,7 +27,7 @@ WALLETS = {"alice": "USD", "bob": "USD", "carol": "MXN", "dave": "USD"}
 OGG = b"OggS\x00\x02" + b"\x00" * 40  # a stand-in voice note
 
 _PAY = re.compile(
-    r"(?:send|pay|env[ií]a|manda|m[aá]ndale|paga|transfer)\w*\s*"
+    r"(?:send|pay|env[ií]a|manda|m[aá]ndale|paga|transfer)\w*\s*(?:money|dinero)?\s*"
     r"(?:(?P<amount>\d+(?:[.,]\d+)?)\s*(?P<cur>usd|mxn|eur|d[oó]lares|dollars)?)?"
     r"(?:\s*(?:to|a|para)\s+(?P<who>.+?))?\s*$",
     re.IGNORECASE,

@@ -44,6 +44,7 @@ _DELETE_RE = re.compile(
     r"^\s*(?:borra(?:r)?|elimina(?:r)?|delete|remove)\s+(?:a\s+)?(?P<name>.+?)\s*$", re.IGNORECASE
 )
 _AMOUNT_RE = re.compile(r"^\s*\$?\s*(?P<n>\d{1,9}(?:[.,]\d{1,2})?)\s*(?:[A-Za-z]{3})?\s*$")
+_NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+){0,3}$")
 _PHONE_RE = re.compile(r"^\+?[\d\s\-().]{7,20}$")
 
 _WORDS = {
@@ -399,7 +400,9 @@ class Conversation:
         if draft.recipient_label is None:
             pointer = find_wallet(text)
             contact = await self.store.find_contact(user.wa_id, text)
-            label = pointer or (contact.alias if contact else None)
+            # A bare name answering "who?" is taken as the recipient's name, known or not.
+            bare_name = text if _NAME_RE.match(text) else None
+            label = pointer or (contact.alias if contact else None) or bare_name
             if label:
                 await self.store.update_draft(draft.id, (st.COLLECTING,), recipient_label=label)
                 draft.recipient_label = label
@@ -552,8 +555,11 @@ class Conversation:
                 recipient_label=recipient.label,
             )
         if not draft.recipient_label:
-            amount = f"{draft.amount} {user.wallet_asset or ''}".strip() if draft.amount else "?"
-            await self.say.text(user.wa_id, t(lang, "ask_recipient", amount=amount))
+            if draft.amount:
+                amount = f"{draft.amount} {user.wallet_asset or ''}".strip()
+                await self.say.text(user.wa_id, t(lang, "ask_recipient", amount=amount))
+            else:
+                await self.say.text(user.wa_id, t(lang, "ask_recipient_only"))
             return
         if not draft.amount:
             await self.say.text(

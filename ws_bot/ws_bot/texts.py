@@ -79,6 +79,11 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "¿A quién le envío {amount}? Dime un contacto guardado o una dirección de billetera.",
         "en": "Who should I send {amount} to? Tell me a saved contact or a wallet address.",
     },
+    "ask_recipient_only": {
+        "es": "¿A quién le quieres enviar dinero? Dime un contacto guardado o una dirección "
+        "de billetera.",
+        "en": "Who do you want to send money to? Tell me a saved contact or a wallet address.",
+    },
     "unknown_recipient": {
         "es": "Aún no conozco a {name}. Envíame su dirección de billetera "
         "(por ejemplo $wallet.example/{slug}) y lo guardo en tus contactos.",

@@ -261,6 +261,16 @@ def create_app(config: PhoneConfig) -> FastAPI:
 
     # ------------------------------------------------------------------ Graph API (the bot's side)
 
+    # Declared before `/{version}/{media_id}`, which would otherwise swallow it.
+    @app.get("/download/{media_id}", name="download_media")
+    async def download_media(media_id: str, request: Request) -> Response:
+        if not authorized(request):
+            return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
+        media = state.media.get(media_id)
+        if media is None:
+            return JSONResponse({"detail": "Unknown media id."}, 404)
+        return Response(media.data, media_type=media.mime_type)
+
     @app.post("/{version}/{phone_id}/messages")
     async def graph_messages(version: str, phone_id: str, request: Request) -> JSONResponse:
         if not authorized(request):
@@ -343,15 +353,6 @@ def create_app(config: PhoneConfig) -> FastAPI:
                 "id": media.id,
             }
         )
-
-    @app.get("/download/{media_id}", name="download_media")
-    async def download_media(media_id: str, request: Request) -> Response:
-        if not authorized(request):
-            return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
-        media = state.media.get(media_id)
-        if media is None:
-            return JSONResponse({"detail": "Unknown media id."}, 404)
-        return Response(media.data, media_type=media.mime_type)
 
     @app.delete("/{version}/{media_id}")
     async def graph_delete_media(version: str, media_id: str, request: Request) -> JSONResponse:
