@@ -124,8 +124,9 @@ def parse_fragment(text: str, language: str | None = None) -> Parsed:
     if recipient is None:
         words = [t for t in toks if t.kind == "word"]
         if words:
-            name = _name_at(text, toks, _index(toks, words[0]), allow_lower=True)
-            # Only a bare name ("Bob", "María José"), not a sentence that starts with a word.
+            # Only a bare capitalized name ("Bob", "María José"): a lone lowercase word is more
+            # often "jaja" or "ok" than a person, and a sentence is not a name.
+            name = _name_at(text, toks, _index(toks, words[0]), allow_lower=False)
             if name is not None and name == text.strip().strip(_TRAIL).strip():
                 recipient = name
     return replace(

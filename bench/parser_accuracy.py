@@ -1,0 +1,110 @@
+"""Offline parser: accuracy on the labelled sets and latency per message against a baseline.
+
+Run: `uv run python -m bench parser_accuracy` (or `uv run python bench/parser_accuracy.py`).
+The baseline is the trivial parse anyone would write first (one regex for a number, one for a
+name after "a"/"to", a verb list); both run in this process on the same messages, so the ratio
+is what the real parser costs over the naive one, independent of the machine.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from llm_back.parser import parse
+from tests.llm_back.support import Labelled, load_labelled, same_amount
+
+FIELDS = ("intent", "monto", "currency", "destinatario")
+ROUNDS = 30
+
+
+@dataclass(frozen=True)
+class Guess:
+    intent: str
+    monto: str | None
+    currency: str | None
+    destinatario: str | None
+
+
+_B_VERB = re.compile(r"\b(manda|mándale|mandale|envía|envia|envíale|paga|págale|send|pay)\b", re.I)
+_B_NUM = re.compile(r"\d+(?:[.,]\d+)?")
+_B_NAME = re.compile(r"\b(?:a|to)\s+([A-ZÁÉÍÓÚÑ]\w+)")
+
+
+def baseline(text: str) -> Guess:
+    """The naive parse: a verb list, the first number, the capitalized word after "a"/"to"."""
+    if not _B_VERB.search(text):
+        return Guess("other", None, None, None)
+    num = _B_NUM.search(text)
+    name = _B_NAME.search(text)
+    currency = "USD" if "$" in text or "dollar" in text.lower() else None
+    return Guess(
+        "send_payment",
+        num.group(0).replace(",", ".") if num else None,
+        currency,
+        name.group(1) if name else None,
+    )
+
+
+def real(text: str) -> Guess:
+    p = parse(text)
+    return Guess(p.intent.value, p.monto, p.currency, p.destinatario)
+
+
+def _ok(guess: Guess, item: Labelled, field: str) -> bool:
+    if field == "monto":
+        try:
+            return same_amount(guess.monto, item.monto)
+        except ArithmeticError:
+            return False
+    return bool(getattr(guess, field) == getattr(item, field))
+
+
+def accuracy(fn: Callable[[str], Guess], items: list[Labelled]) -> dict[str, float]:
+    guesses = [(fn(i.text), i) for i in items]
+    out = {f: sum(_ok(g, i, f) for g, i in guesses) / len(items) for f in FIELDS}
+    out["all"] = sum(all(_ok(g, i, f) for f in FIELDS) for g, i in guesses) / len(items)
+    return out
+
+
+def latency(fn: Callable[[str], Guess], texts: list[str]) -> float:
+    """Median seconds per message over ROUNDS passes (after one warm-up pass)."""
+    for t in texts:
+        fn(t)
+    samples = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        for t in texts:
+            fn(t)
+        samples.append((time.perf_counter() - started) / len(texts))
+    return statistics.median(samples)
+
+
+def main() -> None:
+    labelled = load_labelled()
+    holdout = load_labelled("labelled_holdout.txt")
+    for title, items in (("labelled", labelled), ("held-out", holdout)):
+        ours, naive = accuracy(real, items), accuracy(baseline, items)
+        print(f"{title} set: {len(items)} messages")
+        for field in (*FIELDS, "all"):
+            print(f"  {field:<13} parser {ours[field]:6.1%}   baseline {naive[field]:6.1%}")
+    texts = [i.text for i in labelled + holdout]
+    ours_s, naive_s = latency(real, texts), latency(baseline, texts)
+    print(
+        f"latency per message: parser {ours_s * 1e6:.1f} µs, baseline {naive_s * 1e6:.1f} µs, "
+        f"ratio {ours_s / naive_s:.1f}x (same process, median of {ROUNDS} passes)"
+    )
+    assert Decimal(str(accuracy(real, labelled)["all"])) >= Decimal("0.95")
+    assert ours_s < 0.001, "the parser must stay well under a millisecond per message"
+
+
+if __name__ == "__main__":
+    main()
