@@ -128,6 +128,7 @@ def signed(
         label="sig1",
         include_alg=False,
         covered_component_ids=components,
+        use_existing_digest=bool(content),  # ours to choose: sha-256, or deliberately wrong
     )
     return request
 
