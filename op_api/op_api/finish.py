@@ -7,22 +7,36 @@ continued with the `interact_ref`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from op_api.client import OpenPaymentsError, RequestDenied
+from op_api.client import OpenPaymentsError, RequestDenied, TooFast
 from op_api.client.interaction import verify_finish_hash
 from op_api.client.models import Grant
 from op_api.deps import Deps
 from op_api.engine import Engine
 from op_api.finish_page import page
 from op_api.progress import CLAIM_STALE_AFTER, store_grant
-from op_api.records import Status
+from op_api.records import PaymentRecord, Status
 from op_api.store import utcnow
 
 logger = logging.getLogger(__name__)
+MAX_FINISH_WAIT = 5.0
 
 DONE = ("Listo", "Pago aprobado. Puedes volver a WhatsApp. / Payment approved: back to WhatsApp.")
 REJECTED = ("Pago rechazado", "Rechazaste el pago. / You rejected the payment.")
+
+
+async def _continue(deps: Deps, record: PaymentRecord, interact_ref: str) -> Grant | object:
+    assert record.continue_uri is not None
+    assert record.continue_token is not None
+    uri, token = record.continue_uri, record.continue_token
+    try:
+        return await deps.client.grant.continue_(uri, token, interact_ref=interact_ref)
+    except TooFast:
+        # Rafiki applies `wait` to polls only; a stricter server gets one patient retry.
+        await asyncio.sleep(min(record.continue_wait or 1, MAX_FINISH_WAIT))
+        return await deps.client.grant.continue_(uri, token, interact_ref=interact_ref)
 
 
 async def finish(
@@ -65,14 +79,13 @@ async def finish(
     if not ok:
         logger.warning("finish redirect refused: bad hash", extra={"payment_id": payment_id})
         return 400, page("Solicitud inválida", "The approval could not be verified.")
-    if not await deps.store.claim_continuation(payment_id, utcnow() - CLAIM_STALE_AFTER):
+    stale = utcnow() - CLAIM_STALE_AFTER
+    if not await deps.store.claim_continuation(payment_id, stale, polling=False):
         return 202, page("Paguito", "Already processing this approval.")
     assert record.continue_uri is not None
     assert record.continue_token is not None
     try:
-        grant = await deps.client.grant.continue_(
-            record.continue_uri, record.continue_token, interact_ref=interact_ref
-        )
+        grant = await _continue(deps, record, interact_ref)
     except RequestDenied:
         await deps.store.update(
             payment_id,

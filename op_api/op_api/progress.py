@@ -134,7 +134,6 @@ async def _requote_if_expired(deps: Deps, record: PaymentRecord) -> str:
         deps,
         record.id,
         "quote_token",
-        record.quote_token,
         lambda token: deps.client.quote.create(
             sender.resource_server,
             token,
@@ -168,7 +167,6 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
             deps,
             record.id,
             "outgoing_token",
-            record.outgoing_token,
             lambda token: deps.client.outgoing_payment.create(
                 sender.resource_server,
                 token,
@@ -234,7 +232,6 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
                 deps,
                 record.id,
                 "outgoing_token",
-                record.outgoing_token,
                 lambda token: deps.client.outgoing_payment.get(op_url, token),
             )
             values["sent_amount"] = outgoing.sent_amount.to_wire()
@@ -242,7 +239,6 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
             deps,
             record.id,
             "incoming_token",
-            record.incoming_token,
             lambda token: deps.client.incoming_payment.get(incoming_url, token),
         )
     except OpenPaymentsError as exc:
@@ -307,7 +303,6 @@ async def _complete_incoming(deps: Deps, record: PaymentRecord) -> None:
             deps,
             record.id,
             "incoming_token",
-            record.incoming_token,
             lambda token: deps.client.incoming_payment.complete(url, token),
         )
     except OpenPaymentsError as exc:

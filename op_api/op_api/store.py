@@ -163,16 +163,17 @@ class PaymentStore:
 
     # ------------------------------------------------------------ claims
 
-    async def claim_continuation(self, payment_id: str, stale_before: datetime) -> bool:
-        """Win the right to send the next continuation (only when `wait` has passed)."""
+    async def claim_continuation(
+        self, payment_id: str, stale_before: datetime, *, polling: bool = True
+    ) -> bool:
+        """Win the right to send the next continuation (a poll only once `wait` has passed)."""
         t, now = self.table, utcnow()
-        free = or_(t.c.continue_claimed_at.is_(None), t.c.continue_claimed_at < stale_before)
-        due = or_(t.c.next_poll_at.is_(None), t.c.next_poll_at <= now)
+        condition = or_(t.c.continue_claimed_at.is_(None), t.c.continue_claimed_at < stale_before)
+        if polling:
+            due = or_(t.c.next_poll_at.is_(None), t.c.next_poll_at <= now)
+            condition = and_(condition, due)
         return await self.update(
-            payment_id,
-            expect=Status.AWAITING_APPROVAL,
-            where=and_(free, due),
-            continue_claimed_at=now,
+            payment_id, expect=Status.AWAITING_APPROVAL, where=condition, continue_claimed_at=now
         )
 
     async def claim_outgoing_payment(self, payment_id: str) -> bool:

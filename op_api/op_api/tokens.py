@@ -1,6 +1,7 @@
 """Use a stored GNAP access token; rotate it when it has expired (or the server says so).
 
-The rotated token is written to the store before it is used, so a crash cannot lose it.
+The token is read from the store at each use (another step may have rotated it), and a rotated
+token is written to the store before it is used, so a crash cannot lose it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ TokenField = Literal["incoming_token", "quote_token", "outgoing_token"]
 logger = logging.getLogger(__name__)
 
 
+async def current(deps: Deps, payment_id: str, field: TokenField) -> StoredToken:
+    record = await deps.store.get(payment_id)
+    token = getattr(record, field, None) if record else None
+    if not isinstance(token, StoredToken):
+        raise LookupError(f"payment {payment_id} has no {field}")
+    return token
+
+
 async def rotate(deps: Deps, payment_id: str, field: TokenField, token: StoredToken) -> StoredToken:
     rotated = await deps.client.token.rotate(token.manage, token.value)
     fresh = StoredToken.from_access_token(rotated, utcnow())
@@ -32,10 +41,10 @@ async def with_token(
     deps: Deps,
     payment_id: str,
     field: TokenField,
-    token: StoredToken,
     call: Callable[[str], Awaitable[T]],
 ) -> T:
-    """`call(token_value)`, rotating first if expired, or once after a 401/403."""
+    """`call(token_value)` with the stored token, rotating first if expired, or once on 401/403."""
+    token = await current(deps, payment_id, field)
     if token.expired(utcnow()):
         token = await rotate(deps, payment_id, field, token)
     try:
