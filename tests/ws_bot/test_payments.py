@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -12,12 +13,12 @@ from tests.ws_bot.conftest import pointer
 from tests.ws_bot.support import Phone, Stack, buttons_of, start_stack, text_of
 
 
-def _url_button(m: dict) -> str | None:
+def _url_button(m: dict[str, Any]) -> str | None:
     i = m["body"].get("interactive", {})
     return i["action"]["parameters"]["url"] if i.get("type") == "cta_url" else None
 
 
-def _to_summary(stack: Stack, wa_id: str, text: str) -> tuple[dict, dict]:
+def _to_summary(stack: Stack, wa_id: str, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Send `text`; return (the user's message, the bot's summary with Confirm/Cancel)."""
     n = stack.phone.count(wa_id)
     sent = stack.phone.say(wa_id, text)

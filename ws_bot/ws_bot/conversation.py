@@ -44,6 +44,8 @@ _DELETE_RE = re.compile(
     r"^\s*(?:borra(?:r)?|elimina(?:r)?|delete|remove)\s+(?:a\s+)?(?P<name>.+?)\s*$", re.IGNORECASE
 )
 _AMOUNT_RE = re.compile(r"^\s*\$?\s*(?P<n>\d{1,9}(?:[.,]\d{1,2})?)\s*(?:[A-Za-z]{3})?\s*$")
+# llm_back refuses longer texts (its MAX_TEXT_CHARS default); nobody pays with an essay.
+MAX_UNDERSTAND_CHARS = 2000
 _NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+){0,3}$")
 _PHONE_RE = re.compile(r"^\+?[\d\s\-().]{7,20}$")
 
@@ -433,7 +435,7 @@ class Conversation:
         request = UnderstandRequest(
             wa_id=user.wa_id,
             name=user.name[:256],
-            message=text[:4096],
+            message=text[:MAX_UNDERSTAND_CHARS],
             media=media,
             language="en" if normalize_language(lang) == "en" else "es",
         )
@@ -468,6 +470,8 @@ class Conversation:
     ) -> None:
         lang = user.language
         amount = answer.monto
+        # A wallet address typed in the message is the recipient even if the parser missed it.
+        recipient = answer.destinatario or find_wallet(inc.text)
         if answer.currency and user.wallet_asset and answer.currency.upper() != user.wallet_asset:
             amount = None
             await self.say.text(user.wa_id, t(lang, "currency_mismatch", asset=user.wallet_asset))
@@ -476,8 +480,8 @@ class Conversation:
             updates: dict[str, Any] = {}
             if amount:
                 updates["amount"] = draft.amount = amount
-            if answer.destinatario:
-                updates["recipient_label"] = draft.recipient_label = answer.destinatario
+            if recipient:
+                updates["recipient_label"] = draft.recipient_label = recipient
                 updates["receiver_wallet"] = draft.receiver_wallet = None
             if updates:
                 await self.store.update_draft(draft.id, (st.COLLECTING,), **updates)
@@ -488,7 +492,7 @@ class Conversation:
                 status=st.COLLECTING,
                 amount=amount,
                 currency=user.wallet_asset,
-                recipient_label=answer.destinatario,
+                recipient_label=recipient,
                 receiver_wallet=None,
                 receiver_wa_id=None,
                 source_message_id=inc.message_id,

@@ -1,0 +1,119 @@
+"""The whole conversation against the real services: sandbox wallet, op_api and llm_back
+(offline parser), with the sandbox phone playing the users. Approval happens at the wallet's
+consent (through its admin endpoint, as a user's tap would)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.op_api.harness import Wallet, start_wallet, wallet_env
+from tests.support.processes import console_script
+from tests.ws_bot.conftest import make_spawner, pointer
+from tests.ws_bot.support import Stack, buttons_of, start_stack, text_of
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Wallet]]:
+    base = tmp_path_factory.mktemp("ws_bot_real")
+    spawn, started = make_spawner(base)
+    wallet_proc, wallet = start_wallet(base / "wallet")
+    try:
+        op = spawn(
+            "op_api",
+            [console_script("op-api")],
+            {**wallet_env(wallet), "PAYMENT_EXPIRY_SECONDS": "5", "WORKER_INTERVAL_SECONDS": "0.3"},
+        )
+        llm = spawn("llm_back", [console_script("llm-back")], {"OPENAI_API_KEY": ""})
+        stack = start_stack(spawn, llm_url=llm.url, op_url=op.url, wallet_base=wallet.url)
+        yield stack, wallet
+    finally:
+        for proc in reversed(started):
+            proc.stop()
+        wallet_proc.stop()
+
+
+def _url(m: dict[str, Any]) -> str | None:
+    i = m["body"].get("interactive", {})
+    return i["action"]["parameters"]["url"] if i.get("type") == "cta_url" else None
+
+
+def _pay(stack: Stack, wa_id: str, text: str) -> str:
+    """Ask to pay, check the summary, confirm; the approval URL the bot sent."""
+    phone = stack.phone
+    n = phone.count(wa_id)
+    phone.say(wa_id, text)
+    summary = phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
+    assert "Leaves your wallet" in text_of(summary)
+    n = phone.count(wa_id)
+    phone.tap(wa_id, "Confirm")
+    link = phone.wait_for(wa_id, lambda m: _url(m) is not None, after=n)
+    url = _url(link)
+    assert url is not None
+    return url
+
+
+def test_real_payment_to_each_final_status(real: tuple[Stack, Wallet], uid) -> None:
+    stack, wallet = real
+    phone, alice, bob = stack.phone, uid(), uid()
+    phone.onboard(bob, "Bob", pointer(wallet.address("bob")))
+    phone.onboard(alice, "Alice", pointer(wallet.address("alice")))
+    n = phone.count(alice)
+    phone.say(alice, "save Bob as " + pointer(wallet.address("bob")))
+    phone.wait_text(alice, "Saved Bob", after=n)
+    before = wallet.balance("bob")
+
+    # completed: approved at the wallet, settled, receipt + recipient notice
+    url = _pay(stack, alice, "send 5 to Bob")
+    n = phone.count(alice)
+    assert wallet.answer(url, "approve").status_code == 200
+    receipt = text_of(phone.wait_text(alice, "Payment sent", after=n, timeout=30))
+    received = re.search(r"received (\d+\.\d{2}) USD", receipt)
+    assert received, receipt
+    phone.wait_text(bob, f"Alice sent you {received.group(1)} USD")
+    assert wallet.balance("bob") - before == int(received.group(1).replace(".", ""))
+    gained = wallet.balance("bob") - before
+
+    # rejected at the wallet
+    url = _pay(stack, alice, "send 2 to Bob")
+    n = phone.count(alice)
+    assert wallet.answer(url, "reject").status_code == 200
+    phone.wait_text(alice, "You rejected the payment", after=n, timeout=30)
+
+    # expired: nobody approves within op_api's PAYMENT_EXPIRY_SECONDS
+    _pay(stack, alice, "send 1 to Bob")
+    n = phone.count(alice)
+    phone.wait_text(alice, "expired before it was approved", after=n, timeout=30)
+    assert wallet.balance("bob") - before == gained
+
+    # cross-currency quote: USD → MXN shows what Carol receives
+    n = phone.count(alice)
+    phone.say(alice, "send 3 to " + pointer(wallet.address("carol")))
+    summary = phone.wait_for(alice, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
+    assert "MXN" in text_of(summary)
+    n = phone.count(alice)
+    phone.tap(alice, "Cancel")
+    phone.wait_text(alice, "Cancelled", after=n)
+
+
+def test_real_failed_payment(real: tuple[Stack, Wallet], uid) -> None:
+    """Asking for more than the wallet holds is refused before anything is confirmed."""
+    stack, wallet = real
+    phone, wa_id = stack.phone, uid()
+    poor = wallet.add_wallet(f"poor{wa_id}", "1.00")
+    phone.onboard(wa_id, "Poor", pointer(poor))
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 50 to " + pointer(wallet.address("bob")))
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        later = [text_of(m) for m in phone.bot_messages(wa_id)[n:]]
+        if any("couldn't prepare" in t or "Confirm?" in t for t in later):
+            break
+        time.sleep(0.2)
+    assert later, "the bot never answered"
