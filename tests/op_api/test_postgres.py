@@ -1,0 +1,65 @@
+"""The same state machine on PostgreSQL (`DATABASE_URL`), surviving a restart mid-flow."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from shared.db import create_engine
+from tests.op_api.harness import OpApi, Wallet
+
+PG_URL = "postgresql://postgres@127.0.0.1/test"
+Start = Callable[..., OpApi]
+
+
+def _sql(statement: str) -> list[tuple[object, ...]]:
+    async def run() -> list[tuple[object, ...]]:
+        engine = create_engine(PG_URL, Path("unused.sqlite3"))
+        async with engine.begin() as conn:
+            result = await conn.execute(text(statement))
+            rows = [tuple(r) for r in result] if result.returns_rows else []
+        await engine.dispose()
+        return rows
+
+    return asyncio.run(run())
+
+
+def _drop(prefix: str) -> None:
+    _sql(f'DROP TABLE IF EXISTS "{prefix}payments"')
+
+
+@pytest.fixture
+def table_prefix() -> Iterator[str]:
+    """A table of our own, so parallel runs sharing the database never clash."""
+    prefix = f"op_t{uuid.uuid4().hex[:10]}_"
+    yield prefix
+    _drop(prefix)
+
+
+@pytest.mark.postgres
+def test_postgres_flow_survives_restart(wallet: Wallet, op_api: Start, table_prefix: str) -> None:
+    env = {"DATABASE_URL": PG_URL, "DB_TABLE_PREFIX": table_prefix}
+    first = op_api(**env)
+    payment = first.start(
+        wallet.address("alice"), wallet.address("bob"), "1.25", idempotencyKey="pg-1"
+    )
+    wallet.answer(payment["confirmationUrl"])
+    first.proc.kill()
+    second = op_api(**env)
+    # Idempotency and state live in PostgreSQL, not in the dead process.
+    again = second.send(
+        wallet.address("alice"), wallet.address("bob"), "1.25", idempotencyKey="pg-1"
+    )
+    assert again.status_code == 200
+    assert again.json()["paymentId"] == payment["paymentId"]
+    final = second.until_final(payment["paymentId"])
+    assert final["status"] == "completed", final
+    rows = _sql(f'SELECT status FROM "{table_prefix}payments"')
+    assert rows == [("completed",)]
+    ready = second.http.get("/ready").json()
+    assert ready["checks"]["database"] == "ok"
