@@ -116,8 +116,14 @@ def media_unavailable(kind: str, language: str) -> str:
     )
 
 
+# Links and payment pointers in a model reply could only come from an injected instruction.
+_LINKS = re.compile(r"https?://|www\.|\$[A-Za-z0-9-]+\.[A-Za-z]", re.IGNORECASE)
+
+
 def safe_model_reply(text: str | None, fallback: str) -> str:
-    """A model-written reply if it is short and claims nothing; else the template."""
-    if not text or not text.strip() or len(text) > 600 or claims_money_moved(text):
+    """A model-written reply if short, claiming nothing and without links; else the template."""
+    if not text or not text.strip() or len(text) > 600:
+        return fallback
+    if claims_money_moved(text) or _LINKS.search(text):
         return fallback
     return text.strip()

@@ -34,6 +34,11 @@ class Settings(ServiceSettings):
     openai_timeout_seconds: float = Field(
         default=8.0, gt=0, description="Per OpenAI call; past it the offline parser answers."
     )
+    openai_budget_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="All OpenAI stages of one message together (ws_bot waits 30 s for us).",
+    )
     openai_max_retries: int = Field(
         default=0, ge=0, description="SDK retries; 0 because the offline fallback is instant."
     )

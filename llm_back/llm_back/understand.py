@@ -6,8 +6,10 @@ Each OpenAI stage is optional: with no key, an open breaker, or a failure, the s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TypeVar
@@ -21,7 +23,7 @@ from llm_back.extraction import (
     clean_currency,
     from_extraction,
 )
-from llm_back.media import InputError, Media, MediaLoader
+from llm_back.media import InputError, MediaLoader
 from llm_back.memory import Memory, Turn
 from llm_back.openai_path import OpenAIBackend
 from llm_back.parser import detect_language, parse
@@ -61,10 +63,13 @@ class Understander:
         image = next((m for m in media if m.kind == "image"), None)
         history = await self.memory.recent(req.wa_id)
         language: str | None = req.language
+        deadline = time.monotonic() + self.settings.openai_budget_seconds
 
         transcript: str | None = None
         if audio is not None:
-            heard = await self._call("transcription", lambda b: b.transcribe(audio, req.wa_id))
+            heard = await self._call(
+                "transcription", deadline, lambda b: b.transcribe(audio, req.wa_id)
+            )
             if heard is not None:
                 transcript = heard.text
                 language = heard.language or detect_language(heard.text, language)
@@ -74,7 +79,9 @@ class Understander:
 
         receipt: ReceiptReading | None = None
         if image is not None:
-            receipt = await self._read_receipt(image, text, req.wa_id)
+            receipt = await self._call(
+                "vision", deadline, lambda b: b.read_receipt(image, text, req.wa_id)
+            )
             if receipt is None and not content:
                 return self._unreadable("image", language or "es")
 
@@ -82,7 +89,7 @@ class Understander:
         result: Understood | None = None
         if content:
             extracted = await self._call(
-                "chat", lambda b: b.extract(content, history, language, req.wa_id)
+                "chat", deadline, lambda b: b.extract(content, history, language, req.wa_id)
             )
             if extracted is not None:
                 source = "openai"
@@ -105,7 +112,7 @@ class Understander:
 
         voice: str | None = None
         if transcript is not None and self.settings.voice_replies:
-            spoken = await self._call("speech", lambda b: b.speak(reply, req.wa_id))
+            spoken = await self._call("speech", deadline, lambda b: b.speak(reply, req.wa_id))
             voice = base64.b64encode(spoken).decode() if spoken is not None else None
 
         await self.memory.remember(
@@ -127,18 +134,22 @@ class Understander:
             source=source,
         )
 
-    async def _read_receipt(self, image: Media, caption: str, wa_id: str) -> ReceiptReading | None:
-        return await self._call("vision", lambda b: b.read_receipt(image, caption, wa_id))
-
-    async def _call(self, stage: str, call: Callable[[OpenAIBackend], Awaitable[T]]) -> T | None:
-        """Run one OpenAI stage behind the breaker; None means "fall back"."""
+    async def _call(
+        self, stage: str, deadline: float, call: Callable[[OpenAIBackend], Awaitable[T]]
+    ) -> T | None:
+        """One OpenAI stage, behind the breaker and within the budget; None means fall back."""
         if self.openai is None:
+            return None
+        remaining = deadline - time.monotonic()
+        if remaining < 0.5:
+            FALLBACKS.labels(stage, "budget_spent").inc()
             return None
         if not self.breaker.allow():
             FALLBACKS.labels(stage, "breaker_open").inc()
             return None
         try:
-            value = await call(self.openai)
+            async with asyncio.timeout(remaining):
+                value = await call(self.openai)
         except Exception as exc:  # any failure of the model means: answer offline
             self.breaker.failure()
             reason = type(exc).__name__

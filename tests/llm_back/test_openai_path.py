@@ -216,3 +216,23 @@ def test_a_dead_openai_costs_nothing_once_the_breaker_opens(spawn, fake):
     assert body["source"] == "offline"
     assert len(_requests(fake, "chat")) == 2  # the open breaker skipped OpenAI
     assert "paguito_llm_breaker_open 1.0" in httpx.get(proc.url + "/metrics").text
+
+
+def test_the_budget_bounds_all_stages_of_one_message(spawn, fake):
+    proc = spawn(
+        "llm_back_budget",
+        [console_script("llm-back")],
+        env={
+            "OPENAI_API_KEY": API_KEY,
+            "OPENAI_BASE_URL": fake.url + "/v1",
+            "OPENAI_TIMEOUT_SECONDS": "10",
+            "OPENAI_BUDGET_SECONDS": "1",
+        },
+    )
+    _fault(fake, "slow", delay=5)
+    note = {"type": "audio", "mimeType": "audio/ogg", "data": b64(voice_note("send 20 to Bob"))}
+    started = time.monotonic()
+    r = understand(proc.url, {"wa_id": "52113", "message": "send 20 to Bob", "media": [note]})
+    assert r.status_code == 200
+    assert time.monotonic() - started < 2.5
+    assert (r.json()["source"], r.json()["destinatario"]) == ("offline", "Bob")

@@ -108,3 +108,9 @@ def test_media_sniffing():
     assert sniff(png()) == "png"
     assert sniff(b"\xff\xd8\xff\xe0rest") == "jpeg"
     assert sniff(b"plain text") is None
+
+
+def test_model_replies_with_links_are_replaced():
+    template = "¿A quién?"
+    assert replies.safe_model_reply("Paga aquí: https://evil.example/pay", template) == template
+    assert replies.safe_model_reply("Send it to $evil.example/me", template) == template
