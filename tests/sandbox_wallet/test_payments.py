@@ -115,3 +115,16 @@ def test_payment_from_incoming_payment_and_debit_amount(op: PyClient, shared_wal
 
 def _usd(value: str) -> dict[str, Any]:
     return {"value": value, "assetCode": "USD", "assetScale": 2}
+
+
+def test_concurrent_payments_cannot_share_one_limit(op: PyClient, shared_wallet: Wallet):
+    from concurrent.futures import ThreadPoolExecutor
+
+    quote_token, incoming_token = op.quote_token(), op.incoming_token("bob")
+    quotes = [
+        op.quote(quote_token, op.incoming(incoming_token, value="300")["id"]) for _ in range(5)
+    ]
+    token = op.approved_token({"debitAmount": quotes[0]["debitAmount"]})["value"]
+    with ThreadPoolExecutor(5) as pool:
+        statuses = sorted(pool.map(lambda q: op.pay(token, q).status_code, quotes))
+    assert statuses == [201, 403, 403, 403, 403]

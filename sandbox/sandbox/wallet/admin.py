@@ -115,7 +115,7 @@ async def create_wallet(request: Request, state: State) -> JSONResponse:
         return _error(400, "balance cannot be negative")
     public_name = body.get("publicName") or name.capitalize()
     try:
-        async with state.sessions.begin() as session:
+        async with state.write() as session:
             wallet = await add_wallet(
                 session, SeedWallet(name, str(public_name), code, scale, balance)
             )
@@ -143,7 +143,7 @@ async def add_key(name: str, request: Request, state: State) -> JSONResponse:
         result["privateKeyPem"] = private_pem(private).decode()
     result["x"] = x
     try:
-        async with state.sessions.begin() as session:
+        async with state.write() as session:
             if await session.get(Wallet, name) is None:
                 return _error(404, "unknown wallet")
             session.add(WalletKey(wallet=name, kid=str(kid), x=x))
@@ -153,7 +153,7 @@ async def add_key(name: str, request: Request, state: State) -> JSONResponse:
 
 
 async def _adjust(state: WalletState, name: str, text: Any, *, absolute: bool) -> JSONResponse:
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         wallet = await session.get(Wallet, name)
         if wallet is None:
             return _error(404, "unknown wallet")

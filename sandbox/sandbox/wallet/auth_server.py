@@ -99,7 +99,7 @@ async def grant_request(request: Request, state: State) -> JSONResponse:
     )
     if not interactive:
         grant.finalization, grant.state = "issued", "finalized"
-        async with state.sessions.begin() as session:
+        async with state.write() as session:
             session.add(grant)
             await session.flush()
             token = await issue(session, state, grant)
@@ -118,7 +118,7 @@ async def grant_request(request: Request, state: State) -> JSONResponse:
     finish = interact.get("finish")
     if finish is not None:
         grant.finish_uri, grant.client_nonce = finish["uri"], finish["nonce"]
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         session.add(grant)
     return JSONResponse(
         {
@@ -216,7 +216,7 @@ async def _poll(state: WalletState, grant: Grant) -> JSONResponse:
     if grant.finish_uri is not None:
         raise GNAPError(401, "request_denied", "grant cannot be polled")
     if grant.state == "pending":
-        async with state.sessions.begin() as session:
+        async with state.write() as session:
             await session.execute(
                 update(Grant).where(Grant.id == grant.id).values(last_continued_at=now)
             )
@@ -226,7 +226,7 @@ async def _poll(state: WalletState, grant: Grant) -> JSONResponse:
 
 async def _issue_once(state: WalletState, grant: Grant, refusal: str) -> JSONResponse:
     """Hand out the access token exactly once: the conditional update decides the race."""
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         result = await session.execute(
             update(Grant)
             .where(Grant.id == grant.id, Grant.state == "approved")
@@ -254,7 +254,7 @@ async def cancel_grant(continue_id: str, request: Request, state: State) -> Resp
 
 
 async def revoke_grant(state: WalletState, grant_id: str) -> None:
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         await session.execute(
             update(Grant)
             .where(Grant.id == grant_id)
@@ -289,7 +289,7 @@ async def _token_for_management(
 async def rotate_token(management_id: str, request: Request, state: State) -> JSONResponse:
     raw = await request.body()
     token, grant = await _token_for_management(state, request, management_id, raw)
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         result = await session.execute(
             update(AccessToken)
             .where(AccessToken.id == token.id, AccessToken.revoked.is_(False))
@@ -306,7 +306,7 @@ async def rotate_token(management_id: str, request: Request, state: State) -> JS
 async def revoke_token(management_id: str, request: Request, state: State) -> Response:
     raw = await request.body()
     token, _grant = await _token_for_management(state, request, management_id, raw)
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         await session.execute(
             update(AccessToken).where(AccessToken.id == token.id).values(revoked=True)
         )

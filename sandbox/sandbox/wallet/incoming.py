@@ -79,7 +79,7 @@ async def create_incoming(request: Request, state: State) -> JSONResponse:
         shared_secret=b64url(secrets.token_bytes(32)),
         created_at=now,
     )
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         session.add(payment)
     return JSONResponse(incoming_json(state, payment, wallet, methods=True), status_code=201)
 
@@ -158,7 +158,7 @@ async def complete_incoming(payment_id: str, request: Request, state: State) -> 
         raise RSError(404, "Not Found")
     if payment.expires_at <= time.time() and not payment.completed:
         raise RSError(409, "incoming payment has expired")
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         stored = await session.get(IncomingPayment, payment_id)
         assert stored is not None
         stored.completed = True

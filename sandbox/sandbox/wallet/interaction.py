@@ -76,7 +76,7 @@ async def decide(state: WalletState, grant: Grant, approve: bool) -> Decision:
         if approve
         else {"interaction_state": "denied", "state": "finalized", "finalization": "rejected"}
     )
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         result = await session.execute(
             update(Grant)
             .where(Grant.id == grant.id, Grant.interaction_state == "pending")

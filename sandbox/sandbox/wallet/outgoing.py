@@ -3,7 +3,6 @@ the grant's limits, then settled in the background."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox.wallet.errors import RSError
 from sandbox.wallet.models import Grant, IncomingPayment, OutgoingPayment, Quote, Wallet
@@ -30,8 +30,6 @@ from sandbox.wallet.settlement import schedule
 from sandbox.wallet.state import State, WalletState
 
 router = APIRouter(tags=["outgoing-payment"])
-# One writer decides limits at a time, so two payments cannot both squeeze under one limit.
-_create_lock = asyncio.Lock()
 
 
 async def _parties(state: WalletState, quote: Quote) -> tuple[Wallet, IncomingPayment, Wallet]:
@@ -44,16 +42,15 @@ async def _parties(state: WalletState, quote: Quote) -> tuple[Wallet, IncomingPa
     return sender, incoming, receiver
 
 
-async def _spent(state: WalletState, grant_id: str) -> tuple[int, int]:
+async def _spent(session: AsyncSession, grant_id: str) -> tuple[int, int]:
     """Debit and receive amounts already committed under a grant (failed payments excluded)."""
-    async with state.sessions() as session:
-        rows = (
-            await session.execute(
-                select(OutgoingPayment.debit, OutgoingPayment.receive).where(
-                    OutgoingPayment.grant_id == grant_id, OutgoingPayment.state != "failed"
-                )
+    rows = (
+        await session.execute(
+            select(OutgoingPayment.debit, OutgoingPayment.receive).where(
+                OutgoingPayment.grant_id == grant_id, OutgoingPayment.state != "failed"
             )
-        ).all()
+        )
+    ).all()
     return sum(r[0] for r in rows), sum(r[1] for r in rows)
 
 
@@ -115,30 +112,31 @@ async def create_outgoing(request: Request, state: State) -> JSONResponse:
         raise RSError(400, "invalid quote: expired")
     sender, _incoming, receiver = await _parties(state, quote)
     limits: dict[str, Any] = auth.item.get("limits", {})
-    async with _create_lock:
-        spent = await _spent(state, auth.grant.id)
+    payment = OutgoingPayment(
+        id=str(uuid.uuid4()),
+        wallet=sender.name,
+        client=auth.client,
+        grant_id=auth.grant.id,
+        quote_id=quote.id,
+        incoming_id=quote.incoming_id,
+        debit=quote.debit,
+        receive=quote.receive,
+        fee=quote.fee,
+        sent=0,
+        state="sending",
+        meta=metadata,
+        created_at=time.time(),
+    )
+    # Limits are checked and the payment stored in one serialized write: two payments cannot
+    # both squeeze under the same limit.
+    async with state.write() as session:
+        spent = await _spent(session, auth.grant.id)
         _check_limits(state, limits, quote, spent, sender, receiver)
-        payment = OutgoingPayment(
-            id=str(uuid.uuid4()),
-            wallet=sender.name,
-            client=auth.client,
-            grant_id=auth.grant.id,
-            quote_id=quote.id,
-            incoming_id=quote.incoming_id,
-            debit=quote.debit,
-            receive=quote.receive,
-            fee=quote.fee,
-            sent=0,
-            state="sending",
-            meta=metadata,
-            created_at=time.time(),
-        )
-        async with state.sessions.begin() as session:
-            stored = await session.get(Quote, quote.id)
-            if stored is None or stored.used:
-                raise RSError(409, "quote already used")
-            stored.used = True
-            session.add(payment)
+        stored = await session.get(Quote, quote.id)
+        if stored is None or stored.used:
+            raise RSError(409, "quote already used")
+        stored.used = True
+        session.add(payment)
     schedule(state, payment.id)
     result = outgoing_json(state, payment, sender, receiver)
     result["grantSpentDebitAmount"] = wallet_amount(spent[0] + quote.debit, sender)
@@ -219,7 +217,8 @@ async def grant_spent(request: Request, state: State) -> JSONResponse:
     )
     grant: Grant = auth.grant
     limits: dict[str, Any] = auth.item.get("limits", {})
-    debit, receive = await _spent(state, grant.id)
+    async with state.sessions() as session:
+        debit, receive = await _spent(session, grant.id)
     has_payments = bool(debit or receive)
     debit_asset = limits.get("debitAmount")
     receive_asset = limits.get("receiveAmount")

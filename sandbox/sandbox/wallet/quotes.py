@@ -93,7 +93,7 @@ async def create_quote(
         used=False,
         created_at=now,
     )
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         session.add(quote)
     return quote, receiver
 

@@ -45,7 +45,7 @@ async def _settle_later(state: WalletState, payment_id: str) -> None:
 
 
 async def settle(state: WalletState, payment_id: str) -> None:
-    async with state.sessions.begin() as session:
+    async with state.write() as session:
         payment = await session.get(OutgoingPayment, payment_id)
         if payment is None or payment.state != "sending":
             return

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -27,6 +28,18 @@ class WalletState:
     faults: Faults = field(default_factory=Faults)
     recorder: Recorder = field(default_factory=Recorder)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction, one at a time.
+
+        SQLite refuses to upgrade a read transaction to a write after another connection has
+        committed (SQLITE_BUSY_SNAPSHOT, which busy_timeout does not retry); serializing writers
+        in this single process rules that out. Plain reads need no lock.
+        """
+        async with self.write_lock, self.sessions.begin() as session:
+            yield session
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         # Keep a reference: the event loop holds tasks only weakly.
