@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tests.sandbox_wallet.gnap import PyClient, error
-from tests.sandbox_wallet.support import Wallet
+from tests.sandbox_wallet.support import Wallet, start_wallet
 
 LIMITS = {"debitAmount": {"value": "500", "assetCode": "USD", "assetScale": 2}}
 
@@ -143,3 +143,29 @@ def test_bad_grant_requests_are_4xx(op: PyClient, shared_wallet: Wallet):
         )[0]
         == 400
     )
+
+
+def test_expired_tokens_are_inactive_but_can_be_rotated(spawn, tmp_path):
+    wallet = start_wallet(spawn, tmp_path, "--token-ttl", "1")
+    op = PyClient(wallet)
+    granted = op.token([{"type": "incoming-payment", "actions": ["list"]}])["access_token"]
+    assert granted["expires_in"] <= 1
+    url = f"{wallet.url}/incoming-payments?wallet-address={wallet.wallet('bob')}"
+    assert op.request("GET", url, token=granted["value"]).status_code == 200
+    time.sleep(1.1)
+    expired = op.request("GET", url, token=granted["value"])
+    assert (expired.status_code, expired.json()["error"]["description"]) == (403, "Inactive Token")
+    rotated = op.request("POST", granted["manage"], token=granted["value"])
+    assert rotated.status_code == 200
+    fresh = rotated.json()["access_token"]["value"]
+    assert op.request("GET", url, token=fresh).status_code == 200
+
+
+def test_client_may_be_given_as_an_object(op: PyClient, shared_wallet: Wallet):
+    body = {
+        "access_token": {"access": [{"type": "quote", "actions": ["create"]}]},
+        "client": {"walletAddress": op.client},
+    }
+    assert op.request("POST", shared_wallet.auth, body).status_code == 200
+    body["client"] = {"jwk": {"kid": "k", "alg": "EdDSA", "kty": "OKP", "crv": "Ed25519", "x": "a"}}
+    assert error(op.request("POST", shared_wallet.auth, body)) == (400, "invalid_client")

@@ -128,3 +128,22 @@ def test_concurrent_payments_cannot_share_one_limit(op: PyClient, shared_wallet:
     with ThreadPoolExecutor(5) as pool:
         statuses = sorted(pool.map(lambda q: op.pay(token, q).status_code, quotes))
     assert statuses == [201, 403, 403, 403, 403]
+
+
+def test_completed_incoming_payment_takes_no_more_quotes(op: PyClient, shared_wallet: Wallet):
+    token = op.incoming_token("bob")
+    incoming = op.incoming(token, value="700")
+    completed = op.request("POST", incoming["id"] + "/complete", token=token)
+    assert completed.status_code == 200
+    assert completed.json()["completed"] is True
+    assert "methods" not in completed.json()
+    read = op.request("GET", incoming["id"], token=token).json()
+    assert (read["completed"], read["methods"]) == (True, [])
+    body = {
+        "walletAddress": shared_wallet.wallet("alice"),
+        "receiver": incoming["id"],
+        "method": "ilp",
+    }
+    assert (
+        op.request("POST", f"{shared_wallet.url}/quotes", body, op.quote_token()).status_code == 400
+    )
