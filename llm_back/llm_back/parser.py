@@ -29,7 +29,7 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 _POINTER = re.compile(r"\$([A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*(?::\d+)?)(/[^\s<>\"']*)?")
 _PHONE = re.compile(
     r"(?<![\w$.,])(?:\+\d[\d \t().-]{6,}\d"
-    r"|\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?)(?![\w])"
+    r"|\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?|\d{10,15})(?![\w])"
 )
 _TOKEN = re.compile(
     r"(?P<special>\x00+)"
@@ -189,7 +189,7 @@ def _phone_ok(raw: str) -> bool:
 
 
 def _tokenize(text: str, specials: list[tuple[int, int]]) -> list[_Tok]:
-    masked = list(text)
+    masked = list(text.replace("\x00", " "))  # NUL marks special spans below
     for s, e in specials:
         masked[s:e] = "\x00" * (e - s)
     folded = fold(text)
@@ -439,6 +439,9 @@ def _name_at(text: str, toks: list[_Tok], i: int, *, allow_lower: bool) -> str |
     """The name starting at token i as written: "María José", "Don Pepe", "mi mamá", "bob"."""
     if i >= len(toks) or toks[i].kind != "word":
         return None
+    nxt = _next_word(toks, i)
+    if toks[i].low in {"la", "el"} and nxt is not None and toks[nxt].low in lx.TITLES:
+        i = nxt  # "a la señora Rosa" → "señora Rosa"
     first = i
     if toks[i].low in lx.POSSESSIVES:
         nxt = _next_word(toks, i)

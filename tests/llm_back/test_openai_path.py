@@ -42,6 +42,13 @@ def llm(
     proc.stop()
 
 
+def _spawn_llm(spawn: Any, fake: ServiceProcess, **env: str) -> ServiceProcess:
+    """A test's own llm_back on the fake OpenAI (for settings the shared one must not have)."""
+    base = {"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": fake.url + "/v1"}
+    proc: ServiceProcess = spawn("llm_back_own", [console_script("llm-back")], env={**base, **env})
+    return proc
+
+
 def _requests(fake: ServiceProcess, endpoint: str) -> list[dict[str, Any]]:
     return [r for r in httpx.get(fake.url + "/_fake/requests").json() if r["endpoint"] == endpoint]
 
@@ -193,17 +200,13 @@ def test_the_api_key_never_reaches_the_logs(llm, fake):
 
 
 def test_a_dead_openai_costs_nothing_once_the_breaker_opens(spawn, fake):
-    proc = spawn(
-        "llm_back_breaker",
-        [console_script("llm-back")],
-        env={
-            "OPENAI_API_KEY": API_KEY,
-            "OPENAI_BASE_URL": fake.url + "/v1",
-            "OPENAI_TIMEOUT_SECONDS": "1",
-            "BREAKER_FAILURES": "2",
-            "BREAKER_RESET_SECONDS": "60",
-            "OPENAI_CHAT_MODEL": "gpt-test-chat",
-        },
+    proc = _spawn_llm(
+        spawn,
+        fake,
+        OPENAI_TIMEOUT_SECONDS="1",
+        BREAKER_FAILURES="2",
+        BREAKER_RESET_SECONDS="60",
+        OPENAI_CHAT_MODEL="gpt-test-chat",
     )
     _fault(fake, "error")
     for _ in range(2):
@@ -219,16 +222,7 @@ def test_a_dead_openai_costs_nothing_once_the_breaker_opens(spawn, fake):
 
 
 def test_the_budget_bounds_all_stages_of_one_message(spawn, fake):
-    proc = spawn(
-        "llm_back_budget",
-        [console_script("llm-back")],
-        env={
-            "OPENAI_API_KEY": API_KEY,
-            "OPENAI_BASE_URL": fake.url + "/v1",
-            "OPENAI_TIMEOUT_SECONDS": "10",
-            "OPENAI_BUDGET_SECONDS": "1",
-        },
-    )
+    proc = _spawn_llm(spawn, fake, OPENAI_TIMEOUT_SECONDS="10", OPENAI_BUDGET_SECONDS="1")
     _fault(fake, "slow", delay=5)
     note = {"type": "audio", "mimeType": "audio/ogg", "data": b64(voice_note("send 20 to Bob"))}
     started = time.monotonic()

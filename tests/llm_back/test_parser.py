@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from llm_back.numbers import digits_value, words_value
 from llm_back.parser import parse, parse_fragment
+from shared.contracts import UnderstandResponse
 from tests.llm_back.support import Labelled, load_labelled, same_amount
 
 LABELLED = load_labelled()
@@ -163,3 +164,65 @@ def test_parsing_is_deterministic_and_well_under_a_millisecond():
         assert [parse(t) for t in texts] == first
     per_message = (time.perf_counter() - started) / (rounds * len(texts))
     assert per_message < 0.0005, f"{per_message * 1e6:.0f} µs per message"
+
+
+_WORDS = st.sampled_from(
+    [
+        "mándale",
+        "envía",
+        "send",
+        "pay",
+        "a",
+        "to",
+        "para",
+        "Bob",
+        "María",
+        "José",
+        "$wallet.example/bob",
+        "1.500,50",
+        "1,500.50",
+        "veinte",
+        "mil",
+        "quinientos",
+        "thirty-five",
+        "1k",
+        "lucas",
+        "bucks",
+        "pesos",
+        "€",
+        "$",
+        "USD",
+        "+52",
+        "55",
+        "1234",
+        "5678",
+        "https://wallet.example/a",
+        "tengo",
+        "años",
+        "at",
+        "5",
+        "no",
+        "otros",
+        ",",
+        ".",
+        "?",
+        "¿",
+        "!",
+        "0,75",
+        "y",
+        "and",
+        "hundred",
+    ]
+)
+
+
+@given(st.one_of(st.text(max_size=200), st.lists(_WORDS, max_size=12).map(" ".join)))
+def test_any_text_parses_into_a_valid_answer(text):
+    """Never an exception; the monto is always something the contract accepts."""
+    result = parse(text)
+    if result.monto is not None:
+        UnderstandResponse(intent=result.intent.value, monto=result.monto, response="x")
+        assert Decimal(result.monto) > 0
+    if result.destinatario is not None:
+        assert result.destinatario in text
+    assert result.currency is None or len(result.currency) == 3
