@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.sandbox_wallet.gnap import PyClient, error
 from tests.sandbox_wallet.openapi_check import validate
-from tests.sandbox_wallet.support import Wallet, compact, send, signed
+from tests.sandbox_wallet.support import Wallet, compact, send, signed, start_wallet
 
 INCOMING = [{"type": "incoming-payment", "actions": ["create", "read"]}]
 
@@ -124,3 +124,17 @@ def test_error_answers_follow_the_specs(op: PyClient, shared_wallet: Wallet):
     exchanges = shared_wallet.exchanges()
     problems = [p for exchange in exchanges for p in validate(exchange, request=False)]
     assert problems == []
+
+
+def test_keys_of_a_client_hosted_elsewhere_are_fetched(spawn, tmp_path, shared_wallet: Wallet):
+    other = start_wallet(spawn, tmp_path)  # the client's own wallet provider
+    foreign = PyClient(other)
+    access = [{"type": "incoming-payment", "actions": ["list"]}]
+    body = {"access_token": {"access": access}, "client": other.wallet("paguito")}
+    response = foreign.request("POST", shared_wallet.auth, body)
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]["value"]
+    url = f"{shared_wallet.url}/incoming-payments?wallet-address={shared_wallet.wallet('bob')}"
+    assert foreign.request("GET", url, token=token).status_code == 200
+    # The token is bound to that client's keys: our own platform key cannot use it.
+    assert PyClient(shared_wallet).request("GET", url, token=token).status_code == 401
