@@ -49,6 +49,10 @@ class CircuitBreaker:
             return True
         return False
 
+    def abandon(self) -> None:
+        """A call was cancelled before it could tell: let the next message try again."""
+        self._trial_running = False
+
     def success(self) -> None:
         self._count = 0
         self._opened_at = None

@@ -150,6 +150,9 @@ class Understander:
         try:
             async with asyncio.timeout(remaining):
                 value = await call(self.openai)
+        except asyncio.CancelledError:
+            self.breaker.abandon()  # else a cancelled half-open trial would keep it open
+            raise
         except Exception as exc:  # any failure of the model means: answer offline
             self.breaker.failure()
             reason = type(exc).__name__

@@ -130,3 +130,23 @@ def test_a_missing_key_is_401_and_faults_can_be_injected(fake, client):
         response_format=Extraction,
     )
     assert ok.choices[0].message.parsed is not None  # count=1: the fault is used up
+
+
+def test_plain_and_json_mode_chat(client, fake):
+    plain = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hola"}]
+    )
+    assert plain.choices[0].message.content == "¡Hola! ¿A quién le envío dinero?"
+    as_json = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "send 20 to Bob"}],
+        response_format={"type": "json_object"},
+    )
+    data = json.loads(as_json.choices[0].message.content or "")
+    assert (data["intent"], data["amount"], data["recipient"]) == ("send_payment", "20", "Bob")
+    r = httpx.post(
+        fake.url + "/v1/chat/completions",
+        json={"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": True},
+        headers={"Authorization": "Bearer x"},
+    )
+    assert r.status_code == 400

@@ -114,3 +114,13 @@ def test_model_replies_with_links_are_replaced():
     template = "¿A quién?"
     assert replies.safe_model_reply("Paga aquí: https://evil.example/pay", template) == template
     assert replies.safe_model_reply("Send it to $evil.example/me", template) == template
+
+
+def test_a_cancelled_trial_does_not_keep_the_breaker_open():
+    now = [0.0]
+    breaker = CircuitBreaker(failures=1, reset_seconds=10, clock=lambda: now[0])
+    breaker.failure()
+    now[0] = 11
+    assert breaker.allow()
+    breaker.abandon()
+    assert breaker.allow()

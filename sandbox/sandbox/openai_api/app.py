@@ -131,9 +131,12 @@ def create_app() -> FastAPI:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages or not body.get("model"):
             return _error(400, "'model' and 'messages' are required.", "invalid_request_error")
+        if body.get("stream"):
+            return _error(400, "The fake does not stream; omit 'stream'.", "invalid_request_error")
         text, images = _last_user(messages)
-        fmt = body.get("response_format") or {}
-        schema = (fmt.get("json_schema") or {}).get("schema") if isinstance(fmt, dict) else None
+        fmt = body.get("response_format")
+        fmt = fmt if isinstance(fmt, dict) else {}
+        schema = (fmt.get("json_schema") or {}).get("schema")
         received.append(
             {
                 "endpoint": "chat",
@@ -157,8 +160,10 @@ def create_app() -> FastAPI:
             facts = reading.read_text(text)
         if schema:
             content: str | None = json.dumps(fill(schema, facts), ensure_ascii=False)
-        else:  # plain chat: the reply text (or the reading itself, for images)
-            content = str(facts.get("response") or json.dumps(facts))
+        elif fmt.get("type") == "json_object" or images:  # JSON mode, or a bare image reading
+            content = json.dumps(facts, ensure_ascii=False)
+        else:  # plain chat: the reply text
+            content = str(facts.get("response", ""))
         refusal = None
         if mode == "malformed":
             content = '{"intent": "send_payment", "monto": 20, "destin'  # cut off mid-object
