@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
+
 from tests.sandbox_wallet.gnap import PyClient
 from tests.sandbox_wallet.support import Wallet
 
@@ -94,6 +96,7 @@ def test_insufficient_funds_fails_the_payment_and_moves_nothing(
     assert payment["failed"] is True
     assert payment["sentAmount"]["value"] == "0"
     assert shared_wallet.balances() == before
+    assert "insufficient funds" in httpx.get(f"{shared_wallet.url}/balances").text
 
 
 def test_payment_from_incoming_payment_and_debit_amount(op: PyClient, shared_wallet: Wallet):

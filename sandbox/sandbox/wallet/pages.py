@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
@@ -39,6 +39,11 @@ def render(
 ) -> HTMLResponse:
     html = _env.get_template(template).render(request=request, **context)
     return HTMLResponse(html, status_code=status_code)
+
+
+@router.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/balances", status_code=302)
 
 
 @router.get("/balances", response_class=HTMLResponse)

@@ -64,14 +64,14 @@ async def settle(state: WalletState, payment_id: str) -> None:
             reason = "the payment would exceed the receiver's incoming amount"
         if reason is None:
             try:
-                async with session.begin_nested():
-                    await move(
-                        session,
-                        sender.name,
-                        -payment.debit,
-                        f"Payment to {receiver.public_name} (fee {minor(payment.fee, sender)})",
-                        payment.id,
-                    )
+                # `move` writes nothing when it refuses, so no savepoint is needed.
+                await move(
+                    session,
+                    sender.name,
+                    -payment.debit,
+                    f"Payment to {receiver.public_name} (fee {minor(payment.fee, sender)})",
+                    payment.id,
+                )
             except InsufficientFunds:
                 reason = "insufficient funds"
         # Conditional on `sending`: a payment settles (or fails) once, whoever gets here first.
