@@ -36,7 +36,8 @@ PAST_WHEN_ACCENTED = frozenset(
 )
 NEGATIONS = frozenset(_w("no nunca jamas don't dont never not didn't didnt"))
 DETERMINERS_EN = frozenset(_w("the my your his her our their a an this that"))
-SELF_OBJECTS = frozenset({"me"})
+# "send me 20", "I'll pay you back": not a payment Paguito can make to someone.
+SELF_OBJECTS = frozenset({"me", "you"})
 
 CURRENCY_WORDS: dict[str, str] = {
     "dolares": "USD", "dolar": "USD", "dollars": "USD", "dollar": "USD", "bucks": "USD",

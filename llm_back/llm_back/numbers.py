@@ -86,7 +86,7 @@ def digits_value(raw: str) -> Decimal | None:
     "1.500,50" and "1,500.50" → 1500.50; "0,75" → 0.75; "1,500" and "1.500" → 1500 (three digits
     after a single separator read as grouping, as both conventions write thousands); "20,5" → 20.5.
     """
-    s = raw.strip().replace("'", "").replace("\u202f", "").replace("\u00a0", "")
+    s = raw.strip().replace("'", "").replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
     if not s or not s[0].isdigit():
         return None
     commas, dots = s.count(","), s.count(".")

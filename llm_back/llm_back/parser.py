@@ -14,6 +14,7 @@ from decimal import Decimal
 from llm_back import lexicon as lx
 from llm_back.numbers import (
     HUNDRED,
+    NUMBER_WORDS,
     THOUSANDS,
     UNITS,
     WEAK_ONES,
@@ -34,8 +35,8 @@ _PHONE = re.compile(
 _TOKEN = re.compile(
     r"(?P<special>\x00+)"
     r"|(?P<sym>US\$|MX\$|[$€£])"
-    r"|(?P<num>\d+(?:[.,']\d+)*)"
-    r"|(?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*)"
+    r"|(?P<num>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?(?![\d.,])|\d+(?:[.,']\d+)*)"
+    r"|(?P<word>[^\W\d_]+(?:['’-][^\W\d_]+)*)"
     r"|(?P<punct>\S)"
 )
 _WORD_STARTS = frozenset({"mil", "millon"})  # "mil quinientos" starts with its multiplier
@@ -99,7 +100,7 @@ def parse(text: str, language: str | None = None) -> Parsed:
     if verb is None and not _terse_payment(toks, amount, recipient):
         if any(w in lx.GREETINGS for w in words[:2]):
             return Parsed(Intent.GREETING, language=lang)
-        if phrase in lx.CONFIRMATIONS or phrase in lx.CONFIRM_PHRASES:
+        if _confirmation(words, phrase):
             return Parsed(Intent.CONFIRM, language=lang)
         return Parsed(Intent.OTHER, language=lang)
     return Parsed(
@@ -196,7 +197,16 @@ def _tokenize(text: str, specials: list[tuple[int, int]]) -> list[_Tok]:
     toks = []
     for m in _TOKEN.finditer("".join(masked)):
         kind = m.lastgroup or "punct"
-        toks.append(_Tok(kind, text[m.start() : m.end()], folded[m.start() : m.end()], *m.span()))
+        start, end = m.span()
+        low = folded[start:end]
+        if kind == "word" and "-" in low and all(p in NUMBER_WORDS for p in low.split("-")):
+            # "thirty-five": the parts, as number words; "Jean-Pierre" stays one name.
+            for part in re.finditer(r"[^-]+|-", low):
+                a, b = start + part.start(), start + part.end()
+                sub = "punct" if part.group() == "-" else "word"
+                toks.append(_Tok(sub, text[a:b], folded[a:b], a, b))
+            continue
+        toks.append(_Tok(kind, text[start:end], low, start, end))
     return toks
 
 
@@ -223,6 +233,16 @@ def _keyword_intent(words: list[str], phrase: str) -> Intent | None:
     ):
         return Intent.HISTORY
     return None
+
+
+def _confirmation(words: list[str], phrase: str) -> bool:
+    """ "sí", "dale", "sí, dale", "yes please", "go ahead": a bare approval."""
+    if phrase in lx.CONFIRM_PHRASES:
+        return True
+    polite = {"please", "porfa", "por", "favor", "pls"}
+    return any(w in lx.CONFIRMATIONS for w in words) and all(
+        w in lx.CONFIRMATIONS or w in polite for w in words
+    )
 
 
 def _pay_verb(toks: list[_Tok]) -> int | None:
@@ -440,8 +460,11 @@ def _name_at(text: str, toks: list[_Tok], i: int, *, allow_lower: bool) -> str |
     if i >= len(toks) or toks[i].kind != "word":
         return None
     nxt = _next_word(toks, i)
-    if toks[i].low in {"la", "el"} and nxt is not None and toks[nxt].low in lx.TITLES:
-        i = nxt  # "a la señora Rosa" → "señora Rosa"
+    if toks[i].low in {"la", "el"} and nxt is not None:
+        if toks[nxt].low in lx.TITLES:
+            i = nxt  # "a la señora Rosa" → "señora Rosa"
+        elif toks[nxt].text[:1].isupper():
+            return _name_at(text, toks, nxt, allow_lower=False)  # "a la Lupita" → "Lupita"
     first = i
     if toks[i].low in lx.POSSESSIVES:
         nxt = _next_word(toks, i)
