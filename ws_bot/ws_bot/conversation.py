@@ -146,7 +146,10 @@ class Conversation:
             await self._route(user, inc)
         except Exception:
             logger.exception("conversation step failed")
-            await self.say.text(inc.wa_id, t(user.language, "error"))
+            try:
+                await self.say.text(inc.wa_id, t(user.language, "error"))
+            except Exception:
+                logger.exception("could not even apologise (Graph API unreachable?)")
 
     async def _route(self, user: st.User, inc: Incoming) -> None:
         if inc.kind == "selection" and inc.data.startswith("lang:"):
@@ -611,6 +614,9 @@ class Conversation:
             await self.say.react(user.wa_id, draft.source_message_id, "❌")
             await self.say.text(user.wa_id, t(lang, "payment_refused", reason=str(exc)))
             return
+        if receiver.public_name and find_wallet(draft.recipient_label or ""):
+            # A typed address says little to a person; the wallet's public name says who.
+            draft.recipient_label = f"{receiver.public_name} ({draft.recipient_label})"
         quote = _quote(view, lang or "es")
         if view.status in FINAL_STATUSES or not view.confirmation_url:
             await self.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.CANCELLED)
@@ -621,6 +627,7 @@ class Conversation:
             draft.id,
             (st.COLLECTING,),
             status=st.QUOTED,
+            recipient_label=draft.recipient_label,
             payment_id=view.payment_id,
             quote=quote,
             receiver_wallet=receiver.url,

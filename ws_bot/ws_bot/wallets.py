@@ -36,10 +36,24 @@ class WalletInfo:
     public_name: str | None
 
 
+def _plausible_host(candidate: str) -> bool:
+    """`$20`, `$20.50` or `$20/month` are amounts, not wallets: a pointer's host is a domain
+    name (with a dot), `localhost`, or a dotted-quad IP address."""
+    if not candidate.startswith("$"):
+        return True
+    host = re.split(r"[:/]", candidate[1:], maxsplit=1)[0].rstrip(".")
+    if re.fullmatch(r"[\d.]+", host):
+        return bool(re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", host))
+    return "." in host or host == "localhost"
+
+
 def find_wallet(text: str) -> str | None:
     """The first wallet address written in `text`, as typed (without trailing punctuation)."""
-    match = _WALLET_RE.search(text or "")
-    return match.group(1).rstrip(".,;:!?)»\"'") if match else None
+    for match in _WALLET_RE.finditer(text or ""):
+        candidate = match.group(1).rstrip(".,;:!?)»\"'")
+        if _plausible_host(candidate):
+            return candidate
+    return None
 
 
 def normalize(pointer: str, allow_http: bool) -> str:

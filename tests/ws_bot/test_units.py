@@ -1,0 +1,153 @@
+"""Pure pieces: WhatsApp limits, rate limiter, wallet pointers, texts, update splitting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ws_bot import limits
+from ws_bot.graph import GraphRouter
+from ws_bot.texts import LANGUAGES, has_all_languages, keys, t
+from ws_bot.wallets import WalletError, find_wallet, normalize
+from ws_bot.worker import BadUpdate, split_update
+
+
+@given(st.text(max_size=6000))
+def test_texts_are_clipped_to_whatsapps_limits(text: str) -> None:
+    assert 1 <= len(limits.text_body(text)) <= limits.MAX_TEXT
+    assert len(limits.button_title(text)) <= limits.MAX_BUTTON_TITLE
+
+
+def test_buttons_and_lists_within_limits() -> None:
+    with pytest.raises(ValueError):
+        limits.buttons([("a", "1")] * 4)
+    with pytest.raises(ValueError):
+        limits.buttons([])
+    assert limits.buttons([("Confirmar el pago ahora mismo", "x")])[0][0].endswith("…")
+    rows = limits.list_rows([(str(i), "t" * 30, "d" * 100) for i in range(15)])
+    assert len(rows) == limits.MAX_LIST_ROWS
+    assert all(len(r[1]) <= 24 and len(r[2]) <= 72 for r in rows)
+    with pytest.raises(ValueError):
+        limits.callback_data("x" * 300)
+
+
+def test_rate_limiter_warns_once_per_window() -> None:
+    limiter = limits.RateLimiter(limit=3, window=10)
+    assert [limiter.hit("a", now=0)[0] for _ in range(3)] == [True, True, True]
+    assert limiter.hit("a", now=1) == (False, True)
+    assert limiter.hit("a", now=2) == (False, False)
+    assert limiter.hit("b", now=2) == (True, False)
+    assert limiter.hit("a", now=11) == (True, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("send 5 to $wallet.example/bob.", "$wallet.example/bob"),
+        ("mi billetera es $127.0.0.1:4000/alice", "$127.0.0.1:4000/alice"),
+        ("https://ilp.example/carol, thanks", "https://ilp.example/carol"),
+        ("I have $20", None),
+        ("send $20.50 to $wallet.example/bob", "$wallet.example/bob"),
+        ("$20/month", None),
+        ("$localhost:3000/bob", "$localhost:3000/bob"),
+        ("nothing here", None),
+    ],
+)
+def test_find_wallet(text: str, found: str | None) -> None:
+    assert find_wallet(text) == found
+
+
+def test_normalize_pointers() -> None:
+    assert normalize("$wallet.example/bob", allow_http=False) == "https://wallet.example/bob"
+    assert normalize("$127.0.0.1:4000/bob", allow_http=True) == "http://127.0.0.1:4000/bob"
+    assert (
+        normalize("$wallet.example", allow_http=False) == "https://wallet.example/.well-known/pay"
+    )
+    for bad, code in [
+        ("http://wallet.example/bob", "insecure"),
+        ("ftp://wallet.example/bob", "invalid"),
+        ("https://user:pw@wallet.example/bob", "invalid"),
+        ("https://wallet.example/bob?x=1", "invalid"),
+    ]:
+        with pytest.raises(WalletError) as exc:
+            normalize(bad, allow_http=False)
+        assert exc.value.code == code
+
+
+def test_every_text_exists_in_both_languages() -> None:
+    assert has_all_languages()
+    for key in keys():
+        for lang in LANGUAGES:
+            assert t(lang, key, **_blanks()) or key
+    assert t("fr", "btn_help") == t("es", "btn_help")  # unknown language → Spanish
+
+
+def _blanks() -> dict[str, str]:
+    names = [
+        "name",
+        "url",
+        "asset",
+        "recipient",
+        "amount",
+        "slug",
+        "debit",
+        "receive",
+        "fee",
+        "ref",
+        "reason",
+        "sender",
+        "status",
+        "wallet",
+    ]
+    return dict.fromkeys(names, "x")
+
+
+def test_split_update_fills_user_id_and_separates_messages() -> None:
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "1",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "metadata": {"phone_number_id": "9"},
+                            "contacts": [
+                                {"wa_id": "111", "profile": {"name": "A"}},
+                                {"wa_id": "222", "profile": {"name": "B"}},
+                            ],
+                            "messages": [
+                                {"from": "111", "id": "m1", "type": "text", "text": {"body": "a"}},
+                                {"from": "222", "id": "m2", "type": "text", "text": {"body": "b"}},
+                            ],
+                            "statuses": [{"id": "s"}],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    items, statuses = split_update(body)
+    assert statuses == 1
+    assert [(mid, wa) for mid, wa, _ in items] == [("m1", "111"), ("m2", "222")]
+    second = json.loads(items[1][2])["entry"][0]["changes"][0]["value"]
+    assert second["contacts"] == [{"wa_id": "222", "profile": {"name": "B"}, "user_id": "222"}]
+    assert second["messages"][0]["id"] == "m2"
+    assert "statuses" not in second
+    for bad in ({}, {"entry": "x"}, {"entry": [1]}):
+        with pytest.raises(BadUpdate):
+            split_update(bad)
+
+
+def test_graph_router_rewrites_only_graph_requests() -> None:
+    import httpx
+
+    router = GraphRouter("http://127.0.0.1:9999/prefix")
+    routed = router.route(httpx.URL("https://graph.facebook.com/v23.0/123/messages"))
+    assert str(routed) == "http://127.0.0.1:9999/prefix/v23.0/123/messages"
+    cdn = httpx.URL("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1")
+    assert router.route(cdn) == cdn
