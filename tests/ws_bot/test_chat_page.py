@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.ws_bot.conftest import pointer
 from tests.ws_bot.support import Stack
@@ -40,16 +40,12 @@ def test_chat_page_plays_a_users_phone(stack: Stack, page: Page, artifacts_dir: 
     expect(page.locator(".msg.out").last).to_contain_text("I never move money")
 
     # A voice note from a file: understood, answered with a summary and a voice note.
-    page.set_input_files(
-        "#audio-file",
-        files=[
-            {
-                "name": "note.ogg",
-                "mimeType": "audio/ogg",
-                "buffer": b"VOICE:send 4 to " + pointer(stack.wallet("bob")).encode(),
-            }
-        ],
-    )
+    note: FilePayload = {
+        "name": "note.ogg",
+        "mimeType": "audio/ogg",
+        "buffer": b"VOICE:send 4 to " + pointer(stack.wallet("bob")).encode(),
+    }
+    page.set_input_files("#audio-file", files=[note])
     confirm = page.locator(".msg.out .reply-button[data-title='Confirm']").last
     expect(confirm).to_be_visible(timeout=15000)
     expect(page.locator(".msg.out audio")).to_have_count(1)
