@@ -64,6 +64,8 @@ def test_admin_adds_wallets_keys_and_balances(shared_wallet: Wallet):
 def test_unknown_things_are_404_and_oversized_bodies_413(op: PyClient, shared_wallet: Wallet):
     assert httpx.get(shared_wallet.wallet("nobody")).status_code == 404
     assert httpx.get(shared_wallet.url + "/").headers["location"] == "/balances"
+    html = httpx.get(shared_wallet.wallet("alice"), headers={"Accept": "text/html"})
+    assert (html.status_code, html.headers["location"]) == (302, "/balances#wallet-alice")
     assert httpx.get(shared_wallet.wallet("nobody") + "/jwks.json").status_code == 404
     assert httpx.get(f"{shared_wallet.url}/incoming-payments/nope").status_code == 404
     big = httpx.post(shared_wallet.auth, content=b"{" + b" " * 300_000 + b"}")
