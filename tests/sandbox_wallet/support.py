@@ -106,6 +106,7 @@ def signed(
     token: str | None = None,
     digest: str = "sha-512",
     digest_over: bytes | None = None,
+    extra_components: tuple[str, ...] = (),
 ) -> httpx.Request:
     """A request signed the way the official client signs (label sig1, keyid + created)."""
     content = raw if raw is not None else (compact(body) if body is not None else None)
@@ -120,6 +121,7 @@ def signed(
         headers["Content-Digest"] = f"{digest}=:{value}:"
         headers["Content-Type"] = "application/json"
         components += ["content-digest", "content-length", "content-type"]
+    components += extra_components
     request = httpx.Request(method, url, headers=headers, content=content)
     HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_OneKey(key)).sign(
         request,

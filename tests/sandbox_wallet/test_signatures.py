@@ -96,6 +96,18 @@ def test_missing_content_digest_is_refused(op: PyClient, shared_wallet: Wallet):
     assert error(send(bare)) == (401, "invalid_client")
 
 
+def test_derived_components_rafiki_cannot_rebuild_are_refused(op: PyClient, shared_wallet: Wallet):
+    request = signed(
+        "POST",
+        shared_wallet.auth,
+        op.key,
+        op.key_id,
+        body=_grant_body(op),
+        extra_components=("@authority",),
+    )
+    assert error(send(request)) == (401, "invalid_client")
+
+
 def test_unsigned_request_is_refused(op: PyClient, shared_wallet: Wallet):
     response = httpx.post(shared_wallet.auth, json=_grant_body(op))
     assert error(response) == (401, "invalid_client")
@@ -138,3 +150,36 @@ def test_keys_of_a_client_hosted_elsewhere_are_fetched(spawn, tmp_path, shared_w
     assert foreign.request("GET", url, token=token).status_code == 200
     # The token is bound to that client's keys: our own platform key cannot use it.
     assert PyClient(shared_wallet).request("GET", url, token=token).status_code == 401
+
+
+def test_garbage_signature_headers_are_4xx_never_500(op: PyClient, shared_wallet: Wallet):
+    good = signed("POST", shared_wallet.auth, op.key, op.key_id, body=_grant_body(op))
+    variants = [
+        {"signature-input": "sig1=("},
+        {"signature-input": 'sig1=("@method" "@target-uri");created=x;keyid="k"'},
+        {"signature-input": 'sig2=("@method" "@target-uri");created=1;keyid="k"'},
+        {"signature": "sig1=:not base64!:"},
+        {"signature": "sig1=::"},
+        {"content-digest": "sha-512=:AAAA:"},
+        {"content-digest": "md5=:AAAA:"},
+        {"content-digest": "garbage"},
+        {"authorization": "GNAP"},
+        {"content-type": "text/plain"},
+    ]
+    for change in variants:
+        headers = dict(good.headers) | change
+        response = send(httpx.Request("POST", good.url, headers=headers, content=good.content))
+        assert 400 <= response.status_code < 500, (change, response.text)
+    for body in (b"[]", b"null", b'"x"', b'{"client": 5}', b"\xff\xfe"):
+        response = op.request("POST", shared_wallet.auth, raw=body)
+        assert 400 <= response.status_code < 500, (body, response.text)
+    token = op.incoming_token()
+    for path in (
+        "/incoming-payments",
+        "/quotes",
+        "/outgoing-payments",
+        "/incoming-payments/x/complete",
+    ):
+        for body in (b"[]", b"{}", b'{"walletAddress": 7}', b"\xff"):
+            response = op.request("POST", shared_wallet.url + path, raw=body, token=token)
+            assert 400 <= response.status_code < 500, (path, body, response.text)

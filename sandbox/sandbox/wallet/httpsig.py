@@ -30,6 +30,7 @@ _SIGNATURE = re.compile(r"(?:^|,)\s*sig1=:([A-Za-z0-9+/=]*):")
 _DIGEST_ENTRY = re.compile(r"^\s*([a-z0-9-]+)=:([A-Za-z0-9+/=]*):\s*$")
 _DIGESTS = {"sha-512": hashlib.sha512, "sha-256": hashlib.sha256}
 BODY_COMPONENTS = ("content-digest", "content-length", "content-type")
+DERIVED = frozenset({"@method", "@target-uri"})
 
 
 class SignatureHeadersError(ValueError):
@@ -80,6 +81,9 @@ def parse_signature_headers(request: SignedRequest) -> SignatureInput:
         raise SignatureHeadersError("components must be lower case")
     if "@method" not in components or "@target-uri" not in components:
         raise SignatureHeadersError("@method and @target-uri must be covered")
+    # Rafiki rebuilds no other derived component (it would sign `undefined`): refuse them.
+    if any(c.startswith("@") and c not in DERIVED for c in components):
+        raise SignatureHeadersError("only @method and @target-uri are supported")
     if "authorization" in request.headers and "authorization" not in components:
         raise SignatureHeadersError("authorization must be covered")
     has_body = bool(request.body.strip())
