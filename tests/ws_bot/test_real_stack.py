@@ -117,3 +117,40 @@ def test_real_failed_payment(real: tuple[Stack, Wallet], uid) -> None:
             break
         time.sleep(0.2)
     assert later, "the bot never answered"
+
+
+def test_real_voice_note_through_llm_back_and_fake_openai(
+    real: tuple[Stack, Wallet], tmp_path_factory: pytest.TempPathFactory, uid
+) -> None:
+    """A voice note goes through llm_back's OpenAI path (the fake OpenAI transcribes it); the
+    bot shows the real quote and answers with a voice note of its own."""
+    import base64
+
+    from sandbox.openai_api.ogg import voice_note
+
+    stack, wallet = real
+    spawn, started = make_spawner(tmp_path_factory.mktemp("ws_bot_voice"))
+    try:
+        openai = spawn("openai", [console_script("paguito-sandbox"), "openai", "--port", "{port}"])
+        llm = spawn(
+            "llm_back_openai",
+            [console_script("llm-back")],
+            {"OPENAI_API_KEY": "sk-test-0123456789", "OPENAI_BASE_URL": f"{openai.url}/v1"},
+        )
+        voiced = start_stack(spawn, llm_url=llm.url, op_url=stack.op_url, wallet_base=wallet.url)
+        phone, wa_id = voiced.phone, uid()
+        phone.onboard(wa_id, "Vera", pointer(wallet.address("alice")))
+        n = phone.count(wa_id)
+        phone.say(wa_id, "save Bob as " + pointer(wallet.address("bob")))
+        phone.wait_text(wa_id, "Saved Bob", after=n)
+        n = phone.count(wa_id)
+        note = base64.b64encode(voice_note("send 2 dollars to Bob", "en")).decode()
+        phone.act(wa_id, type="audio", data=note, mimeType="audio/ogg; codecs=opus")
+        summary = phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
+        assert "2.00 USD" in text_of(summary)
+        reply = phone.wait_for(wa_id, lambda m: m["type"] == "audio", after=n, timeout=30)
+        media = phone.client.get(f"{phone.url}/api/media/{reply['body']['audio']['id']}")
+        assert media.content.startswith(b"OggS")
+    finally:
+        for proc in reversed(started):
+            proc.stop()
