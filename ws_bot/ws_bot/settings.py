@@ -45,6 +45,9 @@ class Settings(ServiceSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     inbox_max_attempts: int = Field(default=3, ge=1)
     inbox_lease_seconds: float = Field(default=120.0, gt=0)
+    inbox_retention_seconds: float = Field(
+        default=7 * 24 * 3600, gt=0, description="Handled messages' content is erased after this"
+    )
     wallet_fetch_timeout_seconds: float = Field(default=5.0, gt=0)
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     op_timeout_seconds: float = Field(default=30.0, gt=0)

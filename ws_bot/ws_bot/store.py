@@ -328,6 +328,23 @@ class Store:
                 update(inbox).where(inbox.c.id == row_id).values(lease_owner=None, lease_until=None)
             )
 
+    async def prune_inbox(self, older_than: float) -> int:
+        """Forget the content of handled messages received before `older_than` (epoch seconds).
+
+        The message id stays: Meta retries for days, and the id is what dedupes a retry.
+        """
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(inbox)
+                .where(
+                    inbox.c.status.in_(("done", "failed")),
+                    inbox.c.received_at < older_than,
+                    inbox.c.payload != "",
+                )
+                .values(payload="")
+            )
+        return _rowcount(result)
+
     async def inbox_counts(self) -> dict[str, int]:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(select(inbox.c.status, inbox.c.id))).all()

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import json
 import logging
+import time
 from typing import Any
 
 from pywa_async.client import WhatsApp
@@ -27,6 +28,9 @@ from ws_bot.settings import Settings
 from ws_bot.store import InboxItem, Store
 
 logger = logging.getLogger(__name__)
+
+
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class BadUpdate(ValueError):
@@ -132,9 +136,14 @@ class InboxWorker:
                 await task
 
     async def _run(self) -> None:
+        next_prune = 0.0
         while True:
             try:
                 await self.fill()
+                if time.time() >= next_prune:
+                    next_prune = time.time() + PRUNE_EVERY_SECONDS
+                    cutoff = time.time() - self.settings.inbox_retention_seconds
+                    await self.store.prune_inbox(cutoff)
             except Exception:
                 logger.exception("inbox worker step failed")
             with contextlib.suppress(TimeoutError):

@@ -13,6 +13,8 @@ import base64
 import binascii
 import hmac
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -83,11 +85,17 @@ def _graph_error(exc: GraphError) -> JSONResponse:
 
 
 def create_app(config: PhoneConfig) -> FastAPI:
-    app = FastAPI(title="paguito sandbox phone", docs_url="/docs")
+    client = httpx.AsyncClient(timeout=15.0)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+
+    app = FastAPI(title="paguito sandbox phone", docs_url="/docs", lifespan=lifespan)
     state = PhoneState()
     app.state.phone = state
     app.state.config = config
-    client = httpx.AsyncClient(timeout=15.0)
     background: set[asyncio.Task[Any]] = set()
 
     def authorized(request: Request) -> bool:
@@ -360,9 +368,5 @@ def create_app(config: PhoneConfig) -> FastAPI:
             return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
         state.media.pop(media_id, None)
         return JSONResponse({"success": True})
-
-    @app.on_event("shutdown")
-    async def _close() -> None:
-        await client.aclose()
 
     return app

@@ -1,0 +1,31 @@
+"""The gateway's store on SQLite: dedupe that outlives pruning, one claim per row, leases."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from shared.db import create_engine
+from ws_bot.store import Store
+
+
+async def test_dedupe_claims_and_pruning(tmp_path: Path) -> None:
+    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    await store.create()
+    try:
+        assert await store.enqueue([("m1", "111", b"{}"), ("m2", "111", b"{}")]) == 2
+        assert await store.enqueue([("m1", "111", b"{}")]) == 0
+        # One row per user at a time, in order; a busy user gets nothing more.
+        first = await store.claim_inbox("a", 60, 10, set())
+        assert [i.message_id for i in first] == ["m1"]
+        assert await store.claim_inbox("b", 60, 10, {"111"}) == []
+        assert await store.claim_inbox("b", 60, 10, set()) == []  # m2 waits for m1's user
+        await store.finish_inbox(first[0].id)
+        second = await store.claim_inbox("b", 60, 10, set())
+        assert [i.message_id for i in second] == ["m2"]
+        await store.finish_inbox(second[0].id)
+        assert await store.prune_inbox(time.time() + 1) == 2
+        assert await store.enqueue([("m1", "111", b"{}")]) == 0  # still deduped after pruning
+        assert await store.inbox_counts() == {"done": 2}
+    finally:
+        await store.engine.dispose()
