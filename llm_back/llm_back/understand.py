@@ -11,7 +11,7 @@ import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from llm_back import followup, replies
@@ -23,7 +23,7 @@ from llm_back.extraction import (
     clean_currency,
     from_extraction,
 )
-from llm_back.media import InputError, MediaLoader
+from llm_back.media import InputError, Media, MediaLoader
 from llm_back.memory import Memory, Turn
 from llm_back.openai_path import OpenAIBackend
 from llm_back.parser import detect_language, parse
@@ -34,6 +34,15 @@ from shared.contracts import Intent, UnderstandRequest, UnderstandResponse
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 OGG_OPUS = "audio/ogg; codecs=opus"
+
+
+@dataclass
+class _Heard:
+    """What the media said: a transcript (and its language) and a receipt reading."""
+
+    language: str | None
+    transcript: str | None = None
+    receipt: ReceiptReading | None = None
 
 
 class Understander:
@@ -51,75 +60,35 @@ class Understander:
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
 
     async def handle(self, req: UnderstandRequest) -> UnderstandResponse:
-        text = req.message.strip()
-        if len(text) > self.settings.max_text_chars:
-            raise InputError(
-                422, f"The message is too long: the limit is {self.settings.max_text_chars} chars."
-            )
-        if not text and not req.media:
-            raise InputError(422, "The message is empty: send text or media.")
+        text = self._checked_text(req)
         media = [await self.loader.load(item) for item in req.media]
-        audio = next((m for m in media if m.kind == "audio"), None)
-        image = next((m for m in media if m.kind == "image"), None)
         history = await self.memory.recent(req.wa_id)
-        language: str | None = req.language
         deadline = time.monotonic() + self.settings.openai_budget_seconds
 
-        transcript: str | None = None
-        if audio is not None:
-            heard = await self._call(
-                "transcription", deadline, lambda b: b.transcribe(audio, req.wa_id)
-            )
-            if heard is not None:
-                transcript = heard.text
-                language = heard.language or detect_language(heard.text, language)
-            elif not text:
-                return self._unreadable("audio", language or detect_language(text, None))
-        content = "\n".join(part for part in (text, transcript) if part)
-
-        receipt: ReceiptReading | None = None
-        if image is not None:
-            receipt = await self._call(
-                "vision", deadline, lambda b: b.read_receipt(image, text, req.wa_id)
-            )
-            if receipt is None and not content:
-                return self._unreadable("image", language or "es")
-
-        source = "offline"
-        result: Understood | None = None
-        if content:
-            extracted = await self._call(
-                "chat", deadline, lambda b: b.extract(content, history, language, req.wa_id)
-            )
-            if extracted is not None:
-                source = "openai"
-                result = _fill_gaps(from_extraction(extracted, content), content, language)
-            else:
-                result = _offline(content, language)
-        if receipt is not None:
-            source = "openai"
-            result = _with_receipt(result, receipt, language or "es")
-        assert result is not None  # content or a receipt reading was there
+        heard = await self._read_media(media, text, req, deadline)
+        if isinstance(heard, UnderstandResponse):
+            return heard  # a voice note or image nobody can read right now, and no text
+        content = "\n".join(part for part in (text, heard.transcript) if part)
+        result, source = await self._interpret(content, heard, history, req.wa_id, deadline)
         result = followup.complete(result, content, history)
 
-        template = replies.for_result(
-            result.intent, result.monto, result.currency, result.destinatario, result.language,
+        reply = replies.for_result(
+            result.intent,
+            result.monto,
+            result.currency,
+            result.destinatario,
+            result.language,
             req.name,
-        )  # fmt: skip
-        reply = template
+        )
         if result.intent in {Intent.OTHER, Intent.GREETING}:
-            reply = replies.safe_model_reply(result.response, template)
+            reply = replies.safe_model_reply(result.response, reply)
+        voice: bytes | None = None
+        if heard.transcript is not None and self.settings.voice_replies:
+            voice = await self._call("speech", deadline, lambda b: b.speak(reply, req.wa_id))
 
-        voice: str | None = None
-        if transcript is not None and self.settings.voice_replies:
-            spoken = await self._call("speech", deadline, lambda b: b.speak(reply, req.wa_id))
-            voice = base64.b64encode(spoken).decode() if spoken is not None else None
-
-        await self.memory.remember(
-            req.wa_id,
-            Turn(content or "[image]", result.intent, result.monto, result.currency,
-                 result.destinatario),
-        )  # fmt: skip
+        turn = Turn(content or "[image]", result.intent, result.monto, result.currency,
+                    result.destinatario)  # fmt: skip
+        await self.memory.remember(req.wa_id, turn)
         UNDERSTOOD.labels(source, result.intent).inc()
         return UnderstandResponse(
             intent=result.intent,
@@ -127,12 +96,69 @@ class Understander:
             currency=result.currency,
             destinatario=result.destinatario,
             response=reply,
-            transcript=transcript,
-            audio=voice,
+            transcript=heard.transcript,
+            audio=base64.b64encode(voice).decode() if voice else None,
             audioMimeType=OGG_OPUS if voice else None,
             language=result.language,
             source=source,
         )
+
+    def _checked_text(self, req: UnderstandRequest) -> str:
+        text = req.message.strip()
+        if len(text) > self.settings.max_text_chars:
+            raise InputError(
+                422, f"The message is too long: the limit is {self.settings.max_text_chars} chars."
+            )
+        if not text and not req.media:
+            raise InputError(422, "The message is empty: send text or media.")
+        return text
+
+    async def _read_media(
+        self, media: list[Media], text: str, req: UnderstandRequest, deadline: float
+    ) -> _Heard | UnderstandResponse:
+        """Transcribe the voice note and read the receipt (first of each kind)."""
+        audio = next((m for m in media if m.kind == "audio"), None)
+        image = next((m for m in media if m.kind == "image"), None)
+        heard = _Heard(language=req.language)
+        if audio is not None:
+            transcript = await self._call(
+                "transcription", deadline, lambda b: b.transcribe(audio, req.wa_id)
+            )
+            if transcript is not None:
+                heard.transcript = transcript.text
+                heard.language = transcript.language or detect_language(
+                    transcript.text, heard.language
+                )
+            elif not text:
+                return self._unreadable("audio", heard.language or "es")
+        if image is not None:
+            heard.receipt = await self._call(
+                "vision", deadline, lambda b: b.read_receipt(image, text, req.wa_id)
+            )
+            if heard.receipt is None and not text and heard.transcript is None:
+                return self._unreadable("image", heard.language or "es")
+        return heard
+
+    async def _interpret(
+        self, content: str, heard: _Heard, history: list[Turn], wa_id: str, deadline: float
+    ) -> tuple[Understood, str]:
+        """The text through OpenAI (else offline), then the receipt on top: (result, source)."""
+        source = "offline"
+        result: Understood | None = None
+        if content:
+            extracted = await self._call(
+                "chat", deadline, lambda b: b.extract(content, history, heard.language, wa_id)
+            )
+            if extracted is not None:
+                source = "openai"
+                result = _fill_gaps(from_extraction(extracted, content), content, heard.language)
+            else:
+                result = _offline(content, heard.language)
+        if heard.receipt is not None:
+            source = "openai"
+            result = _with_receipt(result, heard.receipt, heard.language or "es")
+        assert result is not None  # _read_media returned early when there was nothing to read
+        return result, source
 
     async def _call(
         self, stage: str, deadline: float, call: Callable[[OpenAIBackend], Awaitable[T]]
