@@ -23,7 +23,7 @@ from sandbox.wallet.errors import GNAPError
 from sandbox.wallet.models import AccessToken, Grant, Wallet
 from sandbox.wallet.state import State, WalletState
 from sandbox.wallet.tokens import issue, new_token_value, token_json
-from sandbox.wallet.verify import check_gnap_signature
+from sandbox.wallet.verify import check_gnap_signature, require_gnap_signature_headers
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -175,8 +175,11 @@ async def _check_identifiers(state: WalletState, access: list[dict[str, Any]]) -
             )
 
 
-async def _grant_for_continue(state: WalletState, request: Request, continue_id: str) -> Grant:
+async def _grant_for_continue(
+    state: WalletState, request: Request, continue_id: str, raw: bytes
+) -> Grant:
     """Rafiki's continue middleware: signature headers, then the grant, then the signature."""
+    require_gnap_signature_headers(state, request, raw)
     token = _gnap_token(request)
     if token is None:
         raise GNAPError(401, "invalid_client", "invalid signature headers")
@@ -190,7 +193,7 @@ async def _grant_for_continue(state: WalletState, request: Request, continue_id:
 @router.post("/continue/{continue_id}")
 async def continue_grant(continue_id: str, request: Request, state: State) -> JSONResponse:
     raw = await request.body()
-    grant = await _grant_for_continue(state, request, continue_id)
+    grant = await _grant_for_continue(state, request, continue_id, raw)
     await check_gnap_signature(state, request, raw, grant.client)
     body = _json_object(raw)
     if not body:
@@ -245,7 +248,7 @@ async def _issue_once(state: WalletState, grant: Grant, refusal: str) -> JSONRes
 @router.delete("/continue/{continue_id}")
 async def cancel_grant(continue_id: str, request: Request, state: State) -> Response:
     raw = await request.body()
-    grant = await _grant_for_continue(state, request, continue_id)
+    grant = await _grant_for_continue(state, request, continue_id, raw)
     await check_gnap_signature(state, request, raw, grant.client)
     if grant.finalization == "revoked":
         raise GNAPError(404, "invalid_request", "invalid grant")
@@ -268,6 +271,7 @@ async def revoke_grant(state: WalletState, grant_id: str) -> None:
 async def _token_for_management(
     state: WalletState, request: Request, management_id: str, raw: bytes
 ) -> tuple[AccessToken, Grant]:
+    require_gnap_signature_headers(state, request, raw)
     async with state.sessions() as session:
         token = await session.scalar(
             select(AccessToken).where(AccessToken.management_id == management_id)

@@ -8,6 +8,7 @@ from sandbox.wallet.clients import client_jwks, client_key
 from sandbox.wallet.errors import GNAPError, RSError
 from sandbox.wallet.httpsig import (
     SignatureHeadersError,
+    SignatureInput,
     SignedRequest,
     parse_signature_headers,
     verify_signature,
@@ -30,15 +31,22 @@ def signed_request(state: WalletState, request: Request, body: bytes) -> SignedR
     )
 
 
+def require_gnap_signature_headers(
+    state: WalletState, request: Request, body: bytes
+) -> tuple[SignedRequest, SignatureInput]:
+    """Rafiki checks the signature headers before it looks up grants or tokens."""
+    signed = signed_request(state, request, body)
+    try:
+        return signed, parse_signature_headers(signed)
+    except SignatureHeadersError as exc:
+        raise GNAPError(401, "invalid_client", f"invalid signature headers: {exc}") from exc
+
+
 async def check_gnap_signature(
     state: WalletState, request: Request, body: bytes, client: str
 ) -> None:
     """Auth server: 401 bad headers or signature, 400 when the key id is not the client's."""
-    signed = signed_request(state, request, body)
-    try:
-        parsed = parse_signature_headers(signed)
-    except SignatureHeadersError as exc:
-        raise GNAPError(401, "invalid_client", f"invalid signature headers: {exc}") from exc
+    signed, parsed = require_gnap_signature_headers(state, request, body)
     if not parsed.keyid:
         raise GNAPError(401, "invalid_client", "invalid signature input")
     key = await client_key(state, client, parsed.keyid)
