@@ -9,7 +9,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, insert, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import create_tables
@@ -21,11 +32,12 @@ _turns = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("wa_id", String(64), nullable=False, index=True),
     Column("at", Float, nullable=False, index=True),
-    Column("text", String(500), nullable=False),
+    # Text, not String(n): PostgreSQL enforces lengths, and a recipient URL can be long.
+    Column("text", Text, nullable=False),
     Column("intent", String(32), nullable=False),
-    Column("monto", String(40)),
+    Column("monto", Text),
     Column("currency", String(8)),
-    Column("destinatario", String(300)),
+    Column("destinatario", Text),
 )
 TEXT_KEPT = 500
 

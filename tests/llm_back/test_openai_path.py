@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from sandbox.openai_api.ogg import comments, page_ok, pages, voice_note
+from shared.contracts import UnderstandResponse
 from tests.llm_back.conftest import start
 from tests.llm_back.support import b64, png, understand
 from tests.support.processes import ServiceProcess, console_script
@@ -74,6 +75,8 @@ def test_voice_note_is_transcribed_and_answered_with_a_voice_note(llm, fake):
     note = voice_note("envíale 100 pesos a María José")
     audio = {"type": "audio", "mimeType": "audio/ogg; codecs=opus", "data": b64(note)}
     body = understand(llm.url, {"wa_id": "52101", "media": [audio]}).json()
+    parsed = UnderstandResponse.model_validate(body)  # what ws_bot parses it with
+    assert parsed.audio_mime_type == "audio/ogg; codecs=opus"
     assert body["transcript"] == "envíale 100 pesos a María José"
     assert body["language"] == "es"
     assert (body["intent"], body["monto"], body["currency"], body["destinatario"]) == (

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from sandbox.openai_api.ogg import voice_note
+from shared.contracts import UnderstandResponse
 from tests.llm_back.support import AUTH, b64, png, understand
 from tests.support.processes import TEST_TOKEN, console_script
 
@@ -23,6 +24,7 @@ def test_text_is_understood_offline(llm_offline):
     )
     assert r.status_code == 200, r.text
     body = r.json()
+    UnderstandResponse.model_validate(body)  # what ws_bot parses it with
     assert body["intent"] == "send_payment"
     assert body["monto"] == "1500.50"
     assert body["currency"] == "MXN"
