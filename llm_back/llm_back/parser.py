@@ -39,6 +39,7 @@ _TOKEN = re.compile(
     r"|(?P<word>[^\W\d_]+(?:['’-][^\W\d_]+)*)"
     r"|(?P<punct>\S)"
 )
+_CENTS = frozenset({"centavos", "centavo", "cents", "cent", "centimos", "centimo"})
 _WORD_STARTS = frozenset({"mil", "millon"})  # "mil quinientos" starts with its multiplier
 _MULTIPLIERS = HUNDRED | frozenset(THOUSANDS)
 _MAKE_TRANSFER = re.compile(
@@ -384,13 +385,39 @@ def _finish_amount(toks: list[_Tok], first: int, last: int, value: Decimal) -> _
             last, marked, j = j, True, j + 1
         elif low in lx.SLANG_THOUSANDS:
             return _Amount(value * 1000, None, first, j, True)
+        elif low in _CENTS:
+            return _Amount(value.scaleb(-2), None, first, j, True)  # "50 centavos" → 0.50
+    if (cents := _cents_after(toks, j)) is not None:
+        value, last, j = value + cents[0], cents[1], cents[1] + 1  # "veinte con cincuenta"
     if j + 1 < len(toks) and toks[j].low == "de" and _currency_of(toks[j + 1]) is not None:
         j += 1  # "un millón de pesos"
     if j < len(toks) and (code := _currency_of(toks[j])) is not None:
+        if (cents := _cents_after(toks, j + 1)) is not None:
+            return _Amount(value + cents[0], code, first, cents[1], True)  # "20 dólares con 50"
         return _Amount(value, code, first, j, True)
     if first > 0 and (code := _currency_of(toks[first - 1])) is not None:
         return _Amount(value, code, first - 1, last, True)
     return _Amount(value, currency, first, last, marked)
+
+
+def _cents_after(toks: list[_Tok], j: int) -> tuple[Decimal, int] | None:
+    """ "con 50" / "con cincuenta" (Spanish for .50) at token j: (0.50, last index) or None."""
+    if j + 1 >= len(toks) or toks[j].low != "con":
+        return None
+    t = toks[j + 1]
+    last = j + 1
+    if t.kind == "num" and t.text.isdigit() and len(t.text) <= 2:
+        cents: Decimal | None = Decimal(t.text)
+    elif t.kind == "word" and t.low in UNITS:
+        words, last = _number_words(toks, j + 1)
+        cents = words_value(words)
+    else:
+        return None
+    if cents is None or not 0 < cents < 100:
+        return None
+    if last + 1 < len(toks) and toks[last + 1].low in _CENTS:
+        last += 1
+    return cents.scaleb(-2), last
 
 
 def _currency_of(t: _Tok) -> str | None:
