@@ -150,3 +150,12 @@ def test_plain_and_json_mode_chat(client, fake):
         headers={"Authorization": "Bearer x"},
     )
     assert r.status_code == 400
+
+
+def test_untagged_audio_gets_a_fixed_phrase_and_junk_is_refused(client):
+    webm = b"\x1a\x45\xdf\xa3" + bytes(range(64))
+    first = client.audio.transcriptions.create(model="m", file=("a.webm", webm, "audio/webm"))
+    again = client.audio.transcriptions.create(model="m", file=("a.webm", webm, "audio/webm"))
+    assert first.text == again.text != ""
+    with pytest.raises(openai.BadRequestError):
+        client.audio.transcriptions.create(model="m", file=("a.ogg", b"not audio", "audio/ogg"))

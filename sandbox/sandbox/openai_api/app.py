@@ -218,12 +218,7 @@ def create_app() -> FastAPI:
         mode, failure = await misbehave("transcriptions", request)
         if failure is not None:
             return failure
-        if (
-            not data.startswith(b"OggS")
-            and not data.startswith(b"ID3")
-            and data[4:8] != b"ftyp"
-            and not data.startswith(b"RIFF")
-        ):
+        if not _is_audio(data):
             return _error(
                 400, "Audio file might be corrupted or unsupported.", "invalid_request_error"
             )
@@ -285,6 +280,12 @@ def create_app() -> FastAPI:
         return Response(ogg.voice_note(text, language), media_type="audio/ogg")
 
     return app
+
+
+def _is_audio(data: bytes) -> bool:
+    """The formats OpenAI accepts (ogg, mp3, mp4/m4a, wav, webm, flac), by their first bytes."""
+    heads = (b"OggS", b"ID3", b"\xff\xfb", b"\xff\xf3", b"RIFF", b"\x1a\x45\xdf\xa3", b"fLaC")
+    return data.startswith(heads) or data[4:8] == b"ftyp"
 
 
 async def _json_object(request: Request) -> dict[str, Any] | None:
