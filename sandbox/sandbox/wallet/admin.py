@@ -1,4 +1,4 @@
-"""Admin API for local use (no authentication — never expose the sandbox publicly).
+"""Admin API for wallets (local use, no authentication — never expose the sandbox publicly).
 
 - `GET  /admin/wallets` · `GET /admin/wallets/{name}` (balance, movements)
 - `POST /admin/wallets` `{name, publicName?, assetCode, assetScale, balance?: "100.00"}`
@@ -6,12 +6,8 @@
   returns `privateKeyPem` once when `x` is missing
 - `POST /admin/wallets/{name}/deposit` `{amount: "12.34"}` (negative withdraws) ·
   `PUT /admin/wallets/{name}/balance` `{balance: "1000.00"}`
-- `GET  /admin/interactions?state=pending` · `POST /admin/interactions/{interact_id}/approve`
-  or `/reject` — answers the consent without a browser; returns `{redirect, interact_ref, hash}`
-- `GET  /admin/outgoing-payments/{id}` — state and failure reason
-- `GET  /admin/exchanges?since=N` · `DELETE /admin/exchanges` — recorded protocol messages
-- `POST /admin/faults` `{scope: auth|resource|wallet|any, mode: error|hang, count, status?,
-  seconds?}` · `GET /admin/faults` · `DELETE /admin/faults`
+
+Test shortcuts (interactions, faults, recorded exchanges) live in `sandbox.wallet.admin_ops`.
 """
 
 from __future__ import annotations
@@ -22,15 +18,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from sandbox.wallet.errors import rs_body
-from sandbox.wallet.faults import Fault
-from sandbox.wallet.interaction import InteractionClosed, decide
 from sandbox.wallet.keys import private_pem, public_key_from_x, public_x
-from sandbox.wallet.models import Grant, Movement, OutgoingPayment, Wallet, WalletKey
+from sandbox.wallet.models import Movement, Wallet, WalletKey
 from sandbox.wallet.pages import minor
 from sandbox.wallet.state import State, WalletState
 from sandbox.wallet.store import RESERVED_NAMES, InsufficientFunds, SeedWallet, add_wallet, move
@@ -40,16 +34,16 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
-def _error(status: int, message: str) -> JSONResponse:
+def admin_error(status: int, message: str) -> JSONResponse:
     return JSONResponse(rs_body(status, message), status_code=status)
 
 
-async def _object(request: Request) -> dict[str, Any] | JSONResponse:
+async def json_object(request: Request) -> dict[str, Any] | JSONResponse:
     try:
         body = await request.json()
     except ValueError:
-        return _error(400, "body must be JSON")
-    return body if isinstance(body, dict) else _error(400, "body must be a JSON object")
+        return admin_error(400, "body must be JSON")
+    return body if isinstance(body, dict) else admin_error(400, "body must be a JSON object")
 
 
 def _wallet_admin_json(state: WalletState, wallet: Wallet) -> dict[str, Any]:
@@ -75,7 +69,7 @@ async def get_wallet(name: str, state: State) -> JSONResponse:
     async with state.sessions() as session:
         wallet = await session.get(Wallet, name)
         if wallet is None:
-            return _error(404, "unknown wallet")
+            return admin_error(404, "unknown wallet")
         movements = (
             await session.scalars(
                 select(Movement).where(Movement.wallet == name).order_by(Movement.id)
@@ -97,22 +91,22 @@ async def get_wallet(name: str, state: State) -> JSONResponse:
 
 @router.post("/wallets")
 async def create_wallet(request: Request, state: State) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
     if isinstance(body, JSONResponse):
         return body
     name, code, scale = body.get("name"), body.get("assetCode", "USD"), body.get("assetScale", 2)
     if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED_NAMES:
-        return _error(400, "name must be lower-case letters, digits, '.', '_' or '-'")
+        return admin_error(400, "name must be lower-case letters, digits, '.', '_' or '-'")
     if not isinstance(code, str) or not re.fullmatch(r"[A-Z0-9]{1,12}", code):
-        return _error(400, "assetCode must be upper-case letters or digits")
+        return admin_error(400, "assetCode must be upper-case letters or digits")
     if isinstance(scale, bool) or not isinstance(scale, int) or not 0 <= scale <= 18:
-        return _error(400, "assetScale must be an integer from 0 to 18")
+        return admin_error(400, "assetScale must be an integer from 0 to 18")
     try:
         balance = to_minor_units(str(body.get("balance", "0")), scale)
     except MoneyError as exc:
-        return _error(400, str(exc))
+        return admin_error(400, str(exc))
     if balance < 0:
-        return _error(400, "balance cannot be negative")
+        return admin_error(400, "balance cannot be negative")
     public_name = body.get("publicName") or name.capitalize()
     try:
         async with state.write() as session:
@@ -120,13 +114,13 @@ async def create_wallet(request: Request, state: State) -> JSONResponse:
                 session, SeedWallet(name, str(public_name), code, scale, balance)
             )
     except IntegrityError:
-        return _error(409, "a wallet with that name exists")
+        return admin_error(409, "a wallet with that name exists")
     return JSONResponse(_wallet_admin_json(state, wallet), status_code=201)
 
 
 @router.post("/wallets/{name}/keys")
 async def add_key(name: str, request: Request, state: State) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
     if isinstance(body, JSONResponse):
         return body
     kid = body.get("kid") or f"{name}-{int(time.time() * 1000)}"
@@ -135,7 +129,7 @@ async def add_key(name: str, request: Request, state: State) -> JSONResponse:
         try:
             public_key_from_x(str(body["x"]))
         except ValueError as exc:
-            return _error(400, f"x: {exc}")
+            return admin_error(400, f"x: {exc}")
         x = str(body["x"])
     else:
         private = Ed25519PrivateKey.generate()
@@ -145,10 +139,10 @@ async def add_key(name: str, request: Request, state: State) -> JSONResponse:
     try:
         async with state.write() as session:
             if await session.get(Wallet, name) is None:
-                return _error(404, "unknown wallet")
+                return admin_error(404, "unknown wallet")
             session.add(WalletKey(wallet=name, kid=str(kid), x=x))
     except IntegrityError:
-        return _error(409, "that key id exists for this wallet")
+        return admin_error(409, "that key id exists for this wallet")
     return JSONResponse(result, status_code=201)
 
 
@@ -156,14 +150,14 @@ async def _adjust(state: WalletState, name: str, text: Any, *, absolute: bool) -
     async with state.write() as session:
         wallet = await session.get(Wallet, name)
         if wallet is None:
-            return _error(404, "unknown wallet")
+            return admin_error(404, "unknown wallet")
         try:
             value = to_minor_units(str(text), wallet.asset_scale)
         except MoneyError as exc:
-            return _error(400, str(exc))
+            return admin_error(400, str(exc))
         delta = value - wallet.balance if absolute else value
         if absolute and value < 0:
-            return _error(400, "balance cannot be negative")
+            return admin_error(400, "balance cannot be negative")
         try:
             await move(
                 session,
@@ -173,14 +167,14 @@ async def _adjust(state: WalletState, name: str, text: Any, *, absolute: bool) -
                 None,
             )
         except InsufficientFunds:
-            return _error(409, "not enough balance to withdraw that")
+            return admin_error(409, "not enough balance to withdraw that")
         await session.refresh(wallet)
         return JSONResponse(_wallet_admin_json(state, wallet))
 
 
 @router.post("/wallets/{name}/deposit")
 async def deposit(name: str, request: Request, state: State) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
     if isinstance(body, JSONResponse):
         return body
     return await _adjust(state, name, body.get("amount"), absolute=False)
@@ -188,124 +182,7 @@ async def deposit(name: str, request: Request, state: State) -> JSONResponse:
 
 @router.put("/wallets/{name}/balance")
 async def set_balance(name: str, request: Request, state: State) -> JSONResponse:
-    body = await _object(request)
+    body = await json_object(request)
     if isinstance(body, JSONResponse):
         return body
     return await _adjust(state, name, body.get("balance"), absolute=True)
-
-
-@router.get("/interactions")
-async def interactions(request: Request, state: State) -> JSONResponse:
-    wanted = request.query_params.get("state")
-    async with state.sessions() as session:
-        query = select(Grant).where(Grant.interact_id.is_not(None)).order_by(Grant.created_at)
-        if wanted:
-            query = query.where(Grant.interaction_state == wanted)
-        grants = (await session.scalars(query)).all()
-    return JSONResponse(
-        {
-            "interactions": [
-                {
-                    "interactId": g.interact_id,
-                    "grantId": g.id,
-                    "state": g.interaction_state,
-                    "client": g.client,
-                    "access": g.access,
-                    "url": f"{state.config.auth_url}/interact/{g.interact_id}/{g.interact_nonce}",
-                    "finish": g.finish_uri is not None,
-                }
-                for g in grants
-            ]
-        }
-    )
-
-
-@router.post("/interactions/{interact_id}/{choice}")
-async def answer_interaction(interact_id: str, choice: str, state: State) -> JSONResponse:
-    if choice not in {"approve", "reject"}:
-        return _error(404, "choose approve or reject")
-    async with state.sessions() as session:
-        grant = await session.scalar(select(Grant).where(Grant.interact_id == interact_id))
-    if grant is None:
-        return _error(404, "unknown interaction")
-    try:
-        decision = await decide(state, grant, approve=choice == "approve")
-    except InteractionClosed:
-        return _error(409, "interaction already answered or expired")
-    return JSONResponse(
-        {
-            "approved": decision.approved,
-            "redirect": decision.redirect,
-            "interact_ref": decision.interact_ref,
-            "hash": decision.hash,
-        }
-    )
-
-
-@router.get("/outgoing-payments/{payment_id}")
-async def outgoing_status(payment_id: str, state: State) -> JSONResponse:
-    async with state.sessions() as session:
-        payment = await session.get(OutgoingPayment, payment_id)
-    if payment is None:
-        return _error(404, "unknown outgoing payment")
-    return JSONResponse(
-        {
-            "id": payment.id,
-            "state": payment.state,
-            "failureReason": payment.failure_reason,
-            "debit": str(payment.debit),
-            "receive": str(payment.receive),
-            "fee": str(payment.fee),
-            "sent": str(payment.sent),
-            "grantId": payment.grant_id,
-        }
-    )
-
-
-@router.get("/exchanges")
-async def exchanges(request: Request, state: State) -> JSONResponse:
-    try:
-        since = int(request.query_params.get("since", "0"))
-    except ValueError:
-        return _error(400, "since must be an integer")
-    return JSONResponse({"exchanges": state.recorder.since(since)})
-
-
-@router.delete("/exchanges")
-async def clear_exchanges(state: State) -> Response:
-    state.recorder.clear()
-    return Response(status_code=204)
-
-
-@router.post("/faults")
-async def add_fault(request: Request, state: State) -> JSONResponse:
-    body = await _object(request)
-    if isinstance(body, JSONResponse):
-        return body
-    scope, mode = body.get("scope", "any"), body.get("mode", "error")
-    count, status, seconds = body.get("count", 1), body.get("status", 500), body.get("seconds", 0)
-    if scope not in {"auth", "resource", "wallet", "any"} or mode not in {"error", "hang"}:
-        return _error(400, "scope: auth|resource|wallet|any; mode: error|hang")
-    if (
-        not isinstance(count, int)
-        or count < 1
-        or not isinstance(status, int)
-        or not 400 <= status <= 599
-    ):
-        return _error(400, "count must be ≥ 1 and status a 4xx/5xx code")
-    if not isinstance(seconds, int | float) or not 0 <= seconds <= 600:
-        return _error(400, "seconds must be from 0 to 600")
-    fault = Fault(scope=scope, mode=mode, remaining=count, status=status, seconds=float(seconds))
-    state.faults.add(fault)
-    return JSONResponse(fault.to_json(), status_code=201)
-
-
-@router.get("/faults")
-async def list_faults(state: State) -> JSONResponse:
-    return JSONResponse({"faults": [f.to_json() for f in state.faults.pending]})
-
-
-@router.delete("/faults")
-async def clear_faults(state: State) -> Response:
-    state.faults.clear()
-    return Response(status_code=204)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from sandbox.wallet import (
     admin,
+    admin_ops,
     auth_server,
     incoming,
     interaction,
@@ -77,7 +78,17 @@ def create_app(config: WalletConfig, *, reset: bool = False) -> FastAPI:
         return {"status": "ok", "service": "sandbox-wallet"}
 
     # Order matters: the wallet-address catch-all `/{name}` must come last.
-    for module in (admin, pages, interaction, auth_server, incoming, quotes, outgoing, wallets):
+    for module in (
+        admin,
+        admin_ops,
+        pages,
+        interaction,
+        auth_server,
+        incoming,
+        quotes,
+        outgoing,
+        wallets,
+    ):
         app.include_router(module.router)
     app.add_middleware(ProtocolMiddleware, faults=faults, recorder=recorder)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=lambda: MAX_BODY_BYTES)
