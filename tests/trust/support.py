@@ -1,0 +1,204 @@
+"""The whole stack for the trust tests: real processes, several replicas sharing PostgreSQL.
+
+Built from the other folders' helpers (the wallet harness of tests/op_api, the phone stack of
+tests/ws_bot) so a change in how a service starts is made in one place. What is new here: a
+database per test run (ws_bot has no table prefix, so replicas are isolated by database), a
+second replica of ws_bot and op_api, and signed webhooks posted straight to a chosen replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from sandbox.phone import meta
+from shared.db import create_engine
+from tests.op_api.harness import OpApi, Wallet, start_wallet, wallet_env
+from tests.support.processes import ServiceProcess, console_script
+from tests.ws_bot.conftest import make_spawner, pointer
+from tests.ws_bot.support import APP_SECRET, PHONE_ID, Phone, buttons_of, start_stack, text_of
+
+PG_SERVER = "postgresql://postgres@127.0.0.1/postgres"
+Spawn = Callable[..., ServiceProcess]
+
+__all__ = ["Phone", "buttons_of", "pointer", "text_of"]
+
+
+def sql(database_url: str, statement: str) -> list[tuple[Any, ...]]:
+    """Run one statement (autocommit) and return its rows, if any."""
+
+    async def run() -> list[tuple[Any, ...]]:
+        engine = create_engine(database_url, Path("unused.sqlite3"), isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                result = await conn.execute(text(statement))
+                return [tuple(r) for r in result] if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@contextmanager
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one stack, dropped (connections and all) afterwards."""
+    name = f"paguito_trust_{uuid.uuid4().hex[:12]}"
+    sql(PG_SERVER, f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1/{name}"
+    finally:
+        sql(PG_SERVER, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Replicated:
+    """Wallet, llm_back, N op_api and N ws_bot replicas (bot i talks to op_api i), one phone."""
+
+    wallet: Wallet
+    wallet_proc: ServiceProcess
+    llm: ServiceProcess
+    ops: list[OpApi]
+    bots: list[ServiceProcess]
+    phone: Phone
+    phone_proc: ServiceProcess
+    spawn: Spawn
+    database_url: str | None = None
+    bot_envs: list[dict[str, str]] = field(default_factory=list)
+    op_envs: list[dict[str, str]] = field(default_factory=list)
+
+    def procs(self) -> list[ServiceProcess]:
+        return [self.wallet_proc, self.llm, *(o.proc for o in self.ops), *self.bots]
+
+
+OP_ENV = {"WORKER_INTERVAL_SECONDS": "0.3", "PAYMENT_EXPIRY_SECONDS": "120"}
+
+
+def start_replicated(
+    base: Path,
+    spawn: Spawn,
+    *,
+    replicas: int = 2,
+    database_url: str | None = None,
+    bot_env: dict[str, str] | None = None,
+    op_env: dict[str, str] | None = None,
+    llm_env: dict[str, str] | None = None,
+) -> Replicated:
+    wallet_proc, wallet = start_wallet(base / "wallet")
+    db = {"DATABASE_URL": database_url} if database_url else {}
+    llm = spawn("llm_back", [console_script("llm-back")], {"OPENAI_API_KEY": "", **(llm_env or {})})
+    op_envs = [{**wallet_env(wallet), **OP_ENV, **db, **(op_env or {})} for _ in range(replicas)]
+    ops = [
+        OpApi(spawn(f"op_api_{i}", [console_script("op-api")], env))
+        for i, env in enumerate(op_envs)
+    ]
+    extra = {"RATE_LIMIT_MESSAGES": "1000", **(bot_env or {})}
+    first = start_stack(
+        spawn,
+        llm_url=llm.url,
+        op_url=ops[0].url,
+        wallet_base=wallet.url,
+        database_url=database_url,
+        extra_env={**extra, "REPLICA_ID": "bot-0"},
+    )
+    bots, bot_envs = [first.bot], [first.bot_env]
+    for i in range(1, replicas):
+        env = {**first.bot_env, "REPLICA_ID": f"bot-{i}", "OP_BACKEND": ops[i].url}
+        bots.append(spawn(f"ws_bot_{i}", [console_script("ws-bot")], env))
+        bot_envs.append(env)
+    return Replicated(
+        wallet=wallet,
+        wallet_proc=wallet_proc,
+        llm=llm,
+        ops=ops,
+        bots=bots,
+        phone=first.phone,
+        phone_proc=first.phone_proc,
+        spawn=spawn,
+        database_url=database_url,
+        bot_envs=bot_envs,
+        op_envs=op_envs,
+    )
+
+
+@contextmanager
+def replicated_stack(base: Path, **kwargs: Any) -> Iterator[Replicated]:
+    spawn, started = make_spawner(base)
+    stack: Replicated | None = None
+    try:
+        stack = start_replicated(base, spawn, **kwargs)
+        yield stack
+    finally:
+        for proc in reversed(started):
+            proc.stop()
+        if stack is not None:
+            stack.wallet_proc.stop()
+
+
+# ---------------------------------------------------------------------- webhooks by hand
+
+
+def update_body(wa_id: str, name: str, msg: dict[str, Any]) -> bytes:
+    update = meta.message_update(
+        phone_id=PHONE_ID, display_phone="15550001234", wa_id=wa_id, name=name, messages=[msg]
+    )
+    return json.dumps(update, separators=(",", ":")).encode()
+
+
+def text_message(wa_id: str, message_id: str, body: str) -> dict[str, Any]:
+    return meta.message(wa_id, message_id, "text", {"body": body})
+
+
+def button_message(wa_id: str, message_id: str, button_id: str, title: str) -> dict[str, Any]:
+    reply = {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}
+    return meta.message(wa_id, message_id, "interactive", reply)
+
+
+async def deliver_all(deliveries: list[tuple[str, bytes]]) -> list[int]:
+    """POST every (bot url, body) at once, signed as Meta would; the statuses in order."""
+    async with httpx.AsyncClient(timeout=30) as client:
+
+        async def one(url: str, body: bytes) -> int:
+            headers = {
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": meta.sign(body, APP_SECRET),
+            }
+            return (await client.post(f"{url}/webhook", content=body, headers=headers)).status_code
+
+        return list(await asyncio.gather(*(one(u, b) for u, b in deliveries)))
+
+
+def button_id(m: dict[str, Any], title: str) -> str:
+    buttons = m["body"]["interactive"]["action"]["buttons"]
+    return str(next(b["reply"]["id"] for b in buttons if b["reply"]["title"] == title))
+
+
+def approval_url(m: dict[str, Any]) -> str | None:
+    i = m["body"].get("interactive", {})
+    return str(i["action"]["parameters"]["url"]) if i.get("type") == "cta_url" else None
+
+
+def outgoing_creations(wallet: Wallet, sender: str) -> list[dict[str, Any]]:
+    """The outgoing payments the wallet created for `sender` (its recorded exchanges)."""
+    return [
+        e
+        for e in wallet.exchanges()
+        if e["method"] == "POST"
+        and e["path"].endswith("/outgoing-payments")
+        and e["status"] in (200, 201)
+        and json.loads(e["request_body"]).get("walletAddress") == sender
+    ]
+
+
+def settle_quietly(seconds: float) -> None:
+    """Give background workers time to do something they must not do (a second receipt)."""
+    time.sleep(seconds)

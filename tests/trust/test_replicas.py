@@ -1,0 +1,188 @@
+"""Two ws_bot and two op_api replicas on one PostgreSQL database.
+
+Meta retries webhooks and people tap buttons many times; with replicas those duplicates land on
+different processes at once. Only the database can decide who wins, so these tests aim every
+duplicate at both replicas concurrently and count what reached the wallet and the phone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.trust.support import (
+    Replicated,
+    approval_url,
+    button_id,
+    button_message,
+    buttons_of,
+    deliver_all,
+    outgoing_creations,
+    pg_database,
+    pointer,
+    replicated_stack,
+    sql,
+    text_message,
+    text_of,
+    update_body,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+FAST_POLLING = {
+    "POLL_INITIAL_SECONDS": "0.3",
+    "POLL_MAX_SECONDS": "0.6",
+    "POLLER_TICK_SECONDS": "0.2",
+    "POLL_LEASE_SECONDS": "3",
+}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicated]:
+    with (
+        pg_database() as url,
+        replicated_stack(
+            tmp_path_factory.mktemp("replicas"), database_url=url, bot_env=FAST_POLLING
+        ) as s,
+    ):
+        yield s
+
+
+def _debits(stack: Replicated, wallet: str) -> list[dict[str, Any]]:
+    body = stack.wallet.admin("GET", f"/wallets/{wallet}").json()
+    return [m for m in body["movements"] if int(m["amount"]) < 0]
+
+
+def _new_sender(stack: Replicated, name: str) -> tuple[str, str]:
+    """A WhatsApp user onboarded with a wallet of their own (so its movements are theirs)."""
+    wa_id = str(15550700000 + uuid.uuid4().int % 99999)
+    wallet = stack.wallet.add_wallet(f"{name}{wa_id}", "100.00")
+    stack.phone.onboard(wa_id, name.capitalize(), pointer(wallet))
+    return wa_id, wallet.rsplit("/", 1)[1]
+
+
+def test_duplicate_webhooks_and_taps_across_replicas_pay_once(stack: Replicated) -> None:
+    phone, bots = stack.phone, stack.bots
+    wa_id, wallet_name = _new_sender(stack, "alice")
+    n = phone.count(wa_id)
+    ask = update_body(
+        wa_id,
+        "Alice",
+        text_message(
+            wa_id,
+            f"wamid.ask{uuid.uuid4().hex}",
+            "send 5 to " + pointer(stack.wallet.address("bob")),
+        ),
+    )
+    statuses = asyncio.run(deliver_all([(bots[i % 2].url, ask) for i in range(20)]))
+    assert statuses == [200] * 20
+    summary = phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
+    time.sleep(1.0)  # a duplicate being processed late would show up now
+    summaries = [m for m in phone.bot_messages(wa_id)[n:] if "Confirm" in buttons_of(m)]
+    assert len(summaries) == 1, [text_of(m) for m in phone.bot_messages(wa_id)[n:]]
+
+    confirm = button_id(summary, "Confirm")
+    n = phone.count(wa_id)
+    taps = [
+        (
+            bots[i % 2].url,
+            update_body(
+                wa_id,
+                "Alice",
+                button_message(wa_id, f"wamid.tap{i}{uuid.uuid4().hex}", confirm, "Confirm"),
+            ),
+        )
+        for i in range(50)
+    ]
+    assert asyncio.run(deliver_all(taps)) == [200] * 50
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and phone.count(wa_id) - n < 50:
+        time.sleep(0.2)
+    answers = phone.bot_messages(wa_id)[n:]
+    links = [m for m in answers if approval_url(m)]
+    already = [m for m in answers if "already confirmed" in text_of(m)]
+    assert len(links) == 1, [text_of(m) for m in answers]
+    assert len(already) == 49
+
+    url = approval_url(links[0])
+    assert url is not None
+    n = phone.count(wa_id)
+    assert stack.wallet.answer(url, "approve").status_code == 200
+    phone.wait_text(wa_id, "Payment sent", after=n, timeout=30)
+    time.sleep(2.0)  # both pollers get several more ticks to (wrongly) say it again
+    receipts = [m for m in phone.bot_messages(wa_id)[n:] if "Payment sent" in text_of(m)]
+    assert len(receipts) == 1
+    assert len(_debits(stack, wallet_name)) == 1
+    assert len(outgoing_creations(stack.wallet, stack.wallet.address(wallet_name))) == 1
+
+
+def _poll_times(stack: Replicated, payment_id: str) -> list[tuple[float, int]]:
+    """(time, replica) of every /confirm-payment the bots' pollers sent for one payment."""
+    seen: list[tuple[float, int]] = []
+    for i, op in enumerate(stack.ops):
+        for line in op.proc.logs().splitlines():
+            if not line.startswith("{"):
+                continue
+            record = json.loads(line)
+            if (
+                record.get("message") == "request"
+                and record.get("path") == "/confirm-payment"
+                and record.get("request_id") == f"poll-{payment_id}"
+            ):
+                when = datetime.strptime(record["time"], "%Y-%m-%d %H:%M:%S,%f").astimezone()
+                seen.append((when.timestamp(), i))
+    return sorted(seen)
+
+
+def test_polling_is_shared_by_lease_and_taken_over_when_a_replica_dies(stack: Replicated) -> None:
+    phone = stack.phone
+    wa_id, _ = _new_sender(stack, "carol")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 2 to " + pointer(stack.wallet.address("bob")))
+    phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
+    n = phone.count(wa_id)
+    phone.tap(wa_id, "Confirm")
+    link = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n)
+    url = approval_url(link)
+    assert url is not None
+    time.sleep(4.0)  # unapproved: both replicas' pollers keep asking op_api
+    payment_id = _payment_id_for(stack, wa_id)
+    polls = _poll_times(stack, payment_id)
+    assert len(polls) >= 4, polls
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(polls)]
+    # The backoff starts at 0.3 s: two replicas polling the same row at once would show up as
+    # two polls a few milliseconds apart.
+    assert min(gaps) > 0.15, polls
+
+    victim = polls[-1][1]
+    survivor = 1 - victim
+    stack.bots[victim].kill()
+    try:
+        killed_at = time.time()
+        n = phone.count(wa_id)
+        assert stack.wallet.answer(url, "approve").status_code == 200
+        phone.wait_text(wa_id, "Payment sent", after=n, timeout=30)
+        time.sleep(1.5)
+        receipts = [m for m in phone.bot_messages(wa_id)[n:] if "Payment sent" in text_of(m)]
+        assert len(receipts) == 1
+        after = [p for p in _poll_times(stack, payment_id) if p[0] > killed_at]
+        assert after, "nobody polled after the kill"
+        assert {r for _, r in after} == {survivor}, after
+    finally:
+        stack.bots[victim].start()
+
+
+def _payment_id_for(stack: Replicated, wa_id: str) -> str:
+    """The op_api payment id of the user's only payment, read from the shared database."""
+    assert stack.database_url is not None
+    rows = sql(stack.database_url, f"SELECT payment_id FROM ws_payments WHERE wa_id = '{wa_id}'")
+    assert len(rows) == 1, rows
+    return str(rows[0][0])
