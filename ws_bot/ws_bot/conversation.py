@@ -384,10 +384,18 @@ class Conversation:
         if pending.get("kind") == "recipient_wallet":
             draft = await self.store.get_draft(str(pending.get("draft")))
             if draft is not None and draft.status == st.COLLECTING:
+                # The recipient may be a registered user: remember it so they are told when paid.
+                known = await st.find_user_by_wallet(self.store, wallet)
+                receiver_wa_id = known.wa_id if known else None
                 await self.store.update_draft(
-                    draft.id, (st.COLLECTING,), receiver_wallet=wallet, recipient_label=name
+                    draft.id,
+                    (st.COLLECTING,),
+                    receiver_wallet=wallet,
+                    receiver_wa_id=receiver_wa_id,
+                    recipient_label=name,
                 )
                 draft.receiver_wallet, draft.recipient_label = wallet, name
+                draft.receiver_wa_id = receiver_wa_id
                 await self._advance(user, draft, inc)
         return True
 
