@@ -159,3 +159,26 @@ def test_untagged_audio_gets_a_fixed_phrase_and_junk_is_refused(client):
     assert first.text == again.text != ""
     with pytest.raises(openai.BadRequestError):
         client.audio.transcriptions.create(model="m", file=("a.ogg", b"not audio", "audio/ogg"))
+
+
+def test_vision_reads_a_jpeg_comment(client):
+    comment = "total=120.00;currency=MXN;payee=Farmacia López".encode()
+    jpeg = b"\xff\xd8\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + b"\xff\xd9"
+    completion = client.chat.completions.parse(
+        model="gpt-4o-mini",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": f"data:image/jpeg;base64,{b64(jpeg)}"},
+                    }
+                ],
+            }
+        ],
+        response_format=ReceiptReading,
+    )
+    parsed = completion.choices[0].message.parsed
+    assert parsed is not None
+    assert (parsed.total, parsed.currency, parsed.payee) == ("120.00", "MXN", "Farmacia López")
