@@ -267,7 +267,9 @@ def _pay_verb(toks: list[_Tok]) -> int | None:
 def _negated(toks: list[_Tok], verb: int) -> bool:
     if verb < 0:
         return False
-    for j in range(max(0, verb - 3), verb):
+    for j in range(verb - 1, max(-1, verb - 4), -1):
+        if toks[j].kind == "punct":
+            return False  # "No, mándale 30": a correction, not "don't send"
         if toks[j].kind == "word" and toks[j].low in lx.NEGATIONS:
             return True
     return False
