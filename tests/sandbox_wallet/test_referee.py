@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +25,10 @@ pytestmark = pytest.mark.node
 def _variants(op: PyClient, url: str) -> dict[str, httpx.Request]:
     access = [{"type": "incoming-payment", "actions": ["read"], "identifier": op.w.wallet("bob#é")}]
     body = {"access_token": {"access": access}, "client": op.client}
-    sign = lambda **kw: signed("POST", url, op.key, op.key_id, **kw)  # noqa: E731
+
+    def sign(**kw: Any) -> httpx.Request:
+        return signed("POST", url, op.key, op.key_id, **kw)
+
     variants = {
         "valid": sign(body=body),
         "sha-256 digest": sign(body=body, digest="sha-256"),
