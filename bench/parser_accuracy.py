@@ -1,6 +1,8 @@
 """Offline parser: accuracy on the labelled sets and latency per message against a baseline.
 
 Run: `uv run python -m bench parser_accuracy` (or `uv run python bench/parser_accuracy.py`).
+With `BENCH_OPENAI=1` and `OPENAI_API_KEY` (+ `OPENAI_BASE_URL`, e.g. the fake OpenAI), the same
+sets also go through llm_back's OpenAI extraction (after its clean-up), for comparison.
 The baseline is the trivial parse anyone would write first (one regex for a number, one for a
 name after "a"/"to", a verb list); both run in this process on the same messages, so the ratio
 is what the real parser costs over the naive one, independent of the machine.
@@ -8,6 +10,8 @@ is what the real parser costs over the naive one, independent of the machine.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import statistics
 import sys
@@ -19,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from llm_back.extraction import from_extraction
 from llm_back.parser import parse
 from tests.llm_back.support import Labelled, load_labelled, same_amount
 
@@ -88,6 +93,29 @@ def latency(fn: Callable[[str], Guess], texts: list[str]) -> float:
     return statistics.median(samples)
 
 
+async def _openai_guesses(texts: list[str]) -> dict[str, Guess]:
+    """Each text through OpenAIBackend.extract (4 at a time); failures count as "other"."""
+    from llm_back.openai_path import OpenAIBackend
+    from llm_back.settings import Settings
+
+    backend = OpenAIBackend(Settings(internal_api_token="bench-token-0123456789"))
+    gate = asyncio.Semaphore(4)
+
+    async def one(text: str) -> Guess:
+        async with gate:
+            try:
+                u = from_extraction(await backend.extract(text, [], None, "bench"), text)
+            except Exception:
+                return Guess("other", None, None, None)
+        return Guess(u.intent, u.monto, u.currency, u.destinatario)
+
+    try:
+        guesses = await asyncio.gather(*(one(t) for t in texts))
+    finally:
+        await backend.close()
+    return dict(zip(texts, guesses, strict=True))
+
+
 def main() -> None:
     labelled = load_labelled()
     holdout = load_labelled("labelled_holdout.txt")
@@ -102,6 +130,12 @@ def main() -> None:
         f"latency per message: parser {ours_s * 1e6:.1f} µs, baseline {naive_s * 1e6:.1f} µs, "
         f"ratio {ours_s / naive_s:.1f}x (same process, median of {ROUNDS} passes)"
     )
+    if os.environ.get("BENCH_OPENAI") and os.environ.get("OPENAI_API_KEY"):
+        answers = asyncio.run(_openai_guesses(texts))
+        for title, items in (("labelled", labelled), ("held-out", holdout)):
+            model = accuracy(answers.__getitem__, items)
+            print(f"OpenAI path on the {title} set: " + ", ".join(
+                f"{f} {model[f]:.1%}" for f in (*FIELDS, "all")))  # fmt: skip
     assert Decimal(str(accuracy(real, labelled)["all"])) >= Decimal("0.95")
     assert ours_s < 0.001, "the parser must stay well under a millisecond per message"
 
