@@ -7,10 +7,13 @@ on 401/403, a `WWW-Authenticate: GNAP as_uri=<auth server>` header.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+logger = logging.getLogger(__name__)
 
 
 class GNAPError(Exception):
@@ -42,11 +45,30 @@ def rs_body(status: int, description: str, details: dict[str, Any] | None = None
 
 def install_handlers(app: FastAPI, auth_url: str) -> None:
     @app.exception_handler(GNAPError)
-    async def _gnap(_request: Request, exc: GNAPError) -> JSONResponse:
+    async def _gnap(request: Request, exc: GNAPError) -> JSONResponse:
+        # Refusals are the sandbox's main output for client developers: say why in the log.
+        logger.info(
+            "refused",
+            extra={
+                "path": request.url.path,
+                "status": exc.status,
+                "code": exc.code,
+                "description": exc.description,
+            },
+        )
         return JSONResponse(gnap_body(exc.code, exc.description), status_code=exc.status)
 
     @app.exception_handler(RSError)
-    async def _rs(_request: Request, exc: RSError) -> JSONResponse:
+    async def _rs(request: Request, exc: RSError) -> JSONResponse:
+        logger.info(
+            "refused",
+            extra={
+                "path": request.url.path,
+                "status": exc.status,
+                "description": exc.description,
+                "details": exc.details,
+            },
+        )
         headers = (
             {"WWW-Authenticate": f"GNAP as_uri={auth_url}"} if exc.status in {401, 403} else {}
         )
