@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.sandbox_wallet.gnap import PyClient
-from tests.sandbox_wallet.support import Wallet
+from tests.sandbox_wallet.support import Wallet, start_wallet
 
 
 def _payment_state(wallet: Wallet, payment: dict[str, Any], timeout: float = 5) -> dict[str, Any]:
@@ -150,3 +150,13 @@ def test_completed_incoming_payment_takes_no_more_quotes(op: PyClient, shared_wa
     assert (
         op.request("POST", f"{shared_wallet.url}/quotes", body, op.quote_token()).status_code == 400
     )
+
+
+def test_expired_quote_cannot_be_paid(spawn, tmp_path):
+    wallet = start_wallet(spawn, tmp_path, "--quote-ttl", "1")
+    op = PyClient(wallet)
+    quote = op.quote(op.quote_token(), op.incoming(op.incoming_token("bob"), value="100")["id"])
+    token = op.approved_token({"debitAmount": quote["debitAmount"]})["value"]  # takes > 1 s
+    refused = op.pay(token, quote)
+    assert refused.status_code == 400
+    assert "expired" in refused.json()["error"]["description"]

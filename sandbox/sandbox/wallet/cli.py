@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--settle-delay", type=float, default=0.5, help="seconds before a payment settles"
     )
     parser.add_argument("--token-ttl", type=int, default=600, help="access token lifetime (s)")
+    parser.add_argument("--quote-ttl", type=int, default=300, help="quote lifetime (s)")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
 
 
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> None:
         wait_seconds=args.wait_seconds,
         settle_delay=args.settle_delay,
         token_ttl_seconds=args.token_ttl,
+        quote_ttl_seconds=args.quote_ttl,
     )
     configure_logging("sandbox-wallet", args.log_level)
     uvicorn.run(
