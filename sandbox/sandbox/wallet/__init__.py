@@ -9,7 +9,7 @@ URL layout, with `BASE` = `--public-url` (default `http://127.0.0.1:<port>`):
   `BASE/outgoing-payments`, `BASE/outgoing-payment-grant`.
 - Pages: `BASE/balances` (every wallet, balance, movements).
 - Admin (local use, no auth): `BASE/admin/...` (wallets, keys, balances, interactions, faults,
-  recorded exchanges); see `sandbox.wallet.admin`.
+  recorded exchanges); see `sandbox.wallet.admin` and `sandbox.wallet.admin_ops`.
 
 Files in the data dir (`--data-dir`, default `$DATA_DIR` or `.data/wallet`):
 
@@ -19,4 +19,12 @@ Files in the data dir (`--data-dir`, default `$DATA_DIR` or `.data/wallet`):
 - `op_api.env` — `WALLET_ADDRESS_URL`, `KEY_ID`, `PRIVATE_KEY_PATH` for op_api, rewritten at start.
 
 The key files survive `--reset` so a configured op_api keeps working; delete them to rotate.
+
+Seeded on first start: `alice` and `bob` (USD, scale 2, 1000.00 each), `carol` (MXN, scale 2,
+10000.00) and `paguito` (USD, the platform client, holding the generated key). Quotes use fixed
+rates (1 USD = 17 MXN = 0.92 EUR) and a 1% fee (at least one minor unit) in the sender's asset.
+
+Deliberate simplifications: receivers must be incoming payments at this provider; `interval`
+limits are accepted but every payment under a grant counts against its limit; directed-identity
+(`client.jwk`) grants are refused.
 """
