@@ -61,6 +61,7 @@ async def _record(deps: Deps, payment_id: str) -> PaymentRecord:
         409: {"description": "idempotencyKey reused with different parameters"},
         422: {"description": "Invalid input, or refused by a wallet"},
         502: {"description": "A wallet provider is unreachable"},
+        503: {"description": "The same idempotencyKey is still being initiated: retry"},
         **ERRORS,
     },
 )

@@ -52,6 +52,7 @@ from shared.money import Amount, MoneyError
 logger = logging.getLogger(__name__)
 IDEMPOTENT_WAIT_SECONDS = 20.0
 INCOMING_PAYMENT_EXTRA_TTL = timedelta(minutes=30)
+ABANDONED_AFTER = timedelta(seconds=120)
 
 
 def fingerprint(request: SendPaymentRequest) -> str:
@@ -231,8 +232,14 @@ async def _existing(deps: Deps, key: str, print_: str) -> PaymentRecord | None:
             return None
         if record.fingerprint != print_:
             raise ServiceError(409, "idempotencyKey was already used for a different payment")
-        if record.status != Status.INITIATING or loop.time() > deadline:
+        if record.status != Status.INITIATING:
             return record
+        if utcnow() - record.created_at > ABANDONED_AFTER:
+            # Its initiator died mid-way (nothing was stored but the placeholder): start afresh.
+            await deps.store.delete_if(record.id, Status.INITIATING)
+            return None
+        if loop.time() > deadline:
+            raise ServiceError(503, "a payment with this idempotencyKey is still being initiated")
         await asyncio.sleep(0.1)
 
 

@@ -127,6 +127,14 @@ class PaymentStore:
         async with self.engine.begin() as conn:
             await conn.execute(self.table.delete().where(self.table.c.id == payment_id))
 
+    async def delete_if(self, payment_id: str, status: Status) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self.table.delete().where(
+                    and_(self.table.c.id == payment_id, self.table.c.status == status.value)
+                )
+            )
+
     async def active(self, limit: int = 100) -> Sequence[PaymentRecord]:
         statuses = [s.value for s in ACTIVE_STATUSES]
         query = (

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
-from op_api.client import Forbidden, Unauthorized
+from op_api.client import Forbidden, OpenPaymentsHTTPError, Unauthorized
 from op_api.deps import Deps
 from op_api.records import StoredToken
 from op_api.store import utcnow
@@ -49,7 +49,10 @@ async def with_token(
         token = await rotate(deps, payment_id, field, token)
     try:
         return await call(token.value)
-    except (Unauthorized, Forbidden):
+    except (Unauthorized, Forbidden) as refused:
         # Expired or inactive token (a refused request created nothing, so one retry is safe).
-        token = await rotate(deps, payment_id, field, token)
+        try:
+            token = await rotate(deps, payment_id, field, token)
+        except OpenPaymentsHTTPError:
+            raise refused from None  # not a token problem after all: report the real refusal
         return await call(token.value)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -18,6 +21,7 @@ from tests.support.processes import (
 )
 
 FINAL = {"completed", "rejected", "expired", "failed"}
+T = TypeVar("T")
 
 
 @dataclass
@@ -125,3 +129,13 @@ class OpApi:
             if view["status"] in FINAL or time.monotonic() > deadline:
                 return view
             time.sleep(0.3)
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a fresh loop in its own thread.
+
+    The session's sync Playwright keeps an event loop marked as running on the main thread, so
+    neither `asyncio.run` nor pytest-asyncio can run coroutines there after a browser test.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -41,6 +41,7 @@ from op_api.client.models import (
 )
 from op_api.client.urls import InsecureUrlError, normalize_url
 from tests.op_api import fake_server as fs
+from tests.op_api.harness import run_async
 from tests.op_api.referees import node_finish_hashes, node_verify, validate_request
 
 KEY = SigningKey.generate("conformance-key")
@@ -115,7 +116,11 @@ def _signed(requests: list[httpx.Request]) -> list[httpx.Request]:
 
 
 @pytest.mark.node
-async def test_every_signed_request_passes_the_official_node_verifier() -> None:
+def test_every_signed_request_passes_the_official_node_verifier() -> None:
+    run_async(_scenario_every_signed_request_passes_the_official_node_verifier())
+
+
+async def _scenario_every_signed_request_passes_the_official_node_verifier() -> None:
     server = fs.FakeServer()
     async with _client(server) as op:
         await _exercise_everything(op)
@@ -135,7 +140,11 @@ async def test_every_signed_request_passes_the_official_node_verifier() -> None:
 
 
 @pytest.mark.node
-async def test_node_verifier_rejects_tampering() -> None:
+def test_node_verifier_rejects_tampering() -> None:
+    run_async(_scenario_node_verifier_rejects_tampering())
+
+
+async def _scenario_node_verifier_rejects_tampering() -> None:
     """The referee is not a rubber stamp: altered bodies and foreign keys fail."""
     server = fs.FakeServer()
     async with _client(server) as op:
@@ -163,7 +172,11 @@ async def test_node_verifier_rejects_tampering() -> None:
 
 
 @pytest.mark.node
-async def test_every_request_validates_against_the_official_openapi_specs() -> None:
+def test_every_request_validates_against_the_official_openapi_specs() -> None:
+    run_async(_scenario_every_request_validates_against_the_official_openapi_specs())
+
+
+async def _scenario_every_request_validates_against_the_official_openapi_specs() -> None:
     server = fs.FakeServer()
     async with _client(server) as op:
         await _exercise_everything(op)
@@ -246,7 +259,11 @@ def test_url_normalization() -> None:
     assert normalize_url("https://w.example?x=1") == "https://w.example/?x=1"
 
 
-async def test_http_is_refused_unless_allowed() -> None:
+def test_http_is_refused_unless_allowed() -> None:
+    run_async(_scenario_http_is_refused_unless_allowed())
+
+
+async def _scenario_http_is_refused_unless_allowed() -> None:
     server = fs.FakeServer()
     async with _client(server) as op:
         with pytest.raises(InsecureUrlError):
@@ -254,7 +271,11 @@ async def test_http_is_refused_unless_allowed() -> None:
     assert server.requests == []
 
 
-async def test_server_errors_become_typed_exceptions() -> None:
+def test_server_errors_become_typed_exceptions() -> None:
+    run_async(_scenario_server_errors_become_typed_exceptions())
+
+
+async def _scenario_server_errors_become_typed_exceptions() -> None:
     server = fs.FakeServer()
     server.errors[("POST", f"{fs.AS}/")] = httpx.Response(
         400, json={"error": {"code": "invalid_client", "description": "could not determine client"}}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,26 +10,23 @@ import pytest
 from sqlalchemy import text
 
 from shared.db import create_engine
-from tests.op_api.harness import OpApi, Wallet
+from tests.op_api.harness import OpApi, Wallet, run_async
 
 PG_URL = "postgresql://postgres@127.0.0.1/test"
 Start = Callable[..., OpApi]
 
 
-def _sql(statement: str) -> list[tuple[object, ...]]:
-    async def run() -> list[tuple[object, ...]]:
-        engine = create_engine(PG_URL, Path("unused.sqlite3"))
-        async with engine.begin() as conn:
-            result = await conn.execute(text(statement))
-            rows = [tuple(r) for r in result] if result.returns_rows else []
-        await engine.dispose()
-        return rows
-
-    return asyncio.run(run())
+async def _sql(statement: str) -> list[tuple[object, ...]]:
+    engine = create_engine(PG_URL, Path("unused.sqlite3"))
+    async with engine.begin() as conn:
+        result = await conn.execute(text(statement))
+        rows = [tuple(r) for r in result] if result.returns_rows else []
+    await engine.dispose()
+    return rows
 
 
-def _drop(prefix: str) -> None:
-    _sql(f'DROP TABLE IF EXISTS "{prefix}payments"')
+def run_sql(statement: str) -> list[tuple[object, ...]]:
+    return run_async(_sql(statement))
 
 
 @pytest.fixture
@@ -38,7 +34,7 @@ def table_prefix() -> Iterator[str]:
     """A table of our own, so parallel runs sharing the database never clash."""
     prefix = f"op_t{uuid.uuid4().hex[:10]}_"
     yield prefix
-    _drop(prefix)
+    run_sql(f'DROP TABLE IF EXISTS "{prefix}payments"')
 
 
 @pytest.mark.postgres
@@ -59,7 +55,7 @@ def test_postgres_flow_survives_restart(wallet: Wallet, op_api: Start, table_pre
     assert again.json()["paymentId"] == payment["paymentId"]
     final = second.until_final(payment["paymentId"])
     assert final["status"] == "completed", final
-    rows = _sql(f'SELECT status FROM "{table_prefix}payments"')
+    rows = run_sql(f'SELECT status FROM "{table_prefix}payments"')
     assert rows == [("completed",)]
     ready = second.http.get("/ready").json()
     assert ready["checks"]["database"] == "ok"

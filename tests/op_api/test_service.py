@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.op_api.harness import OpApi, Wallet, start_wallet, wallet_env
+from tests.op_api.harness import OpApi, Wallet, run_async, start_wallet, wallet_env
 from tests.op_api.referees import validate_request
 from tests.support.processes import TEST_TOKEN, ServiceProcess, console_script, free_port
 
@@ -87,7 +87,7 @@ def test_idempotency_key_returns_the_same_payment(wallet: Wallet, op_api: Start)
                 )
             )
 
-    responses = asyncio.run(twins())
+    responses = run_async(twins())
     ids = {r.json()["paymentId"] for r in responses}
     assert len(ids) == 1
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
@@ -115,7 +115,7 @@ def test_concurrent_confirms_create_one_outgoing_payment(wallet: Wallet, op_api:
             )
             return [r.json() for r in responses]
 
-    views = asyncio.run(storm())
+    views = run_async(storm())
     assert all(v["status"] != "rejected" for v in views), views
     final = api.until_final(payment["paymentId"])
     assert final["status"] == "completed"
