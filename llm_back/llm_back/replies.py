@@ -67,7 +67,7 @@ def for_result(
             else "How much do you want to send, and to whom?"
         )
     hello = f" {name.split()[0]}" if name.strip() else ""
-    texts = {
+    texts: dict[str, tuple[str, str]] = {
         Intent.GREETING: (
             f"¡Hola{hello}! Puedo ayudarte a enviar dinero. Escribe, por ejemplo: "
             "«mándale 20 a Bob».",
@@ -88,13 +88,11 @@ def for_result(
         ),
         Intent.CONFIRM: ("Perfecto.", "Great."),
     }
-    es_text, en_text = texts.get(
-        Intent(intent) if intent in Intent.__members__.values() else Intent.OTHER,
-        (
-            "No entendí bien. Puedo enviar dinero por ti: escribe «mándale 20 a Bob».",
-            'I didn\'t quite get that. I can send money for you: try "send 20 to Bob".',
-        ),
+    fallback = (
+        "No entendí bien. Puedo enviar dinero por ti: escribe «mándale 20 a Bob».",
+        'I didn\'t quite get that. I can send money for you: try "send 20 to Bob".',
     )
+    es_text, en_text = texts.get(intent, fallback)
     return es_text if es else en_text
 
 
