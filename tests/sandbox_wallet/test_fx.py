@@ -23,7 +23,7 @@ amounts = st.integers(min_value=1, max_value=10**15)
 
 def _convert(sent: int, source: Asset, target: Asset) -> Fraction:
     major = Fraction(sent, 10**source.scale) / RATES_PER_USD[source.code]
-    return major * RATES_PER_USD[target.code] * 10**target.scale
+    return major * RATES_PER_USD[target.code] * Fraction(10**target.scale)
 
 
 @given(amounts, assets, assets)
