@@ -212,8 +212,6 @@ class DemoStack:
                 cfg.host,
                 "--port",
                 str(ports.phone),
-                "--data-dir",
-                str(self.data_dir / "sandbox" / "phone"),
                 "--webhook-url",
                 self.url("ws_bot") + "/webhook",
                 "--app-secret",
