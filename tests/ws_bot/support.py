@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -19,6 +21,17 @@ VERIFY_TOKEN = "test-verify-token"
 PHONE_ID = "100000000000001"
 
 Message = dict[str, Any]
+T = TypeVar("T")
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion on a thread of its own.
+
+    The session's sync Playwright keeps an event loop running on the main thread once a page
+    test has run, so `asyncio.run` there would fail; a fresh thread has no loop.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(factory())).result()
 
 
 def text_of(m: Message) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from sandbox.phone import meta
 from tests.ws_bot.conftest import pointer
-from tests.ws_bot.support import APP_SECRET, PHONE_ID, buttons_of, start_stack
+from tests.ws_bot.support import APP_SECRET, PHONE_ID, buttons_of, run_async, start_stack
 
 pytestmark = pytest.mark.postgres
 SERVER = "postgresql+asyncpg://postgres@127.0.0.1/postgres"
@@ -27,7 +26,7 @@ def _admin(statement: str) -> None:
             await conn.execute(text(statement))
         await engine.dispose()
 
-    asyncio.run(run())
+    run_async(run)
 
 
 @pytest.fixture

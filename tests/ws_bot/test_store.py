@@ -6,10 +6,15 @@ import time
 from pathlib import Path
 
 from shared.db import create_engine
+from tests.ws_bot.support import run_async
 from ws_bot.store import Store
 
 
-async def test_dedupe_claims_and_pruning(tmp_path: Path) -> None:
+def test_dedupe_claims_and_pruning(tmp_path: Path) -> None:
+    run_async(lambda: _scenario(tmp_path))
+
+
+async def _scenario(tmp_path: Path) -> None:
     store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
     await store.create()
     try:

@@ -71,6 +71,9 @@ def test_normalize_pointers() -> None:
         ("ftp://wallet.example/bob", "invalid"),
         ("https://user:pw@wallet.example/bob", "invalid"),
         ("https://wallet.example/bob?x=1", "invalid"),
+        ("https://169.254.169.254/latest", "invalid"),
+        ("https://10.0.0.1/bob", "invalid"),
+        ("https://localhost/bob", "invalid"),
     ]:
         with pytest.raises(WalletError) as exc:
             normalize(bad, allow_http=False)

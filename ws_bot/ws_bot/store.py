@@ -128,6 +128,7 @@ QUOTED = "quoted"  # payment created at op_api, Confirm/Cancel shown
 CONFIRMED = "confirmed"  # the user tapped Confirm (exactly one tap wins)
 CANCELLED = "cancelled"
 OPEN_DRAFT = (COLLECTING, QUOTED)
+DRAFT_TTL_SECONDS = 1800.0
 
 
 @dataclass(frozen=True)
@@ -475,11 +476,18 @@ class Store:
         )
 
     async def open_draft(self, wa_id: str) -> Draft | None:
+        """The user's open draft, unless it went stale (a question from an hour ago is not
+        what today's "Maria" answers)."""
+        fresh = time.time() - DRAFT_TTL_SECONDS
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
                     select(drafts)
-                    .where(drafts.c.wa_id == wa_id, drafts.c.status.in_(OPEN_DRAFT))
+                    .where(
+                        drafts.c.wa_id == wa_id,
+                        drafts.c.status.in_(OPEN_DRAFT),
+                        drafts.c.updated_at > fresh,
+                    )
                     .order_by(drafts.c.created_at.desc())
                 )
             ).first()

@@ -7,6 +7,7 @@ A wallet is accepted only after its wallet address document answers with an asse
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -56,6 +57,14 @@ def find_wallet(text: str) -> str | None:
     return None
 
 
+def _internal_ip(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host == "localhost"
+    return not address.is_global
+
+
 def normalize(pointer: str, allow_http: bool) -> str:
     """`$host/path` → `https://host/path` (or http:// when allowed); URLs checked and tidied."""
     text = pointer.strip()
@@ -70,6 +79,9 @@ def normalize(pointer: str, allow_http: bool) -> str:
     if url.scheme == "http" and not allow_http:
         raise WalletError("insecure", pointer)
     if url.userinfo or url.query or url.fragment:
+        raise WalletError("invalid", pointer)
+    if not allow_http and _internal_ip(url.host):
+        # Outside the sandbox, a wallet on a private address is a probe of our network.
         raise WalletError("invalid", pointer)
     path = url.path.rstrip("/")
     if not path:
