@@ -34,7 +34,8 @@ def test_fixed_send_spends_exactly_the_debit(debit: int, source: Asset, target: 
         return
     sent = debit - quoted.fee
     assert quoted.debit == debit
-    assert quoted.fee == fee_for(sent)
+    # When no amount plus its fee lands exactly on the debit, the odd unit is part of the fee.
+    assert fee_for(sent) <= quoted.fee <= fee_for(sent) + 1
     assert quoted.receive == math.floor(_convert(sent, source, target))
     # The largest amount whose fee still fits: one more unit would overspend.
     assert sent + 1 + fee_for(sent + 1) > debit

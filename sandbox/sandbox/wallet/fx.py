@@ -2,6 +2,7 @@
 
 The fee is 1% of the amount actually sent (rounded up, at least one minor unit) and is charged
 in the sender's asset: `debitAmount = sent + fee`, `receiveAmount = convert(sent)` rounded down.
+With a fixed debit, a minor unit that no amount-plus-fee can use is kept in the fee.
 """
 
 from __future__ import annotations
