@@ -38,6 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.deps = deps
     app.state.engine = engine
     app.state.ready_checks["database"] = store.ping
+    app.state.ready_checks["wallet"] = lambda: client.wallet_address.get(client.wallet_address_url)
     engine.start()
     try:
         yield

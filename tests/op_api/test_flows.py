@@ -54,6 +54,15 @@ def test_expiry_cancels_the_grant(wallet: Wallet, op_api: Start) -> None:
     assert api.confirm(payment["paymentId"])["status"] == "expired"
 
 
+def test_approval_just_before_expiry_still_pays(wallet: Wallet, op_api: Start) -> None:
+    """Nobody polled after the user approved: the expiry sweep looks once more and pays."""
+    api = op_api(PAYMENT_EXPIRY_SECONDS="2")
+    payment = api.start(wallet.address("alice"), wallet.address("bob"), "1.50")
+    wallet.answer(payment["confirmationUrl"])
+    time.sleep(3)
+    assert api.until_final(payment["paymentId"])["status"] == "completed"
+
+
 def test_cancellation(wallet: Wallet, op_api: Start) -> None:
     api = op_api()
     payment = api.start(wallet.address("alice"), wallet.address("bob"), "2.00")
