@@ -39,6 +39,7 @@ from op_api.client.models import (
     OutgoingLimits,
     PendingGrant,
 )
+from op_api.client.resources.paging import Pagination
 from op_api.client.urls import InsecureUrlError, normalize_url
 from tests.op_api import fake_server as fs
 from tests.op_api.harness import run_async
@@ -76,7 +77,9 @@ async def _exercise_everything(op: OpenPaymentsClient) -> None:
         metadata={"description": "Café con ñ — 😀 \u2028", "externalRef": "paguito-1"},
     )
     await op.incoming_payment.get(incoming.id, token)
-    await op.incoming_payment.list(fs.RS, token, wallet_address=fs.BOB, first=10)
+    await op.incoming_payment.list(
+        fs.RS, token, wallet_address=fs.BOB, pagination=Pagination(first=10)
+    )
     await op.incoming_payment.complete(incoming.id, token)
     quote = await op.quote.create(
         fs.RS, token, wallet_address=fs.ALICE, receiver=incoming.id, debit_amount=usd
@@ -107,7 +110,9 @@ async def _exercise_everything(op: OpenPaymentsClient) -> None:
         fs.RS, rotated.value, wallet_address=fs.ALICE, quote_id=quote.id, metadata={"n": 1}
     )
     await op.outgoing_payment.get(outgoing.id, rotated.value)
-    await op.outgoing_payment.list(fs.RS, rotated.value, wallet_address=fs.ALICE, last=5)
+    await op.outgoing_payment.list(
+        fs.RS, rotated.value, wallet_address=fs.ALICE, pagination=Pagination(last=5, cursor="c")
+    )
     await op.token.revoke(rotated.manage, rotated.value)
 
 

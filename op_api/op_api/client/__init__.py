@@ -22,6 +22,7 @@ from op_api.client.errors import (
     Unauthorized,
 )
 from op_api.client.keys import KeyLoadError, SigningKey, load_private_key, load_private_key_file
+from op_api.client.resources.paging import Pagination
 from op_api.client.urls import InsecureUrlError, normalize_url
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "OpenPaymentsError",
     "OpenPaymentsHTTPError",
     "OpenPaymentsTransportError",
+    "Pagination",
     "RequestDenied",
     "SigningKey",
     "TooFast",

@@ -126,7 +126,10 @@ def _parse_error_body(response: httpx.Response) -> tuple[str | None, str | None,
 
 def error_from_response(response: httpx.Response) -> OpenPaymentsHTTPError:
     code, description, details = _parse_error_body(response)
-    cls = _BY_CODE.get(code or "") or _BY_STATUS.get(response.status_code, OpenPaymentsHTTPError)
+    # A 5xx is the server failing, never its decision: a `request_denied` in a 500 body must not
+    # read as the user rejecting the grant (the continuation is simply tried again later).
+    by_code = _BY_CODE.get(code or "") if response.status_code < 500 else None
+    cls = by_code or _BY_STATUS.get(response.status_code, OpenPaymentsHTTPError)
     return cls(
         method=response.request.method,
         url=str(response.request.url.copy_with(query=None)),

@@ -13,7 +13,7 @@ from op_api.client.models import (
     IncomingPaymentWithMethods,
     PublicIncomingPayment,
 )
-from op_api.client.resources.paging import page_params
+from op_api.client.resources.paging import Pagination
 from op_api.client.urls import join_url
 
 
@@ -79,16 +79,14 @@ class IncomingPaymentRoutes:
         access_token: str,
         *,
         wallet_address: str,
-        first: int | None = None,
-        last: int | None = None,
-        cursor: str | None = None,
+        pagination: Pagination | None = None,
     ) -> IncomingPaymentPage:
         return await self._http.json(
             IncomingPaymentPage,
             "GET",
             join_url(url, "incoming-payments"),
             access_token=access_token,
-            params=page_params(wallet_address, first, last, cursor),
+            params=(pagination or Pagination()).params(wallet_address),
         )
 
     async def complete(self, url: str, access_token: str) -> IncomingPayment:

@@ -6,7 +6,7 @@ from typing import Any
 
 from op_api.client.http import OpenPaymentsHttp
 from op_api.client.models import OutgoingPayment, OutgoingPaymentPage
-from op_api.client.resources.paging import page_params
+from op_api.client.resources.paging import Pagination
 from op_api.client.urls import join_url
 
 
@@ -48,14 +48,12 @@ class OutgoingPaymentRoutes:
         access_token: str,
         *,
         wallet_address: str,
-        first: int | None = None,
-        last: int | None = None,
-        cursor: str | None = None,
+        pagination: Pagination | None = None,
     ) -> OutgoingPaymentPage:
         return await self._http.json(
             OutgoingPaymentPage,
             "GET",
             join_url(url, "outgoing-payments"),
             access_token=access_token,
-            params=page_params(wallet_address, first, last, cursor),
+            params=(pagination or Pagination()).params(wallet_address),
         )
