@@ -8,10 +8,20 @@ import sys
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.support.processes import TEST_TOKEN, console_script
 
+_PLATFORM_PEM = (
+    Ed25519PrivateKey.generate()
+    .private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    .decode()
+)
 SECRETS = {
+    "PRIVATE_KEY_CONTENT": _PLATFORM_PEM.splitlines()[1],  # the key material line
     "META_ACCESS_TOKEN": "meta-access-token-SECRET-1234567",
     "META_APP_SECRET": "meta-app-secret-SECRET-7654321",
     "META_VERIFY_TOKEN": "meta-verify-token-SECRET-0000",
@@ -31,7 +41,15 @@ SERVICES = {
         "llm-back",
         {"OPENAI_API_KEY": SECRETS["OPENAI_API_KEY"], "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
     ),
-    "op_api": ("op-api", {}),
+    "op_api": (
+        "op-api",
+        {
+            # op_api refuses to start without its platform wallet and key: give it both.
+            "WALLET_ADDRESS_URL": "https://wallet.example/paguito",
+            "KEY_ID": "test-key",
+            "PRIVATE_KEY_CONTENT": _PLATFORM_PEM,
+        },
+    ),
 }
 # Internal endpoints of each service: every one must refuse a missing or wrong token.
 INTERNAL_ENDPOINTS: dict[str, list[tuple[str, str, dict[str, str] | None]]] = {
@@ -116,7 +134,7 @@ def test_request_id_crosses_services(spawn) -> None:
     """ws_bot's /ready calls llm_back and op_api: the caller's request id reaches their logs."""
     debug = {"LOG_LEVEL": "DEBUG"}  # health probes are logged at DEBUG only
     llm = spawn("llm_back", [console_script("llm-back")], debug)
-    op = spawn("op_api", [console_script("op-api")], debug)
+    op = spawn("op_api", [console_script("op-api")], {**SERVICES["op_api"][1], **debug})
     ws = spawn(
         "ws_bot",
         [console_script("ws-bot")],
