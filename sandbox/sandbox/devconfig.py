@@ -17,8 +17,19 @@ DEV_ENV = "dev.env"
 SANDBOX_PHONE_ID = "100000000000001"
 
 
+# How the containers of `docker compose --profile sandbox` find each other. Only compose reads
+# these (through env_file); the local demo passes its own values to each process.
+COMPOSE_SANDBOX = {
+    "ALLOW_INSECURE_HTTP": "true",
+    "WALLET_ADDRESS_URL": "http://sandbox_wallet:9000/paguito",
+    "PRIVATE_KEY_PATH": "/sandbox/paguito-private-key.pem",
+    "GRAPH_API_URL": "http://sandbox_phone:9100",
+}
+
+
 def _generate() -> dict[str, str]:
     return {
+        **COMPOSE_SANDBOX,
         "INTERNAL_API_TOKEN": secrets.token_urlsafe(32),
         "META_APP_SECRET": secrets.token_hex(16),
         "META_VERIFY_TOKEN": secrets.token_urlsafe(16),

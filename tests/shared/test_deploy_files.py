@@ -1,0 +1,56 @@
+"""The compose file and Dockerfiles say what the README promises (checked, not built here)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = str(Path(sys.executable).parent / "docker-compose")
+SERVICES = {"ws_bot": "ws_bot", "llm_backend": "llm_back", "open_payments_api": "op_api"}
+
+
+def compose_config(*profiles: str) -> dict[str, Any]:
+    args = [COMPOSE, *(a for p in profiles for a in ("--profile", p)), "config", "--format", "json"]
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout))
+
+
+def test_only_ws_bot_is_published() -> None:
+    services = compose_config()["services"]
+    assert set(services) == set(SERVICES)
+    assert [p["published"] for p in services["ws_bot"]["ports"]] == ["8080"]
+    for name in ("llm_backend", "open_payments_api"):
+        assert not services[name].get("ports"), name
+    for name, service in services.items():
+        assert set(service["networks"]) == {"paguito_network"}, name
+        assert service["healthcheck"]["test"], name
+    for dependency in ("llm_backend", "open_payments_api"):
+        condition = services["ws_bot"]["depends_on"][dependency]["condition"]
+        assert condition == "service_healthy"
+
+
+def test_sandbox_profile_adds_the_stand_ins() -> None:
+    services = compose_config("sandbox")["services"]
+    assert {"sandbox_wallet", "sandbox_phone", "sandbox_openai"} <= set(services)
+    # Stand-ins are published on loopback only, for the chat and consent pages.
+    for name in ("sandbox_wallet", "sandbox_phone"):
+        assert all(p.get("host_ip") == "127.0.0.1" for p in services[name]["ports"]), name
+
+
+@pytest.mark.parametrize("directory", [*SERVICES.values(), "sandbox"])
+def test_dockerfile_is_multistage_non_root_with_healthcheck(directory: str) -> None:
+    text = (ROOT / directory / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", text, re.M)) >= 2
+    assert re.search(r"^USER 10001", text, re.M)
+    assert "HEALTHCHECK" in text
+    assert "uv sync --frozen --no-dev --package" in text
+    # Only this member and shared/ are copied in as code.
+    copied = set(re.findall(r"^COPY (\w+)/ ", text, re.M))
+    assert copied == {"shared", directory}
