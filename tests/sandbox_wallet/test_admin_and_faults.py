@@ -23,6 +23,14 @@ def test_fault_switches_fail_or_delay_the_next_requests(op: PyClient, shared_wal
     started = time.monotonic()
     assert httpx.get(shared_wallet.wallet("alice"), timeout=5).status_code == 200
     assert time.monotonic() - started >= 1
+    only_posts = {"scope": "resource", "mode": "error", "method": "post", "path": "/quotes"}
+    shared_wallet.admin("POST", "/faults", only_posts)
+    assert op.request("GET", url, token=token).status_code == 200
+    quote = {"walletAddress": shared_wallet.wallet("alice"), "receiver": "x", "method": "ilp"}
+    assert (
+        op.request("POST", f"{shared_wallet.url}/quotes", quote, op.quote_token()).status_code
+        == 500
+    )
     shared_wallet.admin("POST", "/faults", {"scope": "any", "mode": "error", "count": 5})
     assert shared_wallet.admin("GET", "/faults")["faults"][0]["remaining"] == 5
     shared_wallet.admin("DELETE", "/faults")

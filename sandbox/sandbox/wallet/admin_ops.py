@@ -5,7 +5,7 @@
 - `GET  /admin/outgoing-payments/{id}` — state and failure reason
 - `GET  /admin/exchanges?since=N` · `DELETE /admin/exchanges` — recorded protocol messages
 - `POST /admin/faults` `{scope: auth|resource|wallet|any, mode: error|hang, count?, status?,
-  seconds?}` · `GET /admin/faults` · `DELETE /admin/faults`
+  seconds?, method?, path?}` · `GET /admin/faults` · `DELETE /admin/faults`
 """
 
 from __future__ import annotations
@@ -124,7 +124,18 @@ async def add_fault(request: Request, state: State) -> JSONResponse:
         return admin_error(400, "count must be ≥ 1 and status a 4xx/5xx code")
     if not isinstance(seconds, int | float) or not 0 <= seconds <= 600:
         return admin_error(400, "seconds must be from 0 to 600")
-    fault = Fault(scope=scope, mode=mode, remaining=count, status=status, seconds=float(seconds))
+    method, path = body.get("method"), body.get("path")
+    if not isinstance(method, str | None) or not isinstance(path, str | None):
+        return admin_error(400, "method and path must be strings")
+    fault = Fault(
+        scope=scope,
+        mode=mode,
+        remaining=count,
+        status=status,
+        seconds=float(seconds),
+        method=method.upper() if method else None,
+        path=path,
+    )
     state.faults.add(fault)
     return JSONResponse(fault.to_json(), status_code=201)
 

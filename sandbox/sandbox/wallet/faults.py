@@ -2,7 +2,8 @@
 
 Scopes: `auth` (GNAP endpoints under /auth, not the consent pages), `resource` (incoming
 payments, quotes, outgoing payments), `wallet` (wallet address and JWKS documents), `any`.
-A `hang` fault sleeps, then handles the request normally (as a slow network would).
+A `hang` fault sleeps, then handles the request normally (as a slow network would). Optional
+`method` and `path` (prefix) narrow a fault to, say, `POST /outgoing-payments`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ class Fault:
     remaining: int
     status: int = 500
     seconds: float = 0.0
+    method: str | None = None  # only requests with this method, e.g. "POST"
+    path: str | None = None  # only paths starting with this, e.g. "/outgoing-payments"
+
+    def matches(self, kind: str, method: str, path: str) -> bool:
+        return (
+            self.remaining > 0
+            and self.scope in (kind, "any")
+            and (self.method is None or self.method == method)
+            and (self.path is None or path.startswith(self.path))
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,9 +63,9 @@ class Faults:
     def clear(self) -> None:
         self.pending.clear()
 
-    def take(self, kind: str) -> Fault | None:
+    def take(self, kind: str, method: str, path: str) -> Fault | None:
         for fault in self.pending:
-            if fault.remaining > 0 and fault.scope in (kind, "any"):
+            if fault.matches(kind, method, path):
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self.pending.remove(fault)

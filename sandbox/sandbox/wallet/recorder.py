@@ -70,7 +70,7 @@ class ProtocolMiddleware:
                 response_body.extend(message.get("body", b""))
             await send(message)
 
-        fault = self.faults.take(kind)
+        fault = self.faults.take(kind, scope["method"], scope["path"])
         if fault is not None and fault.mode == "hang":
             await asyncio.sleep(fault.seconds)
         if fault is not None and fault.mode == "error":
