@@ -202,6 +202,10 @@ def test_unsupported_messages_and_small_talk_get_the_menu(stack: Stack, uid) -> 
     reply = phone.wait_for(wa_id, lambda m: "History" in buttons_of(m), after=n)
     assert "echo: what a nice day" in text_of(reply)
     n = phone.count(wa_id)
+    phone.act(wa_id, type="location", latitude=19.4, longitude=-99.1)
+    unsupported = phone.wait_text(wa_id, "I can read text, voice notes", after=n)
+    assert buttons_of(unsupported) == ["Send money", "History", "Help"]
+    n = phone.count(wa_id)
     last = phone.bot_messages(wa_id)[-1]
     phone.act(wa_id, type="reaction", messageId=last["id"], emoji="👍")
     time.sleep(1.0)

@@ -97,6 +97,22 @@ def test_unhappy_final_statuses(stack: Stack, uid, payments_api, outcome, needle
     assert len([m for m in phone.bot_messages(wa_id)[n:] if needle in text_of(m)]) == 1
 
 
+def test_op_api_down_while_polling_is_ridden_out(stack: Stack, uid, payments_api) -> None:
+    phone, wa_id = stack.phone, uid()
+    phone.onboard(wa_id, "Ola", pointer(stack.wallet("alice")))
+    sent, _ = _to_summary(stack, wa_id, "send 8 to " + pointer(stack.wallet("bob")))
+    _confirm(stack, wa_id)
+    n = phone.count(wa_id)
+    payments_api.down("op")
+    try:
+        time.sleep(2.0)  # several polls fail meanwhile
+        assert phone.count(wa_id) == n  # no false news while op_api is away
+    finally:
+        payments_api.up("op")
+    payments_api.outcome(payments_api.for_key(sent["id"])["id"], "completed")
+    phone.wait_text(wa_id, "Payment sent", after=n)
+
+
 def test_fifty_concurrent_confirm_taps_create_one_payment(stack: Stack, uid, payments_api) -> None:
     phone, wa_id = stack.phone, uid()
     phone.onboard(wa_id, "Tap", pointer(stack.wallet("alice")))

@@ -64,7 +64,7 @@ class ActionIn(BaseModel):
     """What a user does: type, tap a button, pick a row, send media, a contact or a reaction."""
 
     model_config = ConfigDict(populate_by_name=True)
-    type: str = Field(pattern=r"^(text|button|list|audio|image|contacts|reaction)$")
+    type: str = Field(pattern=r"^(text|button|list|audio|image|contacts|reaction|location)$")
     name: str | None = Field(default=None, max_length=256)
     text: str | None = Field(default=None, max_length=8192)
     id: str | None = Field(default=None, max_length=256, description="button/row id")
@@ -78,6 +78,8 @@ class ActionIn(BaseModel):
     contacts: list[ContactIn] = Field(default_factory=list, max_length=10)
     message_id: str | None = Field(default=None, alias="messageId", max_length=256)
     emoji: str | None = Field(default=None, max_length=16)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
 
 
 def _graph_error(exc: GraphError) -> JSONResponse:
@@ -233,6 +235,9 @@ def create_app(config: PhoneConfig) -> FastAPI:
             msg.pop("contacts")
             msg["contacts"] = cards
             return "contacts", msg
+        if body.type == "location":
+            place = {"latitude": body.latitude or 19.4326, "longitude": body.longitude or -99.1332}
+            return "location", meta.message(wa_id, message_id, "location", place)
         # reaction
         if not body.message_id or not body.emoji:
             raise GraphError("messageId and emoji are required", code=100, status=422)
