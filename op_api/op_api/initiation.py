@@ -275,8 +275,9 @@ async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[Payment
         if isinstance(exc, OpenPaymentsHTTPError):
             logger.warning("payment initiation refused", extra={"error": str(exc)})
             reason = exc.description or exc.code or f"HTTP {exc.status}"
-            status = 422 if 400 <= exc.status < 500 else 502
-            raise ServiceError(status, f"the wallet refused the payment: {reason}") from exc
+            if 400 <= exc.status < 500:
+                raise ServiceError(422, f"the wallet refused the payment: {reason}") from exc
+            raise ServiceError(502, f"the wallet provider failed (HTTP {exc.status})") from exc
         if isinstance(exc, OpenPaymentsError):
             logger.warning("payment initiation failed", extra={"error": str(exc)})
             raise ServiceError(502, "a wallet provider could not be reached or misbehaved") from exc

@@ -239,3 +239,35 @@ def test_everything_op_api_sends_passes_the_referees(wallet: Wallet, op_api: Sta
         else:
             validate_request(request, "resource-server", wallet.url)
     assert Decimal(payment["debitAmount"]["value"]) == Decimal("2.50")
+
+
+def test_confirm_answers_at_once_even_when_the_wallet_hangs(wallet: Wallet, op_api: Start) -> None:
+    api = op_api(CONFIRM_BUDGET_SECONDS="1")
+    payment = api.start(wallet.address("alice"), wallet.address("bob"), "1.75")
+    time.sleep(1.1)  # the continuation is due
+    wallet.admin("POST", "/faults", json={"scope": "auth", "mode": "hang", "seconds": 4})
+    try:
+        started = time.monotonic()
+        view = api.confirm(payment["paymentId"])
+        assert time.monotonic() - started < 2.5
+        assert view["status"] == "awaiting_approval"
+    finally:
+        wallet.admin("DELETE", "/faults")
+    wallet.answer(payment["confirmationUrl"])
+    assert api.until_final(payment["paymentId"])["status"] == "completed"
+
+
+def test_wallet_failure_during_initiation_leaves_nothing_behind(
+    wallet: Wallet, op_api: Start
+) -> None:
+    api = op_api()
+    alice, bob = wallet.address("alice"), wallet.address("bob")
+    wallet.admin("POST", "/faults", json={"scope": "resource", "mode": "error", "status": 500})
+    try:
+        failed = api.send(alice, bob, "2.25", idempotencyKey="flaky")
+    finally:
+        wallet.admin("DELETE", "/faults")
+    assert failed.status_code == 502, failed.text
+    assert "detail" in failed.json()
+    retried = api.send(alice, bob, "2.25", idempotencyKey="flaky")
+    assert retried.status_code == 201, retried.text
