@@ -44,6 +44,7 @@ from op_api.client.models import (
 )
 from op_api.client.urls import ensure_allowed
 from op_api.deps import Deps, ServiceError
+from op_api.metrics import INITIATION_SECONDS
 from op_api.records import PaymentRecord, Status, StoredToken
 from op_api.store import DuplicateKey, utcnow
 from shared.contracts import SendPaymentRequest
@@ -267,7 +268,8 @@ async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[Payment
         except DuplicateKey:
             continue  # a concurrent twin won the key: wait for its result
     try:
-        values = await _run(deps, payment_id, request)
+        with INITIATION_SECONDS.time():
+            values = await _run(deps, payment_id, request)
     except BaseException as exc:
         await deps.store.delete(payment_id)  # a retry with the same key starts afresh
         if isinstance(exc, ServiceError):

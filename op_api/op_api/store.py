@@ -30,6 +30,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from op_api.metrics import PAYMENT_TRANSITIONS
 from op_api.records import ACTIVE_STATUSES, PaymentRecord, Status
 
 
@@ -167,7 +168,10 @@ class PaymentStore:
         async with self.engine.begin() as conn:
             result = await conn.execute(update(t).where(condition).values(**values))
         assert isinstance(result, CursorResult)
-        return result.rowcount == 1
+        changed = result.rowcount == 1
+        if changed and "status" in values:
+            PAYMENT_TRANSITIONS.labels(str(values["status"])).inc()
+        return changed
 
     # ------------------------------------------------------------ claims
 

@@ -31,6 +31,9 @@ def test_complete_flow_moves_exactly_the_quoted_amounts(wallet: Wallet, op_api: 
     assert wallet.balance("alice") == alice - 2000
     assert wallet.balance("bob") == bob + int(receive * 100)
     assert Decimal(final["fee"]["value"]) == Decimal("20.00") - receive
+    metrics = api.http.get("/metrics").text
+    assert 'paguito_op_payment_transitions_total{status="completed"} 1.0' in metrics
+    assert "paguito_op_initiation_seconds_count 1.0" in metrics
 
 
 def test_rejection(wallet: Wallet, op_api: Start) -> None:
