@@ -173,3 +173,23 @@ def test_restart_with_pending_payment_resumes_polling(own_stack: Stack, uid) -> 
         p for p in httpx.get(api + "/_test/payments").json() if p["idempotency_key"] == sent["id"]
     ]
     assert cancelled[0]["cancelled"] is True
+
+
+def test_the_whole_payment_speaks_the_users_language(stack: Stack, uid, payments_api) -> None:
+    phone, wa_id = stack.phone, uid()
+    phone.onboard(wa_id, "Lola", pointer(stack.wallet("alice")), lang="Español")
+    n = phone.count(wa_id)
+    sent = phone.say(wa_id, "envía 3 a " + pointer(stack.wallet("bob")))
+    summary = phone.wait_for(wa_id, lambda m: "Confirmar" in buttons_of(m), after=n)
+    assert "Sale de tu billetera: 3.10 USD" in text_of(summary)
+    assert "Bob" in text_of(summary)  # the wallet's public name, not only its address
+    n = phone.count(wa_id)
+    phone.tap(wa_id, "Confirmar")
+    link = phone.wait_for(wa_id, lambda m: _url_button(m) is not None, after=n)
+    assert buttons_of(link) == ["Aprobar pago"]
+    n = phone.count(wa_id)
+    payments_api.outcome(payments_api.for_key(sent["id"])["id"], "completed")
+    phone.wait_text(wa_id, "¡Pago enviado!", after=n)
+    n = phone.count(wa_id)
+    phone.tap(wa_id, "Historial")
+    assert "enviado" in text_of(phone.wait_text(wa_id, "Tus últimos pagos", after=n))
