@@ -34,8 +34,11 @@ async def _continue(deps: Deps, record: PaymentRecord, interact_ref: str) -> Gra
     try:
         return await deps.client.grant.continue_(uri, token, interact_ref=interact_ref)
     except TooFast:
-        # Rafiki applies `wait` to polls only; a stricter server gets one patient retry.
-        await asyncio.sleep(min(record.continue_wait or 1, MAX_FINISH_WAIT))
+        # Rafiki refuses even an interact_ref continuation before `wait` (counted from the grant
+        # request); a user quicker than that gets one retry once the wait is over.
+        due = record.next_poll_at or utcnow()
+        remaining = (due - utcnow()).total_seconds() + 0.2
+        await asyncio.sleep(min(max(remaining, 0.2), MAX_FINISH_WAIT))
         return await deps.client.grant.continue_(uri, token, interact_ref=interact_ref)
 
 
