@@ -12,6 +12,10 @@ from tests.ws_bot.conftest import pointer
 from tests.ws_bot.support import Stack
 
 pytestmark = pytest.mark.browser
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"
+)
 
 
 def _type(page: Page, text: str) -> None:
@@ -56,6 +60,16 @@ def test_chat_page_plays_a_users_phone(stack: Stack, page: Page, artifacts_dir: 
     expect(link).to_be_visible(timeout=15000)
     assert "/consent/" in (link.get_attribute("href") or "")
     page.screenshot(path=str(artifacts_dir / "chat-page.png"), full_page=True)
+
+    # A contact card (name and phone asked by the page's dialogs) and a receipt photo.
+    answers = iter(["Ben", "+1 555 077 7003"])
+    page.on("dialog", lambda dialog: dialog.accept(next(answers)))
+    page.click("#contact-button")
+    expect(page.locator(".msg.in .card").last).to_contain_text("Ben")
+    expect(page.locator(".msg.out").last).to_contain_text("Ben isn't on Paguito yet")
+    photo: FilePayload = {"name": "r.png", "mimeType": "image/png", "buffer": PNG}
+    page.set_input_files("#image-file", files=[photo])
+    expect(page.locator(".msg.in img")).to_have_count(1)
 
     # Another user's phone on the same page.
     page.fill("#new-wa-id", "15550777002")
