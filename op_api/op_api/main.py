@@ -17,7 +17,7 @@ from op_api.settings import Settings, get_settings
 from op_api.store import PaymentStore
 from shared.app import create_service_app
 from shared.db import create_engine
-from shared.server import serve
+from shared.server import load_or_exit, serve
 
 logger = logging.getLogger("op_api")
 
@@ -68,4 +68,10 @@ def run() -> None:
 
         keygen(sys.argv[2:])
         return
+    settings = load_or_exit(get_settings, "op_api")
+    try:
+        build_client(settings)  # a missing or unreadable key fails here, with its variable name
+    except ValueError as exc:
+        print(f"op_api: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     serve("op_api.main:app", get_settings, "op_api")

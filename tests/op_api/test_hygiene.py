@@ -126,3 +126,34 @@ async def _abandoned(tmp_path: Path) -> None:
     assert await store.get("ghost") is None
     assert await store.get_by_key("crashed") is None  # the failed retry left nothing behind
     await engine.dispose()
+
+
+def test_missing_key_settings_fail_fast_with_the_variable_name(tmp_path: Path) -> None:
+    from tests.support.processes import service_env
+
+    for env, expected in [
+        ({}, "WALLET_ADDRESS_URL"),
+        ({"WALLET_ADDRESS_URL": "https://w.example/p"}, "KEY_ID"),
+        (
+            {"WALLET_ADDRESS_URL": "https://w.example/p", "KEY_ID": "k"},
+            "PRIVATE_KEY_CONTENT or PRIVATE_KEY_PATH",
+        ),
+        (
+            {
+                "WALLET_ADDRESS_URL": "https://w.example/p",
+                "KEY_ID": "k",
+                "PRIVATE_KEY_CONTENT": "x",
+            },
+            "neither PEM nor base64",
+        ),
+        ({"WALLET_ADDRESS_URL": "http://w.example/p", "KEY_ID": "k"}, "ALLOW_INSECURE_HTTP"),
+    ]:
+        done = subprocess.run(
+            [console_script("op-api")],
+            env=service_env({**env, "DATA_DIR": str(tmp_path)}),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 2, (env, done.stderr)
+        assert expected in done.stderr, (env, done.stderr)
