@@ -69,6 +69,7 @@ def run() -> None:
         keygen(sys.argv[2:])
         return
     settings = load_or_exit(get_settings, "op_api")
+    assert isinstance(settings, Settings)
     try:
         build_client(settings)  # a missing or unreadable key fails here, with its variable name
     except ValueError as exc:
