@@ -119,7 +119,7 @@ def test_real_failed_payment(real: tuple[Stack, Wallet], uid) -> None:
     assert later, "the bot never answered"
 
 
-def test_real_voice_note_through_llm_back_and_fake_openai(
+def test_real_voice_note_and_receipt_through_llm_back_and_fake_openai(
     real: tuple[Stack, Wallet], tmp_path_factory: pytest.TempPathFactory, uid
 ) -> None:
     """A voice note goes through llm_back's OpenAI path (the fake OpenAI transcribes it); the
@@ -151,6 +151,33 @@ def test_real_voice_note_through_llm_back_and_fake_openai(
         reply = phone.wait_for(wa_id, lambda m: m["type"] == "audio", after=n, timeout=30)
         media = phone.client.get(f"{phone.url}/api/media/{reply['body']['audio']['id']}")
         assert media.content.startswith(b"OggS")
+        # A photo of a receipt: the vision path reads total and payee; same confirmation.
+        n = phone.count(wa_id)
+        photo = base64.b64encode(_receipt_png("total=7.25;currency=USD;payee=Bob")).decode()
+        phone.act(wa_id, type="image", data=photo, mimeType="image/png")
+        summary = phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
+        assert "7.25 USD" in text_of(summary)
+        assert "Bob" in text_of(summary)
     finally:
         for proc in reversed(started):
             proc.stop()
+
+
+def _receipt_png(tags: str) -> bytes:
+    """A 1×1 PNG carrying `tags` in a tEXt chunk (what the fake OpenAI's vision reads)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
+    idat = zlib.compress(b"\x00\x00\x00\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"tEXt", b"receipt\x00" + tags.encode())
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
