@@ -47,6 +47,12 @@ def test_onboarding_in_spanish_checks_the_wallet(stack: Stack, uid) -> None:
     n = phone.count(wa_id)
     phone.say(wa_id, "wallet")
     phone.wait_text(wa_id, "Your wallet: " + stack.wallet("alice"), after=n)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "my wallet is " + pointer(stack.wallet("dave")))
+    phone.wait_text(wa_id, "Wallet registered: " + stack.wallet("dave"), after=n)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "wallet")
+    phone.wait_text(wa_id, "Your wallet: " + stack.wallet("dave"), after=n)
 
 
 def test_address_book_by_text_and_contact_cards(stack: Stack, uid) -> None:

@@ -31,13 +31,18 @@ from ws_bot.incoming import Incoming
 from ws_bot.limits import RateLimiter
 from ws_bot.settings import Settings
 from ws_bot.texts import normalize_language, t
-from ws_bot.wallets import WalletError, WalletResolver, find_wallet, normalize
+from ws_bot.wallets import WalletError, WalletInfo, WalletResolver, find_wallet, normalize
 
 logger = logging.getLogger(__name__)
 
 _SAVE_RE = re.compile(
     r"^\s*(?:guarda(?:r)?|agrega(?:r)?|save|add)\s+(?:a\s+|al\s+)?(?P<name>.+?)\s+"
     r"(?:como|as|=|:)\s+(?P<wallet>\S+)\s*$",
+    re.IGNORECASE,
+)
+_MY_WALLET_RE = re.compile(
+    r"^\s*(?:my\s+wallet(?:\s+is)?|mi\s+billetera(?:\s+es)?|mi\s+wallet(?:\s+es)?)\s*:?\s*"
+    r"(?P<wallet>\S+)\s*$",
     re.IGNORECASE,
 )
 _DELETE_RE = re.compile(
@@ -226,7 +231,17 @@ class Conversation:
         await self.say.text(user.wa_id, t(lang, "wallet_ok", url=info.url, asset=info.asset_code))
         await self._menu(user, t(lang, "menu"))
 
-    async def _check_wallet(self, user: st.User, pointer: str) -> Any:
+    async def _change_wallet(self, user: st.User, pointer: str) -> None:
+        info = await self._check_wallet(user, pointer)
+        if info is not None:
+            await self.store.update_user(
+                user.wa_id, wallet_url=info.url, wallet_asset=info.asset_code
+            )
+            await self.say.text(
+                user.wa_id, t(user.language, "wallet_ok", url=info.url, asset=info.asset_code)
+            )
+
+    async def _check_wallet(self, user: st.User, pointer: str) -> WalletInfo | None:
         """Resolve a wallet address, telling the user what is wrong when it is not one."""
         try:
             return await self.wallets.resolve(pointer)
@@ -352,6 +367,9 @@ class Conversation:
         command = _command(text)
         if command:
             await self._run_command(user, command)
+            return
+        if (m := _MY_WALLET_RE.match(text)) and find_wallet(m.group("wallet")):
+            await self._change_wallet(user, m.group("wallet"))
             return
         if m := _SAVE_RE.match(text):
             await self._save_contact(user, m.group("name").strip(), m.group("wallet"))
