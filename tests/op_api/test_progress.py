@@ -1,0 +1,140 @@
+"""The outgoing-payment step in isolation (canned wallet): re-quoting, refusals, lost answers."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from op_api import progress
+from op_api.client import OpenPaymentsClient, SigningKey
+from op_api.deps import Deps
+from op_api.records import Status, StoredToken
+from op_api.settings import Settings
+from op_api.store import PaymentStore, utcnow
+from shared.db import create_engine
+from tests.op_api import fake_server as fs
+from tests.op_api.harness import run_async
+
+
+async def _approved_payment(tmp_path: Path, server: fs.FakeServer, quote_age: timedelta) -> Deps:
+    settings = Settings(
+        internal_api_token="t" * 20,
+        wallet_address_url=fs.PLATFORM,
+        data_dir=tmp_path,
+    )
+    store = PaymentStore(create_engine(None, tmp_path / "db.sqlite3"))
+    await store.create_schema()
+    client = OpenPaymentsClient(
+        fs.PLATFORM,
+        SigningKey.generate(),
+        http_client=httpx.AsyncClient(transport=server.transport()),
+    )
+    now = utcnow()
+    token = StoredToken(value="tok", manage=f"{fs.AS}/token/t", expires_at=now + timedelta(hours=1))
+    await store.insert(
+        id="p1",
+        fingerprint="f",
+        status=Status.APPROVED.value,
+        sender=fs.wallet(fs.ALICE),
+        receiver=fs.wallet(fs.BOB),
+        debit_amount=fs.amount("2000"),
+        receive_amount=fs.amount("1900"),
+        incoming_payment_url=fs.INCOMING["id"],
+        incoming_token=token.dump(),
+        quote_url=f"{fs.RS}/quotes/old",
+        quote_expires_at=now - quote_age,
+        quote_token=token.dump(),
+        outgoing_token=token.dump(),
+        expires_at=now + timedelta(minutes=10),
+    )
+    return Deps(settings=settings, client=client, store=store)
+
+
+async def _create(deps: Deps) -> None:
+    record = await deps.store.get("p1")
+    assert record is not None
+    await progress.create_outgoing_payment(deps, record)
+
+
+def test_an_expired_quote_is_renewed_with_the_same_debit_amount(tmp_path: Path) -> None:
+    server = fs.FakeServer()
+
+    async def scenario() -> None:
+        deps = await _approved_payment(tmp_path, server, quote_age=timedelta(minutes=1))
+        await _create(deps)
+        after = await deps.store.get("p1")
+        assert after is not None
+        assert after.status == Status.SENDING
+        assert after.quote_url == fs.QUOTE["id"]
+        assert after.receive_amount is not None
+        assert after.receive_amount.value == "1950"  # the renewed quote's receive amount
+        await deps.store.engine.dispose()
+
+    run_async(scenario())
+    posts = [(r.url.path, json.loads(r.content)) for r in server.requests if r.method == "POST"]
+    assert [path for path, _ in posts] == ["/quotes", "/outgoing-payments"]
+    assert posts[0][1]["debitAmount"] == fs.amount("2000")
+    assert posts[1][1]["quoteId"] == fs.QUOTE["id"]
+
+
+def test_a_fresh_quote_is_paid_as_is(tmp_path: Path) -> None:
+    server = fs.FakeServer()
+
+    async def scenario() -> None:
+        deps = await _approved_payment(tmp_path, server, quote_age=-timedelta(minutes=4))
+        await _create(deps)
+        await deps.store.engine.dispose()
+
+    run_async(scenario())
+    (post,) = [r for r in server.requests if r.method == "POST"]
+    assert json.loads(post.content)["quoteId"] == f"{fs.RS}/quotes/old"
+
+
+def test_a_refused_outgoing_payment_fails_the_payment(tmp_path: Path) -> None:
+    server = fs.FakeServer()
+    server.errors[("POST", f"{fs.RS}/outgoing-payments")] = httpx.Response(
+        400, json={"error": {"code": "invalid_request", "description": "insufficient balance"}}
+    )
+
+    async def scenario() -> None:
+        deps = await _approved_payment(tmp_path, server, quote_age=-timedelta(minutes=4))
+        await _create(deps)
+        record = await deps.store.get("p1")
+        assert record is not None
+        assert record.status == Status.FAILED
+        assert record.failure_reason == "outgoing payment refused: insufficient balance"
+        await deps.store.engine.dispose()
+
+    run_async(scenario())
+
+
+def test_a_lost_answer_is_never_retried_blindly(tmp_path: Path) -> None:
+    """Timeout after sending: op_api watches the receiver instead of paying again."""
+    server = fs.FakeServer()
+
+    def explode(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/outgoing-payments":
+            server.requests.append(request)
+            raise httpx.ReadTimeout("lost", request=request)
+        return fs.FakeServer.handle(server, request)
+
+    server.handle = explode  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        deps = await _approved_payment(tmp_path, server, quote_age=-timedelta(minutes=4))
+        record = await deps.store.get("p1")
+        assert record is not None
+        await progress.create_outgoing_payment(deps, record)
+        await progress.create_outgoing_payment(deps, record)  # a second caller: claim lost
+        after = await deps.store.get("p1")
+        assert after is not None
+        assert after.status == Status.SENDING
+        assert after.outgoing_payment_url is None
+        await deps.store.engine.dispose()
+
+    run_async(scenario())
+    posts = [r for r in server.requests if r.method == "POST"]
+    assert len(posts) == 1
