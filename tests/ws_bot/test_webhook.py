@@ -94,6 +94,13 @@ def test_same_message_ten_times_in_any_key_order_is_answered_once(stack: Stack, 
     stack.phone.wait_for(wa_id, lambda m: "English" in json.dumps(m["body"]))
     time.sleep(1.5)
     assert len(stack.phone.bot_messages(wa_id)) == 1
+    metrics = httpx.get(f"{stack.bot.url}/metrics").text
+    duplicates = next(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith('paguito_ws_webhook_messages_total{result="duplicate"}')
+    )
+    assert duplicates >= 9
 
 
 def test_every_message_of_a_batched_update_is_handled(stack: Stack, uid) -> None:

@@ -29,6 +29,7 @@ from ws_bot.backends import LlmClient, OpClient, Refused, Unavailable
 from ws_bot.graph import Messenger
 from ws_bot.incoming import Incoming
 from ws_bot.limits import RateLimiter
+from ws_bot.metrics import BACKEND_UNAVAILABLE, RATE_LIMITED
 from ws_bot.settings import Settings
 from ws_bot.texts import normalize_language, t
 from ws_bot.wallets import WalletError, WalletInfo, WalletResolver, find_wallet, normalize
@@ -143,7 +144,8 @@ class Conversation:
             if warn:
                 user = await self.store.get_user(inc.wa_id)
                 await self.say.text(inc.wa_id, t(user.language if user else None, "rate_limited"))
-            logger.info("rate limited", extra={"wa_id": inc.wa_id})
+            RATE_LIMITED.inc()
+            logger.info("rate limited")
             return
         await self.say.mark_read(inc.message_id)
         user = await self.store.ensure_user(inc.wa_id, inc.name)
@@ -471,6 +473,7 @@ class Conversation:
         try:
             answer = await self.llm.understand(request)
         except Unavailable:
+            BACKEND_UNAVAILABLE.labels("llm_back").inc()
             logger.warning("llm_back unavailable")
             await self.say.text(user.wa_id, t(lang, "llm_down"))
             return
@@ -630,6 +633,7 @@ class Conversation:
         try:
             view = await self.op.send_payment(request)
         except Unavailable:
+            BACKEND_UNAVAILABLE.labels("op_api").inc()
             logger.warning("op_api unavailable")
             await self.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.CANCELLED)
             await self.say.react(user.wa_id, draft.source_message_id, "❌")

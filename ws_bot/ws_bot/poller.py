@@ -19,6 +19,7 @@ from shared.request_id import request_id_scope
 from ws_bot import store as st
 from ws_bot.backends import OpClient, Refused, Unavailable
 from ws_bot.graph import Messenger
+from ws_bot.metrics import PAYMENTS_FINAL
 from ws_bot.settings import Settings
 from ws_bot.texts import t
 
@@ -108,6 +109,7 @@ class Poller:
             }
         if not await self.store.finish_payment(payment.payment_id, status, **values):
             return  # another replica (or a cancel) already told the user
+        PAYMENTS_FINAL.labels(status).inc()
         await self._notify(payment, status, view)
 
     async def _notify(self, payment: st.Payment, status: str, view: PaymentView | None) -> None:

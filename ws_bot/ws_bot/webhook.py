@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pywa_async.utils import HUB_SIG
 
+from ws_bot.metrics import WEBHOOK_MESSAGES, WEBHOOK_REFUSED
 from ws_bot.worker import BadUpdate, split_update
 
 logger = logging.getLogger(__name__)
@@ -54,13 +55,17 @@ async def receive(request: Request) -> Response:
     refused = await state.wa.webhook_update_validator(body, request.headers.get(HUB_SIG))
     if refused is not None:
         message, status = refused
+        WEBHOOK_REFUSED.labels("signature").inc()
         logger.warning("webhook refused", extra={"status": status})
         return JSONResponse({"detail": f"{message}: invalid or missing {HUB_SIG}"}, status)
     try:
         items, statuses = split_update(json.loads(body))
     except (ValueError, BadUpdate) as exc:
+        WEBHOOK_REFUSED.labels("body").inc()
         return JSONResponse({"detail": f"Not a WhatsApp webhook update: {exc}"}, 400)
     added = await state.store.enqueue(items)
+    WEBHOOK_MESSAGES.labels("new").inc(added)
+    WEBHOOK_MESSAGES.labels("duplicate").inc(len(items) - added)
     if added:
         state.worker.wake()
     logger.info(
