@@ -20,6 +20,7 @@ from typing import Any
 from op_api.client import (
     OpenPaymentsError,
     OpenPaymentsHTTPError,
+    OpenPaymentsTransportError,
     RequestDenied,
     TooFast,
 )
@@ -96,14 +97,21 @@ async def continue_grant(deps: Deps, record: PaymentRecord) -> None:
     except TooFast:
         release["next_poll_at"] = utcnow() + timedelta(seconds=max(wait, 1))
     except RequestDenied:
+        if record.continue_claimed_at is not None:
+            # The previous poller died mid-request: the token it may have received is lost, so
+            # this denial may follow an approval. Say so, and make sure nothing can be paid.
+            status, reason = Status.FAILED, "approval could not be confirmed; please try again"
+            await _cancel_grant(deps, record)
+        else:
+            status, reason = Status.REJECTED, "rejected at the wallet"
         if await deps.store.update(
             record.id,
             expect=Status.AWAITING_APPROVAL,
-            status=Status.REJECTED.value,
-            failure_reason="rejected at the wallet",
+            status=status.value,
+            failure_reason=reason,
             continue_claimed_at=None,
         ):
-            _log(record, "grant rejected")
+            _log(record, "grant denied", status=status.value)
         return
     except OpenPaymentsError as exc:
         logger.warning("continuation failed", extra={"payment_id": record.id, "error": str(exc)})
@@ -166,6 +174,20 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
     sender = record.sender
     try:
         quote_id = await _requote_if_expired(deps, record)
+    except (OpenPaymentsError, ValueError) as exc:
+        # Nothing was paid: a refusal ends the payment; anything else is retried later.
+        if isinstance(exc, OpenPaymentsHTTPError | ValueError):
+            await deps.store.update(
+                record.id,
+                expect=Status.APPROVED,
+                status=Status.FAILED.value,
+                failure_reason=f"the expired quote could not be renewed: {exc}",
+            )
+        else:
+            await deps.store.update(record.id, expect=Status.APPROVED, op_claimed_at=None)
+        _log(record, "quote renewal failed", error=str(exc))
+        return
+    try:
         outgoing: OutgoingPayment = await with_token(
             deps,
             record.id,
@@ -189,22 +211,33 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
         )
         _log(record, "outgoing payment refused", error=str(exc))
         return
-    except (OpenPaymentsError, ValueError) as exc:
-        # Outcome unknown (timeout after sending): never retry blindly; watch the receiver.
+    except OpenPaymentsTransportError as exc:
+        if not exc.maybe_delivered:
+            # Never sent (no connection): release the claim so a later step tries again.
+            await deps.store.update(record.id, expect=Status.APPROVED, op_claimed_at=None)
+            _log(record, "wallet unreachable; outgoing payment will be retried", error=str(exc))
+            return
+        await _outcome_unknown(deps, record, exc)
+    except OpenPaymentsError as exc:  # e.g. an unreadable answer: it may have been created
+        await _outcome_unknown(deps, record, exc)
+    else:
         await deps.store.update(
-            record.id, expect=Status.APPROVED, status=Status.SENDING.value, sending_since=utcnow()
+            record.id,
+            expect=Status.APPROVED,
+            status=Status.SENDING.value,
+            outgoing_payment_url=outgoing.id,
+            sent_amount=outgoing.sent_amount.to_wire(),
+            sending_since=utcnow(),
         )
-        _log(record, "outgoing payment outcome unknown; watching the receiver", error=str(exc))
-        return
+        _log(record, "outgoing payment created")
+
+
+async def _outcome_unknown(deps: Deps, record: PaymentRecord, exc: Exception) -> None:
+    """The POST may have been processed (timeout after sending): never retry it blindly."""
     await deps.store.update(
-        record.id,
-        expect=Status.APPROVED,
-        status=Status.SENDING.value,
-        outgoing_payment_url=outgoing.id,
-        sent_amount=outgoing.sent_amount.to_wire(),
-        sending_since=utcnow(),
+        record.id, expect=Status.APPROVED, status=Status.SENDING.value, sending_since=utcnow()
     )
-    _log(record, "outgoing payment created")
+    _log(record, "outgoing payment outcome unknown; watching the receiver", error=str(exc))
 
 
 async def recover_stale_claim(deps: Deps, record: PaymentRecord) -> None:

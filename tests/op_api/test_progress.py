@@ -138,3 +138,32 @@ def test_a_lost_answer_is_never_retried_blindly(tmp_path: Path) -> None:
     run_async(scenario())
     posts = [r for r in server.requests if r.method == "POST"]
     assert len(posts) == 1
+
+
+def test_an_unreachable_wallet_is_retried_later(tmp_path: Path) -> None:
+    """No connection means the POST never left: the claim is released and a later step pays."""
+    server = fs.FakeServer()
+    refusals = [httpx.ConnectError("refused")]
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/outgoing-payments" and refusals:
+            raise refusals.pop()
+        return fs.FakeServer.handle(server, request)
+
+    server.handle = flaky  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        deps = await _approved_payment(tmp_path, server, quote_age=-timedelta(minutes=4))
+        await _create(deps)
+        between = await deps.store.get("p1")
+        assert between is not None
+        assert between.status == Status.APPROVED
+        assert between.op_claimed_at is None
+        await _create(deps)
+        after = await deps.store.get("p1")
+        assert after is not None
+        assert after.status == Status.SENDING
+        assert after.outgoing_payment_url == fs.OUTGOING["id"]
+        await deps.store.engine.dispose()
+
+    run_async(scenario())

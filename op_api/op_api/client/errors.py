@@ -12,7 +12,15 @@ class OpenPaymentsError(Exception):
 
 
 class OpenPaymentsTransportError(OpenPaymentsError):
-    """The server could not be reached (connection refused, timeout, TLS)."""
+    """The server could not be reached (connection refused, timeout, TLS).
+
+    `maybe_delivered` is False only when the request certainly never left (no connection), so
+    a non-idempotent call may be retried; otherwise its outcome is unknown.
+    """
+
+    def __init__(self, message: str, *, maybe_delivered: bool = True) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
 
 
 class InvalidResponseError(OpenPaymentsError):

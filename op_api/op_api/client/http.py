@@ -73,7 +73,8 @@ class OpenPaymentsHttp:
             response = await self.client.send(request)
         except httpx.HTTPError as exc:
             raise OpenPaymentsTransportError(
-                f"{method} {target}: {type(exc).__name__}: {exc}"
+                f"{method} {target}: {type(exc).__name__}: {exc}",
+                maybe_delivered=not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout),
             ) from exc
         if response.status_code >= 400:
             raise error_from_response(response)
