@@ -193,3 +193,24 @@ def test_the_whole_payment_speaks_the_users_language(stack: Stack, uid, payments
     n = phone.count(wa_id)
     phone.tap(wa_id, "Historial")
     assert "enviado" in text_of(phone.wait_text(wa_id, "Tus últimos pagos", after=n))
+
+
+def test_an_approved_payment_is_followed_past_the_deadline(own_stack: Stack, uid) -> None:
+    """Money that may be moving is never called expired: polling goes on, then the receipt."""
+    stack, phone, wa_id = own_stack, own_stack.phone, uid()
+    assert stack.backends is not None
+    api = stack.backends.url
+    phone.onboard(wa_id, "Abe", pointer(stack.wallet("alice")))
+    sent, _ = _to_summary(stack, wa_id, "send 4 to " + pointer(stack.wallet("bob")))
+    n = phone.count(wa_id)
+    _confirm(stack, wa_id)
+    pid = next(
+        p["id"]
+        for p in httpx.get(api + "/_test/payments").json()
+        if p["idempotency_key"] == sent["id"]
+    )
+    httpx.post(api + f"/_test/payments/{pid}/outcome", json={"status": "sending"})
+    time.sleep(8)  # past POLL_DEADLINE_SECONDS=6
+    assert not [m for m in phone.bot_messages(wa_id)[n:] if "expired" in text_of(m)]
+    httpx.post(api + f"/_test/payments/{pid}/outcome", json={"status": "completed"})
+    phone.wait_text(wa_id, "Payment sent", after=n)

@@ -90,15 +90,26 @@ class Poller:
             if view is not None and view.status.is_final:
                 await self._final(payment, view.status.value, view)
                 return
-            if now >= payment.deadline:
-                # Out of time: cancel the grant so nothing can move later, and say so.
-                await self.op.cancel_payment(payment.payment_id)
-                await self._final(payment, "expired" if view is not None else "unknown", view)
+            if now >= payment.deadline and await self._give_up(payment, view, now):
                 return
             status = view.status.value if view is not None else payment.status
             await self.store.reschedule_payment(
                 payment.payment_id, owner, status, now + self._next_delay(payment.attempts)
             )
+
+    async def _give_up(self, payment: st.Payment, view: PaymentView | None, now: float) -> bool:
+        """Past the deadline. An unapproved payment is cancelled and reported expired. One
+        already approved may still be settling, and an unreachable op_api may come back: those
+        are followed for one more deadline's length (money that may move is never called
+        "expired"), then the user is told we could not confirm. False means: keep polling."""
+        awaiting = view is not None and view.status == PaymentStatus.AWAITING_APPROVAL
+        if awaiting and await self.op.cancel_payment(payment.payment_id):
+            await self._final(payment, "expired", view)
+            return True
+        if now < payment.deadline + self.settings.poll_deadline_seconds:
+            return False
+        await self._final(payment, "unknown", view)
+        return True
 
     async def _final(self, payment: st.Payment, status: str, view: PaymentView | None) -> None:
         values = {}
