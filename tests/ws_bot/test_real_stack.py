@@ -102,6 +102,20 @@ def test_real_payment_to_each_final_status(real: tuple[Stack, Wallet], uid) -> N
     phone.wait_text(alice, "Cancelled", after=n)
 
 
+def test_real_cancel_after_confirming(real: tuple[Stack, Wallet], uid) -> None:
+    """ "cancel" while the payment waits for approval cancels the grant; no later news."""
+    stack, wallet = real
+    phone, wa_id = stack.phone, uid()
+    phone.onboard(wa_id, "Cy", pointer(wallet.address("alice")))
+    url = _pay(stack, wa_id, "send 2 to " + pointer(wallet.address("bob")))
+    n = phone.count(wa_id)
+    phone.say(wa_id, "cancel")
+    phone.wait_text(wa_id, "Cancelled", after=n)
+    assert wallet.answer(url, "approve").status_code == 409  # the grant is gone
+    time.sleep(2.0)
+    assert [text_of(m) for m in phone.bot_messages(wa_id)[n:]] == ["Cancelled. Nothing was sent."]
+
+
 def test_real_failed_payment(real: tuple[Stack, Wallet], uid) -> None:
     """Asking for more than the wallet holds is refused before anything is confirmed."""
     stack, wallet = real
