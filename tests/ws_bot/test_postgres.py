@@ -81,3 +81,16 @@ def test_postgres_dedupe_and_polling_survive_restart(spawn, database: str) -> No
     httpx.post(api + f"/_test/payments/{pid}/outcome", json={"status": "completed"})
     phone.wait_text(wa_id, "Payment sent", after=n)
     assert not [m for m in phone.bot_messages(wa_id)[n:] if "Confirm" in buttons_of(m)]
+
+
+def test_postgres_long_free_text_never_breaks_a_column(spawn, database: str) -> None:
+    """PostgreSQL enforces column lengths (SQLite does not): long names and cards are clipped."""
+    stack = start_stack(spawn, database_url=database)
+    phone, wa_id = stack.phone, "15550888002"
+    phone.onboard(wa_id, "N" * 200, pointer(stack.wallet("alice")))
+    n = phone.count(wa_id)
+    phone.act(wa_id, type="contacts", contacts=[{"name": "Z" * 250, "phone": "+1 " + "5" * 28}])
+    phone.wait_text(wa_id, "What's their wallet address", after=n)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 5 to " + " ".join(["Bartholomew"] * 30))
+    phone.wait_text(wa_id, "I don't know", after=n)

@@ -202,6 +202,11 @@ def alias_key(alias: str) -> str:
     return " ".join(plain.split())[:128]
 
 
+def _clip(value: str | None, limit: int) -> str | None:
+    """Column limits are enforced by PostgreSQL (not SQLite): clip free text before storing."""
+    return value[:limit] if value is not None else None
+
+
 def _loads(text: str | None) -> dict[str, Any] | None:
     return json.loads(text) if text else None
 
@@ -412,7 +417,10 @@ class Store:
                 update(contacts)
                 .where(contacts.c.owner == owner, contacts.c.alias_key == key)
                 .values(
-                    alias=alias.strip()[:128], wallet_url=wallet_url, phone=phone, updated_at=now
+                    alias=alias.strip()[:128],
+                    wallet_url=wallet_url,
+                    phone=_clip(phone, 32),
+                    updated_at=now,
                 )
             )
             if _rowcount(result) == 0:
@@ -422,7 +430,7 @@ class Store:
                         alias=alias.strip()[:128],
                         alias_key=key,
                         wallet_url=wallet_url,
-                        phone=phone,
+                        phone=_clip(phone, 32),
                         updated_at=now,
                     )
                 )
@@ -514,8 +522,8 @@ class Store:
                     status=draft.status,
                     amount=draft.amount,
                     currency=draft.currency,
-                    recipient_label=draft.recipient_label,
-                    receiver_wallet=draft.receiver_wallet,
+                    recipient_label=_clip(draft.recipient_label, 256),
+                    receiver_wallet=_clip(draft.receiver_wallet, 2048),
                     receiver_wa_id=draft.receiver_wa_id,
                     source_message_id=draft.source_message_id,
                     payment_id=draft.payment_id,
@@ -530,6 +538,8 @@ class Store:
         """Conditional update: only when the draft is still in one of `expect` statuses."""
         if "quote" in values:
             values["quote"] = _dumps(values["quote"])
+        if "recipient_label" in values:
+            values["recipient_label"] = _clip(values["recipient_label"], 256)
         values["updated_at"] = time.time()
         async with self.engine.begin() as conn:
             result = await conn.execute(
@@ -570,7 +580,7 @@ class Store:
                     wa_id=payment.wa_id,
                     draft_id=payment.draft_id,
                     status=payment.status,
-                    recipient_label=payment.recipient_label,
+                    recipient_label=_clip(payment.recipient_label, 256),
                     receiver_wallet=payment.receiver_wallet,
                     receiver_wa_id=payment.receiver_wa_id,
                     debit=_dumps(payment.debit),

@@ -18,6 +18,7 @@ from shared.http import create_client
 # `$host[:port]/path` or `http(s)://host[:port]/path`; stops at whitespace and trailing punctuation.
 _WALLET_RE = re.compile(r"(\$[A-Za-z0-9.\-]+(?::\d+)?(?:/[^\s]*)?|https?://[^\s]+)")
 _MAX_DOCUMENT = 64 * 1024
+MAX_URL = 2000
 
 
 class WalletError(Exception):
@@ -68,6 +69,8 @@ def _internal_ip(host: str) -> bool:
 def normalize(pointer: str, allow_http: bool) -> str:
     """`$host/path` → `https://host/path` (or http:// when allowed); URLs checked and tidied."""
     text = pointer.strip()
+    if len(text) > MAX_URL:
+        raise WalletError("invalid", pointer[:100])
     if text.startswith("$"):
         text = ("http://" if allow_http else "https://") + text[1:]
     try:
