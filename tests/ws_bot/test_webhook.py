@@ -8,6 +8,8 @@ import time
 from typing import Any
 
 import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sandbox.phone import meta
 from tests.ws_bot.support import APP_SECRET, PHONE_ID, VERIFY_TOKEN, Stack, text_of
@@ -149,3 +151,61 @@ def test_replies_go_to_the_wa_id_and_messages_are_marked_read(stack: Stack, uid)
         time.sleep(0.1)
     else:
         raise AssertionError("message never marked read")
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "entry",
+                        "changes",
+                        "value",
+                        "messages",
+                        "id",
+                        "from",
+                        "field",
+                        "contacts",
+                        "type",
+                        "text",
+                    ]
+                ),
+                children,
+                max_size=4,
+            )
+        ),
+        max_leaves=20,
+    )
+)
+def test_signed_random_bodies_never_cause_a_500(stack: Stack, body: Any) -> None:
+    raw = json.dumps(body).encode()
+    assert _post(stack, raw, meta.sign(raw, APP_SECRET)).status_code in (200, 400)
+
+
+def test_odd_messages_do_not_stop_the_worker(stack: Stack, uid) -> None:
+    wa_id = uid()
+    odd = [
+        {"from": wa_id, "id": f"wamid.odd1{wa_id}", "timestamp": "1", "type": "sticker"},
+        {
+            "from": wa_id,
+            "id": f"wamid.odd2{wa_id}",
+            "timestamp": "1",
+            "type": "interactive",
+            "interactive": {"type": "button_reply"},
+        },
+        {"from": wa_id, "id": f"wamid.odd3{wa_id}", "timestamp": "x", "type": "text"},
+        {"from": wa_id, "id": f"wamid.odd4{wa_id}", "timestamp": "1", "type": "brand_new_type"},
+    ]
+    update = meta.message_update(
+        phone_id=PHONE_ID, display_phone="15550001234", wa_id=wa_id, name="Odd", messages=odd
+    )
+    body = json.dumps(update).encode()
+    assert _post(stack, body, meta.sign(body, APP_SECRET)).status_code == 200
+    stack.phone.say(wa_id, "hola")  # the next normal message is still answered
+    stack.phone.wait_for(wa_id, lambda m: "English" in json.dumps(m["body"]))
