@@ -1,13 +1,17 @@
 """Payment initiation: op_api vs the official Node client, against one sandbox wallet, in one run.
 
-`uv run python bench/op_initiation.py [--iterations N]`
+`uv run python bench/op_initiation.py [--iterations N] [--rtt-ms 0,20,50]`
 
 The Node client (tests/node/bench-initiation.mjs) takes the seven steps one after another, as
 its documentation does. op_api runs independent steps concurrently (see op_api.initiation):
 wallets together, both non-interactive grants together, then the incoming payment, then the
-quote together with the outgoing-payment grant. Printed: median latencies, the number of
-sequential round trips on the critical path (measured from request timings for op_api), and
-the ratio op_api / Node (aim ≤ 0.7).
+quote together with the outgoing-payment grant. Runs are interleaved (Node, op_api client,
+op_api service, Node, …) so all three see the same machine load. Printed: median latencies, the
+sequential round trips on the critical path (measured from request timings for op_api), and the
+ratio op_api / Node (aim ≤ 0.7), on loopback and with simulated network round-trip times.
+
+On loopback a round trip costs only the sandbox's CPU, which serializes concurrent requests, so
+concurrency gains little there; over a network each saved round trip saves a full RTT.
 """
 
 from __future__ import annotations
@@ -16,17 +20,16 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script: make `op_api`'s test helpers importable
+sys.path.insert(0, str(ROOT))  # run as a script: make the test helpers importable
 
 from bench.op_wan_proxy import LatencyProxy  # noqa: E402
 from op_api.client import OpenPaymentsClient  # noqa: E402
@@ -37,11 +40,18 @@ from op_api.settings import Settings  # noqa: E402
 from op_api.store import PaymentStore  # noqa: E402
 from shared.contracts import SendPaymentRequest  # noqa: E402
 from shared.db import create_engine  # noqa: E402
-from tests.op_api.harness import OpApi, Wallet, start_wallet, wallet_env  # noqa: E402
+from tests.op_api.harness import Wallet, start_wallet, wallet_env  # noqa: E402
 from tests.support.node import NODE_DIR, ensure_node_packages  # noqa: E402
-from tests.support.processes import ServiceProcess, console_script, free_port, service_env  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    TEST_TOKEN,
+    ServiceProcess,
+    console_script,
+    free_port,
+    service_env,
+)
 
 AMOUNT = "1.00"
+WARM_UP = 2
 
 
 class TimingTransport(httpx.AsyncBaseTransport):
@@ -72,82 +82,167 @@ def critical_path(spans: list[tuple[float, float]]) -> int:
     return max(depth, default=0)
 
 
-def run_node(wallet: Wallet, iterations: int, validate: bool) -> list[float]:
-    ensure_node_packages()
-    env = wallet_env(wallet)
-    done = subprocess.run(
-        [
+class NodeRunner:
+    """The official client in one long-lived Node process: one initiation per stdin line."""
+
+    def __init__(self, wallet: Wallet, validate: bool) -> None:
+        self.wallet = wallet
+        self.validate = validate
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        ensure_node_packages()
+        env = wallet_env(self.wallet)
+        self.proc = await asyncio.create_subprocess_exec(
             "node",
             str(NODE_DIR / "bench-initiation.mjs"),
             env["WALLET_ADDRESS_URL"],
             env["KEY_ID"],
             env["PRIVATE_KEY_PATH"],
-            wallet.address("alice"),
-            wallet.address("bob"),
+            self.wallet.address("alice"),
+            self.wallet.address("bob"),
             AMOUNT.replace(".", ""),
-            str(iterations),
-            "validate" if validate else "",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=600,
-    )
-    samples: list[float] = json.loads(done.stdout)["samplesMs"]
-    return samples
+            "validate" if self.validate else "",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+
+    async def once(self) -> float:
+        assert self.proc is not None
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(b"go\n")
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 60)
+        if not line:
+            raise RuntimeError("the Node client stopped")
+        ms: float = json.loads(line)["ms"]
+        return ms
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.stdin:
+            self.proc.stdin.close()
+            await self.proc.wait()
 
 
-def run_service(api: OpApi, wallet: Wallet, iterations: int) -> list[float]:
-    samples = []
-    for _ in range(iterations):
-        started = time.perf_counter()
-        response = api.send(wallet.address("alice"), wallet.address("bob"), AMOUNT)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 201, response.text
-        api.http.delete(f"/payments/{response.json()['paymentId']}")
-    return samples
+class InProcess:
+    """op_api's initiation code called directly, with request timings recorded."""
 
+    def __init__(self, wallet: Wallet, data_dir: Path) -> None:
+        env = wallet_env(wallet)
+        self.wallet = wallet
+        self.settings = Settings(
+            internal_api_token="bench-token-0123456789",
+            wallet_address_url=env["WALLET_ADDRESS_URL"],
+            key_id=env["KEY_ID"],
+            private_key_path=Path(env["PRIVATE_KEY_PATH"]),
+            allow_insecure_http=True,
+            data_dir=data_dir,
+        )
+        self.engine = create_engine(None, self.settings.sqlite_path)
+        self.transport = TimingTransport()  # one connection pool for all runs, as a service
+        self.client = OpenPaymentsClient(
+            self.settings.wallet_address_url,
+            signing_key(self.settings),
+            http_client=httpx.AsyncClient(transport=self.transport),
+            allow_insecure_http=True,
+        )
+        self.store = PaymentStore(self.engine, "bench_")
 
-async def run_in_process(
-    wallet: Wallet, data_dir: Path, iterations: int
-) -> tuple[list[float], list[int]]:
-    env = wallet_env(wallet)
-    settings = Settings(
-        internal_api_token="bench-token-0123456789",
-        wallet_address_url=env["WALLET_ADDRESS_URL"],
-        key_id=env["KEY_ID"],
-        private_key_path=Path(env["PRIVATE_KEY_PATH"]),
-        allow_insecure_http=True,
-        data_dir=data_dir,
-    )
-    engine = create_engine(None, settings.sqlite_path)
-    store = PaymentStore(engine, "bench_")
-    await store.create_schema()
-    samples, depths = [], []
-    transport = TimingTransport()  # one connection pool for all runs, as a service keeps
-    client = OpenPaymentsClient(
-        settings.wallet_address_url,
-        signing_key(settings),
-        http_client=httpx.AsyncClient(transport=transport),
-        allow_insecure_http=True,
-    )
-    deps = Deps(settings=settings, client=client, store=store)
-    for _ in range(iterations):
-        transport.spans.clear()
+    async def once(self) -> tuple[float, int]:
+        self.transport.spans.clear()
+        deps = Deps(settings=self.settings, client=self.client, store=self.store)
         request = SendPaymentRequest(
-            sender_wallet_url=wallet.address("alice"),
-            receiver_wallet_url=wallet.address("bob"),
+            sender_wallet_url=self.wallet.address("alice"),
+            receiver_wallet_url=self.wallet.address("bob"),
             amount=AMOUNT,
         )
         started = time.perf_counter()
         record, _ = await send_payment(deps, request)
-        samples.append((time.perf_counter() - started) * 1000)
-        depths.append(critical_path(transport.spans))
+        elapsed = (time.perf_counter() - started) * 1000
+        depth = critical_path(self.transport.spans)
         assert record.continue_uri
         assert record.continue_token
-        await client.grant.cancel(record.continue_uri, record.continue_token)
-    await client.http.client.aclose()
-    await engine.dispose()
-    return samples, depths
+        await self.client.grant.cancel(record.continue_uri, record.continue_token)
+        return elapsed, depth
+
+    async def close(self) -> None:
+        await self.client.http.client.aclose()
+        await self.engine.dispose()
+
+
+async def service_once(http: httpx.AsyncClient, wallet: Wallet) -> float:
+    body = {
+        "senderWalletUrl": wallet.address("alice"),
+        "receiverWalletUrl": wallet.address("bob"),
+        "amount": AMOUNT,
+    }
+    started = time.perf_counter()
+    response = await http.post("/send-payment", json=body)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 201, response.text
+    await http.delete(f"/payments/{response.json()['paymentId']}")
+    return elapsed
+
+
+@dataclass
+class Result:
+    rtt_ms: float
+    node: list[float] = field(default_factory=list)
+    inproc: list[float] = field(default_factory=list)
+    service: list[float] = field(default_factory=list)
+    depths: list[int] = field(default_factory=list)
+
+
+async def interleaved(
+    wallet: Wallet, api_url: str, base: Path, result: Result, n: int, validate: bool
+) -> None:
+    node = NodeRunner(wallet, validate)
+    await node.start()
+    inproc = InProcess(wallet, base / "inproc")
+    await inproc.store.create_schema()
+    headers = {"Authorization": f"Bearer {TEST_TOKEN}"}
+    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=60) as http:
+        try:
+            for i in range(WARM_UP + n):
+                node_ms = await node.once()
+                inproc_ms, depth = await inproc.once()
+                service_ms = await service_once(http, wallet)
+                if i >= WARM_UP:  # warm-up: connections, imports, the sandbox's JWKS cache
+                    result.node.append(node_ms)
+                    result.inproc.append(inproc_ms)
+                    result.service.append(service_ms)
+                    result.depths.append(depth)
+        finally:
+            await node.stop()
+            await inproc.close()
+
+
+def measure(base: Path, rtt_ms: float, iterations: int, validate: bool) -> Result:
+    """One sandbox wallet (behind a latency proxy when `rtt_ms` > 0), op_api, and Node."""
+    proxy_port = free_port()
+    extra = ["--public-url", f"http://127.0.0.1:{proxy_port}"] if rtt_ms else []
+    wallet_proc, wallet = start_wallet(base / "wallet", *extra)
+    if rtt_ms:
+        LatencyProxy(proxy_port, wallet_proc.port, rtt_ms).start()
+        wallet = Wallet(f"http://127.0.0.1:{proxy_port}", wallet.data_dir)
+    port = free_port()
+    env = {**wallet_env(wallet), "DATA_DIR": str(base / "op_api"), "PORT": str(port)}
+    api_proc = ServiceProcess(
+        name="op_api",
+        args=[console_script("op-api")],
+        port=port,
+        log_path=base / "op_api.log",
+        env=service_env(env),
+    )
+    result = Result(rtt_ms)
+    try:
+        api_proc.start()
+        asyncio.run(interleaved(wallet, api_proc.url, base, result, iterations, validate))
+    finally:
+        api_proc.stop()
+        wallet_proc.stop()
+    return result
 
 
 def _summary(samples: list[float]) -> str:
@@ -156,57 +251,17 @@ def _summary(samples: list[float]) -> str:
     return f"{statistics.median(samples):7.1f} ms  (p90 {p90:6.1f} ms)"
 
 
-@dataclass
-class Result:
-    rtt_ms: float
-    node: list[float]
-    inproc: list[float]
-    service: list[float]
-    depth: int
-
-
-def measure(base: Path, rtt_ms: float, iterations: int, node_validate: bool) -> Result:
-    """One sandbox wallet (behind a latency proxy when `rtt_ms` > 0), op_api, and Node."""
-    proxy_port = free_port()
-    extra = ["--public-url", f"http://127.0.0.1:{proxy_port}"] if rtt_ms else []
-    wallet_proc, direct = start_wallet(base / "wallet", *extra)
-    wallet = direct
-    if rtt_ms:
-        LatencyProxy(proxy_port, wallet_proc.port, rtt_ms).start()
-        wallet = Wallet(f"http://127.0.0.1:{proxy_port}", direct.data_dir)
-    api_proc = ServiceProcess(
-        name="op_api",
-        args=[console_script("op-api")],
-        port=free_port(),
-        log_path=base / "op_api.log",
-        env=service_env({**wallet_env(wallet), "DATA_DIR": str(base / "op_api")}),
-    )
-    api_proc.env["PORT"] = str(api_proc.port)
-    try:
-        api = OpApi(api_proc.start())
-        # Warm-up (connections, JWKS caches in the sandbox, imports); not counted.
-        run_node(wallet, 2, node_validate)
-        run_service(api, wallet, 2)
-        asyncio.run(run_in_process(wallet, base / "inproc", 2))
-        node = run_node(wallet, iterations, node_validate)
-        service = run_service(api, wallet, iterations)
-        inproc, depths = asyncio.run(run_in_process(wallet, base / "inproc", iterations))
-    finally:
-        api_proc.stop()
-        wallet_proc.stop()
-    return Result(rtt_ms, node, inproc, service, statistics.mode(depths))
-
-
 def report(result: Result) -> None:
     node_median = statistics.median(result.node)
     ratio_client = statistics.median(result.inproc) / node_median
     ratio_service = statistics.median(result.service) / node_median
-    where = f"{result.rtt_ms:g} ms RTT to the wallet" if result.rtt_ms else "loopback, no added RTT"
-    print(f"\nWallet provider at {where}; {len(result.node)} initiations each (median, p90):")
+    depth = statistics.mode(result.depths)
+    where = f"{result.rtt_ms:g} ms RTT to the wallet" if result.rtt_ms else "loopback (no RTT)"
+    print(f"\nWallet provider at {where}; {len(result.node)} interleaved runs (median, p90):")
     print(f"  official Node client, 7 steps in sequence : {_summary(result.node)}  round trips 7")
     print(
         f"  op_api client, independent steps together : {_summary(result.inproc)}"
-        f"  round trips {result.depth} (measured)"
+        f"  round trips {depth} (measured)"
     )
     print(f"  op_api service, POST /send-payment        : {_summary(result.service)}")
     print(f"  ratio op_api client  / Node client: {ratio_client:.2f}")
@@ -214,13 +269,13 @@ def report(result: Result) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--iterations", type=int, default=15)
     parser.add_argument(
         "--rtt-ms",
-        type=float,
-        default=20.0,
-        help="round-trip time to simulate to the wallet provider (default 20; 0 = loopback)",
+        default="0,20,50",
+        help="round-trip times to simulate to the wallet provider, comma-separated "
+        "(default 0,20,50: loopback, same region, same continent)",
     )
     parser.add_argument(
         "--node-validate",
@@ -229,9 +284,8 @@ def main() -> None:
         "off by default, which favours Node",
     )
     args = parser.parse_args()
-    scenarios = sorted({0.0, args.rtt_ms})
-    print(__doc__.split("\n")[0])
-    for rtt in scenarios:
+    print((__doc__ or "").split("\n")[0])
+    for rtt in sorted({float(v) for v in args.rtt_ms.split(",") if v.strip()}):
         with tempfile.TemporaryDirectory(prefix="op-bench-") as tmp:
             report(measure(Path(tmp), rtt, args.iterations, args.node_validate))
 

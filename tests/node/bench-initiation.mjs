@@ -2,11 +2,13 @@
 // its documentation does, one step after another (7 round trips):
 // sender wallet, receiver wallet, incoming-payment grant, incoming payment, quote grant, quote,
 // outgoing-payment grant. Each iteration's grant is cancelled afterwards (outside the timing).
-// usage: node bench-initiation.mjs <platformWalletUrl> <keyId> <keyPath> <sender> <receiver> <value> <iterations> [validate]
-// stdout: JSON {samplesMs: number[], roundTrips: 7}
+// usage: node bench-initiation.mjs <platformWalletUrl> <keyId> <keyPath> <sender> <receiver> <value> [validate]
+// Then one initiation per line read on stdin; one line written per initiation: {"ms": <number>}
+// (line by line, so the caller can interleave runs with its own under the same machine load).
+import { createInterface } from 'node:readline'
 import { createAuthenticatedClient, isPendingGrant } from '@interledger/open-payments'
 
-const [walletAddressUrl, keyId, privateKey, senderUrl, receiverUrl, value, iterationsText, validate] =
+const [walletAddressUrl, keyId, privateKey, senderUrl, receiverUrl, value, validate] =
   process.argv.slice(2)
 const client = await createAuthenticatedClient({
   walletAddressUrl,
@@ -64,11 +66,10 @@ async function initiate() {
   return outgoingGrant
 }
 
-const samplesMs = []
-for (let i = 0; i < Number(iterationsText); i++) {
+for await (const _line of createInterface({ input: process.stdin })) {
   const started = performance.now()
   const grant = await initiate()
-  samplesMs.push(performance.now() - started)
+  const ms = performance.now() - started
   await client.grant.cancel({ url: grant.continue.uri, accessToken: grant.continue.access_token.value })
+  process.stdout.write(JSON.stringify({ ms }) + '\n')
 }
-process.stdout.write(JSON.stringify({ samplesMs, roundTrips: 7 }))
