@@ -188,7 +188,15 @@ def create_service_app(
                 yield
         logger.info("stopped")
 
-    app = FastAPI(title=name, version=version, description=description, lifespan=_lifespan)
+    app = FastAPI(
+        title=name,
+        version=version,
+        description=description,
+        lifespan=_lifespan,
+        # FastAPI answers 400 itself when a body cannot be decoded at all (bytes that are not
+        # UTF-8 JSON), before any route runs: documented once here for every operation.
+        responses={400: {"description": "The request body could not be parsed"}},
+    )
     app.state.service_name = name
     app.state.ready_checks = {}
     if not callable(settings):
