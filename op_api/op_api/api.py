@@ -149,7 +149,18 @@ async def _release_grant(deps: Deps, record: PaymentRecord) -> None:
         )
 
 
-@router.get("/payments/{payment_id}/finish", response_class=HTMLResponse, include_in_schema=True)
+@router.get(
+    "/payments/{payment_id}/finish",
+    response_class=HTMLResponse,
+    include_in_schema=True,
+    # Every status finish.finish answers with (schemathesis checks the document against them).
+    responses={
+        202: {"description": "Approval seen; the wallet has not confirmed it yet"},
+        400: {"description": "Missing, malformed or unverifiable hash / interact_ref"},
+        404: {"description": "Unknown payment"},
+        502: {"description": "The wallet could not confirm the approval"},
+    },
+)
 async def finish_redirect(
     payment_id: str,
     deps: DepsDep,
