@@ -26,7 +26,9 @@ _VERB = re.compile(
 )
 _PAST = re.compile(r"\b(mand[ée]|envi[ée]|pagu[ée]|sent|paid)\b", re.I)
 _AMOUNT = re.compile(r"(?:(?P<sym>[$€£])\s?)?(?P<num>\d+(?:[.,]\d+)*)(?:\s?(?P<word>[a-zA-Zóé]+))?")
-_POINTER = re.compile(r"\$[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:/\S*)?")
+# The port matters: local wallets live at $127.0.0.1:4000/alice (without it the recipient
+# became $127.0.0.1, a wallet that does not exist).
+_POINTER = re.compile(r"\$[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d+)?(?:/\S*)?")
 _URL = re.compile(r"https?://\S+")
 _PHONE = re.compile(r"\+\d[\d ()-]{7,}\d")
 _NAME = re.compile(
