@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from op_api.caches import Caches
 from op_api.client import OpenPaymentsClient
 from op_api.settings import Settings
 from op_api.store import PaymentStore
@@ -23,3 +24,11 @@ class Deps:
     settings: Settings
     client: OpenPaymentsClient
     store: PaymentStore
+    caches: Caches = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.caches = Caches(
+            self.client,
+            wallet_seconds=self.settings.wallet_cache_seconds,
+            reuse_grants=self.settings.reuse_grants,
+        )

@@ -22,22 +22,18 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from op_api.access import incoming_access, outgoing_access, quote_access
+from op_api.caches import GrantNotImmediate
 from op_api.client import (
     InsecureUrlError,
-    OpenPaymentsClient,
     OpenPaymentsError,
     OpenPaymentsHTTPError,
     OpenPaymentsTransportError,
 )
 from op_api.client.interaction import new_nonce
 from op_api.client.models import (
-    AccessIncoming,
-    AccessOutgoing,
-    AccessQuote,
-    Grant,
     InteractFinish,
     InteractRequest,
-    OutgoingLimits,
     PendingGrant,
     Quote,
     WalletAddress,
@@ -45,7 +41,7 @@ from op_api.client.models import (
 from op_api.client.urls import ensure_allowed
 from op_api.deps import Deps, ServiceError
 from op_api.metrics import INITIATION_SECONDS
-from op_api.records import PaymentRecord, Status, StoredToken
+from op_api.records import PaymentRecord, Status
 from op_api.store import DuplicateKey, utcnow
 from shared.contracts import SendPaymentRequest
 from shared.money import Amount, MoneyError
@@ -82,9 +78,9 @@ def _validated_urls(deps: Deps, request: SendPaymentRequest) -> tuple[str, str]:
     return urls[0], urls[1]
 
 
-async def _resolve(client: OpenPaymentsClient, url: str, role: str) -> WalletAddress:
+async def _resolve(deps: Deps, url: str, role: str) -> WalletAddress:
     try:
-        return await client.wallet_address.get(url)
+        return await deps.caches.wallet(url)
     except OpenPaymentsHTTPError as exc:
         raise ServiceError(
             422, f"{role} wallet address {url} could not be resolved (HTTP {exc.status})"
@@ -124,12 +120,8 @@ async def _outgoing_grant(
     debit: Amount,
     interact: InteractRequest,
 ) -> PendingGrant:
-    access = AccessOutgoing(
-        actions=["create", "read"],
-        identifier=sender.id,
-        limits=OutgoingLimits(receiver=receiver_url, debit_amount=debit),
-    )
-    grant = await deps.client.grant.request(sender.auth_server, [access], interact)
+    access = outgoing_access(sender.id, receiver_url, debit)
+    grant = await deps.client.grant.request(sender.auth_server, access, interact)
     if not isinstance(grant, PendingGrant):
         # A provider may grant without interaction (pre-authorized); we still need consent UX.
         raise ServiceError(502, "the sender's wallet granted an outgoing payment without consent")
@@ -150,27 +142,25 @@ async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict
     client = deps.client
     sender_url, receiver_url = _validated_urls(deps, request)
     sender, receiver = await asyncio.gather(
-        _resolve(client, sender_url, "sender"), _resolve(client, receiver_url, "receiver")
+        _resolve(deps, sender_url, "sender"), _resolve(deps, receiver_url, "receiver")
     )
     debit = _amount(request, sender)
     now = utcnow()
     expires_at = now + timedelta(seconds=deps.settings.payment_expiry_seconds)
 
-    ip_grant, quote_grant = await asyncio.gather(
-        client.grant.request(
-            receiver.auth_server,
-            [AccessIncoming(actions=["create", "read", "complete"], identifier=receiver.id)],
-        ),
-        client.grant.request(sender.auth_server, [AccessQuote(actions=["create", "read"])]),
-    )
-    if not isinstance(ip_grant, Grant) or not isinstance(quote_grant, Grant):
-        raise ServiceError(502, "incoming-payment/quote grants unexpectedly need interaction")
+    try:
+        ip_token, quote_token = await asyncio.gather(
+            deps.caches.grant(receiver.auth_server, incoming_access(receiver.id)),
+            deps.caches.grant(sender.auth_server, quote_access()),
+        )
+    except GrantNotImmediate as exc:
+        raise ServiceError(502, f"unexpected interactive grant: {exc}") from exc
     metadata = {"externalRef": f"paguito:{payment_id}"}
     if request.description:
         metadata["description"] = request.description
     incoming = await client.incoming_payment.create(
         receiver.resource_server,
-        ip_grant.access_token.value,
+        ip_token.value,
         wallet_address=receiver.id,
         expires_at=expires_at + INCOMING_PAYMENT_EXTRA_TTL,
         metadata=metadata,
@@ -181,7 +171,7 @@ async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict
     quote_task = asyncio.ensure_future(
         client.quote.create(
             sender.resource_server,
-            quote_grant.access_token.value,
+            quote_token.value,
             wallet_address=sender.id,
             receiver=incoming.id,
             debit_amount=debit,
@@ -208,10 +198,10 @@ async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict
         "debit_amount": quote.debit_amount.to_wire(),
         "receive_amount": quote.receive_amount.to_wire(),
         "incoming_payment_url": incoming.id,
-        "incoming_token": StoredToken.from_access_token(ip_grant.access_token, now).dump(),
+        "incoming_token": ip_token.dump(),
         "quote_url": quote.id,
         "quote_expires_at": quote.expires_at,
-        "quote_token": StoredToken.from_access_token(quote_grant.access_token, now).dump(),
+        "quote_token": quote_token.dump(),
         "confirmation_url": grant.interact.redirect,
         "continue_uri": grant.continue_.uri,
         "continue_token": grant.continue_.access_token.value,

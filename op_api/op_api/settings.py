@@ -44,6 +44,14 @@ class Settings(ServiceSettings):
     worker_interval_seconds: float = Field(
         default=1.0, gt=0, description="Background sweep: expiry, outgoing payments, settlement."
     )
+    wallet_cache_seconds: int = Field(
+        default=60, ge=0, description="Keep wallet address documents this long (0: never)."
+    )
+    reuse_grants: bool = Field(
+        default=True,
+        description="Share non-interactive grants (incoming payment, quote) between payments "
+        "while their tokens are valid.",
+    )
     db_table_prefix: str = Field(
         default="op_", pattern=r"^[a-z][a-z0-9_]{0,30}$", description="Prefix of op_api's tables."
     )

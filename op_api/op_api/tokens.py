@@ -1,18 +1,24 @@
-"""Use a stored GNAP access token; rotate it when it has expired (or the server says so).
+"""Use a payment's GNAP access token, renewing it when it has expired or is refused.
 
-The token is read from the store at each use (another step may have rotated it), and a rotated
+- The outgoing-payment token belongs to this payment alone: it is rotated.
+- Incoming-payment and quote tokens may be shared between payments (see `caches`): rotating
+  one would revoke it for the others, so a new grant replaces it instead.
+
+The token is read from the store at each use (another step may have renewed it), and a renewed
 token is written to the store before it is used, so a crash cannot lose it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, TypeVar
 
+from op_api.access import incoming_access, quote_access
 from op_api.client import Forbidden, OpenPaymentsHTTPError, Unauthorized
+from op_api.client.models import AccessItem
 from op_api.deps import Deps
-from op_api.records import StoredToken
+from op_api.records import PaymentRecord, StoredToken
 from op_api.store import utcnow
 
 T = TypeVar("T")
@@ -20,12 +26,19 @@ TokenField = Literal["incoming_token", "quote_token", "outgoing_token"]
 logger = logging.getLogger(__name__)
 
 
-async def current(deps: Deps, payment_id: str, field: TokenField) -> StoredToken:
-    record = await deps.store.get(payment_id)
-    token = getattr(record, field, None) if record else None
+def _token(record: PaymentRecord | None, field: TokenField) -> StoredToken:
+    token = getattr(record, field, None)
     if not isinstance(token, StoredToken):
-        raise LookupError(f"payment {payment_id} has no {field}")
+        raise LookupError(f"payment has no {field}")
     return token
+
+
+def _shared_access(record: PaymentRecord, field: TokenField) -> tuple[str, Sequence[AccessItem]]:
+    if field == "incoming_token":
+        assert record.receiver is not None
+        return record.receiver.auth_server, incoming_access(record.receiver.id)
+    assert record.sender is not None
+    return record.sender.auth_server, quote_access()
 
 
 async def rotate(deps: Deps, payment_id: str, field: TokenField, token: StoredToken) -> StoredToken:
@@ -37,22 +50,41 @@ async def rotate(deps: Deps, payment_id: str, field: TokenField, token: StoredTo
     return fresh
 
 
+async def renew(
+    deps: Deps, record: PaymentRecord, field: TokenField, token: StoredToken
+) -> StoredToken:
+    if field == "outgoing_token":
+        return await rotate(deps, record.id, field, token)
+    auth_server, access = _shared_access(record, field)
+    fresh = await deps.caches.grant(auth_server, access)
+    if fresh.value == token.value:  # the shared token itself is spent: replace it for all
+        fresh = await deps.caches.grant(auth_server, access, renew=True)
+    values: dict[str, Any] = {field: fresh.dump()}
+    await deps.store.update(record.id, **values)
+    logger.info(
+        "access token renewed by a new grant", extra={"payment_id": record.id, "token": field}
+    )
+    return fresh
+
+
 async def with_token(
     deps: Deps,
     payment_id: str,
     field: TokenField,
     call: Callable[[str], Awaitable[T]],
 ) -> T:
-    """`call(token_value)` with the stored token, rotating first if expired, or once on 401/403."""
-    token = await current(deps, payment_id, field)
+    """`call(token_value)` with the stored token, renewed first if expired, or once on 401/403."""
+    record = await deps.store.get(payment_id)
+    assert record is not None
+    token = _token(record, field)
     if token.expired(utcnow()):
-        token = await rotate(deps, payment_id, field, token)
+        token = await renew(deps, record, field, token)
     try:
         return await call(token.value)
     except (Unauthorized, Forbidden) as refused:
         # Expired or inactive token (a refused request created nothing, so one retry is safe).
         try:
-            token = await rotate(deps, payment_id, field, token)
+            token = await renew(deps, record, field, token)
         except OpenPaymentsHTTPError:
             raise refused from None  # not a token problem after all: report the real refusal
         return await call(token.value)

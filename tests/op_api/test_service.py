@@ -271,3 +271,39 @@ def test_wallet_failure_during_initiation_leaves_nothing_behind(
     assert "detail" in failed.json()
     retried = api.send(alice, bob, "2.25", idempotencyKey="flaky")
     assert retried.status_code == 201, retried.text
+
+
+def _initiation_requests(wallet: Wallet, api: OpApi) -> list[tuple[str, str]]:
+    seen = len(wallet.exchanges())
+    payment = api.start(wallet.address("alice"), wallet.address("bob"), "1.05")
+    api.http.delete(f"/payments/{payment['paymentId']}")
+    return [
+        (e["method"], e["path"])
+        for e in wallet.exchanges()[seen:]
+        if not e["path"].startswith(("/admin", "/auth/continue"))
+    ]
+
+
+def test_later_payments_reuse_wallet_documents_and_grants(wallet: Wallet, op_api: Start) -> None:
+    api = op_api()
+    first = _initiation_requests(wallet, api)
+    assert sorted(first) == sorted(
+        [
+            ("GET", "/alice"),
+            ("GET", "/bob"),
+            ("POST", "/auth"),  # incoming-payment grant
+            ("POST", "/auth"),  # quote grant
+            ("POST", "/incoming-payments"),
+            ("POST", "/quotes"),
+            ("POST", "/auth"),  # outgoing-payment grant (interactive: never shared)
+        ]
+    )
+    second = _initiation_requests(wallet, api)
+    assert sorted(second) == [
+        ("POST", "/auth"),
+        ("POST", "/incoming-payments"),
+        ("POST", "/quotes"),
+    ]
+    uncached = op_api(WALLET_CACHE_SECONDS="0", REUSE_GRANTS="false")
+    _initiation_requests(wallet, uncached)
+    assert len(_initiation_requests(wallet, uncached)) == 7
