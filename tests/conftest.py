@@ -59,9 +59,13 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
         proc.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole session (sync Playwright API)."""
+    """Headless Chromium for one test module (sync Playwright API).
+
+    Module scope, not session: while sync Playwright runs, its event loop counts as running in
+    this thread, which would break every asyncio test collected after the first page test.
+    """
     from playwright.sync_api import sync_playwright
 
     try:
