@@ -1,0 +1,23 @@
+// Signing cost of the official utils: createHeaders over the same request N times.
+// argv: <private key PEM path> <key id> <iterations>; stdin: {method, url, headers, body}
+// stdout: {"perRequestUs": <median microseconds of 5 batches>}
+import { readFileSync } from 'node:fs'
+import { createPrivateKey } from 'node:crypto'
+import { createHeaders } from '@interledger/http-signature-utils'
+
+const [pemPath, keyId, iterationsText] = process.argv.slice(2)
+const iterations = Number(iterationsText)
+const privateKey = createPrivateKey(readFileSync(pemPath))
+const chunks = []
+for await (const chunk of process.stdin) chunks.push(chunk)
+const request = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+
+for (let i = 0; i < Math.min(200, iterations); i++) await createHeaders({ request, privateKey, keyId })
+const batches = []
+for (let b = 0; b < 5; b++) {
+  const started = process.hrtime.bigint()
+  for (let i = 0; i < iterations; i++) await createHeaders({ request, privateKey, keyId })
+  batches.push(Number(process.hrtime.bigint() - started) / 1000 / iterations)
+}
+batches.sort((a, b) => a - b)
+process.stdout.write(JSON.stringify({ perRequestUs: batches[2] }))
