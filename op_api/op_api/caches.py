@@ -25,6 +25,7 @@ from op_api.store import utcnow
 V = TypeVar("V")
 GRANT_MARGIN = timedelta(seconds=30)  # never hand out a token about to expire
 GRANT_MAX_AGE = timedelta(minutes=5)  # for tokens without expires_in
+MAX_ENTRIES = 1000  # past this, expired entries are dropped
 
 
 class GrantNotImmediate(Exception):
@@ -58,7 +59,17 @@ class _SingleFlight(Generic[V]):
                 return hit
             expires, value = await load()
             self._entries[key] = (expires, value)
+            if len(self._entries) > MAX_ENTRIES:
+                self._prune()
             return value
+
+    def _prune(self) -> None:
+        now = utcnow()
+        for key in [k for k, (expires, _) in self._entries.items() if expires <= now]:
+            del self._entries[key]
+            lock = self._locks.get(key)
+            if lock is not None and not lock.locked():
+                del self._locks[key]
 
 
 class Caches:
