@@ -1,0 +1,108 @@
+"""Messages per second end to end: the sandbox phone → ws_bot → llm_back (offline parser) →
+the reply back at the phone, vs llm_back answering the same messages directly, in one run.
+
+`uv run python -m bench e2e_throughput [--users U] [--messages M]`
+
+U onboarded users each send M messages as fast as the phone delivers them (a mix of a payment
+to someone unknown, thanks and a question, each answered with one message). The clock stops
+when the last reply reaches the phone. The baseline sends the same texts straight to llm_back
+with the same number of clients in parallel: the ratio is the share of llm_back's own rate the
+whole pipeline keeps (signature check, durable inbox, per-user ordering, Graph calls).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from bench._stack import spawner
+from tests.op_api.harness import start_wallet
+from tests.support.processes import TEST_TOKEN, console_script
+from tests.ws_bot.conftest import pointer
+from tests.ws_bot.support import Phone, start_stack
+
+TEXTS = ["send 5 to Bob", "gracias", "what can you do?"]
+
+
+def _direct(llm_url: str, users: list[str], messages: int) -> float:
+    """llm_back alone: the same texts, one client per user; messages per second."""
+
+    def one_user(wa_id: str) -> None:
+        with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {TEST_TOKEN}"}) as c:
+            for i in range(messages):
+                body = {"wa_id": wa_id, "name": "U", "message": TEXTS[i % len(TEXTS)]}
+                c.post(f"{llm_url}/webhook/whatsapp", json=body).raise_for_status()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(users)) as pool:
+        list(pool.map(one_user, users))
+    return len(users) * messages / (time.perf_counter() - started)
+
+
+def _end_to_end(phone: Phone, users: list[str], messages: int, timeout: float) -> float:
+    before = {u: phone.count(u) for u in users}
+
+    def one_user(wa_id: str) -> None:
+        for i in range(messages):
+            phone.say(wa_id, TEXTS[i % len(TEXTS)])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(users)) as pool:
+        list(pool.map(one_user, users))
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=30) as client:
+        while time.monotonic() < deadline:
+            replies = sum(
+                1 for m in client.get(f"{phone.url}/api/messages").json() if m["direction"] == "out"
+            )
+            if replies - sum(before.values()) >= len(users) * messages:
+                break
+            time.sleep(0.05)
+        else:
+            raise TimeoutError("not every message was answered")
+    return len(users) * messages / (time.perf_counter() - started)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--users", type=int, default=12)
+    parser.add_argument("--messages", type=int, default=15)
+    args = parser.parse_args(argv or [])
+    with tempfile.TemporaryDirectory(prefix="e2e-bench-") as tmp, spawner(Path(tmp)) as spawn:
+        wallet_proc, wallet = start_wallet(Path(tmp) / "wallet")
+        try:
+            llm = spawn("llm_back", [console_script("llm-back")], {"OPENAI_API_KEY": ""})
+            stack = start_stack(
+                spawn,
+                llm_url=llm.url,
+                op_url="http://127.0.0.1:9",  # no payment reaches op_api in this mix
+                wallet_base=wallet.url,
+                extra_env={"RATE_LIMIT_MESSAGES": "100000"},
+            )
+            users = [str(15551000000 + i) for i in range(args.users)]
+            with ThreadPoolExecutor(len(users)) as pool:
+                list(
+                    pool.map(
+                        lambda u: stack.phone.onboard(u, "U", pointer(wallet.address("alice"))),
+                        users,
+                    )
+                )
+            direct = _direct(llm.url, users, args.messages)
+            e2e = _end_to_end(stack.phone, users, args.messages, timeout=300)
+        finally:
+            wallet_proc.stop()
+    total = args.users * args.messages
+    print(f"end to end with the offline parser: {args.users} users × {args.messages} messages")
+    print(f"  phone → ws_bot → llm_back → reply: {e2e:7.1f} messages/s ({total} in all)")
+    print(f"  llm_back alone, same texts:        {direct:7.1f} messages/s")
+    print(f"  ratio end to end / llm_back alone: {e2e / direct:.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
