@@ -168,7 +168,7 @@ def test_receipt_image_goes_through_the_same_confirmation(stack: Stack, uid) -> 
     deadline = time.time() + 5  # progress reaction on the photo
     while time.time() < deadline:
         mine = [m for m in phone.messages(wa_id) if m["id"] == sent["id"]]
-        if mine[0]["reactions"].get("bot"):
+        if mine[0]["reactions"].get("bot") == "⏳":  # 👀 (received) first, then ⏳ (paying)
             break
         time.sleep(0.1)
     assert mine[0]["reactions"].get("bot") == "⏳"

@@ -175,6 +175,8 @@ class Conversation(Onboarding, AddressBook, Paying):
     async def _media(self, user: st.User, inc: Incoming) -> None:
         lang = user.language
         assert inc.media_id is not None
+        # Media takes a while (download, transcription or vision): show it was received.
+        await self.say.react(user.wa_id, inc.message_id, "👀")
         try:
             data, mime = await self.say.media_bytes(inc.media_id, self.settings.max_media_bytes)
         except Exception:
