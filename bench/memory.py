@@ -1,0 +1,85 @@
+"""Resident memory of each service, idle and after traffic, vs a bare FastAPI app, in one run.
+
+`uv run python -m bench memory [--payments N] [--messages M]`
+
+The whole stack runs on the sandbox (SQLite, offline parser). Memory is read (RSS, psutil) right
+after start-up and again after N complete payments through the chat (onboarding, quote, Confirm,
+approval, receipt) plus M extra messages. The baseline is a bare FastAPI app under uvicorn, the
+floor any of these services starts from: the ratio is each service's RSS / the bare app's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+
+from bench._stack import bare_app
+from tests.support.processes import ServiceProcess
+from tests.trust.support import Replicated, approval_url, buttons_of, pointer, replicated_stack
+
+MIB = 1024 * 1024
+
+
+def rss(proc: ServiceProcess) -> float:
+    """RSS of the process and any children (uvicorn reloaders, workers), in MiB."""
+    assert proc.proc is not None
+    root = psutil.Process(proc.proc.pid)
+    total: int = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+    return total / MIB
+
+
+def _pay(stack: Replicated, wa_id: str, messages: int) -> None:
+    phone, wallet = stack.phone, stack.wallet
+    phone.onboard(wa_id, "Mem", pointer(wallet.address("alice")))
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 1 to " + pointer(wallet.address("bob")))
+    phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=60)
+    n = phone.count(wa_id)
+    phone.tap(wa_id, "Confirm")
+    url = approval_url(phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n))
+    assert url is not None
+    n = phone.count(wa_id)
+    wallet.answer(url)
+    phone.wait_text(wa_id, "Payment sent", after=n, timeout=60)
+    for i in range(messages):
+        phone.say(wa_id, ["gracias", "what can you do?", "history"][i % 3])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--payments", type=int, default=8)
+    parser.add_argument("--messages", type=int, default=10)
+    args = parser.parse_args(argv or [])
+    with (
+        tempfile.TemporaryDirectory(prefix="mem-bench-") as tmp,
+        replicated_stack(Path(tmp), replicas=1, bot_env={"RATE_LIMIT_MESSAGES": "1000"}) as stack,
+    ):
+        bare = bare_app(stack.spawn)
+        services = {
+            "ws_bot": stack.bots[0],
+            "llm_back": stack.llm,
+            "op_api": stack.ops[0].proc,
+            "bare FastAPI": bare,
+        }
+        idle = {name: rss(p) for name, p in services.items()}
+        users = [str(15552000000 + uuid.uuid4().int % 10**6) for _ in range(args.payments)]
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda u: _pay(stack, u, args.messages), users))
+        busy = {name: rss(p) for name, p in services.items()}
+    base = busy["bare FastAPI"]
+    print(f"resident memory (RSS), idle and after {args.payments} payments through the chat")
+    for name in services:
+        print(
+            f"  {name:13s} idle {idle[name]:6.1f} MiB   after traffic {busy[name]:6.1f} MiB"
+            f"   ratio to bare {busy[name] / base:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
