@@ -151,6 +151,9 @@ def test_replies_go_to_the_wa_id_and_messages_are_marked_read(stack: Stack, uid)
         time.sleep(0.1)
     else:
         raise AssertionError("message never marked read")
+    # "typing…" was shown with the read mark, and the answer hid it.
+    typing = httpx.get(f"{stack.phone.url}/api/users/{wa_id}/typing").json()
+    assert typing == {"typing": False}
 
 
 @settings(

@@ -210,8 +210,10 @@ class Messenger:
             logger.warning("reaction not sent", exc_info=True)
 
     async def mark_read(self, message_id: str) -> None:
+        """Mark the message read and show "typing…" (the bot always answers what it reads;
+        WhatsApp hides the indicator at the answer or after 25 s)."""
         try:
-            await self.wa.mark_message_as_read(message_id=message_id)
+            await self.wa.indicate_typing(message_id=message_id)
         except Exception:
             logger.warning("read mark not sent", exc_info=True)
 

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hmac
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -147,6 +148,12 @@ def create_app(config: PhoneConfig) -> FastAPI:
     @app.get("/api/users/{wa_id}/messages")
     async def conversation(wa_id: str) -> list[dict[str, Any]]:
         return [m.to_json() for m in state.conversation(wa_id)]
+
+    @app.get("/api/users/{wa_id}/typing")
+    async def typing(wa_id: str) -> dict[str, bool]:
+        """Whether the bot shows "typing…" (as WhatsApp does, for at most 25 seconds)."""
+        since = state.typing.get(wa_id)
+        return {"typing": since is not None and time.time() - since < 25}
 
     @app.get("/api/messages")
     async def all_messages() -> list[dict[str, Any]]:
@@ -304,6 +311,8 @@ def create_app(config: PhoneConfig) -> FastAPI:
             for m in state.conversation(target.wa_id):
                 if m.direction == "in" and m.timestamp <= target.timestamp:
                     m.read = True
+            if payload.get("typing_indicator"):
+                state.typing[target.wa_id] = time.time()
             return JSONResponse({"success": True})
         try:
             check_message(payload)
@@ -321,6 +330,7 @@ def create_app(config: PhoneConfig) -> FastAPI:
                 target.reactions["bot"] = payload["reaction"].get("emoji", "")
         else:
             state.add(ChatMessage(message_id, to, "out", kind, payload))
+            state.typing.pop(to, None)
         if config.status_webhooks:
             later(send_status(to, message_id, "delivered"))
         return JSONResponse(

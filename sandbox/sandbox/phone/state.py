@@ -74,6 +74,7 @@ class PhoneState:
         self.by_id: dict[str, ChatMessage] = {}
         self.media: dict[str, Media] = {}
         self.graph_calls: list[dict[str, Any]] = []
+        self.typing: dict[str, float] = {}  # wa_id → when the bot started "typing…"
 
     def user(self, wa_id: str, name: str | None = None) -> PhoneUser:
         existing = self.users.get(wa_id)
