@@ -91,19 +91,29 @@ async def _resolve(deps: Deps, url: str, role: str) -> WalletAddress:
         raise ServiceError(422, f"{url} is not an Open Payments wallet address") from exc
 
 
-def _amount(request: SendPaymentRequest, sender: WalletAddress) -> Amount:
-    if request.asset_code and request.asset_code != sender.asset_code:
+def _amount(
+    request: SendPaymentRequest, sender: WalletAddress, receiver: WalletAddress
+) -> tuple[Amount | None, Amount | None]:
+    """(debit, receive): the amount is what the sender pays, unless `assetCode` names the
+    receiver's (different) asset — then it is what the receiver gets ("send 200 pesos")."""
+    code = request.asset_code or sender.asset_code
+    if code == sender.asset_code:
+        wallet, fixed_receive = sender, False
+    elif code == receiver.asset_code:
+        wallet, fixed_receive = receiver, True
+    else:
         raise ServiceError(
             422,
-            f"amount must be in the sender's asset {sender.asset_code}, not {request.asset_code}",
+            f"assetCode {code} is neither the sender's ({sender.asset_code}) "
+            f"nor the receiver's ({receiver.asset_code}) asset",
         )
     try:
-        debit = Amount.from_decimal(request.amount, sender.asset_code, sender.asset_scale)
+        amount = Amount.from_decimal(request.amount, wallet.asset_code, wallet.asset_scale)
     except MoneyError as exc:
         raise ServiceError(422, f"amount: {exc}") from exc
-    if debit.minor <= 0:
+    if amount.minor <= 0:
         raise ServiceError(422, "amount must be greater than zero")
-    return debit
+    return (None, amount) if fixed_receive else (amount, None)
 
 
 def _interact(deps: Deps, payment_id: str, nonce: str | None) -> InteractRequest:
@@ -137,6 +147,50 @@ async def _cancel_quietly(deps: Deps, grant: PendingGrant | None) -> None:
         logger.warning("could not cancel an abandoned grant")
 
 
+async def _quote_and_grant(
+    deps: Deps,
+    sender: WalletAddress,
+    incoming_payment: str,
+    quote_token: str,
+    debit: Amount | None,
+    receive: Amount | None,
+    interact: InteractRequest,
+) -> tuple[Quote, PendingGrant]:
+    """The quote, and the outgoing-payment grant limited to its debitAmount.
+
+    Fixed send: the debit is known up front, so both requests go together. Fixed receive: the
+    grant has to wait for the quote to learn the debit.
+    """
+    create_quote = deps.client.quote.create(
+        sender.resource_server,
+        quote_token,
+        wallet_address=sender.id,
+        receiver=incoming_payment,
+        debit_amount=debit,
+        receive_amount=receive,
+    )
+    if debit is None:
+        quote = await create_quote
+        grant = await _outgoing_grant(deps, sender, incoming_payment, quote.debit_amount, interact)
+        return quote, grant
+    results = await asyncio.gather(
+        create_quote,
+        _outgoing_grant(deps, sender, incoming_payment, debit, interact),
+        return_exceptions=True,
+    )
+    quoted, granted = results
+    if isinstance(quoted, BaseException) or isinstance(granted, BaseException):
+        await _cancel_quietly(deps, granted if isinstance(granted, PendingGrant) else None)
+        raise quoted if isinstance(quoted, BaseException) else granted  # type: ignore[misc]
+    if quoted.debit_amount != debit:
+        # Not a fixed-send quote after all: the grant must carry the quoted debit amount.
+        await _cancel_quietly(deps, granted)
+        granted = await _outgoing_grant(
+            deps, sender, incoming_payment, quoted.debit_amount, interact
+        )
+    return quoted, granted
+
+
 async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict[str, Any]:
     """The Open Payments calls; returns the columns to store."""
     client = deps.client
@@ -144,7 +198,7 @@ async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict
     sender, receiver = await asyncio.gather(
         _resolve(deps, sender_url, "sender"), _resolve(deps, receiver_url, "receiver")
     )
-    debit = _amount(request, sender)
+    debit, receive = _amount(request, sender, receiver)
     now = utcnow()
     expires_at = now + timedelta(seconds=deps.settings.payment_expiry_seconds)
 
@@ -168,27 +222,9 @@ async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict
 
     nonce = new_nonce() if deps.settings.public_url else None
     interact = _interact(deps, payment_id, nonce)
-    quote_task = asyncio.ensure_future(
-        client.quote.create(
-            sender.resource_server,
-            quote_token.value,
-            wallet_address=sender.id,
-            receiver=incoming.id,
-            debit_amount=debit,
-        )
+    quote, grant = await _quote_and_grant(
+        deps, sender, incoming.id, quote_token.value, debit, receive, interact
     )
-    grant_task = asyncio.ensure_future(_outgoing_grant(deps, sender, incoming.id, debit, interact))
-    results = await asyncio.gather(quote_task, grant_task, return_exceptions=True)
-    quote, grant = results
-    if isinstance(quote, BaseException) or isinstance(grant, BaseException):
-        await _cancel_quietly(deps, grant if isinstance(grant, PendingGrant) else None)
-        raise quote if isinstance(quote, BaseException) else grant  # type: ignore[misc]
-    assert isinstance(quote, Quote)
-    assert isinstance(grant, PendingGrant)
-    if quote.debit_amount != debit:
-        # Not a fixed-send quote after all: the grant must carry the quoted debit amount.
-        await _cancel_quietly(deps, grant)
-        grant = await _outgoing_grant(deps, sender, incoming.id, quote.debit_amount, interact)
 
     wait = grant.continue_.wait or 0
     return {

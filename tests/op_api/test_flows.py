@@ -92,6 +92,19 @@ def test_cross_currency_usd_to_mxn(wallet: Wallet, op_api: Start) -> None:
     assert wallet.balance("carol") == carol + received
 
 
+def test_amount_in_the_receivers_currency(wallet: Wallet, op_api: Start) -> None:
+    """ "Send Carol 200 pesos": the receiver gets exactly 200 MXN; the sender pays the quote."""
+    api = op_api()
+    carol, alice = wallet.balance("carol"), wallet.balance("alice")
+    payment = api.start(wallet.address("alice"), wallet.address("carol"), "200", assetCode="MXN")
+    assert payment["receiveAmount"] == {"value": "200.00", "assetCode": "MXN", "assetScale": 2}
+    assert payment["debitAmount"]["assetCode"] == "USD"
+    wallet.answer(payment["confirmationUrl"])
+    assert api.until_final(payment["paymentId"])["status"] == "completed"
+    assert wallet.balance("carol") == carol + 20000
+    assert wallet.balance("alice") == alice - int(Decimal(payment["debitAmount"]["value"]) * 100)
+
+
 def test_insufficient_funds(wallet: Wallet, op_api: Start) -> None:
     api = op_api()
     poor = wallet.add_wallet("poor", "1.00")

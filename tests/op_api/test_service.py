@@ -27,7 +27,7 @@ def test_bad_input_gets_a_clear_4xx(wallet: Wallet, op_api: Start) -> None:
         ({"amount": "-5"}, "greater than zero"),
         ({"amount": "0"}, "greater than zero"),
         ({"amount": "1e3"}, "decimal amount"),
-        ({"amount": "5", "assetCode": "EUR"}, "sender's asset"),
+        ({"amount": "5", "assetCode": "EUR"}, "neither the sender's (USD) nor the receiver's"),
         ({"receiverWalletUrl": alice}, "same wallet"),
         ({"receiverWalletUrl": wallet.address("nobody")}, "could not be resolved"),
         ({"receiverWalletUrl": "ftp://x/y"}, "not a wallet address"),
