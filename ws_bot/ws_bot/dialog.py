@@ -6,8 +6,7 @@ each part is a class over this base, and `Conversation` combines them.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from collections.abc import Callable
 
 from ws_bot import store as st
 from ws_bot.backends import LlmClient, OpClient
@@ -18,10 +17,10 @@ from ws_bot.settings import Settings
 from ws_bot.texts import t
 from ws_bot.wallets import WalletError, WalletInfo, WalletResolver
 
-logger = logging.getLogger(__name__)
-
 
 class DialogBase:
+    """The collaborators and the helpers every part of the conversation uses."""
+
     def __init__(
         self,
         settings: Settings,
@@ -30,7 +29,7 @@ class DialogBase:
         llm: LlmClient,
         op: OpClient,
         wallets: WalletResolver,
-        wake_poller: Any,
+        wake_poller: Callable[[], None],
     ) -> None:
         self.settings = settings
         self.store = store
