@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -9,8 +10,17 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox.phone import meta
 from tests.ws_bot.conftest import pointer
-from tests.ws_bot.support import Phone, Stack, buttons_of, start_stack, text_of
+from tests.ws_bot.support import (
+    APP_SECRET,
+    PHONE_ID,
+    Phone,
+    Stack,
+    buttons_of,
+    start_stack,
+    text_of,
+)
 
 
 def _url_button(m: dict[str, Any]) -> str | None:
@@ -164,6 +174,20 @@ def test_restart_with_pending_payment_resumes_polling(own_stack: Stack, uid) -> 
     n = phone.count(wa_id)
     stack.bot.start()
     phone.wait_text(wa_id, "Payment sent", after=n)
+    # Meta retrying the original message after the restart: already seen, not answered again.
+    update = meta.message_update(
+        phone_id=PHONE_ID,
+        display_phone="15550001234",
+        wa_id=wa_id,
+        name="Rex",
+        messages=[meta.message(wa_id, sent["id"], "text", {"body": "send 6 to x"})],
+    )
+    body = json.dumps(update).encode()
+    headers = {"X-Hub-Signature-256": meta.sign(body, APP_SECRET)}
+    n = phone.count(wa_id)
+    assert httpx.post(f"{stack.bot.url}/webhook", content=body, headers=headers).status_code == 200
+    time.sleep(1.0)
+    assert phone.count(wa_id) == n
     # A payment nobody approves: at the deadline the grant is cancelled and the user told.
     sent, _ = _to_summary(stack, wa_id, "send 1 to " + pointer(stack.wallet("bob")))
     n = phone.count(wa_id)
