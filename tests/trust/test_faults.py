@@ -232,7 +232,7 @@ def test_openai_failing_falls_back_to_the_offline_parser_within_2_seconds(spawn)
         return time.monotonic() - started, r.json()
 
     for mode in ("error", "slow", "malformed"):
-        httpx.post(f"{openai.url}/_fake/faults", json={"mode": mode, "count": None, "delay": 10})
+        httpx.post(f"{openai.url}/_fake/faults", json={"mode": mode, "count": None, "delay": 3})
         elapsed, answer = understand(llm.url)
         assert elapsed < 2.0, (mode, elapsed)
         assert answer["intent"] == "send_payment", (mode, answer)

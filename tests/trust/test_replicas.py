@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.support.processes import TEST_TOKEN
 from tests.trust.support import (
     Replicated,
     approval_url,
@@ -36,6 +38,7 @@ from tests.trust.support import (
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 
 FAST_POLLING = {
     "POLL_INITIAL_SECONDS": "0.3",
@@ -186,3 +189,34 @@ def _payment_id_for(stack: Replicated, wa_id: str) -> str:
     rows = sql(stack.database_url, f"SELECT payment_id FROM ws_payments WHERE wa_id = '{wa_id}'")
     assert len(rows) == 1, rows
     return str(rows[0][0])
+
+
+def test_both_op_api_replicas_racing_confirm_create_one_outgoing_payment(
+    stack: Replicated,
+) -> None:
+    """After approval, 40 /confirm-payment calls split across both op_api replicas at once:
+    the claim in the shared database lets exactly one of them POST the outgoing payment."""
+    wallet = stack.wallet
+    sender = wallet.add_wallet(f"race{uuid.uuid4().hex[:8]}", "30.00")
+    payment = stack.ops[0].start(sender, wallet.address("bob"), "2.50")
+    assert wallet.answer(payment["confirmationUrl"]).status_code == 200
+
+    async def race() -> list[str]:
+        async with httpx.AsyncClient(timeout=30, headers=AUTH) as client:
+
+            async def confirm(i: int) -> str:
+                url = f"{stack.ops[i % 2].url}/confirm-payment"
+                r = await client.post(url, json={"paymentId": payment["paymentId"]})
+                assert r.status_code == 200, r.text
+                return str(r.json()["status"])
+
+            return list(await asyncio.gather(*(confirm(i) for i in range(40))))
+
+    deadline = time.monotonic() + 30
+    statuses: list[str] = []
+    while time.monotonic() < deadline and "completed" not in statuses:
+        statuses = asyncio.run(race())
+    assert "completed" in statuses
+    assert stack.ops[1].get(payment["paymentId"])["status"] == "completed"
+    assert len(outgoing_creations(wallet, sender)) == 1
+    assert len(_debits(stack, sender.rsplit("/", 1)[1])) == 1
