@@ -34,3 +34,41 @@ async def _scenario(tmp_path: Path) -> None:
         assert await store.inbox_counts() == {"done": 2}
     finally:
         await store.engine.dispose()
+
+
+def test_a_message_that_keeps_failing_is_parked_and_the_user_told(tmp_path: Path) -> None:
+    run_async(lambda: _parked(tmp_path))
+
+
+async def _parked(tmp_path: Path) -> None:
+    from ws_bot.settings import Settings
+    from ws_bot.worker import InboxWorker
+
+    settings = Settings(
+        internal_api_token="x" * 20,
+        meta_app_secret="s" * 10,
+        meta_access_token="t",
+        meta_phone_id="1",
+        inbox_max_attempts=2,
+    )
+    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    await store.create()
+    told: list[str] = []
+
+    async def apologise(wa_id: str) -> None:
+        told.append(wa_id)
+
+    class Exploding:
+        async def webhook_update_handler(self, payload: bytes) -> None:
+            raise RuntimeError("boom")
+
+    worker = InboxWorker(settings, store, Exploding(), apologise)  # type: ignore[arg-type]
+    try:
+        await store.enqueue([("m1", "111", b"{}")])
+        for _ in range(3):  # two failed tries, then the third claim parks it
+            (item,) = await store.claim_inbox("r", 60, 1, set())
+            await worker._process(item)
+        assert told == ["111"]
+        assert await store.inbox_counts() == {"failed": 1}
+    finally:
+        await store.engine.dispose()

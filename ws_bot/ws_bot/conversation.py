@@ -87,6 +87,11 @@ class Conversation(Onboarding, AddressBook, Paying):
             except Exception:
                 logger.exception("could not even apologise (Graph API unreachable?)")
 
+    async def apologise(self, wa_id: str) -> None:
+        """Tell a user their message could not be handled (it failed again and again)."""
+        user = await self.store.get_user(wa_id)
+        await self.say.text(wa_id, t(user.language if user else None, "error"))
+
     async def _route(self, user: st.User, inc: Incoming) -> None:
         if inc.kind == "selection" and inc.data.startswith("lang:"):
             await self._set_language(user, inc.data.removeprefix("lang:"))

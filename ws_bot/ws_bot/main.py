@@ -37,7 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     poller = Poller(settings, store, op, messenger)
     conversation = Conversation(settings, store, messenger, llm, op, wallets, poller.wake)
     register_handlers(wa, conversation)
-    worker = InboxWorker(settings, store, wa)
+    worker = InboxWorker(settings, store, wa, conversation.apologise)
     app.state.store, app.state.wa, app.state.worker = store, wa, worker
 
     async def llm_ready() -> bool:

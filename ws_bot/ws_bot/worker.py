@@ -14,6 +14,7 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pywa_async.client import WhatsApp
@@ -113,10 +114,17 @@ def register_handlers(wa: WhatsApp, conversation: Conversation) -> None:
 
 
 class InboxWorker:
-    def __init__(self, settings: Settings, store: Store, wa: WhatsApp) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        wa: WhatsApp,
+        apologise: Callable[[str], Awaitable[None]],
+    ) -> None:
         self.settings = settings
         self.store = store
         self.wa = wa
+        self.apologise = apologise
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -172,6 +180,8 @@ class InboxWorker:
                 # A message that crashed us repeatedly: park it rather than loop forever.
                 logger.error("giving up on a message", extra={"attempts": item.attempts})
                 await self.store.finish_inbox(item.id, "failed")
+                with contextlib.suppress(Exception):
+                    await self.apologise(item.wa_id)  # never silence, even then
                 return
             try:
                 await self.wa.webhook_update_handler(item.payload)
