@@ -33,6 +33,7 @@ from shared.money import Amount
 
 logger = logging.getLogger(__name__)
 CLAIM_STALE_AFTER = timedelta(seconds=30)
+UNCERTAIN_RETRY_WINDOW = timedelta(seconds=60)
 
 
 def _log(record: PaymentRecord, message: str, **extra: object) -> None:
@@ -201,25 +202,30 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
             ),
         )
     except OpenPaymentsHTTPError as exc:
-        # Refused (e.g. insufficient funds, limit): nothing was created.
-        reason = exc.description or exc.code or f"HTTP {exc.status}"
-        await deps.store.update(
-            record.id,
-            expect=Status.APPROVED,
-            status=Status.FAILED.value,
-            failure_reason=f"outgoing payment refused: {reason}",
-        )
-        _log(record, "outgoing payment refused", error=str(exc))
-        return
+        if exc.status >= 500:
+            await _retry_later(deps, record, exc)
+        elif record.op_uncertain_since is not None:
+            # An earlier attempt may have created it: the wallet refuses a second one.
+            await _watch_receiver(deps, record, exc)
+        else:
+            # Refused (e.g. insufficient funds, limit): nothing was created.
+            reason = exc.description or exc.code or f"HTTP {exc.status}"
+            await deps.store.update(
+                record.id,
+                expect=Status.APPROVED,
+                status=Status.FAILED.value,
+                failure_reason=f"outgoing payment refused: {reason}",
+            )
+            _log(record, "outgoing payment refused", error=str(exc))
     except OpenPaymentsTransportError as exc:
-        if not exc.maybe_delivered:
-            # Never sent (no connection): release the claim so a later step tries again.
+        if exc.maybe_delivered:
+            await _retry_later(deps, record, exc)
+        else:
+            # Never sent (no connection): simply try again later.
             await deps.store.update(record.id, expect=Status.APPROVED, op_claimed_at=None)
             _log(record, "wallet unreachable; outgoing payment will be retried", error=str(exc))
-            return
-        await _outcome_unknown(deps, record, exc)
     except OpenPaymentsError as exc:  # e.g. an unreadable answer: it may have been created
-        await _outcome_unknown(deps, record, exc)
+        await _retry_later(deps, record, exc)
     else:
         await deps.store.update(
             record.id,
@@ -232,8 +238,22 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
         _log(record, "outgoing payment created")
 
 
-async def _outcome_unknown(deps: Deps, record: PaymentRecord, exc: Exception) -> None:
-    """The POST may have been processed (timeout after sending): never retry it blindly."""
+async def _retry_later(deps: Deps, record: PaymentRecord, exc: Exception) -> None:
+    """Outcome unknown (5xx, timeout after sending). Retrying is safe: the wallet refuses a
+    second outgoing payment for the same quote and grant limit — and after this, such a refusal
+    is not read as a failure. After a while, stop and judge by the receiver."""
+    since = record.op_uncertain_since
+    if since is not None and utcnow() - since > UNCERTAIN_RETRY_WINDOW:
+        await _watch_receiver(deps, record, exc)
+        return
+    await deps.store.update(
+        record.id, expect=Status.APPROVED, op_claimed_at=None, op_uncertain_since=since or utcnow()
+    )
+    _log(record, "outgoing payment outcome unknown; will retry", error=str(exc))
+
+
+async def _watch_receiver(deps: Deps, record: PaymentRecord, exc: Exception) -> None:
+    """It may have been created: follow the incoming payment at the receiver from now on."""
     await deps.store.update(
         record.id, expect=Status.APPROVED, status=Status.SENDING.value, sending_since=utcnow()
     )

@@ -89,6 +89,7 @@ class PaymentRecord(BaseModel):
     as_finish_nonce: str | None = None
     outgoing_token: StoredToken | None = None
     op_claimed_at: datetime | None = None
+    op_uncertain_since: datetime | None = None
     outgoing_payment_url: str | None = None
     expires_at: datetime
     sending_since: datetime | None = None

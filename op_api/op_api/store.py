@@ -22,11 +22,13 @@ from sqlalchemy import (
     Text,
     and_,
     insert,
+    inspect,
     or_,
     select,
+    text,
     update,
 )
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -70,6 +72,7 @@ def build_table(prefix: str) -> Table:
         Column("as_finish_nonce", Text, nullable=True),
         Column("outgoing_token", JSON, nullable=True),
         Column("op_claimed_at", DateTime(timezone=True), nullable=True),
+        Column("op_uncertain_since", DateTime(timezone=True), nullable=True),
         Column("outgoing_payment_url", Text, nullable=True),
         Column("expires_at", DateTime(timezone=True), nullable=False),
         Column("sending_since", DateTime(timezone=True), nullable=True),
@@ -90,6 +93,21 @@ class PaymentStore:
     async def create_schema(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(self.table.metadata.create_all)
+            await conn.run_sync(self._add_missing_columns)
+
+    def _add_missing_columns(self, conn: Connection) -> None:
+        """Columns added since a table was created (all nullable): ALTER TABLE … ADD COLUMN.
+
+        Hand-written rather than a migration tool: additive, nullable columns are all this
+        schema has needed, and the statement is the same on SQLite and PostgreSQL.
+        """
+        existing = {c["name"] for c in inspect(conn).get_columns(self.table.name)}
+        for column in self.table.columns:
+            if column.name not in existing:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(
+                    text(f'ALTER TABLE "{self.table.name}" ADD COLUMN "{column.name}" {kind}')
+                )
 
     async def drop_schema(self) -> None:
         async with self.engine.begin() as conn:

@@ -111,33 +111,81 @@ def test_a_refused_outgoing_payment_fails_the_payment(tmp_path: Path) -> None:
     run_async(scenario())
 
 
-def test_a_lost_answer_is_never_retried_blindly(tmp_path: Path) -> None:
-    """Timeout after sending: op_api watches the receiver instead of paying again."""
+def test_a_lost_answer_is_retried_and_a_refused_retry_is_not_a_failure(tmp_path: Path) -> None:
+    """Timeout after sending: the retry is safe (the wallet refuses a second outgoing payment
+    for the same quote), and that refusal then means "maybe created": watch the receiver."""
     server = fs.FakeServer()
+    spent = {"error": {"code": "forbidden", "description": "limit spent"}}
+    answers: list[Exception | httpx.Response] = [
+        httpx.ReadTimeout("lost"),
+        httpx.Response(403, json=spent),
+        httpx.Response(403, json=spent),  # again after the token is rotated, just in case
+    ]
 
-    def explode(request: httpx.Request) -> httpx.Response:
+    def lossy(request: httpx.Request) -> httpx.Response:
         if request.method == "POST" and request.url.path == "/outgoing-payments":
             server.requests.append(request)
-            raise httpx.ReadTimeout("lost", request=request)
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
         return fs.FakeServer.handle(server, request)
 
-    server.handle = explode  # type: ignore[method-assign]
+    server.handle = lossy  # type: ignore[method-assign]
 
     async def scenario() -> None:
         deps = await _approved_payment(tmp_path, server, quote_age=-timedelta(minutes=4))
-        record = await deps.store.get("p1")
-        assert record is not None
-        await progress.create_outgoing_payment(deps, record)
-        await progress.create_outgoing_payment(deps, record)  # a second caller: claim lost
+        await _create(deps)
+        between = await deps.store.get("p1")
+        assert between is not None
+        assert between.status == Status.APPROVED
+        assert between.op_uncertain_since is not None
+        await _create(deps)
         after = await deps.store.get("p1")
         assert after is not None
-        assert after.status == Status.SENDING
+        assert after.status == Status.SENDING  # not failed: the first one may have gone through
         assert after.outgoing_payment_url is None
         await deps.store.engine.dispose()
 
     run_async(scenario())
-    posts = [r for r in server.requests if r.method == "POST"]
-    assert len(posts) == 1
+    posts = [r for r in server.requests if r.method == "POST" and r.url.path.endswith("payments")]
+    assert len(posts) >= 2
+
+
+def test_a_5xx_is_retried_until_created(tmp_path: Path) -> None:
+    server = fs.FakeServer()
+    server.errors[("POST", f"{fs.RS}/outgoing-payments")] = httpx.Response(500, json={})
+
+    async def scenario() -> None:
+        deps = await _approved_payment(tmp_path, server, quote_age=-timedelta(minutes=4))
+        await _create(deps)
+        del server.errors[("POST", f"{fs.RS}/outgoing-payments")]
+        await _create(deps)
+        after = await deps.store.get("p1")
+        assert after is not None
+        assert after.status == Status.SENDING
+        assert after.outgoing_payment_url == fs.OUTGOING["id"]
+        await deps.store.engine.dispose()
+
+    run_async(scenario())
+
+
+def test_new_columns_are_added_to_an_existing_table(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    async def scenario() -> None:
+        engine = create_engine(None, tmp_path / "old.sqlite3")
+        async with engine.begin() as conn:
+            await conn.execute(text('CREATE TABLE "op_payments" (id VARCHAR(64) PRIMARY KEY)'))
+        store = PaymentStore(engine)
+        await store.create_schema()
+        async with engine.connect() as conn:
+            rows = await conn.execute(text('PRAGMA table_info("op_payments")'))
+            names = {row[1] for row in rows}
+        assert {"op_uncertain_since", "status", "outgoing_token"} <= names
+        await engine.dispose()
+
+    run_async(scenario())
 
 
 def test_an_unreachable_wallet_is_retried_later(tmp_path: Path) -> None:
