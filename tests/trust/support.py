@@ -29,6 +29,9 @@ from tests.ws_bot.conftest import make_spawner, pointer
 from tests.ws_bot.support import APP_SECRET, PHONE_ID, Phone, buttons_of, start_stack, text_of
 
 PG_SERVER = "postgresql://postgres@127.0.0.1/postgres"
+# The local server trusts loopback and ignores it, but every service is handed a URL with a
+# password, so the tests can check that it never comes back out.
+DB_PASSWORD = "trust-db-pw-4c1d"
 Spawn = Callable[..., ServiceProcess]
 
 __all__ = ["Phone", "buttons_of", "pointer", "text_of"]
@@ -55,7 +58,7 @@ def pg_database() -> Iterator[str]:
     name = f"paguito_trust_{uuid.uuid4().hex[:12]}"
     sql(PG_SERVER, f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql://postgres@127.0.0.1/{name}"
+        yield f"postgresql://postgres:{DB_PASSWORD}@127.0.0.1/{name}"
     finally:
         sql(PG_SERVER, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -14,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -28,7 +31,13 @@ from schemathesis.checks import (
 from llm_back.parser import parse
 from sandbox.phone import meta
 from tests.op_api.test_hygiene import _tokens
-from tests.support.processes import TEST_TOKEN, ServiceProcess, console_script
+from tests.support.processes import (
+    TEST_TOKEN,
+    ServiceProcess,
+    console_script,
+    free_port,
+    service_env,
+)
 from tests.trust.support import Replicated, pointer, replicated_stack, update_body
 from tests.ws_bot.support import ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN
 from ws_bot.worker import BadUpdate, split_update
@@ -326,3 +335,30 @@ def test_secrets_never_appear_in_logs_health_metrics_or_error_bodies(stack: Repl
         if value in text
     ]
     assert not leaks
+
+
+def test_an_unreachable_database_never_reveals_its_password(tmp_path) -> None:
+    """Start-up against a database that refuses connections: each service exits with a clear
+    error, and the password in DATABASE_URL appears nowhere in what it printed."""
+    password = "unreachable-pw-77e2"
+    key = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    common = {
+        "DATABASE_URL": f"postgresql://postgres:{password}@127.0.0.1:{free_port()}/paguito",
+        "META_APP_SECRET": APP_SECRET,
+        "META_ACCESS_TOKEN": ACCESS_TOKEN,
+        "META_PHONE_ID": "100000000000001",
+        "WALLET_ADDRESS_URL": "http://127.0.0.1:9/paguito",
+        "ALLOW_INSECURE_HTTP": "true",
+        "KEY_ID": "k1",
+        "PRIVATE_KEY_CONTENT": key.decode(),
+    }
+    for script in ("ws-bot", "llm-back", "op-api"):
+        env = service_env(common, PORT=str(free_port()), DATA_DIR=str(tmp_path / script))
+        done = subprocess.run(
+            [console_script(script)], env=env, capture_output=True, timeout=30, check=False
+        )
+        output = (done.stdout + done.stderr).decode(errors="replace")
+        assert done.returncode != 0, (script, output[-2000:])
+        assert password not in output, script

@@ -21,6 +21,7 @@ import pytest
 
 from tests.support.processes import TEST_TOKEN
 from tests.trust.support import (
+    DB_PASSWORD,
     Replicated,
     approval_url,
     button_id,
@@ -220,3 +221,9 @@ def test_both_op_api_replicas_racing_confirm_create_one_outgoing_payment(
     assert stack.ops[1].get(payment["paymentId"])["status"] == "completed"
     assert len(outgoing_creations(wallet, sender)) == 1
     assert len(_debits(stack, sender.rsplit("/", 1)[1])) == 1
+
+
+def test_the_database_password_never_reaches_a_log(stack: Replicated) -> None:
+    """Runs last in this module: every replica has connected, polled and been killed by now."""
+    for proc in [*stack.bots, *(o.proc for o in stack.ops)]:
+        assert DB_PASSWORD not in proc.logs(), proc.name
