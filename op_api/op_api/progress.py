@@ -261,14 +261,19 @@ async def _watch_receiver(deps: Deps, record: PaymentRecord, exc: Exception) -> 
 
 
 async def recover_stale_claim(deps: Deps, record: PaymentRecord) -> None:
-    """An approved payment whose creator died mid-POST: judge it by the receiver from now on."""
+    """An approved payment whose creator died mid-POST: its outcome is unknown, so release the
+    claim for a (safe) retry, remembering that a refusal may now mean it was created."""
     claimed = record.op_claimed_at
     if claimed is None or utcnow() - claimed < CLAIM_STALE_AFTER:
         return
     if await deps.store.update(
-        record.id, expect=Status.APPROVED, status=Status.SENDING.value, sending_since=utcnow()
+        record.id,
+        expect=Status.APPROVED,
+        where=deps.store.table.c.op_claimed_at == claimed,
+        op_claimed_at=None,
+        op_uncertain_since=record.op_uncertain_since or utcnow(),
     ):
-        _log(record, "outgoing payment claim went stale; watching the receiver")
+        _log(record, "outgoing payment claim went stale; retrying")
 
 
 def _same_asset(a: Amount, b: Amount | None) -> bool:
