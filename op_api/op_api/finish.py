@@ -16,7 +16,7 @@ from op_api.client.models import Grant
 from op_api.deps import Deps
 from op_api.engine import Engine
 from op_api.finish_page import page
-from op_api.progress import CLAIM_STALE_AFTER, store_grant
+from op_api.progress import stale_after, store_grant
 from op_api.records import PaymentRecord, Status
 from op_api.store import utcnow
 
@@ -82,7 +82,7 @@ async def finish(
     if not ok:
         logger.warning("finish redirect refused: bad hash", extra={"payment_id": payment_id})
         return 400, page("Solicitud inválida", "The approval could not be verified.")
-    stale = utcnow() - CLAIM_STALE_AFTER
+    stale = utcnow() - stale_after(deps)
     if not await deps.store.claim_continuation(payment_id, stale, polling=False):
         return 202, page("Paguito", "Already processing this approval.")
     assert record.continue_uri is not None

@@ -32,8 +32,12 @@ from op_api.tokens import with_token
 from shared.money import Amount
 
 logger = logging.getLogger(__name__)
-CLAIM_STALE_AFTER = timedelta(seconds=30)
 UNCERTAIN_RETRY_WINDOW = timedelta(seconds=60)
+
+
+def stale_after(deps: Deps) -> timedelta:
+    """A claim older than this belongs to a caller that died (or hangs): others may proceed."""
+    return timedelta(seconds=deps.settings.claim_stale_seconds)
 
 
 def _log(record: PaymentRecord, message: str, **extra: object) -> None:
@@ -89,7 +93,7 @@ async def continue_grant(deps: Deps, record: PaymentRecord) -> None:
     """One continuation poll, if `wait` allows and nobody else is polling."""
     if deps.settings.public_url or not record.continue_uri or not record.continue_token:
         return  # finish-redirect grants cannot be polled; the redirect continues them
-    if not await deps.store.claim_continuation(record.id, utcnow() - CLAIM_STALE_AFTER):
+    if not await deps.store.claim_continuation(record.id, utcnow() - stale_after(deps)):
         return
     wait = record.continue_wait or 0
     release: dict[str, Any] = {"continue_claimed_at": None}
@@ -264,7 +268,7 @@ async def recover_stale_claim(deps: Deps, record: PaymentRecord) -> None:
     """An approved payment whose creator died mid-POST: its outcome is unknown, so release the
     claim for a (safe) retry, remembering that a refusal may now mean it was created."""
     claimed = record.op_claimed_at
-    if claimed is None or utcnow() - claimed < CLAIM_STALE_AFTER:
+    if claimed is None or utcnow() - claimed < stale_after(deps):
         return
     if await deps.store.update(
         record.id,

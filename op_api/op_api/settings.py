@@ -44,6 +44,11 @@ class Settings(ServiceSettings):
     worker_interval_seconds: float = Field(
         default=1.0, gt=0, description="Background sweep: expiry, outgoing payments, settlement."
     )
+    claim_stale_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="A step claimed longer ago than this (its process died) may be retried.",
+    )
     wallet_cache_seconds: int = Field(
         default=60, ge=0, description="Keep wallet address documents this long (0: never)."
     )

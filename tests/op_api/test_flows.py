@@ -143,3 +143,36 @@ def test_restart_between_approval_and_outgoing_payment(
     final = second.until_final(payment["paymentId"])
     assert final["status"] == "completed", final
     assert wallet.balance("bob") == bob + int(Decimal(payment["receiveAmount"]["value"]) * 100)
+
+
+def test_crash_while_the_outgoing_payment_is_being_created(
+    wallet: Wallet, op_api: Start, tmp_path
+) -> None:
+    """op_api dies with the POST in flight (the wallet still processes it): after a restart
+    the payment completes, and the sender is debited exactly once."""
+    data = tmp_path / "crash-data"
+    env = {"CLAIM_STALE_SECONDS": "2"}
+    first = op_api(data_dir=data, **env)
+    alice = wallet.balance("alice")
+    payment = first.start(wallet.address("alice"), wallet.address("bob"), "2.60")
+    wallet.answer(payment["confirmationUrl"])
+    time.sleep(1.1)
+    fault = {"scope": "resource", "mode": "hang", "seconds": 4}
+    assert wallet.admin("POST", "/faults", json=fault).status_code == 201
+    assert first.confirm(payment["paymentId"])["status"] == "approved"  # POST now in flight
+    first.proc.kill()
+    wallet.admin("DELETE", "/faults")
+    second = op_api(data_dir=data, **env)
+    final = second.until_final(payment["paymentId"], timeout=30)
+    assert final["status"] == "completed", final
+    time.sleep(4)  # let the hung request finish at the wallet too
+    assert wallet.balance("alice") == alice - 260
+    created = [
+        e
+        for e in wallet.exchanges()
+        if e["path"] == "/outgoing-payments"
+        and e["method"] == "POST"
+        and e["status"] == 201
+        and payment["paymentId"] in e["request_body"]
+    ]
+    assert len(created) == 1
