@@ -9,8 +9,11 @@ rowcount says who won.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import create_tables
 
@@ -129,6 +132,7 @@ CONFIRMED = "confirmed"  # the user tapped Confirm (exactly one tap wins)
 CANCELLED = "cancelled"
 OPEN_DRAFT = (COLLECTING, QUOTED)
 DRAFT_TTL_SECONDS = 1800.0
+MAX_BATCH = 200  # webhooks per group commit (keeps one INSERT well under SQLite's variable cap)
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,45 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time, and a writer that finds the file locked sleeps in
+        # growing steps (up to 100 ms). Queueing our own writes behind an asyncio lock means
+        # SQLite never sees two of them at once; PostgreSQL needs no such thing.
+        self._write_lock: asyncio.Lock | None = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        )
+        self._urgent_waiting = 0
+        self._pending: list[tuple[list[tuple[str, str, bytes]], asyncio.Future[int]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    @asynccontextmanager
+    async def _write(self, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (serialised within this process on SQLite).
+
+        `urgent` writes (storing webhooks, which Meta is waiting on) go before the others
+        queued: every other writer steps aside while one is waiting.
+        """
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        if urgent:
+            self._urgent_waiting += 1
+            try:
+                await self._write_lock.acquire()
+            finally:
+                self._urgent_waiting -= 1
+        else:
+            while True:
+                await self._write_lock.acquire()
+                if not self._urgent_waiting:
+                    break
+                self._write_lock.release()
+                await asyncio.sleep(0.001)
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        finally:
+            self._write_lock.release()
 
     async def create(self) -> None:
         await create_tables(self.engine, metadata)
@@ -238,25 +281,54 @@ class Store:
     # ------------------------------------------------------------------ inbox
 
     async def enqueue(self, items: list[tuple[str, str, bytes]]) -> int:
-        """Store (message_id, wa_id, payload) rows; already-seen message ids are ignored."""
+        """Store (message_id, wa_id, payload) rows; already-seen message ids are ignored.
+
+        Webhooks arriving together are written in one transaction (group commit): one disk
+        flush for a burst instead of one per request, and each caller still returns only once
+        its rows are committed. Returns how many rows were new.
+        """
         if not items:
             return 0
-        now = time.time()
-        added = 0
-        async with self.engine.begin() as conn:
-            for message_id, wa_id, payload in items:
-                result = await conn.execute(
-                    self._insert_ignore(inbox).values(
-                        message_id=message_id,
-                        wa_id=wa_id,
-                        payload=payload.decode(),
-                        status="pending",
-                        attempts=0,
-                        received_at=now,
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((items, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_pending())
+        return await done
+
+    async def _flush_pending(self) -> None:
+        while self._pending:
+            # One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per batch: the returned
+            # ids are the new ones, so each caller still learns exactly which of its rows were.
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            now = time.time()
+            rows = [
+                {
+                    "message_id": message_id,
+                    "wa_id": wa_id,
+                    "payload": payload.decode(),
+                    "status": "pending",
+                    "attempts": 0,
+                    "received_at": now,
+                }
+                for items, _ in batch
+                for message_id, wa_id, payload in items
+            ]
+            try:
+                async with self._write(urgent=True) as conn:
+                    result = await conn.execute(
+                        self._insert_ignore(inbox).values(rows).returning(inbox.c.message_id)
                     )
-                )
-                added += _rowcount(result)
-        return added
+                    new_ids = {row[0] for row in result}
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for items, done in batch:
+                mine = {message_id for message_id, _, _ in items} & new_ids
+                new_ids -= mine  # the same id in two deliveries of one batch is new only once
+                if not done.done():
+                    done.set_result(len(mine))
 
     async def claim_inbox(
         self, owner: str, lease: float, limit: int, busy: set[str]
@@ -281,7 +353,7 @@ class Store:
             seen.add(wa_id)
         claimed: list[InboxItem] = []
         for row_id in chosen:
-            async with self.engine.begin() as conn:
+            async with self._write() as conn:
                 result = await conn.execute(
                     update(inbox)
                     .where(
@@ -310,7 +382,7 @@ class Store:
         return claimed
 
     async def finish_inbox(self, row_id: int, status: str = "done") -> None:
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(inbox)
                 .where(inbox.c.id == row_id)
@@ -319,7 +391,7 @@ class Store:
 
     async def release_leases(self, owner: str) -> None:
         """At start-up: drop the leases a previous run under the same replica id left behind."""
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(inbox).where(inbox.c.lease_owner == owner).values(lease_until=None)
             )
@@ -329,7 +401,7 @@ class Store:
 
     async def release_inbox(self, row_id: int) -> None:
         """Give a row back (processing failed before anything was answered)."""
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(inbox).where(inbox.c.id == row_id).values(lease_owner=None, lease_until=None)
             )
@@ -339,7 +411,7 @@ class Store:
 
         The message id stays: Meta retries for days, and the id is what dedupes a retry.
         """
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 update(inbox)
                 .where(
@@ -378,7 +450,7 @@ class Store:
 
     async def ensure_user(self, wa_id: str, name: str) -> User:
         now = time.time()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 self._insert_ignore(users).values(
                     wa_id=wa_id, name=name[:256], state="new", created_at=now, updated_at=now
@@ -398,7 +470,7 @@ class Store:
         if "pending" in values:
             values["pending"] = _dumps(values["pending"])
         values["updated_at"] = time.time()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(update(users).where(users.c.wa_id == wa_id).values(**values))
 
     async def find_user_by_phone(self, phone: str) -> User | None:
@@ -412,7 +484,7 @@ class Store:
     ) -> None:
         key = alias_key(alias)
         now = time.time()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 update(contacts)
                 .where(contacts.c.owner == owner, contacts.c.alias_key == key)
@@ -456,7 +528,7 @@ class Store:
         return [Contact(r.alias, r.wallet_url, r.phone) for r in rows]
 
     async def delete_contact(self, owner: str, alias: str) -> bool:
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 delete(contacts).where(
                     contacts.c.owner == owner, contacts.c.alias_key == alias_key(alias)
@@ -508,7 +580,7 @@ class Store:
 
     async def create_draft(self, draft: Draft) -> None:
         now = time.time()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             # One open draft per user: a new payment request replaces the previous one.
             await conn.execute(
                 update(drafts)
@@ -541,7 +613,7 @@ class Store:
         if "recipient_label" in values:
             values["recipient_label"] = _clip(values["recipient_label"], 256)
         values["updated_at"] = time.time()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 update(drafts)
                 .where(drafts.c.id == draft_id, drafts.c.status.in_(expect))
@@ -573,7 +645,7 @@ class Store:
 
     async def add_payment(self, payment: Payment) -> bool:
         now = time.time()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 self._insert_ignore(payments).values(
                     payment_id=payment.payment_id,
@@ -621,7 +693,7 @@ class Store:
             ).all()
         claimed: list[Payment] = []
         for (payment_id,) in ids:
-            async with self.engine.begin() as conn:
+            async with self._write() as conn:
                 result = await conn.execute(
                     update(payments)
                     .where(
@@ -645,7 +717,7 @@ class Store:
         for key in ("debit", "receive"):
             if key in values:
                 values[key] = _dumps(values[key])
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(payments)
                 .where(payments.c.payment_id == payment_id, payments.c.lease_owner == owner)
@@ -665,7 +737,7 @@ class Store:
         for key in ("debit", "receive"):
             if key in values:
                 values[key] = _dumps(values[key])
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 update(payments)
                 .where(payments.c.payment_id == payment_id, payments.c.notified == 0)

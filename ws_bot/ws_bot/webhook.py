@@ -68,7 +68,7 @@ async def receive(request: Request) -> Response:
     WEBHOOK_MESSAGES.labels("duplicate").inc(len(items) - added)
     if added:
         state.worker.wake()
-    logger.info(
+    logger.debug(
         "webhook stored",
         extra={"messages": len(items), "new": added, "statuses": statuses},
     )
