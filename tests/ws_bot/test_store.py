@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -32,6 +33,12 @@ async def _scenario(tmp_path: Path) -> None:
         assert await store.prune_inbox(time.time() + 1) == 2
         assert await store.enqueue([("m1", "111", b"{}")]) == 0  # still deduped after pruning
         assert await store.inbox_counts() == {"done": 2}
+        # Concurrent deliveries share one group commit; a repeated id is new exactly once.
+        results = await asyncio.gather(
+            *(store.enqueue([("m9", "222", b"{}"), (f"x{i}", "222", b"{}")]) for i in range(20))
+        )
+        assert sum(results) == 21
+        assert await store.inbox_counts() == {"done": 2, "pending": 21}
     finally:
         await store.engine.dispose()
 
