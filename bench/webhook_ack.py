@@ -88,9 +88,9 @@ async def burst(url: str, count: int, concurrency: int) -> list[float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument(
         "--database-url", default=None, help="ws_bot's DATABASE_URL (default: its SQLite file)"
     )
