@@ -449,6 +449,10 @@ class Store:
         )
 
     async def ensure_user(self, wa_id: str, name: str) -> User:
+        """The user, created on first contact; the WhatsApp profile name kept current."""
+        known = await self.get_user(wa_id)
+        if known is not None and (not name or known.name == name[:256]):
+            return known  # the common case needs no write (and no wait for the write lock)
         now = time.time()
         async with self._write() as conn:
             await conn.execute(
