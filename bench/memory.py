@@ -21,7 +21,7 @@ import psutil
 
 from bench._stack import bare_app
 from tests.support.processes import ServiceProcess
-from tests.trust.support import Replicated, approval_url, buttons_of, pointer, replicated_stack
+from tests.trust.support import Replicated, ask_and_confirm, pointer, replicated_stack
 
 MIB = 1024 * 1024
 
@@ -37,13 +37,7 @@ def rss(proc: ServiceProcess) -> float:
 def _pay(stack: Replicated, wa_id: str, messages: int) -> None:
     phone, wallet = stack.phone, stack.wallet
     phone.onboard(wa_id, "Mem", pointer(wallet.address("alice")))
-    n = phone.count(wa_id)
-    phone.say(wa_id, "send 1 to " + pointer(wallet.address("bob")))
-    phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=60)
-    n = phone.count(wa_id)
-    phone.tap(wa_id, "Confirm")
-    url = approval_url(phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n))
-    assert url is not None
+    url = ask_and_confirm(phone, wa_id, "send 1 to " + pointer(wallet.address("bob")), 60)
     n = phone.count(wa_id)
     wallet.answer(url)
     phone.wait_text(wa_id, "Payment sent", after=n, timeout=60)

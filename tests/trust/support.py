@@ -190,6 +190,23 @@ def approval_url(m: dict[str, Any]) -> str | None:
     return str(i["action"]["parameters"]["url"]) if i.get("type") == "cta_url" else None
 
 
+def ask_and_confirm(phone: Phone, wa_id: str, text: str, timeout: float = 30) -> str:
+    """Ask the bot to pay, wait for the summary, tap Confirm; the approval URL it sent."""
+    n = phone.count(wa_id)
+    phone.say(wa_id, text)
+    phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=timeout)
+    n = phone.count(wa_id)
+    phone.tap(wa_id, "Confirm")
+    url = approval_url(phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n))
+    assert url is not None
+    return url
+
+
+def receipts(phone: Phone, wa_id: str, after: int) -> int:
+    """How many receipts the user got among the bot's messages from index `after`."""
+    return sum(1 for m in phone.bot_messages(wa_id)[after:] if "Payment sent" in text_of(m))
+
+
 def outgoing_creations(wallet: Wallet, sender: str) -> list[dict[str, Any]]:
     """The outgoing payments the wallet created for `sender` (its recorded exchanges)."""
     return [

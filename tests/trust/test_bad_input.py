@@ -38,7 +38,13 @@ from tests.support.processes import (
     free_port,
     service_env,
 )
-from tests.trust.support import Replicated, pointer, replicated_stack, update_body
+from tests.trust.support import (
+    Replicated,
+    ask_and_confirm,
+    pointer,
+    replicated_stack,
+    update_body,
+)
 from tests.ws_bot.support import ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN
 from ws_bot.worker import BadUpdate, split_update
 
@@ -291,13 +297,7 @@ def test_secrets_never_appear_in_logs_health_metrics_or_error_bodies(stack: Repl
     # A whole payment, so every secret and GNAP token has been used at least once.
     wa_id = str(15550200000 + uuid.uuid4().int % 99999)
     phone.onboard(wa_id, "Sara", pointer(wallet.address("alice")))
-    n = phone.count(wa_id)
-    phone.say(wa_id, "send 1 to " + pointer(wallet.address("bob")))
-    phone.wait_text(wa_id, "Confirm?", after=n, timeout=30)
-    n = phone.count(wa_id)
-    phone.tap(wa_id, "Confirm")
-    link = phone.wait_for(wa_id, lambda m: m["type"] == "interactive", after=n)
-    url = link["body"]["interactive"]["action"]["parameters"]["url"]
+    url = ask_and_confirm(phone, wa_id, "send 1 to " + pointer(wallet.address("bob")))
     n = phone.count(wa_id)
     wallet.answer(url)
     phone.wait_text(wa_id, "Payment sent", after=n, timeout=30)

@@ -19,10 +19,10 @@ from tests.support.processes import TEST_TOKEN, ServiceProcess, console_script, 
 from tests.trust.support import (
     OP_ENV,
     Replicated,
-    approval_url,
-    buttons_of,
+    ask_and_confirm,
     outgoing_creations,
     pointer,
+    receipts,
     replicated_stack,
     text_of,
 )
@@ -172,22 +172,14 @@ def test_wallet_errors_are_retried_with_backoff_and_never_duplicated(stack: Repl
     phone.onboard(wa_id, "Flaky", pointer(sender))
     _add_fault(stack.wallet, scope="wallet", mode="error", status=503, count=1)
     _add_fault(stack.wallet, scope="resource", mode="error", status=500, count=1)
-    n = phone.count(wa_id)
-    phone.say(wa_id, "send 4 to " + pointer(wallet.address("bob")))
-    phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
-    injected = [e for e in wallet.exchanges() if e["injected_fault"]]
-    assert len(injected) >= 1
-    n = phone.count(wa_id)
-    phone.tap(wa_id, "Confirm")
-    url = approval_url(phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n))
-    assert url is not None
+    url = ask_and_confirm(phone, wa_id, "send 4 to " + pointer(wallet.address("bob")))
+    assert len([e for e in wallet.exchanges() if e["injected_fault"]]) == 2
     _add_fault(stack.wallet, scope="auth", mode="error", status=500, count=2, path="/auth/continue")
     n = phone.count(wa_id)
     assert wallet.answer(url).status_code == 200
     phone.wait_text(wa_id, "Payment sent", after=n, timeout=40)
     time.sleep(1.0)
-    receipts = [m for m in phone.bot_messages(wa_id)[n:] if "Payment sent" in text_of(m)]
-    assert len(receipts) == 1
+    assert receipts(phone, wa_id, n) == 1
     assert len(outgoing_creations(wallet, sender)) == 1
     assert _wallet_debits(wallet, sender) == 1
 
@@ -277,3 +269,26 @@ def test_llm_back_or_op_api_down_gets_a_clear_answer(stack: Replicated) -> None:
             phone.wait_text(wa_id, expected, after=n, timeout=30)
         finally:
             proc.start()
+
+
+def test_op_api_down_while_the_gateway_polls_still_ends_in_one_receipt(stack: Replicated) -> None:
+    """op_api SIGKILLed while ws_bot polls an approved payment: the poller keeps its schedule,
+    and when op_api is back the payment completes and the user hears about it once."""
+    phone, wallet = stack.phone, stack.wallet
+    wa_id = str(15550100000 + uuid.uuid4().int % 99999)
+    sender = _sender(stack)
+    phone.onboard(wa_id, "Pablo", pointer(sender))
+    url = ask_and_confirm(phone, wa_id, "send 2 to " + pointer(wallet.address("bob")))
+    op = stack.ops[0]
+    op.proc.kill()
+    n = phone.count(wa_id)
+    try:
+        assert wallet.answer(url).status_code == 200
+        time.sleep(3.0)  # several polls fail against the dead op_api
+        assert receipts(phone, wa_id, n) == 0
+    finally:
+        op.proc.start()
+    phone.wait_text(wa_id, "Payment sent", after=n, timeout=40)
+    time.sleep(1.0)
+    assert receipts(phone, wa_id, n) == 1
+    assert _wallet_debits(wallet, sender) == 1

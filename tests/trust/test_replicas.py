@@ -24,6 +24,7 @@ from tests.trust.support import (
     DB_PASSWORD,
     Replicated,
     approval_url,
+    ask_and_confirm,
     button_id,
     button_message,
     buttons_of,
@@ -31,6 +32,7 @@ from tests.trust.support import (
     outgoing_creations,
     pg_database,
     pointer,
+    receipts,
     replicated_stack,
     sql,
     text_message,
@@ -122,8 +124,7 @@ def test_duplicate_webhooks_and_taps_across_replicas_pay_once(stack: Replicated)
     assert stack.wallet.answer(url, "approve").status_code == 200
     phone.wait_text(wa_id, "Payment sent", after=n, timeout=30)
     time.sleep(2.0)  # both pollers get several more ticks to (wrongly) say it again
-    receipts = [m for m in phone.bot_messages(wa_id)[n:] if "Payment sent" in text_of(m)]
-    assert len(receipts) == 1
+    assert receipts(phone, wa_id, n) == 1
     assert len(_debits(stack, wallet_name)) == 1
     assert len(outgoing_creations(stack.wallet, stack.wallet.address(wallet_name))) == 1
 
@@ -151,14 +152,7 @@ def _poll_times(stack: Replicated, payment_id: str) -> list[tuple[float, float, 
 def test_polling_is_shared_by_lease_and_taken_over_when_a_replica_dies(stack: Replicated) -> None:
     phone = stack.phone
     wa_id, _ = _new_sender(stack, "carol")
-    n = phone.count(wa_id)
-    phone.say(wa_id, "send 2 to " + pointer(stack.wallet.address("bob")))
-    phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
-    n = phone.count(wa_id)
-    phone.tap(wa_id, "Confirm")
-    link = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n)
-    url = approval_url(link)
-    assert url is not None
+    url = ask_and_confirm(phone, wa_id, "send 2 to " + pointer(stack.wallet.address("bob")))
     time.sleep(4.0)  # unapproved: both replicas' pollers keep asking op_api
     payment_id = _payment_id_for(stack, wa_id)
     polls = _poll_times(stack, payment_id)
@@ -178,8 +172,7 @@ def test_polling_is_shared_by_lease_and_taken_over_when_a_replica_dies(stack: Re
         assert stack.wallet.answer(url, "approve").status_code == 200
         phone.wait_text(wa_id, "Payment sent", after=n, timeout=30)
         time.sleep(1.5)
-        receipts = [m for m in phone.bot_messages(wa_id)[n:] if "Payment sent" in text_of(m)]
-        assert len(receipts) == 1
+        assert receipts(phone, wa_id, n) == 1
         after = [p for p in _poll_times(stack, payment_id) if p[0] > killed_at]
         assert after, "nobody polled after the kill"
         assert {r for _, _, r in after} == {survivor}, after
