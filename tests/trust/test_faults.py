@@ -292,3 +292,27 @@ def test_op_api_down_while_the_gateway_polls_still_ends_in_one_receipt(stack: Re
     time.sleep(1.0)
     assert receipts(phone, wa_id, n) == 1
     assert _wallet_debits(wallet, sender) == 1
+
+
+def test_a_busy_graph_api_still_delivers_the_receipt_once(
+    stack: Replicated, graph_proxy: ServiceProcess
+) -> None:
+    """The receipt is the message that must not be lost: Graph answers 429 then 500 to it, the
+    gateway retries, and the user gets it exactly once."""
+    phone, wallet = stack.phone, stack.wallet
+    wa_id = str(15550900000 + uuid.uuid4().int % 99999)
+    sender = _sender(stack)
+    phone.onboard(wa_id, "Rita", pointer(sender))
+    url = ask_and_confirm(phone, wa_id, "send 2 to " + pointer(wallet.address("bob")))
+    for status in (429, 500):
+        httpx.post(
+            f"{graph_proxy.url}/_proxy/faults",
+            json={"status": status, "count": 1, "method": "POST", "path": "/messages"},
+        )
+    n = phone.count(wa_id)
+    assert wallet.answer(url).status_code == 200
+    phone.wait_text(wa_id, "Payment sent", after=n, timeout=40)
+    time.sleep(1.0)
+    assert receipts(phone, wa_id, n) == 1
+    injected = [f for f in httpx.get(f"{graph_proxy.url}/_proxy/log").json() if f["injected"]]
+    assert {f["status"] for f in injected[-2:]} == {429, 500}
