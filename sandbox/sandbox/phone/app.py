@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandbox.phone import meta
+from sandbox.phone import faults, meta
 from sandbox.phone.limits import GraphError, check_message
 from sandbox.phone.state import ChatMessage, PhoneState, new_message_id
 
@@ -96,6 +96,7 @@ def create_app(config: PhoneConfig) -> FastAPI:
         await client.aclose()
 
     app = FastAPI(title="paguito sandbox phone", docs_url="/docs", lifespan=lifespan)
+    faults.install(app)  # Graph API 429/5xx on demand: POST /_faults (see faults.py)
     state = PhoneState()
     app.state.phone = state
     app.state.config = config
