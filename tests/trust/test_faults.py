@@ -4,7 +4,6 @@ about: money moves at most once, and the user is never left without an answer.""
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from tests.op_api.harness import FINAL, OpApi, Wallet, start_wallet, wallet_env
-from tests.support.processes import TEST_TOKEN, ServiceProcess, console_script, free_port
+from tests.support.processes import TEST_TOKEN, console_script, free_port
 from tests.trust.support import (
     OP_ENV,
     Replicated,
@@ -26,36 +25,14 @@ from tests.trust.support import (
     replicated_stack,
     text_of,
 )
-from tests.ws_bot.conftest import make_spawner
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def graph_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    spawn, started = make_spawner(tmp_path_factory.mktemp("graph_proxy"))
-    try:
-        yield spawn(
-            "graph_proxy",
-            [sys.executable, "-m", "tests.trust.fault_proxy", "--port", "{port}"],
-            ready_path="/_proxy/health",
-        )
-    finally:
-        for proc in started:
-            proc.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, graph_proxy: ServiceProcess
-) -> Iterator[Replicated]:
-    """One replica of everything; ws_bot reaches the phone through the fault proxy."""
-    with replicated_stack(
-        tmp_path_factory.mktemp("faults"),
-        replicas=1,
-        bot_env={"GRAPH_API_URL": graph_proxy.url},
-    ) as s:
-        httpx.put(f"{graph_proxy.url}/_proxy/target", json={"url": s.phone_proc.url})
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicated]:
+    """One replica of everything (the phone's Graph API fault switch is in the sandbox)."""
+    with replicated_stack(tmp_path_factory.mktemp("faults"), replicas=1) as s:
         yield s
 
 
@@ -63,6 +40,17 @@ def stack(
 def _no_leftover_faults(stack: Replicated) -> Iterator[None]:
     yield
     stack.wallet.admin("DELETE", "/faults")
+    httpx.delete(f"{stack.phone.url}/_faults")
+
+
+def _graph_fault(stack: Replicated, status: int, count: int) -> None:
+    """The sandbox phone answers the next `count` message sends as a busy Graph API would."""
+    fault = {"status": status, "count": count, "method": "POST", "path": "/messages"}
+    assert httpx.post(f"{stack.phone.url}/_faults", json=fault).status_code == 201
+
+
+def _graph_injected(stack: Replicated) -> list[int]:
+    return [f["status"] for f in httpx.get(f"{stack.phone.url}/_faults").json()["injected"]]
 
 
 def _sender(stack: Replicated, balance: str = "50.00") -> str:
@@ -233,23 +221,19 @@ def test_openai_failing_falls_back_to_the_offline_parser_within_2_seconds(spawn)
     assert answer["intent"] == "send_payment"
 
 
-def test_graph_api_429_and_500_are_retried(stack: Replicated, graph_proxy: ServiceProcess) -> None:
+def test_graph_api_429_and_500_are_retried(stack: Replicated) -> None:
     phone, wallet = stack.phone, stack.wallet
     wa_id = str(15550500000 + uuid.uuid4().int % 99999)
     phone.onboard(wa_id, "Gina", pointer(wallet.address("alice")))
     for status in (429, 500):
         # Three in a row: the read mark, the reply and the apology would each take one if the
         # reply were not retried; only a retried reply reaches the user as the real answer.
-        httpx.post(
-            f"{graph_proxy.url}/_proxy/faults",
-            json={"status": status, "count": 3, "method": "POST", "path": "/messages"},
-        )
+        _graph_fault(stack, status, 3)
         n = phone.count(wa_id)
         phone.say(wa_id, "history")
         reply = phone.wait_for(wa_id, lambda m: True, after=n, timeout=20)
         assert "no payments yet" in text_of(reply), text_of(reply)
-        log = httpx.get(f"{graph_proxy.url}/_proxy/log").json()
-        assert len([e for e in log if e["injected"] and e["status"] == status]) == 3
+        assert _graph_injected(stack).count(status) == 3
 
 
 def test_llm_back_or_op_api_down_gets_a_clear_answer(stack: Replicated) -> None:
@@ -294,9 +278,7 @@ def test_op_api_down_while_the_gateway_polls_still_ends_in_one_receipt(stack: Re
     assert _wallet_debits(wallet, sender) == 1
 
 
-def test_a_busy_graph_api_still_delivers_the_receipt_once(
-    stack: Replicated, graph_proxy: ServiceProcess
-) -> None:
+def test_a_busy_graph_api_still_delivers_the_receipt_once(stack: Replicated) -> None:
     """The receipt is the message that must not be lost: Graph answers 429 then 500 to it, the
     gateway retries, and the user gets it exactly once."""
     phone, wallet = stack.phone, stack.wallet
@@ -305,14 +287,10 @@ def test_a_busy_graph_api_still_delivers_the_receipt_once(
     phone.onboard(wa_id, "Rita", pointer(sender))
     url = ask_and_confirm(phone, wa_id, "send 2 to " + pointer(wallet.address("bob")))
     for status in (429, 500):
-        httpx.post(
-            f"{graph_proxy.url}/_proxy/faults",
-            json={"status": status, "count": 1, "method": "POST", "path": "/messages"},
-        )
+        _graph_fault(stack, status, 1)
     n = phone.count(wa_id)
     assert wallet.answer(url).status_code == 200
     phone.wait_text(wa_id, "Payment sent", after=n, timeout=40)
     time.sleep(1.0)
     assert receipts(phone, wa_id, n) == 1
-    injected = [f for f in httpx.get(f"{graph_proxy.url}/_proxy/log").json() if f["injected"]]
-    assert {f["status"] for f in injected[-2:]} == {429, 500}
+    assert _graph_injected(stack) == [429, 500]
