@@ -134,7 +134,9 @@ def create_app() -> FastAPI:
         if p is None:
             return JSONResponse({"detail": "Unknown payment."}, 404)
         p["polls"] += 1
-        if p["outcome"]:
+        if p["outcome"] == "cancelled":  # how op_api reports a cancelled payment
+            p["view"].update(status="failed", failureReason="cancelled")
+        elif p["outcome"]:
             p["view"]["status"] = p["outcome"]
             if p["outcome"] == "failed":
                 p["view"]["failureReason"] = "insufficient liquidity"
@@ -152,7 +154,7 @@ def create_app() -> FastAPI:
             return JSONResponse({"detail": "Unknown payment."}, 404)
         if p["view"]["status"] not in ("awaiting_approval",):
             return JSONResponse({"detail": "Too late to cancel."}, 409)
-        p["view"]["status"] = "rejected"
+        p["view"].update(status="failed", failureReason="cancelled")  # as op_api answers
         p["cancelled"] = True
         return JSONResponse(p["view"])
 

@@ -92,6 +92,8 @@ def test_completed_payment_receipt_recipient_staff_and_history(
         ("rejected", "You rejected the payment", "❌"),
         ("expired", "expired before it was approved", "⌛"),
         ("failed", "failed (insufficient liquidity)", "⚠️"),
+        # Cancelled at op_api (say by a "cancel" racing the poller): a cancellation, not a failure.
+        ("cancelled", "Cancelled. Nothing was sent.", "✖️"),
     ],
 )
 def test_unhappy_final_statuses(stack: Stack, uid, payments_api, outcome, needle, emoji) -> None:

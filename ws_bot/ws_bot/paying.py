@@ -363,12 +363,14 @@ class Paying(DialogBase):
         if draft_id is None:
             active = await self.store.active_payments(user.wa_id)
             for payment in active:
-                if await self.op.cancel_payment(
-                    payment.payment_id
-                ) and await self.store.finish_payment(payment.payment_id, "cancelled"):
+                if not await self.op.cancel_payment(payment.payment_id):
+                    continue
+                # The poller may notice the cancellation first; whichever of us finishes the
+                # payment tells the user, so they hear "cancelled" exactly once.
+                if await self.store.finish_payment(payment.payment_id, "cancelled"):
                     await self.say.react(user.wa_id, payment.react_message_id, "✖️")
                     await self.say.text(user.wa_id, t(lang, "cancelled"))
-                    return
+                return
             if active:
                 await self.say.text(user.wa_id, t(lang, "cannot_cancel_confirmed"))
                 return

@@ -25,7 +25,14 @@ from ws_bot.texts import t
 
 logger = logging.getLogger(__name__)
 
-_REACTION = {"completed": "✅", "rejected": "❌", "expired": "⌛", "failed": "⚠️", "unknown": "❔"}
+_REACTION = {
+    "completed": "✅",
+    "rejected": "❌",
+    "expired": "⌛",
+    "failed": "⚠️",
+    "cancelled": "✖️",
+    "unknown": "❔",
+}
 
 
 def _money(view: PaymentView, attr: str, fallback: str) -> str:
@@ -88,7 +95,10 @@ class Poller:
                 logger.warning("op_api unavailable while polling")
                 view = None
             if view is not None and view.status.is_final:
-                await self._final(payment, view.status.value, view)
+                status = view.status.value
+                if view.status == PaymentStatus.FAILED and view.failure_reason == "cancelled":
+                    status = "cancelled"  # the user cancelled it in the chat: not a failure
+                await self._final(payment, status, view)
                 return
             if now >= payment.deadline and await self._give_up(payment, view, now):
                 return
@@ -139,6 +149,8 @@ class Poller:
             body = t(lang, "failed", reason=reason, recipient=recipient)
         elif status in (PaymentStatus.REJECTED, PaymentStatus.EXPIRED):
             body = t(lang, status, recipient=recipient)
+        elif status == "cancelled":
+            body = t(lang, "cancelled")
         else:
             body = t(lang, "unknown_final", recipient=recipient)
         try:
