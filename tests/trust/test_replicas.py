@@ -22,6 +22,7 @@ import pytest
 from tests.support.processes import TEST_TOKEN
 from tests.trust.support import (
     DB_PASSWORD,
+    PG_SERVER,
     Replicated,
     approval_url,
     ask_and_confirm,
@@ -53,6 +54,10 @@ FAST_POLLING = {
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicated]:
+    try:
+        sql(PG_SERVER, "SELECT 1")
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"PostgreSQL not reachable at {PG_SERVER}: {type(exc).__name__}")
     with (
         pg_database() as url,
         replicated_stack(
