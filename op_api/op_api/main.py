@@ -12,12 +12,12 @@ from fastapi import FastAPI
 from op_api.api import router
 from op_api.deps import Deps
 from op_api.engine import Engine
-from op_api.platform import build_client
+from op_api.platform import build_client, check_configuration
 from op_api.settings import Settings, get_settings
 from op_api.store import PaymentStore
 from shared.app import create_service_app
 from shared.db import create_engine
-from shared.server import load_or_exit, serve
+from shared.server import serve
 
 logger = logging.getLogger("op_api")
 
@@ -68,11 +68,5 @@ def run() -> None:
 
         keygen(sys.argv[2:])
         return
-    settings = load_or_exit(get_settings, "op_api")
-    assert isinstance(settings, Settings)
-    try:
-        build_client(settings)  # a missing or unreadable key fails here, with its variable name
-    except ValueError as exc:
-        print(f"op_api: cannot start: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    serve("op_api.main:app", get_settings, "op_api")
+    # A missing wallet or an unreadable key fails here, naming its variable, before serving.
+    serve("op_api.main:app", get_settings, "op_api", preflight=check_configuration)

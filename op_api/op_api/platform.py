@@ -23,15 +23,26 @@ def signing_key(settings: Settings) -> SigningKey:
     return SigningKey(settings.key_id, key)
 
 
-def build_client(settings: Settings) -> OpenPaymentsClient:
+def platform_wallet_url(settings: Settings) -> str:
     if not settings.wallet_address_url:
         raise ConfigurationError("WALLET_ADDRESS_URL is not set")
     try:
-        url = ensure_allowed(
+        return ensure_allowed(
             settings.wallet_address_url, allow_insecure_http=settings.allow_insecure_http
         )
     except ValueError as exc:
         raise ConfigurationError(f"WALLET_ADDRESS_URL: {exc}") from exc
+
+
+def check_configuration(settings: Settings) -> None:
+    """Raise ConfigurationError naming the first missing or bad setting (run before serving)."""
+    platform_wallet_url(settings)
+    signing_key(settings)
+
+
+def build_client(settings: Settings) -> OpenPaymentsClient:
     return OpenPaymentsClient(
-        url, signing_key(settings), allow_insecure_http=settings.allow_insecure_http
+        platform_wallet_url(settings),
+        signing_key(settings),
+        allow_insecure_http=settings.allow_insecure_http,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -26,9 +27,24 @@ def load_or_exit(factory: Callable[[], ServiceSettings], service: str) -> Servic
         raise SystemExit(2) from None
 
 
-def serve(app_path: str, factory: Callable[[], ServiceSettings], service: str) -> None:
-    """Validate settings first (fail fast), then hand over to uvicorn."""
+def serve(
+    app_path: str,
+    factory: Callable[[], ServiceSettings],
+    service: str,
+    preflight: Callable[[Any], None] | None = None,
+) -> None:
+    """Validate settings first (fail fast), then hand over to uvicorn.
+
+    `preflight(settings)` may raise ValueError for what pydantic cannot check alone (a key file
+    that does not parse, a combination of settings): the message is printed and we exit 2.
+    """
     settings = load_or_exit(factory, service)
+    if preflight is not None:
+        try:
+            preflight(settings)
+        except ValueError as exc:
+            print(f"{service}: cannot start: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
     configure_logging(service, settings.log_level)
     uvicorn.run(
         app_path,
