@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.op_api.harness import FINAL, OpApi, Wallet, start_wallet, wallet_env
-from tests.support.processes import TEST_TOKEN, console_script, free_port
+from tests.support.processes import TEST_TOKEN, ServiceProcess, console_script, free_port
 from tests.trust.support import (
     OP_ENV,
     Replicated,
@@ -181,44 +181,65 @@ def test_a_500_on_the_outgoing_payment_post_is_retried(pair) -> None:
     assert final["status"] == "completed", final
 
 
-def test_openai_failing_falls_back_to_the_offline_parser_within_2_seconds(spawn) -> None:
+OPENAI_KEY = {"OPENAI_API_KEY": "sk-trust-0123456789"}
+
+
+def _understand(url: str) -> tuple[float, dict[str, Any]]:
+    """Seconds llm_back took to understand a payment request, and its answer."""
+    body = {"wa_id": "15550001111", "name": "Ana", "message": "mándale 20 a Bob"}
+    started = time.monotonic()
+    r = httpx.post(
+        f"{url}/webhook/whatsapp",
+        json=body,
+        headers={"Authorization": f"Bearer {TEST_TOKEN}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    return time.monotonic() - started, r.json()
+
+
+def _llm_with_fake_openai(spawn, **env: str) -> tuple[ServiceProcess, ServiceProcess]:
     openai = spawn("openai", [console_script("paguito-sandbox"), "openai", "--port", "{port}"])
     llm = spawn(
         "llm_back_openai",
         [console_script("llm-back")],
-        {
-            "OPENAI_API_KEY": "sk-trust-0123456789",
-            "OPENAI_BASE_URL": f"{openai.url}/v1",
-            "OPENAI_TIMEOUT_SECONDS": "1.5",
-        },
+        {**OPENAI_KEY, "OPENAI_BASE_URL": f"{openai.url}/v1", **env},
     )
+    return openai, llm
+
+
+def test_openai_failing_falls_back_to_the_offline_parser_within_2_seconds(spawn) -> None:
+    openai, llm = _llm_with_fake_openai(spawn, OPENAI_TIMEOUT_SECONDS="1.5")
     dead = spawn(
         "llm_back_dead_openai",
         [console_script("llm-back")],
-        {
-            "OPENAI_API_KEY": "sk-trust-0123456789",
-            "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
-        },
+        {**OPENAI_KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"},
     )
-    headers = {"Authorization": f"Bearer {TEST_TOKEN}"}
-    body = {"wa_id": "15550001111", "name": "Ana", "message": "mándale 20 a Bob"}
-
-    def understand(url: str) -> tuple[float, dict[str, Any]]:
-        started = time.monotonic()
-        r = httpx.post(f"{url}/webhook/whatsapp", json=body, headers=headers, timeout=30)
-        assert r.status_code == 200, r.text
-        return time.monotonic() - started, r.json()
-
     for mode in ("error", "slow", "malformed"):
         httpx.post(f"{openai.url}/_fake/faults", json={"mode": mode, "count": None, "delay": 3})
-        elapsed, answer = understand(llm.url)
+        elapsed, answer = _understand(llm.url)
         assert elapsed < 2.0, (mode, elapsed)
         assert answer["intent"] == "send_payment", (mode, answer)
         assert Decimal(answer["monto"]) == 20, (mode, answer)
         assert answer["destinatario"] == "Bob", (mode, answer)
-    elapsed, answer = understand(dead.url)  # nothing listening at OPENAI_BASE_URL
+    elapsed, answer = _understand(dead.url)  # nothing listening at OPENAI_BASE_URL
     assert elapsed < 2.0
     assert answer["intent"] == "send_payment"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="llm_back's default OPENAI_TIMEOUT_SECONDS is 8 s (one value for chat, vision and "
+    "transcription), so until the breaker opens after 3 failures a hanging OpenAI delays the "
+    "offline answer to a text message by 8 s, not the 2 s issue 8 asks for; the test above "
+    "passes with OPENAI_TIMEOUT_SECONDS=1.5",
+)
+def test_a_hanging_openai_falls_back_within_2_seconds_with_default_settings(spawn) -> None:
+    openai, llm = _llm_with_fake_openai(spawn)
+    httpx.post(f"{openai.url}/_fake/faults", json={"mode": "slow", "count": None, "delay": 9})
+    elapsed, answer = _understand(llm.url)
+    assert answer["intent"] == "send_payment"
+    assert elapsed < 2.0, elapsed
 
 
 def test_graph_api_429_and_500_are_retried(stack: Replicated) -> None:
