@@ -179,6 +179,14 @@ def test_a_500_on_the_outgoing_payment_post_is_retried(pair) -> None:
     final = pair[1].until_final(payment["paymentId"], timeout=20)
     _consistent(pair[0], sender, final)
     assert final["status"] == "completed", final
+    posts = [
+        e
+        for e in pair[0].exchanges()
+        if e["method"] == "POST" and e["path"].endswith("/outgoing-payments")
+    ]
+    assert [e["injected_fault"] for e in posts] == [True, False]
+    # Retried after a pause (the next sweep), not hammered in a tight loop.
+    assert posts[1]["time"] - posts[0]["time"] >= 0.2
 
 
 OPENAI_KEY = {"OPENAI_API_KEY": "sk-trust-0123456789"}
