@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--users", type=int, default=12)
     parser.add_argument("--messages", type=int, default=15)
+    parser.add_argument(
+        "--worker-concurrency", default=None, help="ws_bot's WORKER_CONCURRENCY (default: its own)"
+    )
     args = parser.parse_args(argv or [])
     with tempfile.TemporaryDirectory(prefix="e2e-bench-") as tmp, spawner(Path(tmp)) as spawn:
         wallet_proc, wallet = start_wallet(Path(tmp) / "wallet")
@@ -83,7 +86,14 @@ def main(argv: list[str] | None = None) -> None:
                 llm_url=llm.url,
                 op_url="http://127.0.0.1:9",  # no payment reaches op_api in this mix
                 wallet_base=wallet.url,
-                extra_env={"RATE_LIMIT_MESSAGES": "100000"},
+                extra_env={
+                    "RATE_LIMIT_MESSAGES": "100000",
+                    **(
+                        {"WORKER_CONCURRENCY": args.worker_concurrency}
+                        if args.worker_concurrency
+                        else {}
+                    ),
+                },
             )
             users = [str(15551000000 + i) for i in range(args.users)]
             with ThreadPoolExecutor(len(users)) as pool:
