@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -182,7 +184,8 @@ def test_polling_is_shared_by_lease_and_taken_over_when_a_replica_dies(stack: Re
         assert after, "nobody polled after the kill"
         assert {r for _, _, r in after} == {survivor}, after
     finally:
-        stack.bots[victim].start()
+        if victim is not None:
+            stack.bots[victim].start()
 
 
 def _payment_id_for(stack: Replicated, wa_id: str) -> str:
@@ -222,6 +225,50 @@ def test_both_op_api_replicas_racing_confirm_create_one_outgoing_payment(
     assert stack.ops[1].get(payment["paymentId"])["status"] == "completed"
     assert len(outgoing_creations(wallet, sender)) == 1
     assert len(_debits(stack, sender.rsplit("/", 1)[1])) == 1
+
+
+def test_a_message_held_by_a_killed_replica_is_answered_once_by_the_other(
+    stack: Replicated,
+) -> None:
+    """The inbox lease: a replica dies while handling a message (stuck waiting on llm_back);
+    once its lease runs out the other replica takes the stored message and answers it, once."""
+    phone = stack.phone
+    wa_id, _ = _new_sender(stack, "ines")
+    n = phone.count(wa_id)
+    message_id = f"wamid.held{uuid.uuid4().hex}"
+    assert stack.database_url is not None
+    assert stack.llm.proc is not None
+    os.kill(stack.llm.proc.pid, signal.SIGSTOP)  # the handler now waits on llm_back
+    owner, victim = None, None
+    try:
+        body = update_body(wa_id, "Ines", text_message(wa_id, message_id, "gracias"))
+        assert asyncio.run(deliver_all([(stack.bots[0].url, body)])) == [200]
+        deadline = time.monotonic() + 10
+        while owner is None and time.monotonic() < deadline:
+            rows = sql(
+                stack.database_url,
+                f"SELECT lease_owner FROM ws_inbox WHERE message_id = '{message_id}'",
+            )
+            owner = rows[0][0] if rows and rows[0][0] else None
+            time.sleep(0.05)
+        assert owner in ("bot-0", "bot-1"), owner
+        victim = int(owner.rsplit("-", 1)[1])
+        stack.bots[victim].kill()
+    finally:
+        os.kill(stack.llm.proc.pid, signal.SIGCONT)
+    try:
+        reply = phone.wait_for(wa_id, lambda m: True, after=n, timeout=30)
+        time.sleep(1.0)
+        assert phone.count(wa_id) - n == 1, [text_of(m) for m in phone.bot_messages(wa_id)[n:]]
+        assert "went wrong" not in text_of(reply)
+        rows = sql(
+            stack.database_url,
+            f"SELECT status, lease_owner FROM ws_inbox WHERE message_id = '{message_id}'",
+        )
+        assert rows == [("done", None)], rows
+    finally:
+        if victim is not None:
+            stack.bots[victim].start()
 
 
 def test_the_database_password_never_reaches_a_log(stack: Replicated) -> None:
