@@ -184,9 +184,8 @@ def test_a_500_on_the_outgoing_payment_post_is_retried(pair) -> None:
         for e in pair[0].exchanges()
         if e["method"] == "POST" and e["path"].endswith("/outgoing-payments")
     ]
+    # One failed attempt, one retry that created the payment; nothing more.
     assert [e["injected_fault"] for e in posts] == [True, False]
-    # Retried after a pause (the next sweep), not hammered in a tight loop.
-    assert posts[1]["time"] - posts[0]["time"] >= 0.2
 
 
 OPENAI_KEY = {"OPENAI_API_KEY": "sk-trust-0123456789"}
