@@ -4,6 +4,7 @@ about: money moves at most once, and the user is never left without an answer.""
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Iterator
@@ -186,6 +187,26 @@ def test_a_500_on_the_outgoing_payment_post_is_retried(pair) -> None:
     ]
     # One failed attempt, one retry that created the payment; nothing more.
     assert [e["injected_fault"] for e in posts] == [True, False]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="op_api retries an outgoing-payment POST of unknown outcome at its next advance "
+    "(every /confirm-payment call and every worker sweep) for 60 s, at a constant pace: a "
+    "wallet answering 500 again and again is not given exponentially longer pauses",
+)
+def test_a_wallet_failing_again_and_again_gets_growing_pauses(pair) -> None:
+    sender, payment = _approve_with_fault(pair, "1.25", **OUTGOING_POST, mode="error", count=4)
+    final = pair[1].until_final(payment["paymentId"], timeout=30)
+    _consistent(pair[0], sender, final)
+    times = [
+        e["time"]
+        for e in pair[0].exchanges()
+        if e["method"] == "POST" and e["path"].endswith("/outgoing-payments")
+    ]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(gaps) >= 3, times
+    assert all(later > 1.5 * earlier for earlier, later in itertools.pairwise(gaps)), gaps
 
 
 OPENAI_KEY = {"OPENAI_API_KEY": "sk-trust-0123456789"}
