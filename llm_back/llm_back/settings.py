@@ -34,6 +34,13 @@ class Settings(ServiceSettings):
     openai_timeout_seconds: float = Field(
         default=8.0, gt=0, description="Per OpenAI call; past it the offline parser answers."
     )
+    openai_text_fallback_seconds: float = Field(
+        # 1.5 s leaves room for the offline answer inside the 2 s a person should wait at most.
+        default=1.5,
+        gt=0,
+        description="How long a typed message waits for the model before the offline parser "
+        "answers it instead (it reads text on its own; voice and images have no such fallback).",
+    )
     openai_budget_seconds: float = Field(
         default=20.0,
         gt=0,

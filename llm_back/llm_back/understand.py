@@ -146,8 +146,13 @@ class Understander:
         source = "offline"
         result: Understood | None = None
         if content:
+            # Typed text has a good offline reading, so a slow model is not worth the wait.
+            typed_only = heard.transcript is None and heard.receipt is None
             extracted = await self._call(
-                "chat", deadline, lambda b: b.extract(content, history, heard.language, wa_id)
+                "chat",
+                deadline,
+                lambda b: b.extract(content, history, heard.language, wa_id),
+                limit=self.settings.openai_text_fallback_seconds if typed_only else None,
             )
             if extracted is not None:
                 source = "openai"
@@ -161,13 +166,20 @@ class Understander:
         return result, source
 
     async def _call(
-        self, stage: str, deadline: float, call: Callable[[OpenAIBackend], Awaitable[T]]
+        self,
+        stage: str,
+        deadline: float,
+        call: Callable[[OpenAIBackend], Awaitable[T]],
+        limit: float | None = None,
     ) -> T | None:
-        """One OpenAI stage, behind the breaker and within the budget; None means fall back."""
+        """One OpenAI stage, behind the breaker and within the budget (and `limit` seconds, when
+        given); None means fall back."""
         if self.openai is None:
             return None
         remaining = deadline - time.monotonic()
-        if remaining < 0.5:
+        if limit is not None:
+            remaining = min(remaining, limit)
+        if remaining < min(0.5, limit or 0.5):
             FALLBACKS.labels(stage, "budget_spent").inc()
             return None
         if not self.breaker.allow():
