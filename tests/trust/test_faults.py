@@ -255,13 +255,6 @@ def test_openai_failing_falls_back_to_the_offline_parser_within_2_seconds(spawn)
     assert answer["intent"] == "send_payment"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="llm_back's default OPENAI_TIMEOUT_SECONDS is 8 s (one value for chat, vision and "
-    "transcription), so until the breaker opens after 3 failures a hanging OpenAI delays the "
-    "offline answer to a text message by 8 s, not the 2 s issue 8 asks for; the test above "
-    "passes with OPENAI_TIMEOUT_SECONDS=1.5",
-)
 def test_a_hanging_openai_falls_back_within_2_seconds_with_default_settings(spawn) -> None:
     openai, llm = _llm_with_fake_openai(spawn)
     httpx.post(f"{openai.url}/_fake/faults", json={"mode": "slow", "count": None, "delay": 9})
