@@ -33,6 +33,21 @@ from shared.money import Amount
 
 logger = logging.getLogger(__name__)
 UNCERTAIN_RETRY_WINDOW = timedelta(seconds=60)
+RETRY_FIRST_PAUSE_SECONDS = 1.0
+RETRY_MAX_PAUSE_SECONDS = 30.0
+
+
+def _backoff(record: PaymentRecord) -> dict[str, Any]:
+    """The next outgoing-payment attempt, after a pause that doubles each time: a wallet that
+    keeps failing is not hammered at the pace of /confirm-payment calls and worker sweeps.
+    (The schedule lives in the row, not in a retry loop, so it survives restarts and replicas.)"""
+    attempts = record.op_attempts + 1
+    pause = min(RETRY_MAX_PAUSE_SECONDS, RETRY_FIRST_PAUSE_SECONDS * 2 ** (attempts - 1))
+    return {"op_attempts": attempts, "op_next_attempt_at": utcnow() + timedelta(seconds=pause)}
+
+
+def _attempt_due(record: PaymentRecord) -> bool:
+    return record.op_next_attempt_at is None or utcnow() >= record.op_next_attempt_at
 
 
 def stale_after(deps: Deps) -> timedelta:
@@ -226,7 +241,9 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
             await _retry_later(deps, record, exc)
         else:
             # Never sent (no connection): simply try again later.
-            await deps.store.update(record.id, expect=Status.APPROVED, op_claimed_at=None)
+            await deps.store.update(
+                record.id, expect=Status.APPROVED, op_claimed_at=None, **_backoff(record)
+            )
             _log(record, "wallet unreachable; outgoing payment will be retried", error=str(exc))
     except OpenPaymentsError as exc:  # e.g. an unreadable answer: it may have been created
         await _retry_later(deps, record, exc)
@@ -251,7 +268,11 @@ async def _retry_later(deps: Deps, record: PaymentRecord, exc: Exception) -> Non
         await _watch_receiver(deps, record, exc)
         return
     await deps.store.update(
-        record.id, expect=Status.APPROVED, op_claimed_at=None, op_uncertain_since=since or utcnow()
+        record.id,
+        expect=Status.APPROVED,
+        op_claimed_at=None,
+        op_uncertain_since=since or utcnow(),
+        **_backoff(record),
     )
     _log(record, "outgoing payment outcome unknown; will retry", error=str(exc))
 
@@ -406,7 +427,8 @@ async def advance(deps: Deps, payment_id: str) -> None:
         assert record is not None
     if record.status == Status.APPROVED:
         if record.op_claimed_at is None:
-            await create_outgoing_payment(deps, record)
+            if _attempt_due(record):
+                await create_outgoing_payment(deps, record)
         else:
             await recover_stale_claim(deps, record)
         record = await deps.store.get(payment_id)

@@ -90,6 +90,8 @@ class PaymentRecord(BaseModel):
     outgoing_token: StoredToken | None = None
     op_claimed_at: datetime | None = None
     op_uncertain_since: datetime | None = None
+    op_attempts: int = 0
+    op_next_attempt_at: datetime | None = None
     outgoing_payment_url: str | None = None
     expires_at: datetime
     sending_since: datetime | None = None

@@ -73,6 +73,8 @@ def build_table(prefix: str) -> Table:
         Column("outgoing_token", JSON, nullable=True),
         Column("op_claimed_at", DateTime(timezone=True), nullable=True),
         Column("op_uncertain_since", DateTime(timezone=True), nullable=True),
+        Column("op_attempts", Integer, nullable=False, default=0),
+        Column("op_next_attempt_at", DateTime(timezone=True), nullable=True),
         Column("outgoing_payment_url", Text, nullable=True),
         Column("expires_at", DateTime(timezone=True), nullable=False),
         Column("sending_since", DateTime(timezone=True), nullable=True),

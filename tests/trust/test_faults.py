@@ -189,12 +189,6 @@ def test_a_500_on_the_outgoing_payment_post_is_retried(pair) -> None:
     assert [e["injected_fault"] for e in posts] == [True, False]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="op_api retries an outgoing-payment POST of unknown outcome at its next advance "
-    "(every /confirm-payment call and every worker sweep) for 60 s, at a constant pace: a "
-    "wallet answering 500 again and again is not given exponentially longer pauses",
-)
 def test_a_wallet_failing_again_and_again_gets_growing_pauses(pair) -> None:
     sender, payment = _approve_with_fault(pair, "1.25", **OUTGOING_POST, mode="error", count=4)
     final = pair[1].until_final(payment["paymentId"], timeout=30)
