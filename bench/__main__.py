@@ -24,11 +24,16 @@ def main(argv: list[str]) -> int:
             continue
         print(f"\n=== {name}", flush=True)
         started = time.perf_counter()
+        # Each benchmark parses its own options from sys.argv when run as a script; here it
+        # runs with its defaults, so it must not see the names given to this runner.
+        saved, sys.argv = sys.argv, [f"bench/{name}.py"]
         try:
             entry()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             failed.append(name)
             print(f"!!! {name} failed: {type(exc).__name__}: {exc}", flush=True)
+        finally:
+            sys.argv = saved
         print(f"({time.perf_counter() - started:.1f}s)", flush=True)
     if failed:
         print(f"\nfailed: {', '.join(failed)}")
