@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
-from tests.support.processes import ServiceProcess, free_port, service_env
+from tests.support.processes import ServiceProcess, make_spawner
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -29,32 +29,8 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
 
     `args` may contain `{port}`, replaced by the free port chosen for the process.
     """
-    started: list[ServiceProcess] = []
-
-    def _spawn(
-        name: str,
-        args: Sequence[str],
-        env: dict[str, str] | None = None,
-        *,
-        port: int | None = None,
-        ready_path: str = "/health",
-        timeout: float = 30.0,
-    ) -> ServiceProcess:
-        chosen = port or free_port()
-        full_env = service_env(env or {})
-        full_env.setdefault("PORT", str(chosen))
-        full_env.setdefault("DATA_DIR", str(tmp_path / name / "data"))
-        proc = ServiceProcess(
-            name=name,
-            args=[a.replace("{port}", str(chosen)) for a in args],
-            port=chosen,
-            log_path=tmp_path / name / "output.log",
-            env=full_env,
-        )
-        started.append(proc)
-        return proc.start(ready_path=ready_path, timeout=timeout)
-
-    yield _spawn
+    spawner, started = make_spawner(tmp_path)
+    yield spawner
     for proc in reversed(started):
         proc.stop()
 

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,3 +102,37 @@ def service_env(extra: Mapping[str, str] | None = None, **kw: str) -> dict[str, 
     env.update(extra or {})
     env.update(kw)
     return env
+
+
+def make_spawner(base: Path) -> tuple[Callable[..., ServiceProcess], list[ServiceProcess]]:
+    """A `spawn(name, args, env, *, port, ready_path, timeout)` that starts processes under
+    `base`, and the list of what it started (stop them in reverse order).
+
+    `args` may contain `{port}`, replaced by the free port chosen for the process.
+    """
+    started: list[ServiceProcess] = []
+
+    def spawn(
+        name: str,
+        args: Sequence[str],
+        env: dict[str, str] | None = None,
+        *,
+        port: int | None = None,
+        ready_path: str = "/health",
+        timeout: float = 30.0,
+    ) -> ServiceProcess:
+        chosen = port or free_port()
+        full_env = service_env(env or {})
+        full_env.setdefault("PORT", str(chosen))
+        full_env.setdefault("DATA_DIR", str(base / name / "data"))
+        proc = ServiceProcess(
+            name=name,
+            args=[a.replace("{port}", str(chosen)) for a in args],
+            port=chosen,
+            log_path=base / name / "output.log",
+            env=full_env,
+        )
+        started.append(proc)
+        return proc.start(ready_path=ready_path, timeout=timeout)
+
+    return spawn, started

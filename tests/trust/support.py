@@ -24,8 +24,8 @@ from sqlalchemy import text
 from sandbox.phone import meta
 from shared.db import create_engine
 from tests.op_api.harness import OpApi, Wallet, start_wallet, wallet_env
-from tests.support.processes import ServiceProcess, console_script
-from tests.ws_bot.conftest import make_spawner, pointer
+from tests.support.processes import ServiceProcess, console_script, make_spawner
+from tests.ws_bot.conftest import pointer
 from tests.ws_bot.support import APP_SECRET, PHONE_ID, Phone, buttons_of, start_stack, text_of
 
 PG_SERVER = "postgresql://postgres@127.0.0.1/postgres"

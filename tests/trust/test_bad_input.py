@@ -64,7 +64,7 @@ CHECKS = [
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicated]:
     """The whole stack with every secret set; llm_back holds an OpenAI key (to a fake)."""
     base = tmp_path_factory.mktemp("bad_input")
-    from tests.ws_bot.conftest import make_spawner
+    from tests.support.processes import make_spawner
 
     spawn, started = make_spawner(base / "openai")
     try:

@@ -4,43 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.processes import ServiceProcess, free_port, service_env
+from tests.support.processes import make_spawner
 from tests.ws_bot.support import Stack, start_stack
-
-
-def make_spawner(base: Path) -> tuple[Callable[..., ServiceProcess], list[ServiceProcess]]:
-    """Like the `spawn` fixture, for fixtures wider than one test."""
-    started: list[ServiceProcess] = []
-
-    def _spawn(
-        name: str,
-        args: list[str],
-        env: dict[str, str] | None = None,
-        *,
-        port: int | None = None,
-        ready_path: str = "/health",
-        timeout: float = 30.0,
-    ) -> ServiceProcess:
-        chosen = port or free_port()
-        full_env = service_env(env or {})
-        full_env.setdefault("PORT", str(chosen))
-        full_env.setdefault("DATA_DIR", str(base / name / "data"))
-        proc = ServiceProcess(
-            name=name,
-            args=[a.replace("{port}", str(chosen)) for a in args],
-            port=chosen,
-            log_path=base / name / "output.log",
-            env=full_env,
-        )
-        started.append(proc)
-        return proc.start(ready_path=ready_path, timeout=timeout)
-
-    return _spawn, started
 
 
 @pytest.fixture(scope="module")

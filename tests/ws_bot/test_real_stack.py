@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tests.op_api.harness import Wallet, start_wallet, wallet_env
-from tests.support.processes import console_script
-from tests.ws_bot.conftest import make_spawner, pointer
+from tests.support.processes import console_script, make_spawner
+from tests.ws_bot.conftest import pointer
 from tests.ws_bot.support import Stack, buttons_of, start_stack, text_of
 
 pytestmark = pytest.mark.slow
