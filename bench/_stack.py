@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.processes import ServiceProcess
-from tests.ws_bot.conftest import make_spawner
+from tests.support.processes import ServiceProcess, make_spawner
 
 Spawn = Callable[..., ServiceProcess]
 
