@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import httpx
 from tenacity import (
@@ -29,14 +30,31 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how a client retries.
+
+    Connection errors are retried for `methods` only. A response in `statuses` is retried for
+    `methods` too — or for every method when `any_method_on_status` is set, for servers whose
+    429/5xx mean the call was not carried out (Meta's Graph API), so a POST cannot happen twice.
+    Pauses grow exponentially from `backoff_initial` to `backoff_max`, with up to
+    `backoff_jitter` seconds of jitter (default: `backoff_initial`); a Retry-After header in
+    seconds is honoured, capped at `backoff_max`.
+    """
+
+    attempts: int = 3
+    backoff_initial: float = 0.2
+    backoff_max: float = 2.0
+    backoff_jitter: float | None = None
+    methods: frozenset[str] = IDEMPOTENT_METHODS
+    statuses: frozenset[int] = RETRY_STATUSES
+    any_method_on_status: bool = False
+
+
 class _RetryableStatus(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
         self.response = response
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, _RetryableStatus | httpx.TransportError)
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -47,40 +65,52 @@ def _log_retry(state: RetryCallState) -> None:
 
 
 class RetryTransport(httpx.AsyncBaseTransport):
-    """Wraps a transport; retries idempotent requests on connection errors and 429/502/503/504."""
+    """Wraps a transport and retries what `policy` allows (see `RetryPolicy`)."""
 
     def __init__(
-        self,
-        inner: httpx.AsyncBaseTransport | None = None,
-        *,
-        attempts: int = 3,
-        backoff_initial: float = 0.2,
-        backoff_max: float = 2.0,
-        retry_methods: frozenset[str] = IDEMPOTENT_METHODS,
+        self, inner: httpx.AsyncBaseTransport | None = None, policy: RetryPolicy | None = None
     ) -> None:
         self._inner = inner or httpx.AsyncHTTPTransport()
-        self._attempts = attempts
-        self._initial = backoff_initial
-        self._max = backoff_max
-        self._methods = retry_methods
+        self._policy = policy or RetryPolicy()
+        jitter = self._policy.backoff_jitter
+        self._backoff = wait_exponential_jitter(
+            multiplier=self._policy.backoff_initial,
+            max=self._policy.backoff_max,
+            jitter=self._policy.backoff_initial if jitter is None else jitter,
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryableStatus):
+            after = exc.response.headers.get("retry-after", "")
+            if after.isdigit():
+                return min(float(after), self._policy.backoff_max)
+        return float(self._backoff(state))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method not in self._methods or self._attempts <= 1:
+        policy = self._policy
+        on_error = request.method in policy.methods
+        on_status = on_error or policy.any_method_on_status
+        if not on_status or policy.attempts <= 1:
             return await self._inner.handle_async_request(request)
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, _RetryableStatus) or (
+                on_error and isinstance(exc, httpx.TransportError)
+            )
+
         last_response: httpx.Response | None = None
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential_jitter(
-                    multiplier=self._initial, max=self._max, jitter=self._initial
-                ),
-                retry=retry_if_exception(_is_retryable),
+                stop=stop_after_attempt(policy.attempts),
+                wait=self._wait,
+                retry=retry_if_exception(retryable),
                 before_sleep=_log_retry,
                 reraise=True,
             ):
                 with attempt:
                     response = await self._inner.handle_async_request(request)
-                    if response.status_code in RETRY_STATUSES:
+                    if response.status_code in policy.statuses:
                         last_response = response
                         await response.aread()
                         await response.aclose()
@@ -111,12 +141,15 @@ def create_client(
     headers: Mapping[str, str] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     retry_methods: frozenset[str] = IDEMPOTENT_METHODS,
+    retry: RetryPolicy | None = None,
 ) -> httpx.AsyncClient:
     """An AsyncClient with timeouts, request-id propagation and idempotent-only retries.
 
     `bearer_token` adds `Authorization: Bearer …` (the internal token for service-to-service
-    calls). `transport` lets tests and the Graph API routing plug in their own.
+    calls). `transport` lets tests and the Graph API routing plug in their own. `retries` and
+    `retry_methods` adjust the default `RetryPolicy`; `retry` replaces it.
     """
+    policy = retry or RetryPolicy(attempts=retries, methods=retry_methods)
     all_headers = dict(headers or {})
     if bearer_token:
         all_headers["Authorization"] = f"Bearer {bearer_token}"
@@ -124,6 +157,6 @@ def create_client(
         base_url=base_url,
         headers=all_headers,
         timeout=timeout,
-        transport=RetryTransport(transport, attempts=retries, retry_methods=retry_methods),
+        transport=RetryTransport(transport, policy),
         event_hooks={"request": [_add_request_id]},
     )

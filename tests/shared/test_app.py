@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,7 +12,7 @@ from pydantic import SecretStr
 
 from shared.app import create_service_app
 from shared.auth import require_internal_token
-from shared.http import RetryTransport, create_client
+from shared.http import RetryPolicy, RetryTransport, create_client
 from shared.request_id import request_id_scope
 from shared.settings import ServiceSettings
 
@@ -109,8 +110,48 @@ async def test_client_retries_idempotent_calls_only() -> None:
 
 async def test_client_gives_back_last_answer_when_out_of_attempts() -> None:
     always = FlakyTransport([503])
-    transport = RetryTransport(always, attempts=2, backoff_initial=0.01, backoff_max=0.01)
+    policy = RetryPolicy(attempts=2, backoff_initial=0.01, backoff_max=0.01)
+    transport = RetryTransport(always, policy)
     async with httpx.AsyncClient(transport=transport) as c:
         r = await c.get("http://x/")
     assert r.status_code == 503
     assert len(always.seen) == 2
+
+
+class BrokenTransport(httpx.AsyncBaseTransport):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        raise httpx.ReadTimeout("no answer", request=request)
+
+
+async def test_a_policy_can_retry_refused_posts_but_never_timed_out_ones() -> None:
+    policy = RetryPolicy(attempts=3, backoff_initial=0.01, any_method_on_status=True)
+    refused = FlakyTransport([503, 200])
+    async with httpx.AsyncClient(transport=RetryTransport(refused, policy)) as c:
+        assert (await c.post("http://x/send", json={})).status_code == 200
+    assert len(refused.seen) == 2
+
+    broken = BrokenTransport()
+    async with httpx.AsyncClient(transport=RetryTransport(broken, policy)) as c:
+        with pytest.raises(httpx.ReadTimeout):
+            await c.post("http://x/send", json={})
+    assert broken.calls == 1  # the POST may have been carried out: not sent again
+
+
+async def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    class SaysWait(FlakyTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            self.seen.append(request)
+            if len(self.seen) == 1:
+                return httpx.Response(429, headers={"Retry-After": "30"})
+            return httpx.Response(200)
+
+    policy = RetryPolicy(attempts=2, backoff_initial=0.01, backoff_max=0.3)
+    slow = SaysWait([])
+    started = time.monotonic()
+    async with httpx.AsyncClient(transport=RetryTransport(slow, policy)) as c:
+        assert (await c.get("http://x/")).status_code == 200
+    assert 0.3 <= time.monotonic() - started < 5  # waited the capped Retry-After, not 30 s

@@ -7,7 +7,6 @@ requests. Media download URLs point elsewhere (Meta's CDN, or the sandbox) and p
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -16,7 +15,7 @@ from pywa_async.client import WhatsApp
 from pywa_async.types.callback import Button, Section, SectionList, SectionRow, URLButton
 from pywa_async.utils import UserIdentifier
 
-from shared.http import create_client
+from shared.http import RetryPolicy, create_client
 from ws_bot import limits
 from ws_bot.settings import Settings
 
@@ -54,53 +53,17 @@ class GraphRouter(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-class GraphRetry(httpx.AsyncBaseTransport):
-    """Retries Graph calls that Meta answered with 429 or a 5xx, POSTs included.
-
-    Such an answer means Meta did not carry the call out, so sending it again cannot deliver a
-    message twice; without this a busy Graph API silently swallowed replies and receipts (the
-    shared client retries only idempotent methods). Timeouts are not retried here: the message
-    may have gone out. Backoff is exponential, or Meta's Retry-After when it sends one.
-    """
-
-    STATUSES = frozenset({429, 500, 502, 503, 504})
-
-    def __init__(
-        self,
-        inner: httpx.AsyncBaseTransport | None = None,
-        *,
-        attempts: int = 4,
-        initial: float = 0.3,
-        cap: float = 4.0,
-    ) -> None:
-        self._inner = inner or httpx.AsyncHTTPTransport()
-        self._attempts = attempts
-        self._initial = initial
-        self._cap = cap
-
-    def _delay(self, response: httpx.Response, attempt: int) -> float:
-        after = response.headers.get("retry-after", "")
-        if after.isdigit():
-            return min(float(after), self._cap)
-        return float(min(self._initial * (2**attempt), self._cap))
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        for attempt in range(self._attempts - 1):
-            response = await self._inner.handle_async_request(request)
-            if response.status_code not in self.STATUSES:
-                return response
-            await response.aread()
-            await response.aclose()
-            delay = self._delay(response, attempt)
-            logger.warning(
-                "Graph API busy; retrying",
-                extra={"status": response.status_code, "attempt": attempt + 1, "delay": delay},
-            )
-            await asyncio.sleep(delay)
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+# Meta answers 429 or a 5xx when it did not carry the call out, so POSTs are retried too:
+# without this a busy Graph API silently swallowed replies and receipts. Timeouts are not
+# retried for POSTs (the message may have gone out). Exponential pauses, or Meta's Retry-After.
+GRAPH_RETRY = RetryPolicy(
+    attempts=4,
+    backoff_initial=0.3,
+    backoff_max=4.0,
+    backoff_jitter=0.0,
+    statuses=frozenset({429, 500, 502, 503, 504}),
+    any_method_on_status=True,
+)
 
 
 def build_whatsapp(settings: Settings) -> tuple[WhatsApp, httpx.AsyncClient]:
@@ -110,7 +73,8 @@ def build_whatsapp(settings: Settings) -> tuple[WhatsApp, httpx.AsyncClient]:
     is off because ws_bot dedupes durably on message id; replies go to the WA_ID first.
     """
     session = create_client(
-        transport=GraphRouter(settings.graph_api_url, GraphRetry()),
+        transport=GraphRouter(settings.graph_api_url),
+        retry=GRAPH_RETRY,
         timeout=httpx.Timeout(20.0, connect=5.0),
     )
     wa = WhatsApp(
