@@ -8,21 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import ServiceProcess, console_script, free_port, service_env
+from tests.support.processes import ServiceProcess, console_script, make_spawner
 
 
 def start(name: str, args: list[str], env: dict[str, str], tmp: Path) -> ServiceProcess:
     """Start a process for a whole module (the `spawn` fixture is per test)."""
-    port = free_port()
-    full = service_env({"PORT": str(port), "DATA_DIR": str(tmp / name / "data"), **env})
-    proc = ServiceProcess(
-        name=name,
-        args=[a.replace("{port}", str(port)) for a in args],
-        port=port,
-        log_path=tmp / name / "output.log",
-        env=full,
-    )
-    return proc.start()
+    spawn, _ = make_spawner(tmp)
+    return spawn(name, args, env)
 
 
 @pytest.fixture(scope="module")
