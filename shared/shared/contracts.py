@@ -42,6 +42,34 @@ class Intent(StrEnum):
     HISTORY = "history"
     CANCEL = "cancel"
     CONFIRM = "confirm"
+    # Added for issue 16 (the gateway treats an intent it does not know as "show `response`").
+    REQUEST_PAYMENT = "request_payment"  # "cóbrale 50 a Bob": Bob is the payer, never a payment
+    STATUS = "status"  # "¿ya le llegó?": how the last payment is doing
+    BALANCE = "balance"  # "saldo", "what's my balance?"
+    FEES = "fees"  # "¿cuánto cobran de comisión?"
+    THANKS = "thanks"  # "gracias", "👍"
+    LANGUAGE = "language"  # "english please": switch the chat language (`target_language`)
+
+
+class AmountIssue(StrEnum):
+    """Why an amount that was said cannot be used (then `monto` is null and `response` asks)."""
+
+    NEGATIVE = "negative"  # "manda -5 a Bob"
+    ZERO = "zero"  # "send 0 to Bob"
+    TOO_PRECISE = "too_precise"  # "send 10.999 to bob" with a 2-decimal asset: never rounded
+
+
+class Share(_Open):
+    """One recipient of a message that names several ("20 a Bob y 10 a Alice")."""
+
+    destinatario: str = Field(description="recipient exactly as written")
+    monto: str | None = Field(default=None, description="decimal string; null when not said")
+    currency: str | None = Field(default=None, description="ISO 4217 code when the user said one")
+
+    @field_validator("monto")
+    @classmethod
+    def _decimal_string(cls, v: str | None) -> str | None:
+        return _positive_decimal(v)
 
 
 class MediaItem(_Strict):
@@ -60,6 +88,10 @@ class UnderstandRequest(_Strict):
     message: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
     media: list[MediaItem] = Field(default_factory=list, max_length=4)
     language: Literal["es", "en"] | None = None
+    # The user's own wallet asset: "$" and "pesos" mean it when it is a peso, and an amount with
+    # more decimals than `asset_scale` is refused with a question (default: PAYMENT_ASSET_*).
+    asset_code: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,12}$")
+    asset_scale: int | None = Field(default=None, ge=0, le=18)
 
 
 class UnderstandResponse(_Open):
@@ -73,19 +105,43 @@ class UnderstandResponse(_Open):
     audio_mime_type: str | None = Field(default=None, alias="audioMimeType")
     language: str | None = None
     source: str | None = Field(default=None, description="'openai' or 'offline'")
+    # Added for issue 16; all optional, so an older gateway keeps working on monto/destinatario.
+    recipients: list[Share] | None = Field(
+        default=None,
+        description="every recipient when the message names several (the first one is also in "
+        "monto/destinatario); for a split, the user's own share is left out",
+    )
+    split_total: str | None = Field(
+        default=None, description="decimal string: the total the user said to split, if any"
+    )
+    recurrence: str | None = Field(
+        default=None,
+        description="ISO 8601 duration between repeats ('P1M' = every month, 'P1W', 'P1D', "
+        "'P15D', 'P1Y') when the user asked for a recurring payment or request",
+    )
+    amount_issue: AmountIssue | None = Field(
+        default=None, description="why the amount said cannot be used; monto is then null"
+    )
+    target_language: Literal["es", "en"] | None = Field(
+        default=None, description="for intent 'language': the language asked for, when said"
+    )
 
     @field_validator("monto")
     @classmethod
     def _decimal_string(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        try:
-            value = parse_decimal(v)
-        except MoneyError as exc:
-            raise ValueError(str(exc)) from exc
-        if value <= 0:
-            raise ValueError("monto must be positive")
+        return _positive_decimal(v)
+
+
+def _positive_decimal(v: str | None) -> str | None:
+    if v is None:
         return v
+    try:
+        value = parse_decimal(v)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from exc
+    if value <= 0:
+        raise ValueError("monto must be positive")
+    return v
 
 
 # ---------------------------------------------------------------- op_api
