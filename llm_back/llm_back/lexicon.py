@@ -20,12 +20,52 @@ PAY_VERBS_ES = frozenset(
     transfiereles transferir transferirle transferirles transfiera transfierale deposita
     depositale depositar depositarle deposite depositele pasale pasales pasarle pasarles
     prestale prestarle presta yapea yapeale abona abonale abonar abonarle regalale mandes
-    envies pagues transfieras deposites
+    envies pagues transfieras deposites mandaselos mandaselo mandaselas mandasela enviaselos
+    enviaselo pagaselos pagaselo transfiereselos depositaselos pasaselos mandas envias pagas
+    transfieres depositas mandarias enviarias pagarias transferirias
     """
     )
 )
 PAY_VERBS_EN = frozenset(_w("send pay transfer wire give venmo zelle shoot remit tip"))
 PAY_VERBS = PAY_VERBS_ES | PAY_VERBS_EN
+# Asking someone to pay the user: a money request, never a payment from the user.
+REQUEST_VERBS = frozenset(
+    _w(
+        """
+    cobrale cobrales cobra cobrar cobrarle cobrarles cobrenle cobrele pidele pideles
+    pedirle pedirles pide pedir pidale pidanle solicita solicitale solicitar solicitarle
+    reclamale reclamarle request charge bill invoice ask
+    """
+    )
+)
+# Verbs that split an amount between several people: "divide 60 entre Bob, Alice y yo".
+SPLIT_VERBS = frozenset(
+    _w("split divide dividir dividelo dividelos reparte repartir repartelo repartelos")
+)
+SPLIT_MARKERS = frozenset(_w("between among entre"))
+# The user in a list of people sharing a split ("Bob, Alice and me").
+SELF_WORDS = frozenset(_w("me yo mi myself i"))
+THANKS_CORE = frozenset(_w("gracias thanks thank thx ty graciass grax merci cheers"))
+# "¿me mandas 20?" asks to receive; "me mandas 20 a Bob" asks to pay Bob.
+ASKING_VERBS = frozenset(_w("mandas envias pagas transfieres depositas"))
+# "dile a Bob que me pague 20": the user asks to be paid.
+PAY_ME_SUBJUNCTIVE = frozenset(_w("pague mande envie transfiera deposite pase"))
+# Words before a pay verb that make it a question, a hypothesis or a wish, not an order.
+HYPOTHETICAL = frozenset(
+    _w("if si maybe might perhaps quizas quiza talvez suppose supongamos should deberia")
+)
+QUESTION_OPENERS = frozenset(
+    _w(
+        """
+    is are was were would does do did what whats why when where how which es era seria
+    cuanto cuanta que como cuando donde cual
+    """
+    )
+)
+# Questions that are polite orders: "can you send…", "¿me ayudas a mandarle…?".
+POLITE_OPENERS = frozenset(
+    _w("can could will puedes podrias puede podria ayudas ayudarias please porfa favor")
+)
 # Spanish forms that are past tense when written with a final accent: "mandé", "pagó".
 PAST_WHEN_ACCENTED = frozenset(
     _w(
@@ -49,6 +89,9 @@ CURRENCY_WORDS: dict[str, str] = {
 # Three-letter codes count only written in capitals ("PEN", not "pen") unless listed above.
 CURRENCY_CODES = frozenset(_w("USD MXN EUR GBP COP ARS CLP PEN BRL CAD GTQ CRC UYU BOB"))
 CURRENCY_SYMBOLS: dict[str, str] = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "MX$": "MXN"}
+# Currencies called "peso": for their users "$" and "pesos" mean their own money.
+PESO_CODES = frozenset(_w("MXN COP ARS CLP UYU DOP CUP PHP"))
+PESO_WORDS = frozenset(_w("pesos peso pesitos varos"))
 # Slang multipliers without a currency of their own: "5 lucas" is 5000 of the local peso.
 SLANG_THOUSANDS = frozenset({"lucas", "luca"})
 
@@ -65,6 +108,12 @@ NOT_MONEY_AFTER = frozenset(
 NOT_MONEY_BEFORE = frozenset(_w("las at around numero number piso floor room cuarto"))
 
 RECIPIENT_MARKERS_STRONG = frozenset({"a", "to"})
+# "al Chuy": a capitalized name only ("al rato", "al mes" are not people).
+RECIPIENT_MARKER_AL = "al"
+# Who pays a money request: "request 20 from Alice".
+PAYER_MARKERS = frozenset({"from", "de"})
+# Between the names of a list: "Bob, Alice y Pedro", "Bob and Alice".
+LIST_JOINERS = frozenset(_w("y e and & , plus"))
 RECIPIENT_MARKERS_WEAK = frozenset({"para", "for"})
 POSSESSIVES = frozenset({"mi", "my"})
 TITLES = frozenset(
@@ -122,8 +171,11 @@ CANCEL_WORDS = frozenset(
     """
     )
 )
-CANCEL_PHRASES = ("never mind", "forget it", "ya no", "mejor no", "no thanks", "no gracias")
-HELP_WORDS = frozenset(_w("ayuda help menu comandos commands instrucciones ayudame"))
+CANCEL_PHRASES = (
+    "never mind", "forget it", "ya no", "mejor no", "no thanks", "no gracias", "no lo envies",
+    "no lo mandes", "no lo pagues",
+)  # fmt: skip
+HELP_WORDS = frozenset(_w("ayuda help menu comandos commands instrucciones ayudame ayudeme"))
 HELP_PHRASES = (
     "como funciona", "como te uso", "como se usa", "como envio", "como mando", "como pago",
     "como le mando", "como le envio", "como puedo", "que puedes hacer", "que haces",
@@ -133,15 +185,51 @@ HELP_PHRASES = (
 HISTORY_WORDS = frozenset(
     _w(
         """
-    historial movimientos history transactions transacciones saldo balance
+    historial movimientos history transactions transacciones
     """
     )
 )
+BALANCE_WORDS = frozenset(_w("saldo balance fondos"))
+BALANCE_PHRASES = (
+    "cuanto me queda", "cuanto tengo", "cuanto dinero tengo", "how much do i have",
+    "how much money do i have", "how much is left", "how much have i got", "what do i have left",
+)  # fmt: skip
+STATUS_WORDS = frozenset(_w("status estado estatus"))
+STATUS_PHRASES = (
+    "le llego", "les llego", "ya llego", "lo recibio", "lo recibieron", "ya lo recibio",
+    "ya le cayo", "le cayo", "se completo", "ya se envio", "que paso con mi pago",
+    "que paso con el pago", "paso el pago", "did it arrive", "has it arrived", "did it go through",
+    "did he get", "did she get", "did they get", "did he receive", "did she receive",
+    "where is my payment", "where is my money", "where's my payment", "is it done",
+    "went through", "get the money", "got the money", "recibio el dinero", "recibio mi pago",
+)  # fmt: skip
+FEE_WORDS = frozenset(_w("comision comisiones fee fees tarifa tarifas"))
+FEE_PHRASES = (
+    "cuanto cuesta enviar", "cuanto cuesta mandar", "cuanto cuesta transferir",
+    "cuanto cuesta el envio", "cuanto cuesta usar", "cuanto cuesta pagar", "cuanto cobran",
+    "cuanto me cobran", "cuanto cobras", "cuanto me cobras", "cuanto cuesta cada envio",
+    "es gratis", "cuesta algo", "how much does it cost", "how much do you charge",
+    "what does it cost", "is it free", "cost to send", "costs to send", "how much to send",
+)  # fmt: skip
+THANKS_FILLERS = frozenset(
+    _w(
+        """
+    muchas muchisimas mil many much you so very ok okay genial perfecto super great awesome
+    buenisimo listo vale a lot lots de nuevo again amigo bro crack
+    """
+    )
+)
+THANKS_EMOJI = frozenset("👍🙏❤♥😊🙌👌💯🤝😁😀🥰")
+LANGUAGE_NAMES: dict[str, str] = {
+    "ingles": "en", "english": "en", "espanol": "es", "spanish": "es", "castellano": "es",
+}  # fmt: skip
+LANGUAGE_WORDS = frozenset(_w("idioma idiomas language languages lenguaje lang"))
+
 HISTORY_PHRASES = (
     "mis pagos", "mis envios", "mis transferencias", "ultimos pagos", "ultimos envios",
     "my payments", "recent payments", "my transfers", "past payments", "cuanto he",
     "how much did i", "how much have i", "what did i send", "who did i pay", "a quien le pague",
-    "cuanto le mande", "cuanto le envie", "cuanto le pague", "cuanto me queda",
+    "cuanto le mande", "cuanto le envie", "cuanto le pague",
 )  # fmt: skip
 # "mándale otros 10": the recipient is the one of the previous payment.
 REPEAT_WORDS = frozenset(
@@ -157,7 +245,9 @@ SPANISH_HINTS = frozenset(
         """
     le de para por mandale enviale envia manda paga pagale transfiere hola gracias quiero
     pesos dolares cuanto que mi la el los al y es con favor porfa buenos buenas dias tengo
-    anos lucas varos otros otro ayuda historial cancela si dale no necesito puedes
+    anos lucas varos otros otro ayuda historial cancela si dale no necesito puedes cobrale
+    pidele cobra saldo estado idioma cada entre divide mes semana gracias comision cuesta ya
+    mandas llego cuanto
     """
     )
 )
@@ -165,7 +255,9 @@ ENGLISH_HINTS = frozenset(
     _w(
         """
     to the send pay please hi hello my for bucks dollars how what is was i you me at and
-    with thanks want can transfer give need help history cancel yes it of am
+    with thanks want can transfer give need help history cancel yes it of am request from
+    charge split between every week month status balance english please fees fee much did
+    bill
     """
     )
 )

@@ -80,11 +80,12 @@ def words_value(words: list[str]) -> Decimal | None:
     return Decimal(total + current)
 
 
-def digits_value(raw: str) -> Decimal | None:
+def digits_value(raw: str, *, dot_decimal: bool = False) -> Decimal | None:
     """Digits in either convention → Decimal.
 
     "1.500,50" and "1,500.50" → 1500.50; "0,75" → 0.75; "1,500" and "1.500" → 1500 (three digits
     after a single separator read as grouping, as both conventions write thousands); "20,5" → 20.5.
+    With `dot_decimal` (English text) a single dot is always the decimal point: "10.999" → 10.999.
     """
     s = raw.strip().replace("'", "").replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
     if not s or not s[0].isdigit():
@@ -104,7 +105,12 @@ def digits_value(raw: str) -> Decimal | None:
     if len(parts) > 2:  # "1.500.000" / "1,500,000": grouping only
         return _dec(s.replace(sep, ""), "") if _grouped(s, sep) else None
     whole, frac = parts
-    if len(frac) == 3 and whole != "0" and not whole.startswith("0"):
+    if (
+        len(frac) == 3
+        and whole != "0"
+        and not whole.startswith("0")
+        and not (dot_decimal and sep == ".")
+    ):
         return _dec(whole + frac, "")  # "1,500" / "1.500": thousands
     return _dec(whole, frac)
 

@@ -66,7 +66,12 @@ class OpenAIBackend:
         await self.client.close()
 
     async def extract(
-        self, text: str, history: list[Turn], language: str | None, wa_id: str
+        self,
+        text: str,
+        history: list[Turn],
+        language: str | None,
+        wa_id: str,
+        home: str | None = None,
     ) -> Extraction:
         model = self.settings.openai_chat_model
         messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": self.prompt}]
@@ -83,6 +88,8 @@ class OpenAIBackend:
             messages.append(
                 {"role": "system", "content": f"The user's chat language is '{language}'."}
             )
+        if home:
+            messages.append({"role": "system", "content": f"The user's wallet holds {home}."})
         messages.append({"role": "user", "content": text})
         return await self._structured(model, "chat", messages, Extraction, wa_id)
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from itertools import pairwise
 
+from llm_back import intents
 from llm_back import lexicon as lx
+from llm_back.extraction import Part
 from llm_back.numbers import (
     HUNDRED,
     NUMBER_WORDS,
@@ -23,6 +26,7 @@ from llm_back.numbers import (
     to_text,
     words_value,
 )
+from llm_back.recurrence import recurrence
 from shared.contracts import Intent
 
 _TRAIL = ".,;:!?)]}»\"'"
@@ -51,11 +55,17 @@ _MAKE_TRANSFER = re.compile(
 @dataclass(frozen=True)
 class Parsed:
     intent: Intent
-    monto: str | None = None
+    monto: str | None = None  # may be "0" or "-5": `amounts.settle` refuses those with a reason
     currency: str | None = None
     destinatario: str | None = None
     language: str = "es"
     repeat: bool = False  # "otros 10", "again": the previous recipient is meant
+    parts: tuple[Part, ...] = ()  # two or more recipients, in the order written
+    split_total: str | None = None
+    split_between: int | None = None
+    recurrence: str | None = None
+    target_language: str | None = None
+    vetoed: bool = False  # money words, but a question, a hypothesis, the past or a negation
 
 
 @dataclass(frozen=True)
@@ -76,61 +86,94 @@ class _Amount:
     marked: bool  # had a currency, a symbol or a multiplier
 
 
-def parse(text: str, language: str | None = None) -> Parsed:
-    """Understand one message on its own (memory merges follow-ups elsewhere)."""
+def parse(text: str, language: str | None = None, home: str | None = None) -> Parsed:
+    """Understand one message on its own (memory merges follow-ups elsewhere).
+
+    `home` is the user's own asset code: "$" and "pesos" mean it when it is a peso.
+    """
     specials = _specials(text)
     toks = _tokenize(text, specials)
-    folded = fold(text)
     lang = detect_language(toks, language)
     words = [t.low for t in toks if t.kind == "word"]
     if not words and not any(t.kind in {"num", "special"} for t in toks):
-        return Parsed(Intent.OTHER, language=lang)
+        return Parsed(Intent.THANKS if intents.thanks([], text) else Intent.OTHER, language=lang)
     phrase = " ".join(words)
+    question = "?" in text or "¿" in text
 
-    intent = _keyword_intent(words, phrase)
+    intent = intents.command_intent(words, phrase)
     if intent is not None:
         return Parsed(intent, language=lang)
-    verb = _pay_verb(toks)
-    if verb is None and _MAKE_TRANSFER.search(folded):
-        verb = -1
-    if verb is not None and _negated(toks, verb):
-        return Parsed(Intent.CANCEL, language=lang)
-    amount = _pick_amount(toks)
+    found = _amounts(toks, lang, home)
+    verb, kind = _money_verb(toks, bool(found))
+    if verb is None and _MAKE_TRANSFER.search(fold(text)):
+        verb, kind = -1, "send"
+    if verb is None:
+        intent = intents.question_intent(words, phrase, question=question)
+        if intent is not None:
+            return Parsed(intent, language=lang)
+        changing, target = intents.language_change(words)
+        if changing and not found:
+            return Parsed(Intent.LANGUAGE, language=lang, target_language=target)
+    elif (veto := _veto(toks, verb, question)) is not None:
+        return Parsed(
+            Intent.CANCEL if veto == "negation" else Intent.OTHER, language=lang, vetoed=True
+        )
+    amount = _pick_amount(toks, found)
+    if kind == "split":
+        return _split(text, toks, verb or 0, amount, found, lang)
     start = verb if verb is not None and verb >= 0 else 0
-    recipient = _recipient(text, toks, specials, start, lang, direct=verb is not None)
-    if verb is None and not _terse_payment(toks, amount, recipient):
-        if any(w in lx.GREETINGS for w in words[:2]):
-            return Parsed(Intent.GREETING, language=lang)
-        if _confirmation(words, phrase):
-            return Parsed(Intent.CONFIRM, language=lang)
-        return Parsed(Intent.OTHER, language=lang)
+    named = _recipient(text, toks, start, lang, direct=verb is not None, request=kind == "request")
+    recipient = named[0] if named else None
+    if verb is None and (question or not _terse_payment(toks, amount, recipient)):
+        return Parsed(_small_talk(words, phrase, text), language=lang, vetoed=_past(toks))
+    if verb is not None and verb >= 0 and recipient is None and _asks_to_receive(toks, verb):
+        return Parsed(Intent.OTHER, language=lang, vetoed=True)  # "¿me mandas 20?"
+    parts = _parts(text, toks, named, found, amount) if named else ()
     return Parsed(
-        Intent.SEND_PAYMENT,
+        Intent.REQUEST_PAYMENT if kind == "request" else Intent.SEND_PAYMENT,
         monto=to_text(amount.value) if amount else None,
         currency=amount.currency if amount else None,
         destinatario=recipient,
         language=lang,
         repeat=any(w in lx.REPEAT_WORDS for w in words),
+        parts=parts,
+        recurrence=recurrence(text),
     )
 
 
+def _small_talk(words: list[str], phrase: str, text: str) -> Intent:
+    if intents.thanks(words, text):
+        return Intent.THANKS
+    if any(w in lx.GREETINGS for w in words[:2]):
+        return Intent.GREETING
+    if intents.confirmation(words, phrase):
+        return Intent.CONFIRM
+    return Intent.OTHER
+
+
 def parse_fragment(text: str, language: str | None = None) -> Parsed:
-    """A follow-up such as "to Bob", "a María", "20" or "Bob": the fields it supplies, if any."""
+    """A follow-up such as "to Bob", "a María", "20" or "Bob": the fields it supplies, if any.
+
+    A question, a hypothesis or a report of the past supplies nothing ("is 20 too much?").
+    """
     whole = parse(text, language)
-    if whole.intent is Intent.SEND_PAYMENT:
+    if whole.intent in {Intent.SEND_PAYMENT, Intent.REQUEST_PAYMENT} or whole.vetoed:
+        return whole
+    if "?" in text or "¿" in text or whole.intent is not Intent.OTHER:
         return whole
     specials = _specials(text)
     toks = _tokenize(text, specials)
-    amount = _pick_amount(toks)
-    recipient = _recipient(text, toks, specials, 0, whole.language, direct=False)
+    amount = _pick_amount(toks, _amounts(toks, whole.language, None))
+    named = _recipient(text, toks, 0, whole.language, direct=False)
+    recipient = named[0] if named else None
     if recipient is None:
         words = [t for t in toks if t.kind == "word"]
         if words:
             # Only a bare capitalized name ("Bob", "María José"): a lone lowercase word is more
             # often "jaja" or "ok" than a person, and a sentence is not a name.
             name = _name_at(text, toks, _index(toks, words[0]), allow_lower=False)
-            if name is not None and name == text.strip().strip(_TRAIL).strip():
-                recipient = name
+            if name is not None and name[0] == text.strip().strip(_TRAIL).strip():
+                recipient = name[0]
     return replace(
         whole,
         monto=to_text(amount.value) if amount else None,
@@ -154,6 +197,23 @@ def detect_language(toks: list[_Tok] | str, hint: str | None = None) -> str:
     if es == en:
         return hint or "es"
     return "es" if es > en else "en"
+
+
+# Country calling codes whose people mostly write English (NANP numbers in Spanish-speaking
+# places — Puerto Rico, the Dominican Republic — are told apart by their area code).
+_ENGLISH_CODES = ("1", "44", "61", "64", "353", "27", "234", "254", "233", "65", "63")
+_SPANISH_NANP_AREAS = frozenset({"787", "939", "809", "829", "849"})
+
+
+def number_language(wa_id: str) -> str | None:
+    """A default language from the phone number alone: "+1 212…" → "en"; else None (ask the
+    message). Only used when the gateway did not say the chat's language."""
+    digits = wa_id.lstrip("+")
+    if digits.startswith("1") and digits[1:4] in _SPANISH_NANP_AREAS:
+        return "es"
+    if digits.startswith(_ENGLISH_CODES):
+        return "en"
+    return None
 
 
 # ---------------------------------------------------------------- tokens
@@ -218,50 +278,89 @@ def _index(toks: list[_Tok], tok: _Tok) -> int:
 # ---------------------------------------------------------------- intent
 
 
-def _keyword_intent(words: list[str], phrase: str) -> Intent | None:
-    """Help, cancel and history win over a payment verb: "how do I send money?" is help."""
-    padded = f" {phrase} "
-    if any(w in lx.HELP_WORDS for w in words) or any(
-        f" {p} " in padded or padded.startswith(f" {p}") for p in lx.HELP_PHRASES
-    ):
-        return Intent.HELP
-    if phrase == "no" or any(w in lx.CANCEL_WORDS for w in words):
-        return Intent.CANCEL
-    if any(f" {p} " in padded for p in lx.CANCEL_PHRASES):
-        return Intent.CANCEL
-    if any(w in lx.HISTORY_WORDS for w in words) or any(
-        f" {p} " in padded for p in lx.HISTORY_PHRASES
-    ):
-        return Intent.HISTORY
-    return None
-
-
-def _confirmation(words: list[str], phrase: str) -> bool:
-    """ "sí", "dale", "sí, dale", "yes please", "go ahead": a bare approval."""
-    if phrase in lx.CONFIRM_PHRASES:
-        return True
-    polite = {"please", "porfa", "por", "favor", "pls"}
-    return any(w in lx.CONFIRMATIONS for w in words) and all(
-        w in lx.CONFIRMATIONS or w in polite for w in words
-    )
-
-
-def _pay_verb(toks: list[_Tok]) -> int | None:
-    """Index of the first token that asks to move money, or None."""
+def _money_verb(toks: list[_Tok], has_amount: bool) -> tuple[int | None, str]:
+    """Index and kind ("send" | "request" | "split") of the first word that moves money."""
     for i, t in enumerate(toks):
-        if t.kind != "word" or t.low not in lx.PAY_VERBS:
+        if t.kind != "word":
+            continue
+        prev = _prev_word(toks, i)
+        after_determiner = prev is not None and toks[prev].low in lx.DETERMINERS_EN
+        if t.low in lx.REQUEST_VERBS:
+            if after_determiner or (t.low == "ask" and not has_amount):
+                continue  # "the charge", "my bill"; "ask Bob if…" without an amount
+            return i, "request"
+        if t.low in lx.SPLIT_VERBS:
+            return i, "split"
+        if t.low not in lx.PAY_VERBS:
             continue
         if t.low in lx.PAST_WHEN_ACCENTED and t.text[-1:].lower() in {"é", "ó", "í"}:
             continue  # "le mandé 20": a report about the past, not a request
+        if t.low in lx.PAST_WHEN_ACCENTED and _ya_before(toks, i):
+            continue  # "ya le pague": the past, written without the accent
+        if t.low in lx.PAST_WHEN_ACCENTED and _pay_me(toks, i):
+            return i, "request"  # "dile a Bob que me pague 20"
         if t.low in lx.PAY_VERBS_EN:
-            prev = _prev_word(toks, i)
-            if prev is not None and toks[prev].low in lx.DETERMINERS_EN:
+            if after_determiner:
                 continue  # "my pay", "the transfer": a noun
             nxt = _next_word(toks, i)
             if nxt is not None and toks[nxt].low in lx.SELF_OBJECTS:
                 continue  # "send me 20": asking to receive, which Paguito cannot do
-        return i
+        return i, "send"
+    return None, "send"
+
+
+def _ya_before(toks: list[_Tok], i: int) -> bool:
+    words = [t.low for t in toks[max(0, i - 3) : i] if t.kind == "word"]
+    return "ya" in words or "already" in words
+
+
+def _pay_me(toks: list[_Tok], i: int) -> bool:
+    return i >= 2 and toks[i - 1].low == "me" and toks[i - 2].low == "que"
+
+
+def _past(toks: list[_Tok]) -> bool:
+    """A report about a payment already made: "le mandé 20", "ya le pague", "I paid Bob"."""
+    for i, t in enumerate(toks):
+        if t.kind != "word":
+            continue
+        if t.low in lx.PAST_WHEN_ACCENTED and (
+            t.text[-1:].lower() in {"é", "ó", "í"} or _ya_before(toks, i)
+        ):
+            return True
+        if t.low in {"sent", "paid", "transferred", "wired"}:
+            return True
+    return False
+
+
+def _veto(toks: list[_Tok], verb: int, question: bool) -> str | None:
+    """Why a money verb does not ask to move money: a negation, hypothesis or question."""
+    if _negated(toks, verb):
+        return "negation"
+    before = [t for t in toks[:verb] if t.kind == "word"]
+    for k, t in enumerate(before):
+        if t.low not in lx.HYPOTHETICAL:
+            continue
+        if t.low == "si":
+            nxt = toks[_index(toks, t) + 1] if _index(toks, t) + 1 < len(toks) else None
+            if nxt is None or nxt.kind != "word" or _index(toks, t) + 1 == verb:
+                continue  # "sí, mándale", "si mándale 20": yes, not if
+            if k > 0 and before[k - 1].low in {"que", "de"}:
+                continue
+        return "hypothetical"
+    if not question:
+        return None
+    lows = [t.low for t in before]
+    polite = any(w in lx.POLITE_OPENERS for w in lows) or any(
+        a in {"would", "will"} and b == "you" for a, b in pairwise(lows)
+    )
+    if not polite and any(w in lx.QUESTION_OPENERS for w in lows):
+        return "question"
     return None
+
+
+def _asks_to_receive(toks: list[_Tok], verb: int) -> bool:
+    prev = _prev_word(toks, verb)
+    return toks[verb].low in lx.ASKING_VERBS and prev is not None and toks[prev].low == "me"
 
 
 def _negated(toks: list[_Tok], verb: int) -> bool:
@@ -297,16 +396,16 @@ def _next_word(toks: list[_Tok], i: int) -> int | None:
 # ---------------------------------------------------------------- amounts
 
 
-def _pick_amount(toks: list[_Tok]) -> _Amount | None:
+def _pick_amount(toks: list[_Tok], found: list[_Amount]) -> _Amount | None:
     """The amount meant: the first one marked as money, else the first plain number."""
-    found = [a for a in _amounts(toks) if not _not_money(toks, a)]
-    found = [a for a in found if a.value > 0]
-    marked = [a for a in found if a.marked]
-    chosen = marked or found
+    money = [a for a in found if not _not_money(toks, a)]
+    marked = [a for a in money if a.marked]
+    chosen = marked or money
     return chosen[0] if chosen else None
 
 
-def _amounts(toks: list[_Tok]) -> list[_Amount]:
+def _amounts(toks: list[_Tok], lang: str, home: str | None) -> list[_Amount]:
+    """Every amount written, in order; a "-" or "menos" in front makes it negative."""
     out: list[_Amount] = []
     i = 0
     while i < len(toks):
@@ -314,7 +413,9 @@ def _amounts(toks: list[_Tok]) -> list[_Amount]:
         value: Decimal | None = None
         last = i
         if t.kind == "num":
-            value = digits_value(t.text)
+            # One dot and three digits: thousands in Spanish ("1.500"), decimals in English
+            # ("10.999", refused later as too precise rather than read as 10999).
+            value = digits_value(t.text, dot_decimal=lang == "en")
         elif t.kind == "word" and (
             t.low in UNITS or t.low in WEAK_ONES or t.low in HUNDRED or t.low in _WORD_STARTS
         ):
@@ -328,9 +429,24 @@ def _amounts(toks: list[_Tok]) -> list[_Amount]:
         if value is None:
             i += 1
             continue
-        out.append(_finish_amount(toks, i, last, value))
-        i = out[-1].last + 1
+        amount = _finish_amount(toks, i, last, value, home)
+        if _minus_before(toks, amount.first):
+            amount = replace(amount, value=-amount.value, first=amount.first - 1, marked=True)
+        out.append(amount)
+        i = amount.last + 1
     return out
+
+
+def _minus_before(toks: list[_Tok], first: int) -> bool:
+    """ "-5", "$-5", "menos 5", "minus 5" (but not "20-30" or a hyphenated word)."""
+    if first == 0:
+        return False
+    prev = toks[first - 1]
+    if prev.low in {"menos", "minus"}:
+        return True
+    if prev.text not in {"-", "−"} or prev.end != toks[first].start:
+        return False
+    return first == 1 or toks[first - 2].end < prev.start or toks[first - 2].kind == "sym"
 
 
 def _number_words(toks: list[_Tok], i: int) -> tuple[list[str], int]:
@@ -375,7 +491,9 @@ def _money_follows(toks: list[_Tok], j: int) -> bool:
     )
 
 
-def _finish_amount(toks: list[_Tok], first: int, last: int, value: Decimal) -> _Amount:
+def _finish_amount(
+    toks: list[_Tok], first: int, last: int, value: Decimal, home: str | None
+) -> _Amount:
     """Extend an amount with what follows or precedes it: "k", "mil", "lucas", "pesos", "$"."""
     currency: str | None = None
     marked = False
@@ -386,25 +504,29 @@ def _finish_amount(toks: list[_Tok], first: int, last: int, value: Decimal) -> _
             value *= THOUSANDS[low]
             last, marked, j = j, True, j + 1
         elif low in lx.SLANG_THOUSANDS:
-            return _Amount(value * 1000, None, first, j, True)
+            return _Amount(value * 1000, _peso(home), first, j, True)
         elif low in _CENTS:
             return _Amount(value.scaleb(-2), None, first, j, True)  # "50 centavos" → 0.50
     if (cents := _cents_after(toks, j)) is not None:
         value, last, j = value + cents[0], cents[1], cents[1] + 1  # "veinte con cincuenta"
-    if j + 1 < len(toks) and toks[j].low == "de" and _currency_of(toks[j + 1]) is not None:
+    if j + 1 < len(toks) and toks[j].low == "de" and _currency_of(toks[j + 1], home) is not None:
         j += 1  # "un millón de pesos"
-    if j < len(toks) and (code := _currency_of(toks[j])) is not None:
+    if j < len(toks) and (code := _currency_of(toks[j], home)) is not None:
         if (cents := _cents_after(toks, j + 1)) is not None:
             return _Amount(value + cents[0], code, first, cents[1], True)  # "20 dólares con 50"
         return _Amount(value, code, first, j, True)
-    if first > 0 and (code := _currency_of(toks[first - 1])) is not None:
+    if first > 0 and (code := _currency_of(toks[first - 1], home)) is not None:
         return _Amount(value, code, first - 1, last, True)
     return _Amount(value, currency, first, last, marked)
 
 
 def _cents_after(toks: list[_Tok], j: int) -> tuple[Decimal, int] | None:
-    """ "con 50" / "con cincuenta" (Spanish for .50) at token j: (0.50, last index) or None."""
-    if j + 1 >= len(toks) or toks[j].low != "con":
+    """ "con 50" / "con cincuenta" / "and 50 cents" / "y 50 centavos" at token j.
+
+    (0.50, last index) or None. After "y"/"and" the word for cents is required: "20 a Bob y 10
+    a Alice" is two payments, not 20.10.
+    """
+    if j + 1 >= len(toks) or toks[j].low not in {"con", "y", "and"}:
         return None
     t = toks[j + 1]
     last = j + 1
@@ -419,14 +541,25 @@ def _cents_after(toks: list[_Tok], j: int) -> tuple[Decimal, int] | None:
         return None
     if last + 1 < len(toks) and toks[last + 1].low in _CENTS:
         last += 1
+    elif toks[j].low != "con":
+        return None
     return cents.scaleb(-2), last
 
 
-def _currency_of(t: _Tok) -> str | None:
+def _peso(home: str | None) -> str | None:
+    return home if home in lx.PESO_CODES else None
+
+
+def _currency_of(t: _Tok, home: str | None = None) -> str | None:
+    """The currency a token names; "$" and "pesos" are the user's own when that is a peso."""
     if t.kind == "sym":
+        if t.text == "$":
+            return _peso(home) or "USD"
         return lx.CURRENCY_SYMBOLS.get(t.text)
     if t.kind != "word":
         return None
+    if t.low in lx.PESO_WORDS:
+        return _peso(home) or lx.CURRENCY_WORDS[t.low]
     if t.low in lx.CURRENCY_WORDS:
         return lx.CURRENCY_WORDS[t.low]
     if t.text in lx.CURRENCY_CODES:
@@ -455,36 +588,147 @@ def _not_money(toks: list[_Tok], a: _Amount) -> bool:
 # ---------------------------------------------------------------- recipients
 
 
+# A name as found: (text as written, index of its first token, index of its last token).
+_Name = tuple[str, int, int]
+
+
 def _recipient(
-    text: str,
-    toks: list[_Tok],
-    specials: list[tuple[int, int]],
-    verb: int,
-    lang: str,
-    *,
-    direct: bool,
-) -> str | None:
-    if specials:
-        s, e = specials[0]
-        return text[s:e]
+    text: str, toks: list[_Tok], verb: int, lang: str, *, direct: bool, request: bool = False
+) -> _Name | None:
+    """Who the money is for (or, for a request, who pays): a wallet, a phone or a name."""
+    special = next((i for i, t in enumerate(toks) if t.kind == "special"), None)
+    if special is not None:
+        return toks[special].text, special, special
     order = list(range(verb, len(toks))) + list(range(0, verb))
     for i in order:
         t = toks[i]
         if t.kind != "word":
             continue
         # "a" marks the recipient in Spanish only; in English it is an article ("a payment").
-        strong = t.low == "to" or (t.low == "a" and lang == "es")
-        if strong or t.low in lx.RECIPIENT_MARKERS_WEAK:
+        strong = t.low == "to" or (t.low == "a" and lang == "es") or (request and t.low == "from")
+        if strong or t.low in lx.RECIPIENT_MARKERS_WEAK or t.low == lx.RECIPIENT_MARKER_AL:
             name = _name_at(text, toks, i + 1, allow_lower=strong)
             if name is not None:
                 return name
-    if direct and verb < len(toks) and toks[verb].low in lx.PAY_VERBS_EN:
-        # "pay Bob 20", "send Alice $5": the person straight after the verb.
+    if direct and verb < len(toks) and toks[verb].low in lx.PAY_VERBS_EN | lx.REQUEST_VERBS:
+        # "pay Bob 20", "send Alice $5", "charge Bob 50": the person straight after the verb.
         return _name_at(text, toks, verb + 1, allow_lower=True)
     return None
 
 
-def _name_at(text: str, toks: list[_Tok], i: int, *, allow_lower: bool) -> str | None:
+def _more_names(text: str, toks: list[_Tok], last: int) -> tuple[list[_Name], bool]:
+    """Names listed after the one ending at token `last`: ", Alice y a Pedro", "and 10 to Ana".
+
+    Returns them and whether the user named themself ("Bob, Alice and me").
+    """
+    names: list[_Name] = []
+    me = False
+    k = last + 1
+    while k < len(toks):
+        joined = marked = False
+        j = k
+        while j < len(toks):
+            t = toks[j]
+            if t.low in lx.LIST_JOINERS:
+                joined = True
+            elif t.kind in {"num", "sym"} or t.low in lx.CURRENCY_WORDS or t.low in THOUSANDS:
+                pass  # the amount of the next one: "y 10 a Alice"
+            elif t.low in {"a", "al", "to", "para", "for"}:
+                marked = True
+            else:
+                break
+            j += 1
+        if not joined or j >= len(toks):
+            break
+        t = toks[j]
+        if t.kind == "special":
+            names.append((t.text, j, j))
+        elif t.kind == "word" and t.low in lx.SELF_WORDS:
+            me = True
+            k = j + 1
+            continue
+        else:
+            name = _name_at(text, toks, j, allow_lower=marked)
+            if name is None:
+                break
+            names.append(name)
+        k = names[-1][2] + 1
+    return names, me
+
+
+def _parts(
+    text: str, toks: list[_Tok], first: _Name, found: list[_Amount], amount: _Amount | None
+) -> tuple[Part, ...]:
+    """Each recipient of "20 a Bob y 10 a Alice" with its amount; () for a single recipient.
+
+    Amounts sit either before each name ("20 a Bob y 10 a Alice") or after it ("a Bob 20 y a
+    Alice 10"), the same way for the whole message; one amount for all means each gets it.
+    """
+    more, _me = _more_names(text, toks, first[2])
+    if not more:
+        return ()
+    names = [first, *more]
+    money = [a for a in found if not _not_money(toks, a)]
+    if len(money) <= 1:
+        each = (to_text(amount.value), amount.currency) if amount else (None, None)
+        return tuple(Part(n[0], *each) for n in names)
+    before = any(a.last < first[1] for a in money)
+    parts = []
+    for k, (name, start, end) in enumerate(names):
+        low = names[k - 1][2] if k > 0 else -1
+        high = names[k + 1][1] if k + 1 < len(names) else len(toks)
+        if before:
+            mine = [a for a in money if low < a.first and a.last < start]
+        else:
+            mine = [a for a in money if end < a.first and a.last < high]
+        a = mine[-1] if before and mine else mine[0] if mine else None
+        parts.append(Part(name, to_text(a.value) if a else None, a.currency if a else None))
+    return tuple(parts)
+
+
+def _split(
+    text: str,
+    toks: list[_Tok],
+    verb: int,
+    amount: _Amount | None,
+    found: list[_Amount],
+    lang: str,
+) -> Parsed:
+    """ "split 60 between Bob, Alice and me": who shares it; `amounts.settle` divides it."""
+    names: list[_Name] = []
+    me = False
+    for i in range(verb + 1, len(toks)):
+        low = toks[i].low
+        if low not in lx.SPLIT_MARKERS and low not in {"with", "con"}:
+            continue
+        me = low in {"with", "con"}  # "split 60 with Bob": the user is one of the two
+        j = i + 1
+        if j < len(toks) and toks[j].low in lx.SELF_WORDS:
+            me = True
+            first: _Name | None = ("", j, j)
+        elif j < len(toks) and toks[j].kind == "special":
+            first = (toks[j].text, j, j)
+        else:
+            first = _name_at(text, toks, j, allow_lower=True)
+        if first is None:
+            break
+        more, me_too = _more_names(text, toks, first[2])
+        names = [n for n in (first, *more) if n[0]]
+        me = me or me_too
+        break
+    people = len(names) + (1 if me else 0)
+    return Parsed(
+        Intent.SEND_PAYMENT,
+        destinatario=names[0][0] if names else None,
+        language=lang,
+        parts=tuple(Part(n[0]) for n in names) if len(names) > 1 or me else (),
+        split_total=to_text(amount.value) if amount else None,
+        split_between=people or None,
+        recurrence=recurrence(text),
+    )
+
+
+def _name_at(text: str, toks: list[_Tok], i: int, *, allow_lower: bool) -> _Name | None:
     """The name starting at token i as written: "María José", "Don Pepe", "mi mamá", "bob"."""
     if i >= len(toks) or toks[i].kind != "word":
         return None
@@ -530,7 +774,7 @@ def _name_at(text: str, toks: list[_Tok], i: int, *, allow_lower: bool) -> str |
         else:
             last = j
         j += 1
-    return text[toks[first].start : toks[last].end]
+    return text[toks[first].start : toks[last].end], first, last
 
 
 def _capital_follows(toks: list[_Tok], j: int) -> bool:

@@ -7,8 +7,11 @@ reply can restate what was understood, ask for what is missing, or explain — n
 from __future__ import annotations
 
 import re
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
-from shared.contracts import Intent
+from llm_back.amounts import scale_of
+from llm_back.extraction import Part, Understood
+from shared.contracts import AmountIssue, Intent
 
 # Wording that would claim a payment happened. Model-written replies containing it are replaced.
 _CLAIMS = re.compile(
@@ -87,6 +90,29 @@ def for_result(
             "OK, cancelled. No money will move.",
         ),
         Intent.CONFIRM: ("Perfecto.", "Great."),
+        Intent.STATUS: (
+            "Para ver cómo va un pago escribe «historial»: ahí aparece el estado de cada uno.",
+            'To see how a payment is doing, type "history": it shows the status of each one.',
+        ),
+        Intent.BALANCE: (
+            "Tu saldo está en tu billetera. Aquí puedo mostrarte tus pagos recientes: escribe "
+            "«historial».",
+            'Your balance is in your wallet. Here I can show your recent payments: type "history".',
+        ),
+        Intent.FEES: (
+            "Antes de confirmar cada pago te muestro cuánto se descontará de tu cuenta, con "
+            "cualquier comisión incluida, y cuánto recibirá la otra persona.",
+            "Before you confirm a payment I show you how much will leave your account, any fee "
+            "included, and how much the other person will receive.",
+        ),
+        Intent.THANKS: (
+            "¡De nada! Aquí estoy cuando quieras enviar dinero.",
+            "You're welcome! I'm here whenever you want to send money.",
+        ),
+        Intent.LANGUAGE: (
+            "¿En qué idioma prefieres que te hable? Escribe «español» o «English».",
+            'Which language do you prefer? Type "español" or "English".',
+        ),
     }
     fallback = (
         "No entendí bien. Puedo enviar dinero por ti: escribe «mándale 20 a Bob».",
@@ -94,6 +120,167 @@ def for_result(
     )
     es_text, en_text = texts.get(intent, fallback)
     return es_text if es else en_text
+
+
+def reply(u: Understood, name: str, asset_code: str, asset_scale: int) -> str:
+    """The reply for everything understood, the new fields included (templated: always safe)."""
+    es = u.language != "en"
+    if u.amount_issue is not None:
+        return _amount_issue(u, asset_code, asset_scale)
+    if u.intent == Intent.LANGUAGE and u.target_language is not None:
+        return (
+            "Listo, te hablaré en español."
+            if u.target_language == "es"
+            else "Done, I'll speak English from now on."
+        )
+    if u.intent == Intent.REQUEST_PAYMENT and not u.parts:
+        return _request(u, es)
+    if u.intent in {Intent.SEND_PAYMENT, Intent.REQUEST_PAYMENT} and (u.parts or u.split_total):
+        return _several(u, es)
+    text = for_result(u.intent, u.monto, u.currency, u.destinatario, u.language, name)
+    if u.intent == Intent.SEND_PAYMENT and u.recurrence and u.monto and u.destinatario:
+        return _with_repeat(text, u.recurrence, es)
+    return text
+
+
+def _request(u: Understood, es: bool) -> str:
+    amount = _amount(u.monto, u.currency)
+    who = u.destinatario
+    if amount and who:
+        text = (
+            f"Entendido: pedirle {amount} a {who}. Te pediré que lo confirmes antes de enviarle "
+            "la solicitud."
+            if es
+            else f"Got it: request {amount} from {who}. I'll ask you to confirm before the "
+            "request is sent."
+        )
+        return _with_repeat(text, u.recurrence, es) if u.recurrence else text
+    if who:
+        return (
+            f"¿Cuánto quieres pedirle a {who}?" if es else f"How much do you want to ask {who} for?"
+        )
+    if amount:
+        return f"¿A quién quieres pedirle {amount}?" if es else f"Who should I ask for {amount}?"
+    return (
+        "¿Cuánto quieres pedir y a quién?"
+        if es
+        else "How much do you want to request, and from whom?"
+    )
+
+
+def _several(u: Understood, es: bool) -> str:
+    parts = u.parts or ((Part(u.destinatario, u.monto, u.currency),) if u.destinatario else ())
+    request = u.intent == Intent.REQUEST_PAYMENT
+    if not parts:
+        return (
+            f"¿Entre quiénes divido {u.split_total}?"
+            if es
+            else f"Who should I split {u.split_total} between?"
+        )
+    missing = next((p for p in parts if p.monto is None), None)
+    if missing is not None:
+        verb = ("pedirle", "ask") if request else ("enviarle", "send")
+        return (
+            f"¿Cuánto quieres {verb[0]} a {missing.destinatario}?"
+            if es
+            else f"How much do you want to {verb[1]} {missing.destinatario}?"
+        )
+    joiner = " y " if es else " and "
+    to = "a" if es else "from" if request else "to"
+    items = [f"{_amount(p.monto, p.currency)} {to} {p.destinatario}" for p in parts]
+    if request:
+        head = "Entendido: pedir " if es else "Got it: request "
+    else:
+        head = "Entendido: enviar " if es else "Got it: send "
+    listed = ", ".join(items[:-1]) + joiner + items[-1] if len(items) > 1 else items[0]
+    total = sum(Decimal(p.monto or "0") for p in parts)
+    extra = ""
+    if u.split_total is not None:
+        yours = (u.split_between or len(parts)) > len(parts)
+        extra = (
+            f" ({u.split_total} dividido entre {u.split_between or len(parts)}"
+            + ("; tu parte no se envía)" if yours else ")")
+            if es
+            else f" ({u.split_total} split {u.split_between or len(parts)} ways"
+            + ("; your own share is not sent)" if yours else ")")
+        )
+    elif len(parts) > 1:
+        extra = f" ({total} en total)" if es else f" ({total} in total)"
+    text = (
+        head
+        + listed
+        + extra
+        + (
+            ". Te pediré que lo confirmes antes de mover cualquier dinero."
+            if es
+            else ". I'll ask you to confirm before any money moves."
+        )
+    )
+    return _with_repeat(text, u.recurrence, es) if u.recurrence else text
+
+
+_REPEATS = {
+    "P1D": ("cada día", "every day"),
+    "P1W": ("cada semana", "every week"),
+    "P2W": ("cada dos semanas", "every two weeks"),
+    "P1M": ("cada mes", "every month"),
+    "P1Y": ("cada año", "every year"),
+}
+_UNITS = {"D": ("días", "days"), "W": ("semanas", "weeks"), "M": ("meses", "months"),
+          "Y": ("años", "years")}  # fmt: skip
+
+
+def repeat_words(duration: str, es: bool) -> str:
+    """ "P1M" → "cada mes" / "every month"; "P3D" → "cada 3 días"."""
+    if duration in _REPEATS:
+        return _REPEATS[duration][0 if es else 1]
+    count, unit = duration[1:-1], duration[-1]
+    words = _UNITS.get(unit, ("", ""))
+    return f"cada {count} {words[0]}" if es else f"every {count} {words[1]}"
+
+
+def _with_repeat(text: str, duration: str, es: bool) -> str:
+    note = (
+        f" Pediste repetirlo {repeat_words(duration, es)}."
+        if es
+        else f" You asked to repeat it {repeat_words(duration, es)}."
+    )
+    return text + note
+
+
+def _amount_issue(u: Understood, asset_code: str, asset_scale: int) -> str:
+    es = u.language != "en"
+    who = u.destinatario
+    request = u.intent == Intent.REQUEST_PAYMENT
+    if es:
+        ask = f"¿Cuánto quieres {'pedirle' if request else 'enviarle'} a {who}?" if who else (
+            f"¿Cuánto quieres {'pedir' if request else 'enviar'}?")  # fmt: skip
+    else:
+        ask = (f"How much do you want to {'ask' if request else 'send'} {who}"
+               f"{' for' if request else ''}?" if who else
+               f"How much do you want to {'request' if request else 'send'}?")  # fmt: skip
+    said = u.rejected_amount or ""
+    if u.amount_issue == AmountIssue.NEGATIVE:
+        head = "No puedo usar una cantidad negativa." if es else "I can't use a negative amount."
+        return f"{head} {ask}"
+    if u.amount_issue == AmountIssue.ZERO:
+        head = (
+            "El monto tiene que ser mayor que cero." if es else "The amount must be more than zero."
+        )
+        return f"{head} {ask}"
+    currency = next((p.currency for p in u.parts if p.monto is None), None) or u.currency
+    scale = scale_of(currency, asset_code, asset_scale)
+    code = currency or asset_code
+    step = Decimal(1).scaleb(-scale)
+    down = Decimal(said).quantize(step, rounding=ROUND_DOWN)
+    up = Decimal(said).quantize(step, rounding=ROUND_UP)
+    return (
+        f"{said} tiene más decimales de los que admite {code} ({scale}). "
+        f"¿Quisiste decir {down} o {up}? {ask}"
+        if es
+        else f"{said} has more decimals than {code} allows ({scale}). "
+        f"Did you mean {down} or {up}? {ask}"
+    )
 
 
 def media_unavailable(kind: str, language: str) -> str:

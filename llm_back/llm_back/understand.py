@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from llm_back import followup, replies
+from llm_back import amounts, followup, replies
 from llm_back.breaker import CircuitBreaker
 from llm_back.extraction import (
     ReceiptReading,
@@ -26,10 +26,10 @@ from llm_back.extraction import (
 from llm_back.media import InputError, Media, MediaLoader
 from llm_back.memory import Memory, Turn
 from llm_back.openai_path import OpenAIBackend
-from llm_back.parser import detect_language, parse
+from llm_back.parser import Parsed, detect_language, number_language, parse
 from llm_back.settings import Settings
 from llm_back.usage import CALLS, FALLBACKS, UNDERSTOOD
-from shared.contracts import Intent, UnderstandRequest, UnderstandResponse
+from shared.contracts import Intent, Share, UnderstandRequest, UnderstandResponse
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,21 +65,18 @@ class Understander:
         history = await self.memory.recent(req.wa_id)
         deadline = time.monotonic() + self.settings.openai_budget_seconds
 
+        asset_code, asset_scale = self._asset(req)
         heard = await self._read_media(media, text, req, deadline)
         if isinstance(heard, UnderstandResponse):
             return heard  # a voice note or image nobody can read right now, and no text
         content = "\n".join(part for part in (text, heard.transcript) if part)
-        result, source = await self._interpret(content, heard, history, req.wa_id, deadline)
-        result = followup.complete(result, content, history)
-
-        reply = replies.for_result(
-            result.intent,
-            result.monto,
-            result.currency,
-            result.destinatario,
-            result.language,
-            req.name,
+        result, source = await self._interpret(
+            content, heard, history, req.wa_id, deadline, asset_code
         )
+        result = followup.complete(result, content, history)
+        result = amounts.settle(result, asset_code, asset_scale)
+
+        reply = replies.reply(result, req.name, asset_code, asset_scale)
         if result.intent in {Intent.OTHER, Intent.GREETING}:
             reply = replies.safe_model_reply(result.response, reply)
         voice: bytes | None = None
@@ -101,7 +98,21 @@ class Understander:
             audioMimeType=OGG_OPUS if voice else None,
             language=result.language,
             source=source,
+            recipients=_shares(result),
+            split_total=result.split_total if result.amount_issue is None else None,
+            recurrence=result.recurrence,
+            amount_issue=result.amount_issue,
+            target_language=result.target_language,
         )
+
+    def _asset(self, req: UnderstandRequest) -> tuple[str, int]:
+        """The user's asset (the request's, else PAYMENT_ASSET_*) and its scale."""
+        code = req.asset_code or self.settings.payment_asset_code
+        if req.asset_scale is not None:
+            return code, req.asset_scale
+        if code == self.settings.payment_asset_code:
+            return code, self.settings.payment_asset_scale
+        return code, amounts.scale_of(code, "", 2)
 
     def _checked_text(self, req: UnderstandRequest) -> str:
         text = req.message.strip()
@@ -119,7 +130,7 @@ class Understander:
         """Transcribe the voice note and read the receipt (first of each kind)."""
         audio = next((m for m in media if m.kind == "audio"), None)
         image = next((m for m in media if m.kind == "image"), None)
-        heard = _Heard(language=req.language)
+        heard = _Heard(language=req.language or number_language(req.wa_id))
         if audio is not None:
             transcript = await self._call(
                 "transcription", deadline, lambda b: b.transcribe(audio, req.wa_id)
@@ -140,7 +151,13 @@ class Understander:
         return heard
 
     async def _interpret(
-        self, content: str, heard: _Heard, history: list[Turn], wa_id: str, deadline: float
+        self,
+        content: str,
+        heard: _Heard,
+        history: list[Turn],
+        wa_id: str,
+        deadline: float,
+        home: str,
     ) -> tuple[Understood, str]:
         """The text through OpenAI (else offline), then the receipt on top: (result, source)."""
         source = "offline"
@@ -151,14 +168,15 @@ class Understander:
             extracted = await self._call(
                 "chat",
                 deadline,
-                lambda b: b.extract(content, history, heard.language, wa_id),
+                lambda b: b.extract(content, history, heard.language, wa_id, home),
                 limit=self.settings.openai_text_fallback_seconds if typed_only else None,
             )
             if extracted is not None:
                 source = "openai"
-                result = _fill_gaps(from_extraction(extracted, content), content, heard.language)
+                model = from_extraction(extracted, content)
+                result = _fill_gaps(model, content, heard.language, home)
             else:
-                result = _offline(content, heard.language)
+                result = offline_reading(content, heard.language, home)
         if heard.receipt is not None:
             source = "openai"
             result = _with_receipt(result, heard.receipt, heard.language or "es")
@@ -214,23 +232,69 @@ class Understander:
         )
 
 
-def _offline(content: str, language: str | None) -> Understood:
-    p = parse(content, language)
+def _shares(result: Understood) -> list[Share] | None:
+    shares = [Share(destinatario=p.destinatario, monto=p.monto, currency=p.currency)
+              for p in result.parts]  # fmt: skip
+    return shares or None
+
+
+def offline_reading(content: str, language: str | None, home: str | None) -> Understood:
+    """The offline parser's reading as an `Understood` (before follow-ups and `amounts.settle`)."""
+    return _understood(parse(content, language, home))
+
+
+def _understood(p: Parsed) -> Understood:
     return Understood(
-        p.intent.value, p.monto, p.currency, p.destinatario, p.language, repeat=p.repeat
+        p.intent.value,
+        p.monto,
+        p.currency,
+        p.destinatario,
+        p.language,
+        repeat=p.repeat,
+        parts=p.parts,
+        split_total=p.split_total,
+        split_between=p.split_between,
+        recurrence=p.recurrence,
+        target_language=p.target_language,
     )
 
 
-def _fill_gaps(result: Understood, content: str, language: str | None) -> Understood:
-    """What the model left out but the offline parser reads plainly, it adds (belt and braces)."""
-    offline = parse(content, language)
+# What the offline parser reads for certain and a model must not turn into a payment.
+_NOT_A_PAYMENT = frozenset(
+    {Intent.REQUEST_PAYMENT, Intent.CANCEL, Intent.FEES, Intent.STATUS, Intent.BALANCE,
+     Intent.HELP, Intent.HISTORY}
+)  # fmt: skip
+_MONEY = frozenset({Intent.SEND_PAYMENT.value, Intent.REQUEST_PAYMENT.value})
+
+
+def _fill_gaps(result: Understood, content: str, language: str | None, home: str) -> Understood:
+    """The model's reading, checked against the offline parser's (belt and braces).
+
+    A payment the parser knows is not one (a money request, a question, a hypothesis, the
+    past, a negation) is not made one by the model. Amounts the parser reads win: they are
+    money, and its reading is deterministic ("50 mil pesos" is 50000 MXN, "$" is the user's
+    peso). Recipients, splits and repeats the model left out but the parser reads are added.
+    """
+    offline = parse(content, language, home)
     result = replace(result, repeat=offline.repeat)
-    if result.intent != Intent.SEND_PAYMENT or offline.intent != Intent.SEND_PAYMENT:
+    if result.intent == Intent.SEND_PAYMENT and (
+        offline.vetoed or offline.intent in _NOT_A_PAYMENT
+    ):
+        return replace(_understood(offline), response=None)
+    if result.intent not in _MONEY or offline.intent.value != result.intent:
         return result
-    if result.monto is None and offline.monto is not None:
-        result = replace(result, monto=offline.monto, currency=result.currency or offline.currency)
+    if offline.monto is not None:
+        result = replace(result, monto=offline.monto, currency=offline.currency)
     if result.destinatario is None and offline.destinatario is not None:
         result = replace(result, destinatario=offline.destinatario)
+    if len(offline.parts) > len(result.parts):
+        result = replace(result, parts=offline.parts, destinatario=offline.destinatario)
+    if result.split_total is None and offline.split_total is not None:
+        result = replace(
+            result, split_total=offline.split_total, split_between=offline.split_between
+        )
+    if result.recurrence is None and offline.recurrence is not None:
+        result = replace(result, recurrence=offline.recurrence)
     return result
 
 
