@@ -24,16 +24,40 @@ from sandbox.openai_api import ogg
 _VERB = re.compile(
     r"\b(m[aá]nd|env[ií]|pag|p[aá]gal|transf|deposit|send|pay|transfer|wire|give)", re.I
 )
-_PAST = re.compile(r"\b(mand[ée]|envi[ée]|pagu[ée]|sent|paid)\b", re.I)
-_AMOUNT = re.compile(r"(?:(?P<sym>[$€£])\s?)?(?P<num>\d+(?:[.,]\d+)*)(?:\s?(?P<word>[a-zA-Zóé]+))?")
+_REQUEST = re.compile(r"\b(c[oó]br[aá]le|cobra|p[ií]dele|request|charge|bill)\b|que me pague", re.I)
+_TERSE = re.compile(r"^\s*[$€£]?\d[\d.,]*\s*(?:\w+\s+)?(?:a|to)\s", re.I)  # "20 a Bob"
+_SPLIT = re.compile(r"\b(split|divide|rep[aá]rte)\b", re.I)
+_PAST = re.compile(r"\b(mand[ée]|envi[ée]|pagu[ée]|sent|paid)\b|\bya le pague\b", re.I)
+_NEGATION = re.compile(r"\b(no le mandes|no le env[ií]es|no le pagues|don'?t (send|pay))\b", re.I)
+_QUESTION = re.compile(
+    r"^\s*¿?\s*(is|are|should|would it|what if|if|si le|cu[aá]nto cuesta)\b|\bif i\b", re.I
+)
+# Intents without a money verb, first match wins (in this order).
+_KEYWORDS = [
+    ("fees", r"comisi[oó]n|\bfees?\b|cu[aá]nto cuesta|cu[aá]nto cobran"),
+    ("status", r"\blleg[oó]\b|\bstatus\b|\bestado\b|did (he|she|it) (get|arrive)"),
+    ("balance", r"\bsaldo\b|\bbalance\b"),
+    ("language", r"\bidioma\b|\blanguage\b|\benglish\b|\bingl[eé]s\b|\bespa[nñ]ol\b"),
+    ("thanks", r"\bgracias\b|\bthanks\b|\bthank you\b|👍|🙏"),
+    ("greeting", r"\b(hola|hi|hello|buenas)\b"),
+    ("help", r"\b(ayuda|help)\b"),
+    ("cancel", r"\b(cancel|cancela)"),
+]
+_AMOUNT = re.compile(
+    r"(?P<minus>-)?(?:(?P<sym>[$€£])\s?)?(?P<num>\d+(?:[.,]\d+)*)(?:\s?(?P<word>[a-zA-Zóé]+))?"
+    r"(?:\s+(?P<word2>pesos|d[oó]lares|dollars|euros))?"
+    r"(?:\s+and\s+(?P<cents>\d{1,2})\s+cents)?"
+)
 # The port matters: local wallets live at $127.0.0.1:4000/alice (without it the recipient
 # became $127.0.0.1, a wallet that does not exist).
 _POINTER = re.compile(r"\$[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d+)?(?:/\S*)?")
 _URL = re.compile(r"https?://\S+")
 _PHONE = re.compile(r"\+\d[\d ()-]{7,}\d")
 _NAME = re.compile(
-    r"\b(?:a|to|para)\s+((?:[A-ZÁÉÍÓÚÑ][\w'áéíóúñ]*)(?:\s+[A-ZÁÉÍÓÚÑ][\w'áéíóúñ]*)*)"
+    r"(?:\b(?:a|al|to|para|from|entre|between|and|y)|,)\s+"
+    r"((?:[A-ZÁÉÍÓÚÑ][\w'áéíóúñ]*)(?:\s+[A-ZÁÉÍÓÚÑ][\w'áéíóúñ]*)*)"
 )
+_DIRECT = re.compile(r"\b(?:pay|charge|bill)\s+([A-Z][\w']*)")
 _WORDS = {
     "veinte": "20",
     "twenty": "20",
@@ -45,8 +69,19 @@ _WORDS = {
 _CURRENCY = {
     "$": "USD", "dollars": "USD", "dólares": "USD", "dolares": "USD", "bucks": "USD", "usd": "USD",
     "€": "EUR", "euros": "EUR", "eur": "EUR", "pesos": "MXN", "mxn": "MXN", "£": "GBP",
+    "varos": "MXN",
 }  # fmt: skip
-_SPANISH = re.compile(r"[áéíóúñ¿¡]|\b(le|de|para|hola|mándale|envía|pesos|gracias|quiero)\b", re.I)
+_REPEATS = [
+    (r"cada mes|every month|monthly|mensual", "P1M"),
+    (r"cada semana|every week|weekly|semanal", "P1W"),
+    (r"cada d[ií]a|every day|daily|diario", "P1D"),
+    (r"cada quincena|every two weeks|biweekly", "P2W"),
+]
+_SPANISH = re.compile(
+    r"[áéíóúñ¿¡]|\b(le|de|para|hola|mándale|envía|pesos|gracias|quiero|cambiar|idioma|saldo"
+    r"|estado|cobrale|pidele|divide|entre|porfa|manda|y)\b",
+    re.I,
+)
 _PHRASES = [
     ("mándale 20 a Bob", "es"),
     ("send 15 dollars to Alice", "en"),
@@ -61,20 +96,31 @@ def language_of(text: str) -> str:
 def read_text(text: str) -> dict[str, Any]:
     """Canonical fields for the schema filler."""
     language = language_of(text)
-    lower = text.lower()
-    intent = "other"
-    if _VERB.search(text) and not _PAST.search(text):
-        intent = "send_payment"
-    elif re.search(r"\b(hola|hi|hello|buenas)\b", lower):
-        intent = "greeting"
-    elif re.search(r"\b(ayuda|help)\b", lower):
-        intent = "help"
-    elif re.search(r"\b(cancel|cancela)", lower):
-        intent = "cancel"
+    intent = _intent(text)
     amount, currency, recipient = None, None, None
-    if intent == "send_payment":
-        recipient = _recipient(text)
-        amount, currency = _amount(text, recipient)
+    recipients: list[dict[str, Any]] = []
+    split_total, split_between = None, None
+    if intent in {"send_payment", "request_payment"}:
+        names = _recipients(text)
+        recipient = names[0] if names else None
+        amounts = _amounts(text, names)
+        amount, currency = amounts[0] if amounts else (None, None)
+        if _SPLIT.search(text):
+            people = [n for n in names]
+            me = re.search(r"\b(me|yo|mí)\b", text, re.I) is not None
+            split_total, amount = amount, None
+            split_between = len(people) + (1 if me else 0)
+            recipients = [{"destinatario": n, "monto": None, "currency": currency} for n in people]
+        elif len(names) > 1:
+            each = amounts if len(amounts) == len(names) else [(amount, currency)] * len(names)
+            recipients = [
+                {"destinatario": n, "monto": a, "currency": c}
+                for n, (a, c) in zip(names, each, strict=True)
+            ]
+    target = None
+    if intent == "language":
+        target = "en" if re.search(r"english|ingl[eé]s", text, re.I) else (
+            "es" if re.search(r"espa[nñ]ol|spanish", text, re.I) else None)  # fmt: skip
     reply = {
         "send_payment": ("Entendido, te pediré confirmación.", "Got it, I'll ask you to confirm."),
         "greeting": ("¡Hola! ¿A quién le envío dinero?", "Hi! Who should I send money to?"),
@@ -84,22 +130,49 @@ def read_text(text: str) -> dict[str, Any]:
         "amount": amount,
         "currency": currency,
         "recipient": recipient,
+        "recipients": recipients,
+        "split_total": split_total,
+        "split_between": split_between,
+        "recurrence": _repeat(text) if intent in {"send_payment", "request_payment"} else None,
+        "target_language": target,
         "language": language,
         "response": reply[0] if language == "es" else reply[1],
     }
 
 
-def _recipient(text: str) -> str | None:
+def _intent(text: str) -> str:
+    lower = text.lower()
+    keyword = next((i for i, pattern in _KEYWORDS if re.search(pattern, lower)), None)
+    if _NEGATION.search(text):
+        return "cancel"
+    if keyword == "fees" or (keyword is not None and not re.search(r"\d", text)):
+        return keyword  # "status of my payment", "¿cuánto cuesta enviar dinero?"
+    if _PAST.search(text) or _QUESTION.search(text):
+        return "other"
+    if _REQUEST.search(text):
+        return "request_payment"
+    if _VERB.search(text) or _SPLIT.search(text) or _TERSE.match(text):
+        return "send_payment"
+    return keyword or "other"
+
+
+def _recipients(text: str) -> list[str]:
     for pattern in (_POINTER, _URL, _PHONE):
-        m = pattern.search(text)
-        if m:
-            return m.group(0).rstrip(".,;:!?")
-    m = _NAME.search(text)
-    return m.group(1) if m else None
+        found = [m.group(0).rstrip(".,;:!?") for m in pattern.finditer(text)]
+        if found:
+            return found
+    names = [m.group(1) for m in _NAME.finditer(text)]
+    direct = _DIRECT.search(text)
+    if direct and direct.group(1) not in names:
+        names.insert(0, direct.group(1))
+    return names
 
 
-def _amount(text: str, recipient: str | None) -> tuple[str | None, str | None]:
-    scan = text.replace(recipient, " ") if recipient else text
+def _amounts(text: str, names: list[str]) -> list[tuple[str | None, str | None]]:
+    scan = text
+    for name in names:
+        scan = scan.replace(name, " ")
+    out: list[tuple[str | None, str | None]] = []
     for m in _AMOUNT.finditer(scan):
         num = m.group("num")
         if "," in num and len(num.rsplit(",", 1)[1]) <= 2:
@@ -107,13 +180,29 @@ def _amount(text: str, recipient: str | None) -> tuple[str | None, str | None]:
         else:
             num = num.replace(",", "")
         word = (m.group("word") or "").lower()
+        if word == "mil":
+            num = str(int(float(num) * 1000)) if "." not in num else num
+            word = (m.group("word2") or "").lower()
+        if m.group("cents"):
+            num = f"{num}.{int(m.group('cents')):02d}"
+        if m.group("minus"):
+            num = "-" + num
         currency = _CURRENCY.get(m.group("sym") or "") or _CURRENCY.get(word)
-        return num, currency
+        out.append((num, currency))
+    if out:
+        return out
     for word, value in _WORDS.items():
         if re.search(rf"\b{word}\b", text, re.I):
             currency = next((c for k, c in _CURRENCY.items() if k in text.lower()), None)
-            return value, currency
-    return None, None
+            return [(value, currency)]
+    return []
+
+
+def _repeat(text: str) -> str | None:
+    for pattern, duration in _REPEATS:
+        if re.search(pattern, text, re.I):
+            return duration
+    return None
 
 
 def read_image(data: bytes) -> dict[str, Any]:

@@ -74,7 +74,9 @@ def _fill(
             out[name] = _fill(sub, reading if found else {}, defs, sub_value, found)
         return out
     if kind == "array":
-        return []
+        items = schema.get("items", {})
+        values = value if known and isinstance(value, list) else []
+        return [_fill(items, v if isinstance(v, dict) else {}, defs, v, True) for v in values]
     if kind == "string":
         return "" if value is None else str(value)
     if kind == "boolean":
