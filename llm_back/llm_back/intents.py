@@ -37,6 +37,8 @@ def question_intent(words: list[str], phrase: str, *, question: bool) -> Intent 
     """Status, balance and fees: asked without a money verb ("¿ya le llegó?", "saldo")."""
     if any(w in lx.STATUS_WORDS for w in words) or _has_phrase(phrase, lx.STATUS_PHRASES):
         return Intent.STATUS
+    if words[:1] == ["did"] and any(w in lx.STATUS_VERBS_EN for w in words):
+        return Intent.STATUS  # "did Alice get it?"
     if any(w in lx.BALANCE_WORDS for w in words) or _has_phrase(phrase, lx.BALANCE_PHRASES):
         return Intent.BALANCE
     if any(w in lx.FEE_WORDS for w in words) and (question or len(words) <= 4):

@@ -195,6 +195,7 @@ BALANCE_PHRASES = (
     "how much money do i have", "how much is left", "how much have i got", "what do i have left",
 )  # fmt: skip
 STATUS_WORDS = frozenset(_w("status estado estatus"))
+STATUS_VERBS_EN = frozenset(_w("get receive arrive go"))
 STATUS_PHRASES = (
     "le llego", "les llego", "ya llego", "lo recibio", "lo recibieron", "ya lo recibio",
     "ya le cayo", "le cayo", "se completo", "ya se envio", "que paso con mi pago",

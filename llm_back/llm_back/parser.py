@@ -48,7 +48,7 @@ _WORD_STARTS = frozenset({"mil", "millon"})  # "mil quinientos" starts with its 
 _MULTIPLIERS = HUNDRED | frozenset(THOUSANDS)
 _MAKE_TRANSFER = re.compile(
     r"\b(?:haz|hazle|hacer|hacerle|realiza|realizar|quiero hacer)\s+(?:una|un)\s+"
-    r"(?:transferencia|pago|envio|deposito)\b|\bmake\s+a\s+(?:payment|transfer)\b"
+    r"(?:transferencia|pago|envio|deposito|bizum|nequi|yape|plin|sinpe)\b|\bmake\s+a\s+(?:payment|transfer)\b"
 )
 
 
@@ -596,12 +596,11 @@ def _recipient(
     text: str, toks: list[_Tok], verb: int, lang: str, *, direct: bool, request: bool = False
 ) -> _Name | None:
     """Who the money is for (or, for a request, who pays): a wallet, a phone or a name."""
-    special = next((i for i, t in enumerate(toks) if t.kind == "special"), None)
-    if special is not None:
-        return toks[special].text, special, special
     order = list(range(verb, len(toks))) + list(range(0, verb))
     for i in order:
         t = toks[i]
+        if t.kind == "special":
+            return t.text, i, i  # a wallet address or a phone number, written as-is
         if t.kind != "word":
             continue
         # "a" marks the recipient in Spanish only; in English it is an article ("a payment").

@@ -9,56 +9,68 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from llm_back.amounts import settle
 from llm_back.numbers import digits_value, words_value
 from llm_back.parser import parse, parse_fragment
+from llm_back.understand import offline_reading
 from shared.contracts import UnderstandResponse
-from tests.llm_back.support import Labelled, load_labelled, same_amount
+from tests.llm_back.support import FIELDS, Labelled, field_ok, load_labelled, read_offline
 
 LABELLED = load_labelled()
 HOLDOUT = load_labelled("labelled_holdout.txt")
-FIELDS = ("intent", "monto", "currency", "destinatario")
-
-
-def _field_ok(item: Labelled, field: str) -> bool:
-    got = parse(item.text)
-    if field == "intent":
-        return got.intent.value == item.intent
-    if field == "monto":
-        return same_amount(got.monto, item.monto)
-    return bool(getattr(got, field) == getattr(item, field))
+MONEY_INTENTS = {"send_payment", "request_payment"}
 
 
 def _accuracy(items: list[Labelled]) -> tuple[dict[str, float], float, list[str]]:
-    per_field = {f: sum(_field_ok(i, f) for i in items) / len(items) for f in FIELDS}
-    misses = [i.text for i in items if not all(_field_ok(i, f) for f in FIELDS)]
+    readings = [(read_offline(i.text), i) for i in items]
+    per_field = {f: sum(field_ok(g, i, f) for g, i in readings) / len(items) for f in FIELDS}
+    misses = [i.text for g, i in readings if not all(field_ok(g, i, f) for f in FIELDS)]
     return per_field, 1 - len(misses) / len(items), misses
 
 
 def test_labelled_set_is_big_and_bilingual():
-    assert len(LABELLED) >= 150
+    assert len(LABELLED) >= 300
     spanish = [i for i in LABELLED if parse(i.text).language == "es"]
     english = [i for i in LABELLED if parse(i.text).language == "en"]
-    assert len(spanish) >= 60
-    assert len(english) >= 60
-    assert sum(i.intent == "send_payment" for i in LABELLED) >= 80
-    assert sum(i.intent != "send_payment" for i in LABELLED) >= 50
+    assert len(spanish) >= 120
+    assert len(english) >= 100
+    assert sum(i.intent == "send_payment" for i in LABELLED) >= 130
+    assert sum(i.intent == "request_payment" for i in LABELLED) >= 10
+    assert sum(i.intent not in MONEY_INTENTS for i in LABELLED) >= 100
 
 
-def test_accuracy_on_the_labelled_set_is_at_least_95_percent():
+def test_accuracy_on_the_labelled_set_is_at_least_97_percent():
     per_field, whole, misses = _accuracy(LABELLED)
     report = ", ".join(f"{f} {v:.1%}" for f, v in per_field.items())
     print(
         f"\noffline parser on {len(LABELLED)} labelled messages: {report}; all fields {whole:.1%}"
     )
-    assert all(v >= 0.95 for v in per_field.values()), (per_field, misses)
-    assert whole >= 0.95, misses
+    assert whole >= 0.97, misses
 
 
-def test_accuracy_on_held_out_messages_is_reported():
-    """Messages never used to tune the parser: the honest figure (reported, loosely bounded)."""
-    _per_field, whole, misses = _accuracy(HOLDOUT)
-    print(f"\nheld-out ({len(HOLDOUT)}): all fields {whole:.1%}; misses: {misses}")
-    assert whole >= 0.85, misses
+def test_accuracy_on_held_out_messages_is_at_least_97_percent():
+    """Messages never used to tune the parser (their file says what happened to blind misses)."""
+    per_field, whole, misses = _accuracy(HOLDOUT)
+    report = ", ".join(f"{f} {v:.1%}" for f, v in per_field.items())
+    print(f"\nheld-out ({len(HOLDOUT)}): {report}; all fields {whole:.1%}; misses: {misses}")
+    assert whole >= 0.97, misses
+
+
+@pytest.mark.parametrize("items", [LABELLED, HOLDOUT], ids=["labelled", "held-out"])
+def test_nothing_that_is_not_a_payment_is_ever_read_as_one(items):
+    """Requests, negations, questions, the past, thanks…: never a payment, on either set."""
+    wrong = [
+        i.text
+        for i in items
+        if i.intent != "send_payment" and read_offline(i.text).intent == "send_payment"
+    ]
+    assert wrong == []
+    backwards = [
+        i.text
+        for i in items
+        if i.intent == "send_payment" and read_offline(i.text).intent == "request_payment"
+    ]
+    assert backwards == []
 
 
 @pytest.mark.parametrize(
@@ -218,11 +230,101 @@ _WORDS = st.sampled_from(
 
 @given(st.one_of(st.text(max_size=200), st.lists(_WORDS, max_size=12).map(" ".join)))
 def test_any_text_parses_into_a_valid_answer(text):
-    """Never an exception; the monto is always something the contract accepts."""
-    result = parse(text)
+    """Never an exception; after settling, the monto is always one the contract accepts."""
+    result = settle(offline_reading(text, None, "USD"), "USD", 2)
     if result.monto is not None:
-        UnderstandResponse(intent=result.intent.value, monto=result.monto, response="x")
+        UnderstandResponse(intent=result.intent, monto=result.monto, response="x")
         assert Decimal(result.monto) > 0
+        assert -Decimal(result.monto).normalize().as_tuple().exponent <= 2  # type: ignore[operator]
+    for part in result.parts:
+        assert part.monto is None or Decimal(part.monto) > 0
     if result.destinatario is not None:
         assert result.destinatario in text
     assert result.currency is None or len(result.currency) == 3
+
+
+def _settled(text: str, code: str = "USD", scale: int = 2):
+    return settle(offline_reading(text, None, code), code, scale)
+
+
+def test_dollar_sign_and_pesos_mean_the_users_own_peso():
+    assert _settled("$200 a Bob", "MXN").currency == "MXN"
+    assert _settled("mándale $200 a Bob", "COP").currency == "COP"
+    assert _settled("$200 a Bob", "USD").currency == "USD"
+    assert _settled("$200 a Bob", "EUR").currency == "USD"  # not a peso: "$" is the dollar
+    assert _settled("mándale 50 pesos a Bob", "ARS").currency == "ARS"
+    assert _settled("mándale 50 pesos a Bob", "USD").currency == "MXN"
+    assert _settled("pasale 5 lucas a Fede", "ARS").currency == "ARS"
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "scale", "issue", "monto"),
+    [
+        ("send 10.999 to bob", "USD", 2, "too_precise", None),
+        ("send 10.99 to bob", "USD", 2, None, "10.99"),
+        ("send 10.50 to bob", "CLP", 0, "too_precise", None),
+        ("send 10 to bob", "CLP", 0, None, "10"),
+        ("send 1.125 to bob", "KWD", 3, None, "1.125"),
+        ("send 20.500 to bob", "USD", 2, None, "20.500"),  # exact: zeros are not precision
+        ("manda -5 a Bob", "USD", 2, "negative", None),
+        ("manda menos 5 a Bob", "USD", 2, "negative", None),
+        ("send 0 to Bob", "USD", 2, "zero", None),
+        ("send 10.999 euros to bob", "MXN", 2, "too_precise", None),  # EUR has 2 decimals too
+    ],
+)
+def test_amounts_are_refused_with_a_reason_never_scaled(text, code, scale, issue, monto):
+    result = _settled(text, code, scale)
+    assert (result.amount_issue, result.monto) == (issue, monto)
+    assert result.destinatario is not None
+
+
+def test_a_split_adds_up_to_the_total_in_minor_units():
+    three = _settled("divide 100 entre Ana, Luis y Pepe")
+    assert [p.monto for p in three.parts] == ["33.34", "33.33", "33.33"]
+    with_me = _settled("split 100 between Bob, Alice and me")
+    assert [p.monto for p in with_me.parts] == ["33.33", "33.33"]  # the user keeps the rest
+    assert _settled("split 7 between Bob and Alice", "CLP", 0).parts[0].monto == "4"
+    assert _settled("split 60 between Bob, Alice and me").split_total == "60"
+
+
+def test_several_recipients_keep_the_first_in_monto_and_destinatario():
+    result = parse("send 20 to Bob and 10 to $wallet.example/alice")
+    assert (result.monto, result.destinatario) == ("20", "Bob")
+    assert [(p.destinatario, p.monto) for p in result.parts] == [
+        ("Bob", "20"), ("$wallet.example/alice", "10"),
+    ]  # fmt: skip
+    assert parse("mándale 20 a Bob para el taxi").parts == ()
+    assert parse("envía 50 a Bob, gracias!").parts == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "every"),
+    [
+        ("mándale 10 a Bob cada mes", "P1M"),
+        ("pay Alice 5 every week", "P1W"),
+        ("envíale 50 a Pedro cada 3 días", "P3D"),
+        ("send 5 to Bob every other week", "P2W"),
+        ("págale 20 a Ana todos los viernes", "P1W"),
+        ("send 100 to Mom yearly", "P1Y"),
+        ("mándale 10 a Bob", None),
+    ],
+)
+def test_recurrence_is_an_iso_duration(text, every):
+    assert parse(text).recurrence == every
+
+
+def test_questions_and_hypotheses_supply_nothing_to_a_pending_payment():
+    assert parse_fragment("is 20 to Bob too much for dinner?").monto is None
+    assert parse_fragment("si le mandas 20 a Bob?").destinatario is None
+    assert parse_fragment("ya le pagué 20 a Bob").monto is None
+
+
+def test_language_from_the_number_only_when_the_text_does_not_say():
+    from llm_back.parser import number_language
+
+    assert number_language("12125550199") == "en"
+    assert number_language("17875550199") == "es"  # Puerto Rico
+    assert number_language("5215512345678") is None
+    assert parse("hi").language == "en"
+    assert parse("ok", "en").language == "en"
+    assert parse("hola", "en").language == "es"
