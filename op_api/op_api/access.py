@@ -22,6 +22,9 @@ def quote_access() -> list[AccessItem]:
 
 
 def outgoing_access(sender: str, incoming_payment: str, debit: Amount) -> list[AccessItem]:
-    """One payment from `sender` to that incoming payment, at most `debit` (user consent)."""
+    """One payment from `sender` to that incoming payment, at most `debit` (user consent).
+
+    `list` lets op_api find the outgoing payment again when the answer to its creation was
+    lost (it is matched by the `externalRef` in its metadata)."""
     limits = OutgoingLimits(receiver=incoming_payment, debit_amount=debit)
-    return [AccessOutgoing(actions=["create", "read"], identifier=sender, limits=limits)]
+    return [AccessOutgoing(actions=["create", "read", "list"], identifier=sender, limits=limits)]

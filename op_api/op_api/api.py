@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from op_api import finish as finish_flow
-from op_api import initiation
-from op_api.client import OpenPaymentsError
+from op_api import initiation, steps
 from op_api.deps import Deps, ServiceError
-from op_api.engine import Engine
-from op_api.records import ACTIVE_STATUSES, PaymentRecord, Status
+from op_api.lifecycle import ACTIVE_STATUSES, Status
+from op_api.records import PaymentRecord
+from op_api.runner import PaymentRunner
 from op_api.views import payment_view
 from shared.auth import InternalAuth
 from shared.contracts import ConfirmPaymentRequest, PaymentView, SendPaymentRequest
@@ -31,13 +31,13 @@ def _deps(request: Request) -> Deps:
     return deps
 
 
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+def _runner(request: Request) -> PaymentRunner:
+    runner: PaymentRunner = request.app.state.runner
+    return runner
 
 
 DepsDep = Annotated[Deps, Depends(_deps)]
-EngineDep = Annotated[Engine, Depends(_engine)]
+RunnerDep = Annotated[PaymentRunner, Depends(_runner)]
 
 
 def _view(record: PaymentRecord) -> dict[str, Any]:
@@ -82,11 +82,11 @@ async def send_payment(body: SendPaymentRequest, response: Response, deps: DepsD
     response_model=PaymentView,
     responses=ERRORS,
 )
-async def confirm_payment(body: ConfirmPaymentRequest, deps: DepsDep, engine: EngineDep) -> Any:
+async def confirm_payment(body: ConfirmPaymentRequest, deps: DepsDep, runner: RunnerDep) -> Any:
     """Current status, after at most one continuation / one step (answers within ~2 s)."""
     record = await _record(deps, body.payment_id)
     if record.status in ACTIVE_STATUSES:
-        await engine.advance_within(record.id, deps.settings.confirm_budget_seconds)
+        await runner.advance_within(record.id, deps.settings.confirm_budget_seconds)
         record = await _record(deps, body.payment_id)
     return _view(record)
 
@@ -109,44 +109,11 @@ async def get_payment(payment_id: str, deps: DepsDep) -> Any:
 )
 async def cancel_payment(payment_id: str, deps: DepsDep) -> Any:
     """Cancel a payment not yet sent: grant cancelled, status `failed`, reason `cancelled`."""
-    record = await _record(deps, payment_id)
-    cancelled = False
-    if record.status == Status.AWAITING_APPROVAL:
-        cancelled = await deps.store.update(
-            payment_id,
-            expect=Status.AWAITING_APPROVAL,
-            status=Status.FAILED.value,
-            failure_reason="cancelled",
-        )
-    elif record.status == Status.APPROVED and await deps.store.claim_outgoing_payment(payment_id):
-        # Winning the claim guarantees no outgoing payment will be created.
-        cancelled = await deps.store.update(
-            payment_id,
-            expect=Status.APPROVED,
-            status=Status.FAILED.value,
-            failure_reason="cancelled",
-        )
-    if cancelled:
-        await _release_grant(deps, record)
-        logger.info("payment cancelled", extra={"payment_id": payment_id})
+    await steps.cancel(deps, await _record(deps, payment_id))
     record = await _record(deps, payment_id)
     if record.status in {Status.INITIATING, Status.APPROVED, Status.SENDING, Status.COMPLETED}:
         raise HTTPException(409, f"payment is {record.status.value}; it cannot be cancelled")
     return _view(record)
-
-
-async def _release_grant(deps: Deps, record: PaymentRecord) -> None:
-    try:
-        if record.continue_uri and record.continue_token:
-            await deps.client.grant.cancel(record.continue_uri, record.continue_token)
-        elif record.outgoing_token:
-            await deps.client.token.revoke(
-                record.outgoing_token.manage, record.outgoing_token.value
-            )
-    except OpenPaymentsError as exc:
-        logger.warning(
-            "could not cancel the grant", extra={"payment_id": record.id, "error": str(exc)}
-        )
 
 
 @router.get(
@@ -164,13 +131,13 @@ async def _release_grant(deps: Deps, record: PaymentRecord) -> None:
 async def finish_redirect(
     payment_id: str,
     deps: DepsDep,
-    engine: EngineDep,
+    runner: RunnerDep,
     hash: Annotated[str | None, Query(max_length=200)] = None,
     interact_ref: Annotated[str | None, Query(max_length=500)] = None,
     result: Annotated[str | None, Query(max_length=50)] = None,
 ) -> HTMLResponse:
     """Where the wallet sends the user's browser back after consent (finish-redirect mode)."""
     status, html = await finish_flow.finish(
-        deps, engine, payment_id, hash_=hash, interact_ref=interact_ref, result=result
+        deps, runner, payment_id, hash_=hash, interact_ref=interact_ref, result=result
     )
     return HTMLResponse(html, status_code=status)

@@ -14,10 +14,11 @@ from op_api.client import OpenPaymentsError, RequestDenied, TooFast
 from op_api.client.interaction import verify_finish_hash
 from op_api.client.models import Grant
 from op_api.deps import Deps
-from op_api.engine import Engine
 from op_api.finish_page import page
-from op_api.progress import stale_after, store_grant
-from op_api.records import PaymentRecord, Status
+from op_api.lifecycle import Status
+from op_api.records import PaymentRecord
+from op_api.runner import PaymentRunner
+from op_api.steps import deny, stale_after, store_grant
 from op_api.store import utcnow
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ async def _continue(deps: Deps, record: PaymentRecord, interact_ref: str) -> Gra
 
 async def finish(
     deps: Deps,
-    engine: Engine,
+    runner: PaymentRunner,
     payment_id: str,
     *,
     hash_: str | None,
@@ -57,13 +58,7 @@ async def finish(
     if record.status != Status.AWAITING_APPROVAL:
         return 200, page("Paguito", f"This payment is {record.status.value}.")
     if result == "grant_rejected":
-        if await deps.store.update(
-            payment_id,
-            expect=Status.AWAITING_APPROVAL,
-            status=Status.REJECTED.value,
-            failure_reason="rejected at the wallet",
-        ):
-            logger.info("grant rejected (finish redirect)", extra={"payment_id": payment_id})
+        await deny(deps, record, claimed_before=False)
         return 200, page(*REJECTED)
     if not hash_ or not interact_ref or len(hash_) > 200 or len(interact_ref) > 500:
         return 400, page("Solicitud inválida", "Missing or malformed hash / interact_ref.")
@@ -90,12 +85,7 @@ async def finish(
     try:
         grant = await _continue(deps, record, interact_ref)
     except RequestDenied:
-        await deps.store.update(
-            payment_id,
-            expect=Status.AWAITING_APPROVAL,
-            status=Status.REJECTED.value,
-            failure_reason="rejected at the wallet",
-        )
+        await deny(deps, record, claimed_before=False)
         return 200, page(*REJECTED)
     except OpenPaymentsError as exc:
         logger.warning(
@@ -107,5 +97,5 @@ async def finish(
         await deps.store.update(payment_id, continue_claimed_at=None)
         return 202, page("Paguito", "The wallet has not confirmed the approval yet.")
     await store_grant(deps, record, grant)
-    engine.kick(payment_id)
+    runner.kick(payment_id)
     return 200, page(*DONE)

@@ -40,8 +40,9 @@ from op_api.client.models import (
 )
 from op_api.client.urls import ensure_allowed
 from op_api.deps import Deps, ServiceError
+from op_api.lifecycle import Status, transition
 from op_api.metrics import INITIATION_SECONDS
-from op_api.records import PaymentRecord, Status
+from op_api.records import PaymentRecord
 from op_api.store import DuplicateKey, utcnow
 from shared.contracts import SendPaymentRequest
 from shared.money import Amount, MoneyError
@@ -228,7 +229,6 @@ async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict
 
     wait = grant.continue_.wait or 0
     return {
-        "status": Status.AWAITING_APPROVAL.value,
         "sender": sender.wire(),
         "receiver": receiver.wire(),
         "debit_amount": quote.debit_amount.to_wire(),
@@ -286,7 +286,6 @@ async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[Payment
                 id=payment_id,
                 idempotency_key=key,
                 fingerprint=print_,
-                status=Status.INITIATING.value,
                 description=request.description,
                 expires_at=now + timedelta(seconds=deps.settings.payment_expiry_seconds),
             )
@@ -310,7 +309,14 @@ async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[Payment
             logger.warning("payment initiation failed", extra={"error": str(exc)})
             raise ServiceError(502, "a wallet provider could not be reached or misbehaved") from exc
         raise
-    await deps.store.update(payment_id, expect=Status.INITIATING, **values)
+    await transition(
+        deps.store,
+        payment_id,
+        Status.INITIATING,
+        Status.AWAITING_APPROVAL,
+        "grant requested",
+        **values,
+    )
     record = await deps.store.get(payment_id)
     assert record is not None
     logger.info(

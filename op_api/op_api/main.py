@@ -11,8 +11,8 @@ from fastapi import FastAPI
 
 from op_api.api import router
 from op_api.deps import Deps
-from op_api.engine import Engine
 from op_api.platform import build_client, check_configuration
+from op_api.runner import PaymentRunner
 from op_api.settings import Settings, get_settings
 from op_api.store import PaymentStore
 from shared.app import create_service_app
@@ -34,16 +34,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     store = PaymentStore(db, settings.db_table_prefix)
     await store.create_schema()
     deps = Deps(settings=settings, client=client, store=store)
-    engine = Engine(deps)
+    runner = PaymentRunner(deps)
     app.state.deps = deps
-    app.state.engine = engine
+    app.state.runner = runner
     app.state.ready_checks["database"] = store.ping
     app.state.ready_checks["wallet"] = lambda: client.wallet_address.get(client.wallet_address_url)
-    engine.start()
+    runner.start()
     try:
         yield
     finally:
-        await engine.stop()
+        await runner.stop()
         await client.aclose()
         await db.dispose()
 

@@ -1,33 +1,16 @@
-"""The stored shape of a payment, and the internal statuses behind the public ones."""
+"""The stored shape of a payment (its statuses live in `lifecycle`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from op_api.client.models import AccessToken, WalletAddress
-from shared.contracts import PaymentStatus
+from op_api.lifecycle import ACTIVE_STATUSES, Status
 from shared.money import Amount
-
-
-class Status(StrEnum):
-    """Public statuses plus `initiating` (an idempotency placeholder while /send-payment runs)."""
-
-    INITIATING = "initiating"
-    AWAITING_APPROVAL = PaymentStatus.AWAITING_APPROVAL.value
-    APPROVED = PaymentStatus.APPROVED.value
-    SENDING = PaymentStatus.SENDING.value
-    COMPLETED = PaymentStatus.COMPLETED.value
-    REJECTED = PaymentStatus.REJECTED.value
-    EXPIRED = PaymentStatus.EXPIRED.value
-    FAILED = PaymentStatus.FAILED.value
-
-
-ACTIVE_STATUSES = frozenset({Status.AWAITING_APPROVAL, Status.APPROVED, Status.SENDING})
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -66,6 +49,8 @@ class PaymentRecord(BaseModel):
     idempotency_key: str | None = None
     fingerprint: str
     status: Status
+    status_reason: str | None = None
+    status_changed_at: datetime | None = None
     failure_reason: str | None = None
     sender: WalletAddress | None = None
     receiver: WalletAddress | None = None
@@ -95,6 +80,7 @@ class PaymentRecord(BaseModel):
     outgoing_payment_url: str | None = None
     expires_at: datetime
     sending_since: datetime | None = None
+    next_check_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -105,3 +91,6 @@ class PaymentRecord(BaseModel):
             if isinstance(value, datetime):
                 data[key] = as_utc(value)
         return cls.model_validate(data)
+
+
+__all__ = ["ACTIVE_STATUSES", "PaymentRecord", "Status", "StoredToken", "as_utc"]

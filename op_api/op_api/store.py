@@ -32,8 +32,8 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from op_api.metrics import PAYMENT_TRANSITIONS
-from op_api.records import ACTIVE_STATUSES, PaymentRecord, Status
+from op_api.lifecycle import ACTIVE_STATUSES, Status, birth
+from op_api.records import PaymentRecord
 
 
 def utcnow() -> datetime:
@@ -48,7 +48,7 @@ def build_table(prefix: str) -> Table:
         Column("id", String(64), primary_key=True),
         Column("idempotency_key", String(256), unique=True, nullable=True),
         Column("fingerprint", String(64), nullable=False),
-        Column("status", String(32), nullable=False, index=True),
+        Column("status", String(32), nullable=False, index=True),  # written by lifecycle only
         Column("failure_reason", Text, nullable=True),
         Column("sender", JSON, nullable=True),  # wallet address document
         Column("receiver", JSON, nullable=True),
@@ -80,6 +80,10 @@ def build_table(prefix: str) -> Table:
         Column("sending_since", DateTime(timezone=True), nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
+        # Added later (see _add_missing_columns):
+        Column("status_reason", Text, nullable=True),
+        Column("status_changed_at", DateTime(timezone=True), nullable=True),
+        Column("next_check_at", DateTime(timezone=True), nullable=True),
     )
 
 
@@ -121,7 +125,11 @@ class PaymentStore:
         return True
 
     async def insert(self, **values: Any) -> None:
+        """A new payment, always in the lifecycle's first status."""
+        if "status" in values:
+            raise ValueError("a payment is created as initiating; lifecycle moves it on")
         now = utcnow()
+        values.update(birth())
         values.setdefault("created_at", now)
         values.setdefault("updated_at", now)
         try:
@@ -176,7 +184,11 @@ class PaymentStore:
         where: Any = None,
         **values: Any,
     ) -> bool:
-        """UPDATE one payment; with `expect`/`where`, only if they still hold. True if it did."""
+        """UPDATE one payment; with `expect`/`where`, only if they still hold. True if it did.
+
+        Never its status: that is `lifecycle.transition`'s alone."""
+        if "status" in values:
+            raise ValueError("status is written by lifecycle.transition only")
         t = self.table
         condition = t.c.id == payment_id
         if expect is not None:
@@ -188,10 +200,7 @@ class PaymentStore:
         async with self.engine.begin() as conn:
             result = await conn.execute(update(t).where(condition).values(**values))
         assert isinstance(result, CursorResult)
-        changed = result.rowcount == 1
-        if changed and "status" in values:
-            PAYMENT_TRANSITIONS.labels(str(values["status"])).inc()
-        return changed
+        return result.rowcount == 1
 
     # ------------------------------------------------------------ claims
 

@@ -16,7 +16,6 @@ from op_api.client import load_private_key
 from op_api.client.keys import SigningKey
 from op_api.deps import Deps, ServiceError
 from op_api.initiation import fingerprint, send_payment
-from op_api.records import Status
 from op_api.settings import Settings
 from op_api.store import PaymentStore, utcnow
 from shared.contracts import SendPaymentRequest
@@ -103,7 +102,6 @@ async def _abandoned(tmp_path: Path) -> None:
         id="ghost",
         idempotency_key="crashed",
         fingerprint=fingerprint(request),
-        status=Status.INITIATING.value,
         expires_at=old,
         created_at=old,
         updated_at=old,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from op_api import progress
+from op_api import steps
 from op_api.client import OpenPaymentsClient, SigningKey
 from op_api.deps import Deps
 from op_api.records import Status, StoredToken
@@ -17,6 +17,7 @@ from op_api.store import PaymentStore, utcnow
 from shared.db import create_engine
 from tests.op_api import fake_server as fs
 from tests.op_api.harness import run_async
+from tests.op_api.lifecycle_paths import move_to
 
 
 async def _approved_payment(tmp_path: Path, server: fs.FakeServer, quote_age: timedelta) -> Deps:
@@ -37,7 +38,6 @@ async def _approved_payment(tmp_path: Path, server: fs.FakeServer, quote_age: ti
     await store.insert(
         id="p1",
         fingerprint="f",
-        status=Status.APPROVED.value,
         sender=fs.wallet(fs.ALICE),
         receiver=fs.wallet(fs.BOB),
         debit_amount=fs.amount("2000"),
@@ -50,13 +50,14 @@ async def _approved_payment(tmp_path: Path, server: fs.FakeServer, quote_age: ti
         outgoing_token=token.dump(),
         expires_at=now + timedelta(minutes=10),
     )
+    await move_to(store, "p1", Status.APPROVED)
     return Deps(settings=settings, client=client, store=store)
 
 
 async def _create(deps: Deps) -> None:
     record = await deps.store.get("p1")
     assert record is not None
-    await progress.create_outgoing_payment(deps, record)
+    await steps.create_outgoing_payment(deps, record)
 
 
 def test_an_expired_quote_is_renewed_with_the_same_debit_amount(tmp_path: Path) -> None:

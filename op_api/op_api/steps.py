@@ -1,14 +1,19 @@
-"""Moving a payment forward, one step per call, safely under concurrency and restarts.
+"""The steps that move a payment forward, one per call, safely under concurrency and restarts.
 
-awaiting_approval ─continue─► approved ─create outgoing payment─► sending ─► completed
-        │ └─► rejected / expired / failed(cancelled)        └─► failed     └─► failed
+Which moves are legal is `lifecycle`'s business (`python -m op_api.lifecycle` draws them); this
+module decides *when* to take one, and talks to the wallets:
 
 - Continuation: claimed in the store (one poller at a time, never before `wait`); the access
   token is stored the moment it arrives, because the server hands it out only once.
-- Outgoing payment: claimed with a conditional UPDATE, so exactly one caller creates it.
-- Settlement: judged by the incoming payment at the receiver reaching the quoted receive amount
-  (Rafiki's `sentAmount` excludes fees, so `sentAmount == debitAmount` never happens), or by
-  the outgoing payment reporting `failed`.
+- Outgoing payment: claimed with a conditional UPDATE, so exactly one caller creates it. When
+  the outcome of that POST is unknown, the payment is found again by listing the sender's
+  outgoing payments and matching the `externalRef` op_api put in its metadata.
+- Settlement: judged by the incoming payment at the receiver (`completed`, or `receivedAmount`
+  reaching the quoted receive amount), never by `sentAmount`, whose meaning (with or without
+  fees) differs between providers; or by the outgoing payment reporting `failed`. Checks back
+  off while a payment takes long to settle.
+- A payment that ends without paying completes its incoming payment, so nothing is left open
+  at the receiver.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from op_api.client import (
     TooFast,
 )
 from op_api.client.models import Grant, OutgoingPayment
+from op_api.client.resources.paging import Pagination
 from op_api.deps import Deps
-from op_api.records import PaymentRecord, Status, StoredToken
+from op_api.lifecycle import Status, transition
+from op_api.records import PaymentRecord, StoredToken
 from op_api.store import utcnow
 from op_api.tokens import with_token
 from shared.money import Amount
@@ -35,6 +42,15 @@ logger = logging.getLogger(__name__)
 UNCERTAIN_RETRY_WINDOW = timedelta(seconds=60)
 RETRY_FIRST_PAUSE_SECONDS = 1.0
 RETRY_MAX_PAUSE_SECONDS = 30.0
+SETTLEMENT_FIRST_PAUSE_SECONDS = 1.0
+SETTLEMENT_MAX_PAUSE_SECONDS = 15.0
+LOOKUP_PAGES = 5  # outgoing payments listed (100 a page) when looking for a lost one
+UNPAID_ENDS = frozenset({Status.REJECTED, Status.EXPIRED, Status.FAILED})
+
+
+def external_ref(payment_id: str) -> str:
+    """The `externalRef` op_api puts in the metadata of what it creates at the wallets."""
+    return f"paguito:{payment_id}"
 
 
 def _backoff(record: PaymentRecord) -> dict[str, Any]:
@@ -70,38 +86,127 @@ async def _cancel_grant(deps: Deps, record: PaymentRecord) -> None:
         )
 
 
+async def _revoke_outgoing_token(deps: Deps, record: PaymentRecord) -> None:
+    token = record.outgoing_token
+    if token is None:
+        return
+    try:
+        await deps.client.token.revoke(token.manage, token.value)
+    except OpenPaymentsError as exc:
+        logger.warning(
+            "token revocation failed", extra={"payment_id": record.id, "error": str(exc)}
+        )
+
+
+async def end_unpaid(
+    deps: Deps,
+    record: PaymentRecord,
+    source: Status,
+    target: Status,
+    reason: str,
+    *,
+    where: Any = None,
+    **values: Any,
+) -> bool:
+    """End a payment that paid nothing (rejected, expired, failed): the move, then the
+    incoming payment at the receiver is completed. True if this call made the move."""
+    assert target in UNPAID_ENDS
+    moved = await transition(
+        deps.store, record.id, source, target, reason, where=where, failure_reason=reason, **values
+    )
+    if moved:
+        await _complete_incoming_of(deps, record)
+    return moved
+
+
+async def _complete_incoming_of(deps: Deps, record: PaymentRecord) -> None:
+    if record.incoming_payment_url is None or record.incoming_token is None:
+        return
+    url = record.incoming_payment_url
+    try:
+        await with_token(
+            deps,
+            record.id,
+            "incoming_token",
+            lambda token: deps.client.incoming_payment.complete(url, token),
+        )
+    except OpenPaymentsError as exc:
+        logger.info(
+            "incoming payment not completed", extra={"payment_id": record.id, "error": str(exc)}
+        )
+
+
 async def expire_if_due(deps: Deps, record: PaymentRecord) -> bool:
     """Expire an unapproved payment past its time (after one last look at the grant)."""
     if record.status != Status.AWAITING_APPROVAL or utcnow() < record.expires_at:
         return False
     # The user may have approved just before the deadline without anyone polling since.
     await continue_grant(deps, record)
-    if await deps.store.update(
-        record.id,
-        expect=Status.AWAITING_APPROVAL,
-        status=Status.EXPIRED.value,
-        failure_reason="not approved in time",
+    if await end_unpaid(
+        deps, record, Status.AWAITING_APPROVAL, Status.EXPIRED, "not approved in time"
     ):
-        _log(record, "payment expired; cancelling its grant")
         await _cancel_grant(deps, record)
+    return True
+
+
+async def cancel(deps: Deps, record: PaymentRecord) -> bool:
+    """Cancel a payment not yet sent (status `failed`, reason `cancelled`); True if it was.
+
+    Awaiting approval: the grant is cancelled. Approved: winning the outgoing-payment claim
+    guarantees no outgoing payment will be created, then the token is revoked."""
+    if record.status == Status.AWAITING_APPROVAL:
+        if not await end_unpaid(deps, record, Status.AWAITING_APPROVAL, Status.FAILED, "cancelled"):
+            return False
+        await _cancel_grant(deps, record)
+    elif record.status == Status.APPROVED and await deps.store.claim_outgoing_payment(record.id):
+        if not await end_unpaid(deps, record, Status.APPROVED, Status.FAILED, "cancelled"):
+            return False
+        if record.continue_uri and record.continue_token:
+            await _cancel_grant(deps, record)
+        else:
+            await _revoke_outgoing_token(deps, record)
+    else:
+        return False
+    _log(record, "payment cancelled")
     return True
 
 
 async def store_grant(deps: Deps, record: PaymentRecord, grant: Grant) -> bool:
     """Persist an approved grant's access token at once (it is handed out only once)."""
     token = StoredToken.from_access_token(grant.access_token, utcnow())
-    values: dict[str, Any] = {
-        "status": Status.APPROVED.value,
-        "outgoing_token": token.dump(),
-        "continue_claimed_at": None,
-    }
+    values: dict[str, Any] = {"outgoing_token": token.dump(), "continue_claimed_at": None}
     if grant.continue_ is not None:
         values["continue_uri"] = grant.continue_.uri
         values["continue_token"] = grant.continue_.access_token.value
-    stored = await deps.store.update(record.id, expect=Status.AWAITING_APPROVAL, **values)
-    if stored:
-        _log(record, "grant approved")
-    return stored
+    return await transition(
+        deps.store,
+        record.id,
+        Status.AWAITING_APPROVAL,
+        Status.APPROVED,
+        "grant approved",
+        **values,
+    )
+
+
+async def deny(deps: Deps, record: PaymentRecord, *, claimed_before: bool) -> None:
+    """The wallet denied the grant. If an earlier poller died mid-request (`claimed_before`),
+    the token it may have received is lost, so this denial may follow an approval: say so,
+    and make sure nothing can be paid."""
+    if claimed_before:
+        reason = "approval could not be confirmed; please try again"
+        await _cancel_grant(deps, record)
+        await end_unpaid(
+            deps, record, Status.AWAITING_APPROVAL, Status.FAILED, reason, continue_claimed_at=None
+        )
+    else:
+        await end_unpaid(
+            deps,
+            record,
+            Status.AWAITING_APPROVAL,
+            Status.REJECTED,
+            "rejected at the wallet",
+            continue_claimed_at=None,
+        )
 
 
 async def continue_grant(deps: Deps, record: PaymentRecord) -> None:
@@ -117,21 +222,7 @@ async def continue_grant(deps: Deps, record: PaymentRecord) -> None:
     except TooFast:
         release["next_poll_at"] = utcnow() + timedelta(seconds=max(wait, 1))
     except RequestDenied:
-        if record.continue_claimed_at is not None:
-            # The previous poller died mid-request: the token it may have received is lost, so
-            # this denial may follow an approval. Say so, and make sure nothing can be paid.
-            status, reason = Status.FAILED, "approval could not be confirmed; please try again"
-            await _cancel_grant(deps, record)
-        else:
-            status, reason = Status.REJECTED, "rejected at the wallet"
-        if await deps.store.update(
-            record.id,
-            expect=Status.AWAITING_APPROVAL,
-            status=status.value,
-            failure_reason=reason,
-            continue_claimed_at=None,
-        ):
-            _log(record, "grant denied", status=status.value)
+        await deny(deps, record, claimed_before=record.continue_claimed_at is not None)
         return
     except OpenPaymentsError as exc:
         logger.warning("continuation failed", extra={"payment_id": record.id, "error": str(exc)})
@@ -197,11 +288,12 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
     except (OpenPaymentsError, ValueError) as exc:
         # Nothing was paid: a refusal ends the payment; anything else is retried later.
         if isinstance(exc, OpenPaymentsHTTPError | ValueError):
-            await deps.store.update(
-                record.id,
-                expect=Status.APPROVED,
-                status=Status.FAILED.value,
-                failure_reason=f"the expired quote could not be renewed: {exc}",
+            await end_unpaid(
+                deps,
+                record,
+                Status.APPROVED,
+                Status.FAILED,
+                f"the expired quote could not be renewed: {exc}",
             )
         else:
             await deps.store.update(record.id, expect=Status.APPROVED, op_claimed_at=None)
@@ -217,25 +309,26 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
                 token,
                 wallet_address=sender.id,
                 quote_id=quote_id,
-                metadata={"externalRef": f"paguito:{record.id}"},
+                metadata={"externalRef": external_ref(record.id)},
             ),
         )
     except OpenPaymentsHTTPError as exc:
         if exc.status >= 500:
             await _retry_later(deps, record, exc)
         elif record.op_uncertain_since is not None:
-            # An earlier attempt may have created it: the wallet refuses a second one.
-            await _watch_receiver(deps, record, exc)
+            # An earlier attempt may have created it: the wallet refuses a second one
+            # (Rafiki: 400 "invalid quote", the quote is used).
+            await _find_or_watch(deps, record, exc)
         else:
             # Refused (e.g. insufficient funds, limit): nothing was created.
             reason = exc.description or exc.code or f"HTTP {exc.status}"
-            await deps.store.update(
-                record.id,
-                expect=Status.APPROVED,
-                status=Status.FAILED.value,
-                failure_reason=f"outgoing payment refused: {reason}",
+            await end_unpaid(
+                deps,
+                record,
+                Status.APPROVED,
+                Status.FAILED,
+                f"outgoing payment refused: {reason}",
             )
-            _log(record, "outgoing payment refused", error=str(exc))
     except OpenPaymentsTransportError as exc:
         if exc.maybe_delivered:
             await _retry_later(deps, record, exc)
@@ -248,24 +341,26 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
     except OpenPaymentsError as exc:  # e.g. an unreadable answer: it may have been created
         await _retry_later(deps, record, exc)
     else:
-        await deps.store.update(
-            record.id,
-            expect=Status.APPROVED,
-            status=Status.SENDING.value,
-            outgoing_payment_url=outgoing.id,
-            sent_amount=outgoing.sent_amount.to_wire(),
-            sending_since=utcnow(),
-        )
-        _log(record, "outgoing payment created")
+        await _sending(deps, record, outgoing, "outgoing payment created")
+
+
+async def _sending(
+    deps: Deps, record: PaymentRecord, outgoing: OutgoingPayment | None, why: str
+) -> None:
+    """approved → sending, knowing the outgoing payment (or not: then the receiver tells)."""
+    values: dict[str, Any] = {"sending_since": utcnow()}
+    if outgoing is not None:
+        values.update(outgoing_payment_url=outgoing.id, sent_amount=outgoing.sent_amount.to_wire())
+    await transition(deps.store, record.id, Status.APPROVED, Status.SENDING, why, **values)
 
 
 async def _retry_later(deps: Deps, record: PaymentRecord, exc: Exception) -> None:
     """Outcome unknown (5xx, timeout after sending). Retrying is safe: the wallet refuses a
     second outgoing payment for the same quote and grant limit — and after this, such a refusal
-    is not read as a failure. After a while, stop and judge by the receiver."""
+    is not read as a failure. After a while, stop and look for it at the sender."""
     since = record.op_uncertain_since
     if since is not None and utcnow() - since > UNCERTAIN_RETRY_WINDOW:
-        await _watch_receiver(deps, record, exc)
+        await _find_or_watch(deps, record, exc)
         return
     await deps.store.update(
         record.id,
@@ -277,12 +372,46 @@ async def _retry_later(deps: Deps, record: PaymentRecord, exc: Exception) -> Non
     _log(record, "outgoing payment outcome unknown; will retry", error=str(exc))
 
 
-async def _watch_receiver(deps: Deps, record: PaymentRecord, exc: Exception) -> None:
-    """It may have been created: follow the incoming payment at the receiver from now on."""
-    await deps.store.update(
-        record.id, expect=Status.APPROVED, status=Status.SENDING.value, sending_since=utcnow()
-    )
-    _log(record, "outgoing payment outcome unknown; watching the receiver", error=str(exc))
+async def find_outgoing_payment(deps: Deps, record: PaymentRecord) -> OutgoingPayment | None:
+    """The outgoing payment op_api created for this payment, found by listing the sender's
+    outgoing payments and matching the `externalRef` in their metadata (None if not found or
+    the wallet cannot be asked)."""
+    if record.sender is None or record.outgoing_token is None:
+        return None
+    sender, wanted = record.sender, external_ref(record.id)
+    cursor: str | None = None
+    try:
+        for _ in range(LOOKUP_PAGES):
+            pagination = Pagination(first=100, cursor=cursor)
+            page = await with_token(
+                deps,
+                record.id,
+                "outgoing_token",
+                lambda token, p=pagination: deps.client.outgoing_payment.list(  # type: ignore[misc]
+                    sender.resource_server, token, wallet_address=sender.id, pagination=p
+                ),
+            )
+            for outgoing in page.result:
+                if (outgoing.metadata or {}).get("externalRef") == wanted:
+                    return outgoing
+            if not page.pagination.has_next_page or not page.pagination.end_cursor:
+                return None
+            cursor = page.pagination.end_cursor
+    except OpenPaymentsError as exc:
+        logger.info(
+            "outgoing payments could not be listed",
+            extra={"payment_id": record.id, "error": str(exc)},
+        )
+    return None
+
+
+async def _find_or_watch(deps: Deps, record: PaymentRecord, exc: Exception) -> None:
+    """It may have been created: find it at the sender; if it cannot be found, follow the
+    incoming payment at the receiver (settlement keeps looking for the outgoing one)."""
+    found = await find_outgoing_payment(deps, record)
+    why = "outgoing payment found at the sender" if found else "outcome unknown; watching"
+    await _sending(deps, record, found, why)
+    _log(record, why, error=str(exc))
 
 
 async def recover_stale_claim(deps: Deps, record: PaymentRecord) -> None:
@@ -301,15 +430,32 @@ async def recover_stale_claim(deps: Deps, record: PaymentRecord) -> None:
         _log(record, "outgoing payment claim went stale; retrying")
 
 
-def _same_asset(a: Amount, b: Amount | None) -> bool:
-    return b is not None and (a.asset_code, a.asset_scale) == (b.asset_code, b.asset_scale)
-
-
 def _reached(received: Amount, target: Amount | None) -> bool:
     return target is not None and received.minor >= target.minor
 
 
+def _next_check(record: PaymentRecord) -> dict[str, Any]:
+    """Settlement checks back off: a quarter of the time spent sending so far, 1 s to 15 s
+    (a payment settling in a second is seen at once; a slow one is not read every second)."""
+    since = record.sending_since or record.updated_at
+    waited = (utcnow() - since).total_seconds()
+    pause = min(SETTLEMENT_MAX_PAUSE_SECONDS, max(SETTLEMENT_FIRST_PAUSE_SECONDS, waited / 4))
+    return {"next_check_at": utcnow() + timedelta(seconds=pause)}
+
+
 async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
+    """Has the receiver been paid (completed), has the sender's wallet given up (failed), or
+    has it taken too long? Completion is judged by the incoming payment only."""
+    if record.next_check_at is not None and utcnow() < record.next_check_at:
+        return
+    if not await deps.store.update(
+        record.id,
+        expect=Status.SENDING,
+        where=deps.store.table.c.next_check_at.is_(None)
+        | (deps.store.table.c.next_check_at == record.next_check_at),
+        **_next_check(record),
+    ):
+        return  # another caller is checking right now
     assert record.incoming_token is not None
     assert record.incoming_payment_url is not None
     incoming_url = record.incoming_payment_url
@@ -324,6 +470,11 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
                 "outgoing_token",
                 lambda token: deps.client.outgoing_payment.get(op_url, token),
             )
+        elif record.outgoing_token:
+            outgoing = await find_outgoing_payment(deps, record)
+            if outgoing is not None:
+                values["outgoing_payment_url"] = outgoing.id
+        if outgoing is not None:
             values["sent_amount"] = outgoing.sent_amount.to_wire()
         incoming = await with_token(
             deps,
@@ -339,43 +490,27 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
     if incoming is not None:
         values["received_amount"] = incoming.received_amount.to_wire()
         if incoming.completed or _reached(incoming.received_amount, record.receive_amount):
-            if await deps.store.update(
-                record.id, expect=Status.SENDING, status=Status.COMPLETED.value, **values
+            if await transition(
+                deps.store, record.id, Status.SENDING, Status.COMPLETED, "receiver paid", **values
             ):
-                _log(record, "payment completed")
-                await _complete_incoming(deps, record)
+                await _complete_incoming_of(deps, record)
             return
-    if (
-        incoming is None
-        and outgoing is not None
-        and _same_asset(outgoing.sent_amount, record.receive_amount)
-        and _reached(outgoing.sent_amount, record.receive_amount)
-    ):
-        # Receiver unreadable: Rafiki's sentAmount excludes fees, so in one asset it reaches
-        # the quoted receive amount exactly when the payment has settled.
-        if await deps.store.update(
-            record.id, expect=Status.SENDING, status=Status.COMPLETED.value, **values
-        ):
-            _log(record, "payment completed (judged by sentAmount)")
-        return
+    # No `sentAmount` shortcut when the receiver cannot be read: whether it counts fees
+    # differs between providers (and between Rafiki versions), so it proves nothing.
     if outgoing is not None and outgoing.failed:
         reason = _failure_reason(outgoing)
-        if await deps.store.update(
-            record.id,
-            expect=Status.SENDING,
-            status=Status.FAILED.value,
-            failure_reason=reason,
-            **values,
-        ):
-            _log(record, "payment failed", reason=reason)
+        await end_unpaid(deps, record, Status.SENDING, Status.FAILED, reason, **values)
         return
     since = record.sending_since or record.updated_at
     if utcnow() - since > timedelta(seconds=deps.settings.settlement_timeout_seconds):
-        await deps.store.update(
+        reason = "not settled in time; check the sender's wallet"
+        await transition(
+            deps.store,
             record.id,
-            expect=Status.SENDING,
-            status=Status.FAILED.value,
-            failure_reason="not settled in time; check the sender's wallet",
+            Status.SENDING,
+            Status.FAILED,
+            reason,
+            failure_reason=reason,
             **values,
         )
         return
@@ -384,34 +519,19 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
 
 
 def _failure_reason(outgoing: OutgoingPayment) -> str:
-    """Open Payments has no failure-reason field; providers may put one in extra fields."""
+    """Open Payments has no failure-reason field: providers put one in extra fields or in the
+    metadata (Rafiki: `metadata.cancellationReason` for a payment it cancelled)."""
     extra = outgoing.model_extra or {}
     for key in ("error", "failureReason", "reason", "stateReason"):
         if isinstance(extra.get(key), str):
             return f"payment failed: {extra[key]}"
-    if outgoing.metadata and isinstance(outgoing.metadata.get("failureReason"), str):
-        return f"payment failed: {outgoing.metadata['failureReason']}"
+    metadata = outgoing.metadata or {}
+    for key in ("cancellationReason", "failureReason"):
+        if isinstance(metadata.get(key), str):
+            return f"payment failed: {metadata[key]}"
     if outgoing.sent_amount.minor == 0:
         return "the sender's wallet could not send the payment (e.g. insufficient funds)"
     return "the payment failed part-way at the sender's wallet"
-
-
-async def _complete_incoming(deps: Deps, record: PaymentRecord) -> None:
-    """Close the incoming payment so nothing more can be paid into it (best effort)."""
-    assert record.incoming_token is not None
-    assert record.incoming_payment_url is not None
-    url = record.incoming_payment_url
-    try:
-        await with_token(
-            deps,
-            record.id,
-            "incoming_token",
-            lambda token: deps.client.incoming_payment.complete(url, token),
-        )
-    except OpenPaymentsError as exc:
-        logger.info(
-            "incoming payment not completed", extra={"payment_id": record.id, "error": str(exc)}
-        )
 
 
 async def advance(deps: Deps, payment_id: str) -> None:

@@ -1,4 +1,4 @@
-"""Runs `progress.advance` for payments: on demand (with a time budget) and in a background sweep.
+"""Runs `steps.advance` for payments: on demand (with a time budget) and in a background sweep.
 
 At most one advance per payment runs in this process at a time (callers share it); across
 processes the store's claims keep each step exactly-once.
@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 
-from op_api import progress
+from op_api import steps
 from op_api.deps import Deps
 from op_api.records import Status
 from shared.request_id import request_id_scope
@@ -18,7 +18,10 @@ from shared.request_id import request_id_scope
 logger = logging.getLogger(__name__)
 
 
-class Engine:
+class PaymentRunner:
+    """Advances payments in the background and on demand (not to be confused with the
+    SQLAlchemy engine in `shared.db`)."""
+
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -39,7 +42,7 @@ class Engine:
 
     async def _advance(self, payment_id: str) -> None:
         try:
-            await progress.advance(self.deps, payment_id)
+            await steps.advance(self.deps, payment_id)
         except Exception:
             logger.exception("advancing a payment failed", extra={"payment_id": payment_id})
 
@@ -68,7 +71,7 @@ class Engine:
         for record in await self.deps.store.active():
             if record.status == Status.AWAITING_APPROVAL:
                 # Grants are polled when the gateway asks (/confirm-payment), not here.
-                await progress.expire_if_due(self.deps, record)
+                await steps.expire_if_due(self.deps, record)
             else:
                 self.kick(record.id)
 

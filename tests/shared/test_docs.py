@@ -1,0 +1,35 @@
+"""The docs stay true: the payment diagram is the code's, and every relative link resolves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from op_api.lifecycle import mermaid
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted(ROOT.glob("*/README.md")),
+]
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def test_the_payment_diagram_is_generated_from_the_lifecycle_table() -> None:
+    text = (ROOT / "docs" / "payments.md").read_text()
+    blocks = re.findall(r"```mermaid\n(.*?)\n```", text, flags=re.DOTALL)
+    assert blocks == [mermaid()], "regenerate it with: uv run python -m op_api.lifecycle"
+
+
+def test_every_relative_link_resolves_inside_the_repository() -> None:
+    checked = 0
+    for doc in DOCS:
+        for target in LINK.findall(doc.read_text()):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+                continue  # an absolute URL or an anchor in the same page
+            path = (doc.parent / target.split("#", 1)[0]).resolve()
+            assert path.is_relative_to(ROOT), f"{doc.name}: {target} leaves the repository"
+            assert path.exists(), f"{doc.relative_to(ROOT)}: {target} does not exist"
+            checked += 1
+    assert checked > 0
