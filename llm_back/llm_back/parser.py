@@ -28,10 +28,9 @@ from llm_back.numbers import (
 )
 from llm_back.recurrence import recurrence
 from shared.contracts import Intent
+from shared.wallet_address import wallet_address_spans
 
 _TRAIL = ".,;:!?)]}»\"'"
-_URL = re.compile(r"https?://[^\s<>\"']+")
-_POINTER = re.compile(r"\$([A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*(?::\d+)?)(/[^\s<>\"']*)?")
 _PHONE = re.compile(
     r"(?<![\w$.,])(?:\+\d[\d \t().-]{6,}\d"
     r"|\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?|\d{10,15})(?![\w])"
@@ -220,29 +219,21 @@ def number_language(wa_id: str) -> str | None:
 
 
 def _specials(text: str) -> list[tuple[int, int]]:
-    """Spans of URLs, payment pointers and phone numbers (recipients written as-is)."""
-    spans: list[tuple[int, int]] = []
-    for pattern in (_URL, _POINTER, _PHONE):
-        for m in pattern.finditer(text):
-            start, end = m.start(), m.end()
-            while end > start and text[end - 1] in _TRAIL:
-                end -= 1
-            if pattern is _POINTER and not _pointer_host_ok(m.group(1)):
-                continue
-            if pattern is _PHONE and not _phone_ok(text[start:end]):
-                continue
-            if any(s <= start < e or start <= s < end for s, e in spans):
-                continue
-            spans.append((start, end))
+    """Spans of URLs, payment pointers and phone numbers (recipients written as-is).
+
+    What counts as a wallet address is `shared.wallet_address`'s rule, as in every service.
+    """
+    spans = wallet_address_spans(text)
+    for m in _PHONE.finditer(text):
+        start, end = m.start(), m.end()
+        while end > start and text[end - 1] in _TRAIL:
+            end -= 1
+        if not _phone_ok(text[start:end]):
+            continue
+        if any(s <= start < e or start <= s < end for s, e in spans):
+            continue
+        spans.append((start, end))
     return sorted(spans)
-
-
-def _pointer_host_ok(host: str) -> bool:
-    name = host.split(":")[0]
-    labels = name.split(".")
-    return name == "localhost" or (
-        len(labels) >= 2 and re.fullmatch(r"[A-Za-z]{2,}", labels[-1]) is not None
-    )
 
 
 def _phone_ok(raw: str) -> bool:

@@ -12,6 +12,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from llm_back.amounts import scale_of
 from llm_back.extraction import Part, Understood
 from shared.contracts import AmountIssue, Intent
+from shared.wallet_address import find_wallet_address
 
 # Wording that would claim a payment happened. Model-written replies containing it are replaced.
 _CLAIMS = re.compile(
@@ -302,13 +303,13 @@ def media_unavailable(kind: str, language: str) -> str:
 
 
 # Links and payment pointers in a model reply could only come from an injected instruction.
-_LINKS = re.compile(r"https?://|www\.|\$[A-Za-z0-9-]+\.[A-Za-z]", re.IGNORECASE)
+_WWW = re.compile(r"\bwww\.", re.IGNORECASE)
 
 
 def safe_model_reply(text: str | None, fallback: str) -> str:
     """A model-written reply if short, claiming nothing and without links; else the template."""
     if not text or not text.strip() or len(text) > 600:
         return fallback
-    if claims_money_moved(text) or _LINKS.search(text):
+    if claims_money_moved(text) or find_wallet_address(text) or _WWW.search(text):
         return fallback
     return text.strip()

@@ -5,6 +5,11 @@
   are reusable until their token expires: one grant serves many payments. A shared token is
   never rotated (rotation would revoke it under the other payments' feet); when it expires or is
   refused, a new grant replaces it. Interactive (outgoing-payment) grants are never shared.
+  A shared token is keyed by the resource server it is used at as well as the auth server that
+  issued it: a wallet document naming the same auth server but its own resource server gets a
+  token of its own, never the one other users' payments carry.
+- Every wallet document is checked (`shared.wallet_address.check_document`): its `id` and its
+  `resourceServer` on the origin it was fetched from, its `authServer` a URL we may call.
 
 Concurrent misses for the same key wait for one request instead of each making their own.
 """
@@ -17,10 +22,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from op_api.client import OpenPaymentsClient
+from op_api.client import InvalidResponseError, OpenPaymentsClient
 from op_api.client.models import AccessItem, Grant, WalletAddress
 from op_api.records import StoredToken
 from op_api.store import utcnow
+from shared.wallet_address import WalletAddressError, check_document
 
 V = TypeVar("V")
 GRANT_MARGIN = timedelta(seconds=30)  # never hand out a token about to expire
@@ -82,20 +88,38 @@ class Caches:
 
     async def wallet(self, url: str) -> WalletAddress:
         async def load() -> tuple[datetime, WalletAddress]:
-            return utcnow() + self.wallet_ttl, await self.client.wallet_address.get(url)
+            document = await self.client.wallet_address.get(url)
+            try:
+                check_document(
+                    url,
+                    id=document.id,
+                    auth_server=document.auth_server,
+                    resource_server=document.resource_server,
+                    allow_http=self.client.http.allow_insecure_http,
+                )
+            except WalletAddressError as exc:
+                raise InvalidResponseError(f"wallet address {url}: {exc.reason}") from exc
+            return utcnow() + self.wallet_ttl, document
 
         if not self.wallet_ttl:
             return (await load())[1]
         return await self._wallets.get(url, load)
 
     @staticmethod
-    def grant_key(auth_server: str, access: Sequence[AccessItem]) -> str:
-        return json.dumps([auth_server, [a.wire() for a in access]], sort_keys=True)
+    def grant_key(auth_server: str, access: Sequence[AccessItem], resource_server: str) -> str:
+        wire = [a.wire() for a in access]
+        return json.dumps([auth_server, resource_server.rstrip("/"), wire], sort_keys=True)
 
     async def grant(
-        self, auth_server: str, access: Sequence[AccessItem], *, renew: bool = False
+        self,
+        auth_server: str,
+        access: Sequence[AccessItem],
+        *,
+        resource_server: str,
+        renew: bool = False,
     ) -> StoredToken:
-        """A token for a non-interactive grant: shared while valid, or a new grant."""
+        """A token for a non-interactive grant, to be used at `resource_server` only: shared
+        with other payments at that resource server while valid, or a new grant."""
 
         async def load() -> tuple[datetime, StoredToken]:
             grant = await self.client.grant.request(auth_server, access)
@@ -108,4 +132,5 @@ class Caches:
 
         if not self.reuse_grants:
             return (await load())[1]
-        return await self._grants.get(self.grant_key(auth_server, access), load, force=renew)
+        key = self.grant_key(auth_server, access, resource_server)
+        return await self._grants.get(key, load, force=renew)

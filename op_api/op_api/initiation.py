@@ -25,7 +25,6 @@ from typing import Any
 from op_api.access import incoming_access, outgoing_access, quote_access
 from op_api.caches import GrantNotImmediate
 from op_api.client import (
-    InsecureUrlError,
     OpenPaymentsError,
     OpenPaymentsHTTPError,
     OpenPaymentsTransportError,
@@ -38,7 +37,6 @@ from op_api.client.models import (
     Quote,
     WalletAddress,
 )
-from op_api.client.urls import ensure_allowed
 from op_api.deps import Deps, ServiceError
 from op_api.lifecycle import Status, transition
 from op_api.metrics import INITIATION_SECONDS
@@ -46,6 +44,7 @@ from op_api.records import PaymentRecord
 from op_api.store import DuplicateKey, utcnow
 from shared.contracts import SendPaymentRequest
 from shared.money import Amount, MoneyError
+from shared.wallet_address import WalletAddressError, to_url
 
 logger = logging.getLogger(__name__)
 IDEMPOTENT_WAIT_SECONDS = 20.0
@@ -59,21 +58,26 @@ def fingerprint(request: SendPaymentRequest) -> str:
 
 
 def _validated_urls(deps: Deps, request: SendPaymentRequest) -> tuple[str, str]:
+    """Both wallet addresses as URLs, by the rule every service applies
+    (`shared.wallet_address`): `$wallet.example/alice` means `https://wallet.example/alice`."""
     allow = deps.settings.allow_insecure_http
     urls = []
     for label, url in (
         ("senderWalletUrl", request.sender_wallet_url),
         ("receiverWalletUrl", request.receiver_wallet_url),
     ):
-        candidate = url.strip()
-        if candidate.startswith("$"):  # payment pointer: $wallet.example/alice
-            candidate = "https://" + candidate[1:]
         try:
-            urls.append(ensure_allowed(candidate, allow_insecure_http=allow).rstrip("/"))
-        except InsecureUrlError as exc:
-            raise ServiceError(422, f"{label}: {exc}") from exc
-        except ValueError as exc:
-            raise ServiceError(422, f"{label} is not a wallet address URL: {exc}") from exc
+            urls.append(to_url(url, allow_http=allow))
+        except WalletAddressError as exc:
+            if exc.code == "insecure":
+                raise ServiceError(
+                    422,
+                    f"{label}: {exc.address} uses plain HTTP; Open Payments requires https "
+                    "(set ALLOW_INSECURE_HTTP=true only for a local sandbox)",
+                ) from exc
+            raise ServiceError(
+                422, f"{label} is not a wallet address URL we can use: {exc.reason}"
+            ) from exc
     if urls[0] == urls[1]:
         raise ServiceError(422, "sender and receiver are the same wallet address")
     return urls[0], urls[1]
@@ -205,8 +209,14 @@ async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict
 
     try:
         ip_token, quote_token = await asyncio.gather(
-            deps.caches.grant(receiver.auth_server, incoming_access(receiver.id)),
-            deps.caches.grant(sender.auth_server, quote_access()),
+            deps.caches.grant(
+                receiver.auth_server,
+                incoming_access(receiver.id),
+                resource_server=receiver.resource_server,
+            ),
+            deps.caches.grant(
+                sender.auth_server, quote_access(), resource_server=sender.resource_server
+            ),
         )
     except GrantNotImmediate as exc:
         raise ServiceError(502, f"unexpected interactive grant: {exc}") from exc

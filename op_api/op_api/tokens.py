@@ -33,12 +33,16 @@ def _token(record: PaymentRecord | None, field: TokenField) -> StoredToken:
     return token
 
 
-def _shared_access(record: PaymentRecord, field: TokenField) -> tuple[str, Sequence[AccessItem]]:
+def _shared_access(
+    record: PaymentRecord, field: TokenField
+) -> tuple[str, Sequence[AccessItem], str]:
+    """(auth server, access, the resource server the token is used at)."""
     if field == "incoming_token":
         assert record.receiver is not None
-        return record.receiver.auth_server, incoming_access(record.receiver.id)
+        receiver = record.receiver
+        return receiver.auth_server, incoming_access(receiver.id), receiver.resource_server
     assert record.sender is not None
-    return record.sender.auth_server, quote_access()
+    return record.sender.auth_server, quote_access(), record.sender.resource_server
 
 
 async def rotate(deps: Deps, payment_id: str, field: TokenField, token: StoredToken) -> StoredToken:
@@ -55,10 +59,12 @@ async def renew(
 ) -> StoredToken:
     if field == "outgoing_token":
         return await rotate(deps, record.id, field, token)
-    auth_server, access = _shared_access(record, field)
-    fresh = await deps.caches.grant(auth_server, access)
+    auth_server, access, resource_server = _shared_access(record, field)
+    fresh = await deps.caches.grant(auth_server, access, resource_server=resource_server)
     if fresh.value == token.value:  # the shared token itself is spent: replace it for all
-        fresh = await deps.caches.grant(auth_server, access, renew=True)
+        fresh = await deps.caches.grant(
+            auth_server, access, resource_server=resource_server, renew=True
+        )
     values: dict[str, Any] = {field: fresh.dump()}
     await deps.store.update(record.id, **values)
     logger.info(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from op_api.records import PaymentRecord, Status
 from shared.contracts import MoneyView, PaymentStatus, PaymentView
 from shared.money import Amount
+from shared.names import clean_name
 
 
 def money(amount: Amount | None) -> MoneyView | None:
@@ -47,7 +48,8 @@ def payment_view(record: PaymentRecord) -> PaymentView:
         expires_at=record.expires_at,
         sender_wallet_url=record.sender.id if record.sender else None,
         receiver_wallet_url=record.receiver.id if record.receiver else None,
-        receiver_name=record.receiver.public_name if record.receiver else None,
+        # A wallet's publicName is data shown inside chat messages: one short line.
+        receiver_name=clean_name(record.receiver.public_name) if record.receiver else None,
         failure_reason=record.failure_reason,
         created_at=record.created_at,
         updated_at=record.updated_at,

@@ -17,8 +17,8 @@ DEV_ENV = "dev.env"
 SANDBOX_PHONE_ID = "100000000000001"
 
 
-# How the containers of `docker compose --profile sandbox` find each other. Only compose reads
-# these (through env_file); the local demo passes its own values to each process.
+# How the containers of the compose sandbox find each other. Only the sandbox stand-ins and
+# docker-compose.sandbox.yaml read these (env_file); the local demo passes its own values.
 COMPOSE_SANDBOX = {
     "ALLOW_INSECURE_HTTP": "true",
     "WALLET_ADDRESS_URL": "http://sandbox_wallet:9000/paguito",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from op_api.access import incoming_access, quote_access
 from op_api.caches import Caches
-from op_api.client import OpenPaymentsClient, SigningKey
+from op_api.client import InvalidResponseError, OpenPaymentsClient, SigningKey
 from tests.op_api import fake_server as fs
 from tests.op_api.harness import run_async
 
@@ -34,8 +35,11 @@ def test_concurrent_misses_make_one_request_each() -> None:
         wallets = await asyncio.gather(*(caches.wallet(fs.BOB) for _ in range(5)))
         assert {w.id for w in wallets} == {fs.BOB}
         tokens = await asyncio.gather(
-            *(caches.grant(fs.AS, incoming_access(fs.BOB)) for _ in range(5)),
-            caches.grant(fs.AS, quote_access()),
+            *(
+                caches.grant(fs.AS, incoming_access(fs.BOB), resource_server=fs.RS)
+                for _ in range(5)
+            ),
+            caches.grant(fs.AS, quote_access(), resource_server=fs.RS),
         )
         assert len({t.value for t in tokens}) == 1  # the fake server always says tok-1
 
@@ -50,13 +54,47 @@ def test_renewal_and_disabled_caches() -> None:
     off = _caches(server, wallet_seconds=0, reuse=False)
 
     async def scenario() -> None:
-        await shared.grant(fs.AS, quote_access())
-        await shared.grant(fs.AS, quote_access(), renew=True)
-        await shared.grant(fs.AS, quote_access())
+        await shared.grant(fs.AS, quote_access(), resource_server=fs.RS)
+        await shared.grant(fs.AS, quote_access(), resource_server=fs.RS, renew=True)
+        await shared.grant(fs.AS, quote_access(), resource_server=fs.RS)
         for _ in range(2):
             await off.wallet(fs.ALICE)
-            await off.grant(fs.AS, quote_access())
+            await off.grant(fs.AS, quote_access(), resource_server=fs.RS)
 
     run_async(scenario())
     assert _count(server, "POST", f"{fs.AS}/") == 2 + 2
     assert _count(server, "GET", fs.ALICE) == 2
+
+
+def test_a_shared_token_is_never_used_at_another_resource_server() -> None:
+    # issue 14 (4): a wallet document naming the same auth server but its own resource server
+    # got the token every other payment's quotes carried.
+    server = fs.FakeServer()
+    caches = _caches(server)
+
+    async def scenario() -> tuple[str, ...]:
+        first = await caches.grant(fs.AS, quote_access(), resource_server=fs.RS)
+        again = await caches.grant(fs.AS, quote_access(), resource_server=fs.RS + "/")
+        other = await caches.grant(fs.AS, quote_access(), resource_server="https://evil.test")
+        return first.value, again.value, other.value
+
+    run_async(scenario())
+    # one grant for wallet.test (its second use shared it), a separate one for evil.test
+    assert _count(server, "POST", f"{fs.AS}/") == 2
+
+
+def test_wallet_documents_are_believed_only_about_their_own_origin() -> None:
+    server = fs.FakeServer()
+    caches = _caches(server)
+    lies = {
+        "id": "https://10.0.0.5:8443/admin",
+        "resourceServer": "https://evil.test",
+        "authServer": "https://2130706433/auth",
+    }
+    for field, value in lies.items():
+        lying = {**fs.wallet(fs.BOB), field: value}
+        server.errors[("GET", fs.BOB)] = httpx.Response(200, json=lying)
+        with pytest.raises(InvalidResponseError):
+            run_async(caches.wallet(fs.BOB))
+    server.errors.clear()
+    run_async(caches.wallet(fs.BOB))  # the honest document is accepted

@@ -54,3 +54,46 @@ def test_dockerfile_is_multistage_non_root_with_healthcheck(directory: str) -> N
     # Only this member and shared/ are copied in as code.
     copied = set(re.findall(r"^COPY (\w+)/ ", text, re.M))
     assert copied == {"shared", directory}
+
+
+def _environments(directory: Path, *args: str) -> dict[str, dict[str, str]]:
+    out = subprocess.run(
+        [COMPOSE, *args, "config", "--format", "json"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    services = json.loads(out.stdout)["services"]
+    return {name: dict(s.get("environment") or {}) for name, s in services.items()}
+
+
+def test_development_settings_reach_only_the_sandbox(tmp_path: Path) -> None:
+    # issue 14 (6): every service loaded .data/dev.env, so a real .env omitting an optional
+    # setting inherited ALLOW_INSECURE_HTTP=true and the sandbox GRAPH_API_URL.
+    for name in ("docker-compose.yaml", "docker-compose.sandbox.yaml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / ".data").mkdir()
+    (tmp_path / ".data" / "dev.env").write_text(
+        "ALLOW_INSECURE_HTTP=true\nGRAPH_API_URL=http://sandbox_phone:9100\n"
+    )
+    (tmp_path / ".env").write_text("META_APP_SECRET=real-secret-from-dot-env\n")
+    for profiles in ((), ("--profile", "sandbox")):
+        environments = _environments(tmp_path, *profiles)
+        for service in SERVICES:
+            assert "ALLOW_INSECURE_HTTP" not in environments[service], (profiles, service)
+            assert "GRAPH_API_URL" not in environments[service], (profiles, service)
+            assert environments[service]["META_APP_SECRET"] == "real-secret-from-dot-env"
+    stand_ins = _environments(tmp_path, "--profile", "sandbox")
+    assert stand_ins["sandbox_phone"]["ALLOW_INSECURE_HTTP"] == "true"
+    local = _environments(
+        tmp_path,
+        "-f",
+        "docker-compose.yaml",
+        "-f",
+        "docker-compose.sandbox.yaml",
+        "--profile",
+        "sandbox",
+    )
+    for service in SERVICES:
+        assert local[service]["ALLOW_INSECURE_HTTP"] == "true", service

@@ -1,24 +1,29 @@
 """Wallet addresses: recognise them in text, normalise them, and check they exist.
 
-Users type payment pointers (`$wallet.example/bob`) or URLs. A pointer means
-`https://wallet.example/bob`; with ALLOW_INSECURE_HTTP (sandbox, demo) it means `http://…`.
+The rules (what `$wallet.example/bob` means, what a wallet document may claim) are
+`shared.wallet_address`; the fetch (byte cap, deadline, address check) is `shared.untrusted`.
 A wallet is accepted only after its wallet address document answers with an asset.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
+import json
 from dataclasses import dataclass
 
 import httpx
 
-from shared.http import create_client
+from shared.names import clean_name
+from shared.untrusted import FetchLimits, UntrustedUrlError, fetch, untrusted_client
+from shared.wallet_address import (
+    MAX_URL,
+    WalletAddressError,
+    check_document,
+    find_wallet_address,
+    to_url,
+)
 
-# `$host[:port]/path` or `http(s)://host[:port]/path`; stops at whitespace and trailing punctuation.
-_WALLET_RE = re.compile(r"(\$[A-Za-z0-9.\-]+(?::\d+)?(?:/[^\s]*)?|https?://[^\s]+)")
-_MAX_DOCUMENT = 64 * 1024
-MAX_URL = 2000
+__all__ = ["MAX_URL", "WalletError", "WalletInfo", "WalletResolver", "find_wallet", "normalize"]
+MAX_DOCUMENT = 64 * 1024
 
 
 class WalletError(Exception):
@@ -38,89 +43,61 @@ class WalletInfo:
     public_name: str | None
 
 
-def _plausible_host(candidate: str) -> bool:
-    """`$20`, `$20.50` or `$20/month` are amounts, not wallets: a pointer's host is a domain
-    name (with a dot), `localhost`, or a dotted-quad IP address."""
-    if not candidate.startswith("$"):
-        return True
-    host = re.split(r"[:/]", candidate[1:], maxsplit=1)[0].rstrip(".")
-    if re.fullmatch(r"[\d.]+", host):
-        return bool(re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", host))
-    return "." in host or host == "localhost"
-
-
 def find_wallet(text: str) -> str | None:
     """The first wallet address written in `text`, as typed (without trailing punctuation)."""
-    for match in _WALLET_RE.finditer(text or ""):
-        candidate = match.group(1).rstrip(".,;:!?)»\"'")
-        if _plausible_host(candidate):
-            return candidate
-    return None
-
-
-def _internal_ip(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return host == "localhost"
-    return not address.is_global
+    return find_wallet_address(text)
 
 
 def normalize(pointer: str, allow_http: bool) -> str:
     """`$host/path` → `https://host/path` (or http:// when allowed); URLs checked and tidied."""
-    text = pointer.strip()
-    if len(text) > MAX_URL:
-        raise WalletError("invalid", pointer[:100])
-    if text.startswith("$"):
-        text = ("http://" if allow_http else "https://") + text[1:]
     try:
-        url = httpx.URL(text)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise WalletError("invalid", pointer) from exc
-    if url.scheme not in ("http", "https") or not url.host:
-        raise WalletError("invalid", pointer)
-    if url.scheme == "http" and not allow_http:
-        raise WalletError("insecure", pointer)
-    if url.userinfo or url.query or url.fragment:
-        raise WalletError("invalid", pointer)
-    if not allow_http and _internal_ip(url.host):
-        # Outside the sandbox, a wallet on a private address is a probe of our network.
-        raise WalletError("invalid", pointer)
-    path = url.path.rstrip("/")
-    if not path:
-        path = "/.well-known/pay"  # what a bare `$host` pointer means in Open Payments
-    return str(url.copy_with(path=path))
+        return to_url(pointer, allow_http=allow_http)
+    except WalletAddressError as exc:
+        # A private or odd numeric host is reported as "not a wallet address", not explained.
+        raise WalletError("insecure" if exc.code == "insecure" else "invalid", pointer) from exc
 
 
 class WalletResolver:
-    def __init__(self, allow_http: bool, timeout: float) -> None:
+    def __init__(
+        self, allow_http: bool, timeout: float, *, max_document: int = MAX_DOCUMENT
+    ) -> None:
         self.allow_http = allow_http
-        self.http = create_client(timeout=timeout, retries=2)
+        # The deadline covers resolution, connection, redirects and the whole body.
+        self.limits = FetchLimits(max_bytes=max_document, deadline_seconds=timeout)
+        self.http = untrusted_client(allow_private=allow_http, timeout=timeout, retries=2)
 
     async def resolve(self, pointer: str) -> WalletInfo:
         """Normalise and fetch the wallet address document; WalletError when it is not a wallet."""
         url = normalize(pointer, self.allow_http)
         try:
-            response = await self.http.get(url, headers={"Accept": "application/json"})
-        except httpx.HTTPError as exc:
+            response = await fetch(
+                self.http, url, limits=self.limits, headers={"Accept": "application/json"}
+            )
+        except (httpx.HTTPError, UntrustedUrlError) as exc:
             raise WalletError("unreachable", url) from exc
-        if response.status_code != 200 or len(response.content) > _MAX_DOCUMENT:
+        if response.status_code != 200:
             raise WalletError("unreachable", url)
         try:
-            doc = response.json()
+            doc = json.loads(response.content)
             asset = str(doc["assetCode"])
             scale = int(doc["assetScale"])
-            wallet_id = str(doc.get("id") or url)
-        except (ValueError, KeyError, TypeError) as exc:
+            servers = check_document(
+                url,
+                id=str(doc["id"]) if doc.get("id") else None,
+                auth_server=str(doc["authServer"]),
+                resource_server=str(doc["resourceServer"]) if doc.get("resourceServer") else None,
+                allow_http=self.allow_http,
+            )
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            # WalletAddressError is a ValueError: a document lying about where it lives.
             raise WalletError("unreachable", url) from exc
-        if not doc.get("authServer"):
+        if not 0 <= scale <= 18 or not (asset.isascii() and asset.isalnum() and len(asset) <= 16):
             raise WalletError("unreachable", url)
-        name = doc.get("publicName")
         return WalletInfo(
-            url=wallet_id,
+            url=servers.id,
             asset_code=asset,
             asset_scale=scale,
-            public_name=str(name) if name else None,
+            public_name=clean_name(doc.get("publicName")),
         )
 
     async def aclose(self) -> None:

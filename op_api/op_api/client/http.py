@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -16,9 +17,16 @@ from op_api.client.errors import (
 from op_api.client.jsonbody import compact_json
 from op_api.client.signing import RequestSigner
 from op_api.client.urls import ensure_allowed
-from shared.http import create_client
+from shared.untrusted import (
+    ForbiddenAddressError,
+    UntrustedUrlError,
+    send_capped,
+    untrusted_client,
+)
 
 M = TypeVar("M", bound=BaseModel)
+MAX_RESPONSE_BYTES = 256 * 1024  # the largest Open Payments answer is a page of a list
+DEADLINE_SECONDS = 30.0  # a whole exchange, retries and a slowly sent body included
 
 
 class OpenPaymentsHttp:
@@ -27,6 +35,11 @@ class OpenPaymentsHttp:
     Every POST and every request carrying a GNAP token is signed; a plain GET (wallet address,
     JWKS) is not. POSTs are never retried here (a retry could create a second resource);
     `shared.http` retries idempotent methods on connection errors and 429/5xx.
+
+    Every server here was named by someone else (a user's wallet document), so the default
+    client is `shared.untrusted`'s: private addresses refused unless insecure HTTP is allowed
+    (the sandbox), answers read up to `max_response_bytes`, each exchange within
+    `deadline_seconds`.
     """
 
     def __init__(
@@ -35,11 +48,15 @@ class OpenPaymentsHttp:
         signer: RequestSigner | None,
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        deadline_seconds: float = DEADLINE_SECONDS,
     ) -> None:
         self.signer = signer
         self.allow_insecure_http = allow_insecure_http
+        self.max_response_bytes = max_response_bytes
+        self.deadline_seconds = deadline_seconds
         self._owns_client = http_client is None
-        self.client = http_client or create_client(retries=3)
+        self.client = http_client or untrusted_client(allow_private=allow_insecure_http, retries=3)
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -60,7 +77,8 @@ class OpenPaymentsHttp:
         target = self.url(url)
         if params:
             target = self.url(str(httpx.URL(target).copy_merge_params(dict(params))))
-        headers = {"Accept": "application/json"}
+        # identity: a compressed answer would be inflated before the byte cap could see it.
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
         if access_token:
             headers["Authorization"] = f"GNAP {access_token}"
         content = compact_json(body) if body is not None else None
@@ -70,7 +88,18 @@ class OpenPaymentsHttp:
                 raise RuntimeError("this request must be signed: create the client with a key")
             self.signer.sign(request, content)
         try:
-            response = await self.client.send(request)
+            async with asyncio.timeout(self.deadline_seconds):
+                response = await send_capped(self.client, request, self.max_response_bytes)
+        except ForbiddenAddressError as exc:
+            raise OpenPaymentsTransportError(
+                f"{method} {target}: refused: {exc}", maybe_delivered=False
+            ) from exc
+        except UntrustedUrlError as exc:  # the answer was too large
+            raise InvalidResponseError(f"{method} {target}: {exc}") from exc
+        except TimeoutError as exc:
+            raise OpenPaymentsTransportError(
+                f"{method} {target}: no complete answer within {self.deadline_seconds:g} s"
+            ) from exc
         except httpx.HTTPError as exc:
             raise OpenPaymentsTransportError(
                 f"{method} {target}: {type(exc).__name__}: {exc}",
