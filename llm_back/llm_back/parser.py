@@ -116,7 +116,9 @@ def parse(text: str, language: str | None = None, home: str | None = None) -> Pa
             return Parsed(Intent.LANGUAGE, language=lang, target_language=target)
     elif (veto := _veto(toks, verb, question)) is not None:
         # "what's the fee to send 20 to Bob?" asks about fees; other questions are "other".
-        asked = intents.question_intent(words, phrase, question=True) if question else None
+        asked = (
+            intents.question_intent(words, phrase, question=True) if veto == "question" else None
+        )
         intent = Intent.CANCEL if veto == "negation" else asked or Intent.OTHER
         return Parsed(intent, language=lang, vetoed=True)
     amount = _pick_amount(toks, found)
