@@ -129,8 +129,10 @@ def parse(text: str, language: str | None = None, home: str | None = None) -> Pa
     recipient = named[0] if named else None
     if verb is None and (question or not _terse_payment(toks, amount, recipient)):
         # "is 20 to Bob too much?" and "ya le pagué 20" name money but ask for no payment.
-        asked = question and amount is not None and recipient is not None
-        return Parsed(_small_talk(words, phrase, text), language=lang, vetoed=asked or _past(toks))
+        names_money = question and amount is not None and recipient is not None
+        return Parsed(
+            _small_talk(words, phrase, text), language=lang, vetoed=names_money or _past(toks)
+        )
     if verb is not None and verb >= 0 and recipient is None and _asks_to_receive(toks, verb):
         return Parsed(Intent.OTHER, language=lang, vetoed=True)  # "¿me mandas 20?"
     parts = _parts(text, toks, named, found, amount) if named else ()
