@@ -215,6 +215,7 @@ FEE_PHRASES = (
     "cuanto me cobran", "cuanto cobras", "cuanto me cobras", "cuanto cuesta cada envio",
     "es gratis", "cuesta algo", "how much does it cost", "how much do you charge",
     "what does it cost", "is it free", "cost to send", "costs to send", "how much to send",
+    "cobran algo", "cobran por", "me cobran", "cobras por", "charge for sending", "any charge",
 )  # fmt: skip
 THANKS_FILLERS = frozenset(
     _w(

@@ -47,7 +47,7 @@ _CENTS = frozenset({"centavos", "centavo", "cents", "cent", "centimos", "centimo
 _WORD_STARTS = frozenset({"mil", "millon"})  # "mil quinientos" starts with its multiplier
 _MULTIPLIERS = HUNDRED | frozenset(THOUSANDS)
 _MAKE_TRANSFER = re.compile(
-    r"\b(?:haz|hazle|hacer|hacerle|realiza|realizar|quiero hacer)\s+(?:una|un)\s+"
+    r"\b(?:haz|hazle|hazme|hacer|hacerle|realiza|realizar|quiero hacer)\s+(?:una|un)\s+"
     r"(?:transferencia|pago|envio|deposito|bizum|nequi|yape|plin|sinpe)\b|\bmake\s+a\s+(?:payment|transfer)\b"
 )
 
@@ -775,6 +775,9 @@ def _name_at(text: str, toks: list[_Tok], i: int, *, allow_lower: bool) -> _Name
         return None
     capital = start_tok.text[:1].isupper()
     if not capital and not allow_lower:
+        nxt = _next_word(toks, i)
+        if first == i and nxt is not None and toks[nxt].text[:1].isupper():
+            return _name_at(text, toks, nxt, allow_lower=False)  # "al parcero Andrés"
         return None
     last = i
     j = i + 1
