@@ -22,18 +22,19 @@ PAY_VERBS_ES = frozenset(
     prestale prestarle presta yapea yapeale abona abonale abonar abonarle regalale mandes
     envies pagues transfieras deposites mandaselos mandaselo mandaselas mandasela enviaselos
     enviaselo pagaselos pagaselo transfiereselos depositaselos pasaselos mandas envias pagas
-    transfieres depositas mandarias enviarias pagarias transferirias
+    transfieres depositas mandarias enviarias pagarias transferirias pasas
     """
     )
 )
 PAY_VERBS_EN = frozenset(_w("send pay transfer wire give venmo zelle shoot remit tip"))
 PAY_VERBS = PAY_VERBS_ES | PAY_VERBS_EN
-# Asking someone to pay the user: a money request, never a payment from the user.
+# Asking someone to pay the user: a money request, never a payment from the user. "ask",
+# "charge" and "bill" count only with an amount ("charge my phone" is not a request).
 REQUEST_VERBS = frozenset(
     _w(
         """
     cobrale cobrales cobra cobrar cobrarle cobrarles cobrenle cobrele pidele pideles
-    pedirle pedirles pide pedir pidale pidanle solicita solicitale solicitar solicitarle
+    pedirle pedirles pidale pidanle solicitale solicitarle cobres pidas
     reclamale reclamarle request charge bill invoice ask
     """
     )
@@ -47,7 +48,7 @@ SPLIT_MARKERS = frozenset(_w("between among entre"))
 SELF_WORDS = frozenset(_w("me yo mi myself i"))
 THANKS_CORE = frozenset(_w("gracias thanks thank thx ty graciass grax merci cheers"))
 # "¿me mandas 20?" asks to receive; "me mandas 20 a Bob" asks to pay Bob.
-ASKING_VERBS = frozenset(_w("mandas envias pagas transfieres depositas"))
+ASKING_VERBS = frozenset(_w("mandas envias pagas transfieres depositas pasas"))
 # "dile a Bob que me pague 20": the user asks to be paid.
 PAY_ME_SUBJUNCTIVE = frozenset(_w("pague mande envie transfiera deposite pase"))
 # Words before a pay verb that make it a question, a hypothesis or a wish, not an order.
@@ -57,8 +58,8 @@ HYPOTHETICAL = frozenset(
 QUESTION_OPENERS = frozenset(
     _w(
         """
-    is are was were would does do did what whats why when where how which es era seria
-    cuanto cuanta que como cuando donde cual
+    is are was were would does do did what whats what's why when where how which es era seria
+    cuanto cuanta que como cuando donde cual how's where's who's
     """
     )
 )
@@ -89,6 +90,9 @@ CURRENCY_WORDS: dict[str, str] = {
 # Three-letter codes count only written in capitals ("PEN", not "pen") unless listed above.
 CURRENCY_CODES = frozenset(_w("USD MXN EUR GBP COP ARS CLP PEN BRL CAD GTQ CRC UYU BOB"))
 CURRENCY_SYMBOLS: dict[str, str] = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "MX$": "MXN"}
+# Where "1.500" and "10.999" use the dot as the decimal point in Spanish too (Mexico writes
+# "1,500.50"); elsewhere a Spanish "1.500" is fifteen hundred. "2.000" is 2000 everywhere.
+DOT_DECIMAL_HOMES = frozenset(_w("MXN"))
 # Currencies called "peso": for their users "$" and "pesos" mean their own money.
 PESO_CODES = frozenset(_w("MXN COP ARS CLP UYU DOP CUP PHP"))
 PESO_WORDS = frozenset(_w("pesos peso pesitos varos"))
@@ -211,6 +215,7 @@ FEE_PHRASES = (
     "cuanto me cobran", "cuanto cobras", "cuanto me cobras", "cuanto cuesta cada envio",
     "es gratis", "cuesta algo", "how much does it cost", "how much do you charge",
     "what does it cost", "is it free", "cost to send", "costs to send", "how much to send",
+    "cobran algo", "cobran por", "me cobran", "cobras por", "charge for sending", "any charge",
 )  # fmt: skip
 THANKS_FILLERS = frozenset(
     _w(

@@ -46,7 +46,7 @@ _CENTS = frozenset({"centavos", "centavo", "cents", "cent", "centimos", "centimo
 _WORD_STARTS = frozenset({"mil", "millon"})  # "mil quinientos" starts with its multiplier
 _MULTIPLIERS = HUNDRED | frozenset(THOUSANDS)
 _MAKE_TRANSFER = re.compile(
-    r"\b(?:haz|hazle|hacer|hacerle|realiza|realizar|quiero hacer)\s+(?:una|un)\s+"
+    r"\b(?:haz|hazle|hazme|hacer|hacerle|realiza|realizar|quiero hacer)\s+(?:una|un)\s+"
     r"(?:transferencia|pago|envio|deposito|bizum|nequi|yape|plin|sinpe)\b|\bmake\s+a\s+(?:payment|transfer)\b"
 )
 
@@ -114,9 +114,12 @@ def parse(text: str, language: str | None = None, home: str | None = None) -> Pa
         if changing and not found:
             return Parsed(Intent.LANGUAGE, language=lang, target_language=target)
     elif (veto := _veto(toks, verb, question)) is not None:
-        return Parsed(
-            Intent.CANCEL if veto == "negation" else Intent.OTHER, language=lang, vetoed=True
+        # "what's the fee to send 20 to Bob?" asks about fees; other questions are "other".
+        asked = (
+            intents.question_intent(words, phrase, question=True) if veto == "question" else None
         )
+        intent = Intent.CANCEL if veto == "negation" else asked or Intent.OTHER
+        return Parsed(intent, language=lang, vetoed=True)
     amount = _pick_amount(toks, found)
     if kind == "split":
         return _split(text, toks, verb or 0, amount, found, lang)
@@ -124,7 +127,11 @@ def parse(text: str, language: str | None = None, home: str | None = None) -> Pa
     named = _recipient(text, toks, start, lang, direct=verb is not None, request=kind == "request")
     recipient = named[0] if named else None
     if verb is None and (question or not _terse_payment(toks, amount, recipient)):
-        return Parsed(_small_talk(words, phrase, text), language=lang, vetoed=_past(toks))
+        # "is 20 to Bob too much?" and "ya le pagué 20" name money but ask for no payment.
+        names_money = question and amount is not None and recipient is not None
+        return Parsed(
+            _small_talk(words, phrase, text), language=lang, vetoed=names_money or _past(toks)
+        )
     if verb is not None and verb >= 0 and recipient is None and _asks_to_receive(toks, verb):
         return Parsed(Intent.OTHER, language=lang, vetoed=True)  # "¿me mandas 20?"
     parts = _parts(text, toks, named, found, amount) if named else ()
@@ -277,8 +284,8 @@ def _money_verb(toks: list[_Tok], has_amount: bool) -> tuple[int | None, str]:
         prev = _prev_word(toks, i)
         after_determiner = prev is not None and toks[prev].low in lx.DETERMINERS_EN
         if t.low in lx.REQUEST_VERBS:
-            if after_determiner or (t.low == "ask" and not has_amount):
-                continue  # "the charge", "my bill"; "ask Bob if…" without an amount
+            if after_determiner or (t.low in {"ask", "charge", "bill"} and not has_amount):
+                continue  # "the charge", "my bill"; "ask Bob if…", "charge my phone"
             return i, "request"
         if t.low in lx.SPLIT_VERBS:
             return i, "split"
@@ -332,9 +339,16 @@ def _veto(toks: list[_Tok], verb: int, question: bool) -> str | None:
         if t.low not in lx.HYPOTHETICAL:
             continue
         if t.low == "si":
-            nxt = toks[_index(toks, t) + 1] if _index(toks, t) + 1 < len(toks) else None
-            if nxt is None or nxt.kind != "word" or _index(toks, t) + 1 == verb:
-                continue  # "sí, mándale", "si mándale 20": yes, not if
+            at = _index(toks, t)
+            nxt = toks[at + 1] if at + 1 < len(toks) else None
+            if (
+                t.text.lower() == "sí"
+                or nxt is None
+                or nxt.kind != "word"
+                or at + 1 == verb
+                or nxt.low in lx.CONFIRMATIONS | lx.POLITE_OPENERS
+            ):
+                continue  # "sí, mándale", "si mándale 20", "si porfa…": yes, not if
             if k > 0 and before[k - 1].low in {"que", "de"}:
                 continue
         return "hypothetical"
@@ -405,8 +419,9 @@ def _amounts(toks: list[_Tok], lang: str, home: str | None) -> list[_Amount]:
         last = i
         if t.kind == "num":
             # One dot and three digits: thousands in Spanish ("1.500"), decimals in English
-            # ("10.999", refused later as too precise rather than read as 10999).
-            value = digits_value(t.text, dot_decimal=lang == "en")
+            # and Mexico ("10.999", refused later as too precise rather than read as 10999).
+            dot = lang == "en" or home in lx.DOT_DECIMAL_HOMES
+            value = digits_value(t.text, dot_decimal=dot and not t.text.endswith(".000"))
         elif t.kind == "word" and (
             t.low in UNITS or t.low in WEAK_ONES or t.low in HUNDRED or t.low in _WORD_STARTS
         ):
@@ -596,7 +611,11 @@ def _recipient(
             continue
         # "a" marks the recipient in Spanish only; in English it is an article ("a payment").
         strong = t.low == "to" or (t.low == "a" and lang == "es") or (request and t.low == "from")
-        if strong or t.low in lx.RECIPIENT_MARKERS_WEAK or t.low == lx.RECIPIENT_MARKER_AL:
+        if (
+            strong
+            or t.low in lx.RECIPIENT_MARKERS_WEAK
+            or t.low in {lx.RECIPIENT_MARKER_AL, "owe"}  # "al Chuy", "I owe Bob 20, send it"
+        ):
             name = _name_at(text, toks, i + 1, allow_lower=strong)
             if name is not None:
                 return name
@@ -747,6 +766,9 @@ def _name_at(text: str, toks: list[_Tok], i: int, *, allow_lower: bool) -> _Name
         return None
     capital = start_tok.text[:1].isupper()
     if not capital and not allow_lower:
+        nxt = _next_word(toks, i)
+        if first == i and nxt is not None and toks[nxt].text[:1].isupper():
+            return _name_at(text, toks, nxt, allow_lower=False)  # "al parcero Andrés"
         return None
     last = i
     j = i + 1

@@ -11,17 +11,17 @@ import re
 from llm_back.numbers import UNITS, fold
 
 # Folded text (lower case, no accents). Longer phrases first where one contains another.
+# Bare "a week" / "al día" are left out: "20 for a week of lunches" is not a schedule.
 _FIXED: tuple[tuple[str, str], ...] = (
     (r"cada quincena|quincenal(?:mente)?|cada dos semanas|every (?:two|other) weeks?"
      r"|bi-?weekly|fortnightly|every fortnight", "P2W"),
     (r"cada mes|todos los meses|mensual(?:mente)?|(?:every|each) month|monthly|al mes"
-     r"|a month\b|per month|por mes", "P1M"),
+     r"|per month|por mes", "P1M"),
     (r"cada semana|todas las semanas|semanal(?:mente)?|(?:every|each) week|weekly|a la semana"
-     r"|por semana|per week|a week\b"
+     r"|por semana|per week"
      r"|(?:cada|todos los) (?:lunes|martes|miercoles|jueves|viernes|sabados?|domingos?)"
      r"|every (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)", "P1W"),
-    (r"cada dia|todos los dias|diario|diariamente|(?:every|each) day|daily|al dia|per day"
-     r"|a day\b", "P1D"),
+    (r"cada dia|todos los dias|diariamente|(?:every|each) day|daily|per day", "P1D"),
     (r"cada ano|todos los anos|anual(?:mente)?|(?:every|each) year|yearly|annually|al ano"
      r"|per year", "P1Y"),
 )  # fmt: skip

@@ -153,7 +153,7 @@ def _request(u: Understood, es: bool) -> str:
             "la solicitud."
             if es
             else f"Got it: request {amount} from {who}. I'll ask you to confirm before the "
-            "request is sent."
+            "request goes out."
         )
         return _with_repeat(text, u.recurrence, es) if u.recurrence else text
     if who:
@@ -200,10 +200,10 @@ def _several(u: Understood, es: bool) -> str:
         yours = (u.split_between or len(parts)) > len(parts)
         extra = (
             f" ({u.split_total} dividido entre {u.split_between or len(parts)}"
-            + ("; tu parte no se envía)" if yours else ")")
+            + ("; tu parte se queda contigo)" if yours else ")")
             if es
             else f" ({u.split_total} split {u.split_between or len(parts)} ways"
-            + ("; your own share is not sent)" if yours else ")")
+            + ("; your own share stays with you)" if yours else ")")
         )
     elif len(parts) > 1:
         extra = f" ({total} en total)" if es else f" ({total} in total)"

@@ -277,8 +277,8 @@ def _fill_gaps(result: Understood, content: str, language: str | None, home: str
     """
     offline = parse(content, language, home)
     result = replace(result, repeat=offline.repeat)
-    if result.intent == Intent.SEND_PAYMENT and (
-        offline.vetoed or offline.intent in _NOT_A_PAYMENT
+    if (result.intent in _MONEY and offline.vetoed) or (
+        result.intent == Intent.SEND_PAYMENT and offline.intent in _NOT_A_PAYMENT
     ):
         return replace(_understood(offline), response=None)
     if result.intent not in _MONEY or offline.intent.value != result.intent:

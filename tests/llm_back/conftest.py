@@ -17,6 +17,16 @@ def start(name: str, args: list[str], env: dict[str, str], tmp: Path) -> Service
     return spawn(name, args, env)
 
 
+def start_on_fake(
+    fake: ServiceProcess, tmp: Path, api_key: str, env: dict[str, str]
+) -> ServiceProcess:
+    """llm_back for a whole module, on the fake OpenAI; the breaker never opens (fault tests)."""
+    base = {"OPENAI_API_KEY": api_key, "OPENAI_BASE_URL": fake.url + "/v1"}
+    return start(
+        "llm_back", [console_script("llm-back")], {**base, "BREAKER_FAILURES": "1000", **env}, tmp
+    )
+
+
 @pytest.fixture(scope="module")
 def fake_openai(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     tmp = tmp_path_factory.mktemp("fake_openai")

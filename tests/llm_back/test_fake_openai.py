@@ -31,7 +31,16 @@ def _schema(model: type) -> Any:
 
 @pytest.mark.parametrize(
     "text",
-    ["mándale 20 a Bob", "send $5 to $wallet.example/ana", "hola", "tengo 20 años", ""],
+    [
+        "mándale 20 a Bob",
+        "send $5 to $wallet.example/ana",
+        "hola",
+        "tengo 20 años",
+        "",
+        "20 a Bob y 10 a Alice",
+        "split 60 between Bob, Alice and me",
+        "english please",
+    ],
 )
 def test_structured_outputs_validate_against_the_requested_schema(client, text):
     completion = client.chat.completions.parse(
@@ -41,9 +50,12 @@ def test_structured_outputs_validate_against_the_requested_schema(client, text):
     )
     content = completion.choices[0].message.content
     jsonschema.validate(json.loads(content or ""), _schema(Extraction))
-    assert completion.choices[0].message.parsed is not None
+    parsed = completion.choices[0].message.parsed
+    assert parsed is not None
     assert completion.usage is not None
     assert completion.usage.total_tokens > 0
+    if " y " in text or "split" in text:
+        assert [r.destinatario for r in parsed.recipients] == ["Bob", "Alice"]
 
 
 def test_vision_reads_receipt_tags_and_is_deterministic_otherwise(client):

@@ -14,7 +14,7 @@ import pytest
 
 from sandbox.openai_api.ogg import comments, page_ok, pages, voice_note
 from shared.contracts import UnderstandResponse
-from tests.llm_back.conftest import start
+from tests.llm_back.conftest import start_on_fake
 from tests.llm_back.support import b64, png, understand
 from tests.support.processes import ServiceProcess, console_script
 
@@ -26,18 +26,15 @@ RECEIPT = png({"receipt": "total=23.50;currency=USD;payee=Tacos El Güero"})
 def llm(
     fake_openai: ServiceProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
-    proc = start(
-        "llm_back",
-        [console_script("llm-back")],
+    proc = start_on_fake(
+        fake_openai,
+        tmp_path_factory.mktemp("llm_openai"),
+        API_KEY,
         {
-            "OPENAI_API_KEY": API_KEY,
-            "OPENAI_BASE_URL": fake_openai.url + "/v1",
             "OPENAI_TIMEOUT_SECONDS": "1",
-            "BREAKER_FAILURES": "1000",  # the fault tests here must not open it for the next ones
             "MEDIA_ALLOWED_HOSTS": "127.0.0.1",
             "MEDIA_ALLOW_HTTP": "true",
         },
-        tmp_path_factory.mktemp("llm_openai"),
     )
     yield proc
     proc.stop()

@@ -270,6 +270,9 @@ def test_dollar_sign_and_pesos_mean_the_users_own_peso():
         ("manda menos 5 a Bob", "USD", 2, "negative", None),
         ("send 0 to Bob", "USD", 2, "zero", None),
         ("send 10.999 euros to bob", "MXN", 2, "too_precise", None),  # EUR has 2 decimals too
+        ("mándale 10.999 a Bob", "MXN", 2, "too_precise", None),  # Mexico: the dot is decimal
+        ("mándale 10.999 a Bob", "ARS", 2, None, "10999"),  # Argentina: the dot groups
+        ("mándale 2.000 a Bob", "MXN", 2, None, "2000"),
     ],
 )
 def test_amounts_are_refused_with_a_reason_never_scaled(text, code, scale, issue, monto):

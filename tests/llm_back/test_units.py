@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from llm_back import replies
+from llm_back.amounts import settle
 from llm_back.breaker import CircuitBreaker
-from llm_back.extraction import Understood, as_written, clean_amount, clean_currency
+from llm_back.extraction import (
+    Extraction,
+    Part,
+    Understood,
+    as_written,
+    clean_amount,
+    clean_currency,
+    from_extraction,
+)
 from llm_back.followup import complete
 from llm_back.media import sniff
 from llm_back.memory import Turn
+from llm_back.understand import _fill_gaps
 from sandbox.openai_api.ogg import voice_note
 from shared.contracts import Intent
 from tests.llm_back.support import png
@@ -77,6 +89,78 @@ def test_no_reply_ever_claims_that_money_moved():
                 assert not replies.claims_money_moved(text), text
         for kind in ("audio", "image"):
             assert not replies.claims_money_moved(replies.media_unavailable(kind, language))
+
+
+def test_no_reply_for_the_new_fields_claims_money_moved_or_assumes_a_flag():
+    cases = [
+        Understood("request_payment", "50", None, "Bob", "es"),
+        Understood("request_payment", None, None, "Bob", "en"),
+        Understood("send_payment", "20", None, "Bob", "es",
+                   parts=(Part("Bob", "20"), Part("Alice", "10"))),
+        Understood("send_payment", None, None, "Bob", "en",
+                   parts=(Part("Bob"), Part("Alice")), split_total="60", split_between=3),
+        Understood("send_payment", "10", None, "Bob", "es", recurrence="P1M"),
+        Understood("send_payment", "10", None, "Bob", "en", recurrence="P3D"),
+        Understood("send_payment", "10.999", None, "bob", "en"),
+        Understood("send_payment", "-5", None, "Bob", "es"),
+        Understood("request_payment", "0", None, None, "en"),
+        Understood("language", None, None, None, "es", target_language="en"),
+        Understood("language", None, None, None, "en", target_language="es"),
+        Understood("language", None, None, None, "es"),
+    ]  # fmt: skip
+    for case in cases:
+        for language in ("es", "en"):
+            u = settle(replace(case, language=language), "USD", 2)
+            text = replies.reply(u, "Ana", "USD", 2)
+            assert text
+            assert not replies.claims_money_moved(text), text
+            assert "🇲🇽" not in text
+            assert "🇪🇸" not in text
+    too_precise = settle(cases[6], "USD", 2)
+    assert "10.99" in replies.reply(too_precise, "", "USD", 2)
+    assert "11.00" in replies.reply(too_precise, "", "USD", 2)
+    split = replies.reply(settle(cases[3], "USD", 2), "", "USD", 2)
+    assert "20.00 to Bob" in split
+    assert "stays with you" in split
+
+
+def _model(text: str, **fields) -> Understood:
+    """What the service makes of a model answer for `text` (the clean-up and the cross-check)."""
+    base = {
+        "intent": "send_payment", "monto": None, "currency": None, "destinatario": None,
+        "recipients": [], "split_total": None, "split_between": None, "recurrence": None,
+        "target_language": None, "language": "en", "response": "ok",
+    }  # fmt: skip
+    extraction = Extraction.model_validate({**base, **fields})
+    return _fill_gaps(from_extraction(extraction, text), text, None, "USD")
+
+
+def test_the_model_cannot_turn_a_request_question_or_negation_into_a_payment():
+    asked = _model("cóbrale 50 a Bob", monto="50", destinatario="Bob")
+    assert (asked.intent, asked.monto, asked.destinatario) == ("request_payment", "50", "Bob")
+    assert _model("is 20 to Bob too much for dinner?", monto="20").intent == "other"
+    assert _model("ya le pagué 20 a Bob", monto="20").intent == "other"
+    assert _model("no le mandes nada a Bob").intent == "cancel"
+    assert _model("no le cobres a Bob", intent="request_payment").intent == "cancel"
+
+
+def test_the_model_amount_yields_to_the_parsers_reading_and_gaps_are_filled():
+    # "50 mil pesos" read as 50 (a USD wallet): the parser's 50000 MXN wins.
+    pesos = _model("mándele 50 mil pesos a Pedro", monto="50", destinatario="Pedro")
+    assert (pesos.monto, pesos.currency) == ("50000", "MXN")
+    # A model that drops the second recipient or the repeat: the parser adds them back.
+    both = _model("send 20 to Bob and 10 to Alice", monto="20", destinatario="Bob")
+    assert [(p.destinatario, p.monto) for p in both.parts] == [("Bob", "20"), ("Alice", "10")]
+    assert _model("mándale 10 a Bob cada mes", monto="10").recurrence == "P1M"
+    # A sign the model dropped is not lost.
+    assert _model("manda -5 a Bob", monto="5", destinatario="Bob").monto == "-5"
+    # Junk from the model is not trusted.
+    junk = _model("send 5 to Bob", recurrence="every month", recipients=[
+        {"destinatario": "Mallory", "monto": "5", "currency": None},
+        {"destinatario": "Bob", "monto": "5", "currency": None},
+    ])  # fmt: skip
+    assert junk.recurrence is None
+    assert junk.parts == ()  # Mallory is not in the message
 
 
 def test_model_replies_claiming_a_payment_are_replaced():
