@@ -115,11 +115,13 @@ async def end_unpaid(
         deps.store, record.id, source, target, reason, where=where, failure_reason=reason, **values
     )
     if moved:
-        await _complete_incoming_of(deps, record)
+        await complete_incoming(deps, record)
     return moved
 
 
-async def _complete_incoming_of(deps: Deps, record: PaymentRecord) -> None:
+async def complete_incoming(deps: Deps, record: PaymentRecord) -> None:
+    """Close the payment's incoming payment so nothing more can be paid into it (best effort;
+    op_api holds `complete` access). Left open, it would wait at the receiver until it expires."""
     if record.incoming_payment_url is None or record.incoming_token is None:
         return
     url = record.incoming_payment_url
@@ -210,15 +212,22 @@ async def deny(deps: Deps, record: PaymentRecord, *, claimed_before: bool) -> No
 
 
 async def continue_grant(deps: Deps, record: PaymentRecord) -> None:
-    """One continuation poll, if `wait` allows and nobody else is polling."""
-    if deps.settings.public_url or not record.continue_uri or not record.continue_token:
-        return  # finish-redirect grants cannot be polled; the redirect continues them
+    """One continuation, if `wait` allows and nobody else is continuing: a poll, or in
+    finish-redirect mode the continuation with the `interact_ref` the redirect brought (such
+    grants cannot be polled: without one there is nothing to do yet)."""
+    if not record.continue_uri or not record.continue_token:
+        return
+    finish_mode = bool(deps.settings.public_url)
+    if finish_mode and not record.interact_ref:
+        return
     if not await deps.store.claim_continuation(record.id, utcnow() - stale_after(deps)):
         return
     wait = record.continue_wait or 0
     release: dict[str, Any] = {"continue_claimed_at": None}
     try:
-        answer = await deps.client.grant.continue_(record.continue_uri, record.continue_token)
+        answer = await deps.client.grant.continue_(
+            record.continue_uri, record.continue_token, interact_ref=record.interact_ref
+        )
     except TooFast:
         release["next_poll_at"] = utcnow() + timedelta(seconds=max(wait, 1))
     except RequestDenied:
@@ -493,7 +502,7 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
             if await transition(
                 deps.store, record.id, Status.SENDING, Status.COMPLETED, "receiver paid", **values
             ):
-                await _complete_incoming_of(deps, record)
+                await complete_incoming(deps, record)
             return
     # No `sentAmount` shortcut when the receiver cannot be read: whether it counts fees
     # differs between providers (and between Rafiki versions), so it proves nothing.
