@@ -22,6 +22,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from op_api.access import incoming_access
+from op_api.caches import GrantNotImmediate
 from op_api.client import (
     OpenPaymentsError,
     OpenPaymentsHTTPError,
@@ -35,7 +37,7 @@ from op_api.deps import Deps
 from op_api.lifecycle import Status, transition
 from op_api.records import PaymentRecord, StoredToken
 from op_api.store import utcnow
-from op_api.tokens import with_token
+from op_api.tokens import with_shared_grant, with_token
 from shared.money import Amount
 
 logger = logging.getLogger(__name__)
@@ -121,18 +123,19 @@ async def end_unpaid(
 
 async def complete_incoming(deps: Deps, record: PaymentRecord) -> None:
     """Close the payment's incoming payment so nothing more can be paid into it (best effort;
-    op_api holds `complete` access). Left open, it would wait at the receiver until it expires."""
-    if record.incoming_payment_url is None or record.incoming_token is None:
+    op_api holds `complete` access). Left open, it would wait at the receiver until it expires.
+    Uses the receiver's shared grant, so it works whether or not the row still exists."""
+    if record.incoming_payment_url is None or record.receiver is None:
         return
-    url = record.incoming_payment_url
+    url, receiver = record.incoming_payment_url, record.receiver
     try:
-        await with_token(
+        await with_shared_grant(
             deps,
-            record.id,
-            "incoming_token",
+            receiver.auth_server,
+            incoming_access(receiver.id),
             lambda token: deps.client.incoming_payment.complete(url, token),
         )
-    except OpenPaymentsError as exc:
+    except (OpenPaymentsError, GrantNotImmediate) as exc:
         logger.info(
             "incoming payment not completed", extra={"payment_id": record.id, "error": str(exc)}
         )
