@@ -124,8 +124,8 @@ async def cancel_payment(payment_id: str, deps: DepsDep) -> Any:
     responses={
         202: {"description": "Approval seen; the wallet has not confirmed it yet"},
         400: {"description": "Missing, malformed or unverifiable hash / interact_ref"},
-        404: {"description": "Unknown payment"},
-        502: {"description": "The wallet could not confirm the approval"},
+        404: {"description": "Unknown payment, or finish-redirect mode is off (no PUBLIC_URL)"},
+        502: {"description": "The wallet could not confirm the rejection"},
     },
 )
 async def finish_redirect(

@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from op_api.access import incoming_access, outgoing_access, quote_access
@@ -40,8 +40,10 @@ from op_api.client.models import (
 from op_api.deps import Deps, ServiceError
 from op_api.lifecycle import Status, transition
 from op_api.metrics import INITIATION_SECONDS
-from op_api.records import PaymentRecord
+from op_api.records import PaymentRecord, StoredToken
+from op_api.steps import complete_incoming, external_ref
 from op_api.store import DuplicateKey, utcnow
+from op_api.tokens import with_shared_grant
 from shared.contracts import SendPaymentRequest
 from shared.money import Amount, MoneyError
 from shared.wallet_address import WalletAddressError, to_url
@@ -156,28 +158,34 @@ async def _quote_and_grant(
     deps: Deps,
     sender: WalletAddress,
     incoming_payment: str,
-    quote_token: str,
     debit: Amount | None,
     receive: Amount | None,
     interact: InteractRequest,
-) -> tuple[Quote, PendingGrant]:
-    """The quote, and the outgoing-payment grant limited to its debitAmount.
+) -> tuple[StoredToken, Quote, PendingGrant]:
+    """The quote (and the quote token used), and the outgoing-payment grant limited to its
+    debitAmount.
 
     Fixed send: the debit is known up front, so both requests go together. Fixed receive: the
     grant has to wait for the quote to learn the debit.
     """
-    create_quote = deps.client.quote.create(
-        sender.resource_server,
-        quote_token,
-        wallet_address=sender.id,
-        receiver=incoming_payment,
-        debit_amount=debit,
-        receive_amount=receive,
+    create_quote = with_shared_grant(
+        deps,
+        sender.auth_server,
+        quote_access(),
+        lambda token: deps.client.quote.create(
+            sender.resource_server,
+            token,
+            wallet_address=sender.id,
+            receiver=incoming_payment,
+            debit_amount=debit,
+            receive_amount=receive,
+        ),
+        resource_server=sender.resource_server,
     )
     if debit is None:
-        quote = await create_quote
+        quote_token, quote = await create_quote
         grant = await _outgoing_grant(deps, sender, incoming_payment, quote.debit_amount, interact)
-        return quote, grant
+        return quote_token, quote, grant
     results = await asyncio.gather(
         create_quote,
         _outgoing_grant(deps, sender, incoming_payment, debit, interact),
@@ -187,18 +195,65 @@ async def _quote_and_grant(
     if isinstance(quoted, BaseException) or isinstance(granted, BaseException):
         await _cancel_quietly(deps, granted if isinstance(granted, PendingGrant) else None)
         raise quoted if isinstance(quoted, BaseException) else granted  # type: ignore[misc]
-    if quoted.debit_amount != debit:
+    quote_token, quote = quoted
+    if quote.debit_amount != debit:
         # Not a fixed-send quote after all: the grant must carry the quoted debit amount.
         await _cancel_quietly(deps, granted)
         granted = await _outgoing_grant(
-            deps, sender, incoming_payment, quoted.debit_amount, interact
+            deps, sender, incoming_payment, quote.debit_amount, interact
         )
-    return quoted, granted
+    return quote_token, quote, granted
 
 
-async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict[str, Any]:
+async def _incoming_payment(
+    deps: Deps,
+    payment_id: str,
+    request: SendPaymentRequest,
+    receiver: WalletAddress,
+    expires_at: datetime,
+    earlier: PaymentRecord | None,
+) -> tuple[str, StoredToken]:
+    """The incoming payment at the receiver (URL, and the token that can read and complete it):
+    the one an earlier failed attempt with the same idempotencyKey created, or a new one, which
+    is recorded at once so that a failure later on can complete it (or a retry reuse it)."""
+    if (
+        earlier is not None
+        and earlier.incoming_payment_url
+        and earlier.incoming_token
+        and earlier.receiver is not None
+        and earlier.receiver.id == receiver.id
+    ):
+        return earlier.incoming_payment_url, earlier.incoming_token
+    metadata = {"externalRef": external_ref(payment_id)}
+    if request.description:
+        metadata["description"] = request.description
+    token, incoming = await with_shared_grant(
+        deps,
+        receiver.auth_server,
+        incoming_access(receiver.id),
+        lambda value: deps.client.incoming_payment.create(
+            receiver.resource_server,
+            value,
+            wallet_address=receiver.id,
+            expires_at=expires_at + INCOMING_PAYMENT_EXTRA_TTL,
+            metadata=metadata,
+        ),
+        resource_server=receiver.resource_server,
+    )
+    await deps.store.update(
+        payment_id,
+        expect=Status.INITIATING,
+        receiver=receiver.wire(),
+        incoming_payment_url=incoming.id,
+        incoming_token=token.dump(),
+    )
+    return incoming.id, token
+
+
+async def _run(
+    deps: Deps, payment_id: str, request: SendPaymentRequest, earlier: PaymentRecord | None
+) -> dict[str, Any]:
     """The Open Payments calls; returns the columns to store."""
-    client = deps.client
     sender_url, receiver_url = _validated_urls(deps, request)
     sender, receiver = await asyncio.gather(
         _resolve(deps, sender_url, "sender"), _resolve(deps, receiver_url, "receiver")
@@ -208,34 +263,16 @@ async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict
     expires_at = now + timedelta(seconds=deps.settings.payment_expiry_seconds)
 
     try:
-        ip_token, quote_token = await asyncio.gather(
-            deps.caches.grant(
-                receiver.auth_server,
-                incoming_access(receiver.id),
-                resource_server=receiver.resource_server,
-            ),
-            deps.caches.grant(
-                sender.auth_server, quote_access(), resource_server=sender.resource_server
-            ),
+        incoming_url, ip_token = await _incoming_payment(
+            deps, payment_id, request, receiver, expires_at, earlier
+        )
+        nonce = new_nonce() if deps.settings.public_url else None
+        interact = _interact(deps, payment_id, nonce)
+        quote_token, quote, grant = await _quote_and_grant(
+            deps, sender, incoming_url, debit, receive, interact
         )
     except GrantNotImmediate as exc:
         raise ServiceError(502, f"unexpected interactive grant: {exc}") from exc
-    metadata = {"externalRef": f"paguito:{payment_id}"}
-    if request.description:
-        metadata["description"] = request.description
-    incoming = await client.incoming_payment.create(
-        receiver.resource_server,
-        ip_token.value,
-        wallet_address=receiver.id,
-        expires_at=expires_at + INCOMING_PAYMENT_EXTRA_TTL,
-        metadata=metadata,
-    )
-
-    nonce = new_nonce() if deps.settings.public_url else None
-    interact = _interact(deps, payment_id, nonce)
-    quote, grant = await _quote_and_grant(
-        deps, sender, incoming.id, quote_token.value, debit, receive, interact
-    )
 
     wait = grant.continue_.wait or 0
     return {
@@ -243,7 +280,7 @@ async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict
         "receiver": receiver.wire(),
         "debit_amount": quote.debit_amount.to_wire(),
         "receive_amount": quote.receive_amount.to_wire(),
-        "incoming_payment_url": incoming.id,
+        "incoming_payment_url": incoming_url,
         "incoming_token": ip_token.dump(),
         "quote_url": quote.id,
         "quote_expires_at": quote.expires_at,
@@ -256,11 +293,39 @@ async def _run(deps: Deps, payment_id: str, request: SendPaymentRequest) -> dict
         "finish_nonce": nonce,
         "as_finish_nonce": grant.interact.finish,
         "expires_at": expires_at,
+        "initiation_failed_at": None,
     }
 
 
+async def forget(deps: Deps, record: PaymentRecord) -> None:
+    """Drop an initiation nobody will finish: complete the incoming payment it created (if
+    any), then delete the placeholder (only if it is still the same failed attempt)."""
+    table = deps.store.table
+    same_attempt = (
+        table.c.initiation_failed_at.is_(None)
+        if record.initiation_failed_at is None
+        else table.c.initiation_failed_at == record.initiation_failed_at
+    )
+    if await deps.store.delete_if(record.id, Status.INITIATING, where=same_attempt):
+        await complete_incoming(deps, record)
+        logger.info("abandoned initiation forgotten", extra={"payment_id": record.id})
+
+
+async def _take_over(deps: Deps, record: PaymentRecord) -> bool:
+    """Win the right to retry a failed attempt (one retry at a time)."""
+    assert record.initiation_failed_at is not None
+    return await deps.store.update(
+        record.id,
+        expect=Status.INITIATING,
+        where=deps.store.table.c.initiation_failed_at == record.initiation_failed_at,
+        initiation_failed_at=None,
+        created_at=utcnow(),
+    )
+
+
 async def _existing(deps: Deps, key: str, print_: str) -> PaymentRecord | None:
-    """The payment already holding `key` once it is initiated (waits for a concurrent twin)."""
+    """The payment already holding `key`: initiated (waits for a concurrent twin), or a failed
+    attempt this call takes over (still `initiating`), or None."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + IDEMPOTENT_WAIT_SECONDS
     while True:
@@ -271,13 +336,36 @@ async def _existing(deps: Deps, key: str, print_: str) -> PaymentRecord | None:
             raise ServiceError(409, "idempotencyKey was already used for a different payment")
         if record.status != Status.INITIATING:
             return record
-        if utcnow() - record.created_at > ABANDONED_AFTER:
-            # Its initiator died mid-way (nothing was stored but the placeholder): start afresh.
-            await deps.store.delete_if(record.id, Status.INITIATING)
+        if record.initiation_failed_at is not None:
+            if await _take_over(deps, record):
+                return record
+        elif utcnow() - record.created_at > ABANDONED_AFTER:
+            # Its initiator died mid-way: start afresh.
+            await forget(deps, record)
             return None
         if loop.time() > deadline:
             raise ServiceError(503, "a payment with this idempotencyKey is still being initiated")
         await asyncio.sleep(0.1)
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A failure a retry may get past (the wallet failed or was unreachable)."""
+    if isinstance(exc, ServiceError):
+        return exc.status_code >= 500
+    if isinstance(exc, OpenPaymentsHTTPError):
+        return exc.status >= 500
+    return isinstance(exc, OpenPaymentsError)
+
+
+async def _failed(deps: Deps, payment_id: str, key: str | None, exc: BaseException) -> None:
+    """After a failed attempt: keep what it created for a retry with the same key when one may
+    succeed; otherwise complete its incoming payment and forget it."""
+    if key and _retryable(exc):
+        await deps.store.update(payment_id, expect=Status.INITIATING, initiation_failed_at=utcnow())
+        return
+    record = await deps.store.get(payment_id)
+    if record is not None:
+        await forget(deps, record)
 
 
 async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[PaymentRecord, bool]:
@@ -285,11 +373,15 @@ async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[Payment
     print_ = fingerprint(request)
     key = request.idempotency_key
     payment_id = uuid.uuid4().hex
+    earlier: PaymentRecord | None = None
     while True:
         if key:
             existing = await _existing(deps, key, print_)
-            if existing is not None:
+            if existing is not None and existing.status != Status.INITIATING:
                 return existing, False
+            if existing is not None:  # a failed attempt taken over: retry it
+                payment_id, earlier = existing.id, existing
+                break
         try:
             now = utcnow()
             await deps.store.insert(
@@ -304,9 +396,9 @@ async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[Payment
             continue  # a concurrent twin won the key: wait for its result
     try:
         with INITIATION_SECONDS.time():
-            values = await _run(deps, payment_id, request)
+            values = await _run(deps, payment_id, request, earlier)
     except BaseException as exc:
-        await deps.store.delete(payment_id)  # a retry with the same key starts afresh
+        await _failed(deps, payment_id, key, exc)
         if isinstance(exc, ServiceError):
             raise
         if isinstance(exc, OpenPaymentsHTTPError):

@@ -81,6 +81,8 @@ class PaymentRecord(BaseModel):
     expires_at: datetime
     sending_since: datetime | None = None
     next_check_at: datetime | None = None
+    initiation_failed_at: datetime | None = None
+    interact_ref: str | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
-from op_api import steps
+from op_api import initiation, steps
 from op_api.deps import Deps
 from op_api.records import Status
+from op_api.store import utcnow
 from shared.request_id import request_id_scope
 
 logger = logging.getLogger(__name__)
+ABANDONED_START = timedelta(minutes=15)  # no initiation runs this long: its process died
 
 
 class PaymentRunner:
@@ -67,10 +70,17 @@ class PaymentRunner:
             await asyncio.wait(pending, timeout=5)
 
     async def sweep(self) -> None:
-        """Expire overdue payments; create outgoing payments and follow settlement."""
+        """Expire overdue payments; create outgoing payments and follow settlement; forget
+        initiations nobody will finish (completing their incoming payments)."""
+        now = utcnow()
+        for stale in await self.deps.store.abandoned_initiations(
+            now - initiation.ABANDONED_AFTER, now - ABANDONED_START
+        ):
+            await initiation.forget(self.deps, stale)
         for record in await self.deps.store.active():
-            if record.status == Status.AWAITING_APPROVAL:
-                # Grants are polled when the gateway asks (/confirm-payment), not here.
+            if record.status == Status.AWAITING_APPROVAL and not record.interact_ref:
+                # Grants are polled when the gateway asks (/confirm-payment), not here; one
+                # the user approved through the finish redirect is continued when it is due.
                 await steps.expire_if_due(self.deps, record)
             else:
                 self.kick(record.id)

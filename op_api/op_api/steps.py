@@ -22,6 +22,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from op_api.access import incoming_access
+from op_api.caches import GrantNotImmediate
 from op_api.client import (
     OpenPaymentsError,
     OpenPaymentsHTTPError,
@@ -35,7 +37,7 @@ from op_api.deps import Deps
 from op_api.lifecycle import Status, transition
 from op_api.records import PaymentRecord, StoredToken
 from op_api.store import utcnow
-from op_api.tokens import with_token
+from op_api.tokens import with_shared_grant, with_token
 from shared.money import Amount
 
 logger = logging.getLogger(__name__)
@@ -115,22 +117,26 @@ async def end_unpaid(
         deps.store, record.id, source, target, reason, where=where, failure_reason=reason, **values
     )
     if moved:
-        await _complete_incoming_of(deps, record)
+        await complete_incoming(deps, record)
     return moved
 
 
-async def _complete_incoming_of(deps: Deps, record: PaymentRecord) -> None:
-    if record.incoming_payment_url is None or record.incoming_token is None:
+async def complete_incoming(deps: Deps, record: PaymentRecord) -> None:
+    """Close the payment's incoming payment so nothing more can be paid into it (best effort;
+    op_api holds `complete` access). Left open, it would wait at the receiver until it expires.
+    Uses the receiver's shared grant, so it works whether or not the row still exists."""
+    if record.incoming_payment_url is None or record.receiver is None:
         return
-    url = record.incoming_payment_url
+    url, receiver = record.incoming_payment_url, record.receiver
     try:
-        await with_token(
+        await with_shared_grant(
             deps,
-            record.id,
-            "incoming_token",
+            receiver.auth_server,
+            incoming_access(receiver.id),
             lambda token: deps.client.incoming_payment.complete(url, token),
+            resource_server=receiver.resource_server,
         )
-    except OpenPaymentsError as exc:
+    except (OpenPaymentsError, GrantNotImmediate) as exc:
         logger.info(
             "incoming payment not completed", extra={"payment_id": record.id, "error": str(exc)}
         )
@@ -210,15 +216,22 @@ async def deny(deps: Deps, record: PaymentRecord, *, claimed_before: bool) -> No
 
 
 async def continue_grant(deps: Deps, record: PaymentRecord) -> None:
-    """One continuation poll, if `wait` allows and nobody else is polling."""
-    if deps.settings.public_url or not record.continue_uri or not record.continue_token:
-        return  # finish-redirect grants cannot be polled; the redirect continues them
+    """One continuation, if `wait` allows and nobody else is continuing: a poll, or in
+    finish-redirect mode the continuation with the `interact_ref` the redirect brought (such
+    grants cannot be polled: without one there is nothing to do yet)."""
+    if not record.continue_uri or not record.continue_token:
+        return
+    finish_mode = bool(deps.settings.public_url)
+    if finish_mode and not record.interact_ref:
+        return
     if not await deps.store.claim_continuation(record.id, utcnow() - stale_after(deps)):
         return
     wait = record.continue_wait or 0
     release: dict[str, Any] = {"continue_claimed_at": None}
     try:
-        answer = await deps.client.grant.continue_(record.continue_uri, record.continue_token)
+        answer = await deps.client.grant.continue_(
+            record.continue_uri, record.continue_token, interact_ref=record.interact_ref
+        )
     except TooFast:
         release["next_poll_at"] = utcnow() + timedelta(seconds=max(wait, 1))
     except RequestDenied:
@@ -493,7 +506,7 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
             if await transition(
                 deps.store, record.id, Status.SENDING, Status.COMPLETED, "receiver paid", **values
             ):
-                await _complete_incoming_of(deps, record)
+                await complete_incoming(deps, record)
             return
     # No `sentAmount` shortcut when the receiver cannot be read: whether it counts fees
     # differs between providers (and between Rafiki versions), so it proves nothing.

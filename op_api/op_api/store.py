@@ -84,6 +84,8 @@ def build_table(prefix: str) -> Table:
         Column("status_reason", Text, nullable=True),
         Column("status_changed_at", DateTime(timezone=True), nullable=True),
         Column("next_check_at", DateTime(timezone=True), nullable=True),
+        Column("initiation_failed_at", DateTime(timezone=True), nullable=True),
+        Column("interact_ref", Text, nullable=True),
     )
 
 
@@ -156,13 +158,33 @@ class PaymentStore:
         async with self.engine.begin() as conn:
             await conn.execute(self.table.delete().where(self.table.c.id == payment_id))
 
-    async def delete_if(self, payment_id: str, status: Status) -> None:
+    async def delete_if(self, payment_id: str, status: Status, *, where: Any = None) -> bool:
+        """DELETE one payment if it is (still) in `status` and `where` holds; True if it was."""
+        condition = and_(self.table.c.id == payment_id, self.table.c.status == status.value)
+        if where is not None:
+            condition = and_(condition, where)
         async with self.engine.begin() as conn:
-            await conn.execute(
-                self.table.delete().where(
-                    and_(self.table.c.id == payment_id, self.table.c.status == status.value)
-                )
+            result = await conn.execute(self.table.delete().where(condition))
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
+
+    async def abandoned_initiations(
+        self, failed_before: datetime, started_before: datetime, limit: int = 100
+    ) -> Sequence[PaymentRecord]:
+        """Initiations nobody will finish: failed (kept for a retry that did not come), or
+        started so long ago that their initiator must have died."""
+        t = self.table
+        query = (
+            select(t)
+            .where(
+                t.c.status == Status.INITIATING.value,
+                or_(t.c.initiation_failed_at < failed_before, t.c.created_at < started_before),
             )
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [PaymentRecord.from_row(r._mapping) for r in rows]
 
     async def active(self, limit: int = 100) -> Sequence[PaymentRecord]:
         statuses = [s.value for s in ACTIVE_STATUSES]

@@ -73,6 +73,28 @@ async def renew(
     return fresh
 
 
+async def with_shared_grant(
+    deps: Deps,
+    auth_server: str,
+    access: Sequence[AccessItem],
+    call: Callable[[str], Awaitable[T]],
+    *,
+    resource_server: str,
+) -> tuple[StoredToken, T]:
+    """`call(token_value)` with the shared (cached) token for a non-interactive grant; on
+    401/403 (the wallet revoked it: Rafiki answers 403 "Inactive Token") a new grant replaces
+    it for everyone and the call is made once more. Returns the token used, and the result."""
+    token = await deps.caches.grant(auth_server, access, resource_server=resource_server)
+    try:
+        return token, await call(token.value)
+    except (Unauthorized, Forbidden):
+        token = await deps.caches.grant(
+            auth_server, access, resource_server=resource_server, renew=True
+        )
+        logger.info("shared grant refused; replaced by a new one", extra={"as": auth_server})
+        return token, await call(token.value)
+
+
 async def with_token(
     deps: Deps,
     payment_id: str,

@@ -47,6 +47,26 @@ class Wallet:
         result: list[dict[str, Any]] = self.admin("GET", "/exchanges").json()["exchanges"]
         return result
 
+    def pending_incoming(self, name: str) -> int:
+        """How many incoming payments at `name` are still open (neither completed nor expired)."""
+        answer = self.admin("GET", f"/incoming-payments?wallet={name}&state=pending").json()
+        count: int = answer["count"]
+        return count
+
+    def outgoing_payment_of(self, payment_id: str) -> str:
+        """The id (last path segment) of the outgoing payment op_api created for a payment."""
+        for e in self.exchanges():
+            if (
+                e["method"] == "POST"
+                and e["path"] == "/outgoing-payments"
+                and e["status"] == 201
+                and payment_id in e["request_body"]
+            ):
+                return str(
+                    e["response_body"].split('"id":"', 1)[1].split('"', 1)[0].rsplit("/", 1)[1]
+                )
+        raise LookupError(f"no outgoing payment created for {payment_id}")
+
     def add_wallet(self, name: str, balance: str, asset: str = "USD") -> str:
         response = self.admin(
             "POST", "/wallets", json={"name": name, "assetCode": asset, "balance": balance}
@@ -120,6 +140,15 @@ class OpApi:
         assert response.status_code == 200, response.text
         view: dict[str, Any] = response.json()
         return view
+
+    def until_status(self, payment_id: str, status: str, timeout: float = 20) -> dict[str, Any]:
+        """Poll /confirm-payment until the payment reaches `status` (or a final one)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.confirm(payment_id)
+            if view["status"] in FINAL | {status} or time.monotonic() > deadline:
+                return view
+            time.sleep(0.3)
 
     def until_final(self, payment_id: str, timeout: float = 20) -> dict[str, Any]:
         """Poll /confirm-payment as the gateway does, until a final status."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 from op_api.lifecycle import mermaid
@@ -33,3 +34,24 @@ def test_every_relative_link_resolves_inside_the_repository() -> None:
             assert path.exists(), f"{doc.relative_to(ROOT)}: {target} does not exist"
             checked += 1
     assert checked > 0
+
+
+def test_paguito_demo_help_shows_the_demos_own_options() -> None:
+    """The README's `./paguito demo --help` reaches the demo (not mise's task help)."""
+    done = subprocess.run(
+        [str(ROOT / "paguito"), "demo", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    for option in ("--wallet-port", "--op-api-port", "--data-dir", "--openai"):
+        assert option in done.stdout, done.stdout
+
+
+def test_the_docs_index_lists_every_document() -> None:
+    index = (ROOT / "docs" / "README.md").read_text()
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        if doc.name != "README.md":
+            assert f"]({doc.name})" in index, doc.name

@@ -4,7 +4,7 @@
   or `/reject` — answers the consent without a browser; returns `{redirect, interact_ref, hash}`
 - `GET  /admin/outgoing-payments/{id}` — state and failure reason
 - `GET  /admin/exchanges?since=N` · `DELETE /admin/exchanges` — recorded protocol messages
-- `POST /admin/faults` `{scope: auth|resource|wallet|any, mode: error|hang, count?, status?,
+- `POST /admin/faults` `{scope: auth|resource|wallet|any, mode: error|hang|late, count?, status?,
   seconds?, method?, path?}` · `GET /admin/faults` · `DELETE /admin/faults`
 """
 
@@ -113,8 +113,8 @@ async def add_fault(request: Request, state: State) -> JSONResponse:
         return body
     scope, mode = body.get("scope", "any"), body.get("mode", "error")
     count, status, seconds = body.get("count", 1), body.get("status", 500), body.get("seconds", 0)
-    if scope not in {"auth", "resource", "wallet", "any"} or mode not in {"error", "hang"}:
-        return admin_error(400, "scope: auth|resource|wallet|any; mode: error|hang")
+    if scope not in {"auth", "resource", "wallet", "any"} or mode not in {"error", "hang", "late"}:
+        return admin_error(400, "scope: auth|resource|wallet|any; mode: error|hang|late")
     if (
         not isinstance(count, int)
         or count < 1

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from sandbox.wallet import (
     admin,
+    admin_actions,
     admin_ops,
     auth_server,
     incoming,
@@ -80,6 +81,7 @@ def create_app(config: WalletConfig, *, reset: bool = False) -> FastAPI:
     # Order matters: the wallet-address catch-all `/{name}` must come last.
     for module in (
         admin,
+        admin_actions,
         admin_ops,
         pages,
         interaction,

@@ -2,7 +2,9 @@
 
 Scopes: `auth` (GNAP endpoints under /auth, not the consent pages), `resource` (incoming
 payments, quotes, outgoing payments), `wallet` (wallet address and JWKS documents), `any`.
-A `hang` fault sleeps, then handles the request normally (as a slow network would). Optional
+A `hang` fault sleeps, then handles the request normally (as a slow network would). A `late`
+fault handles the request at once but holds its answer for `seconds`: the work is done, and a
+client that gives up (or dies) meanwhile never learns of it. Optional
 `method` and `path` (prefix) narrow a fault to, say, `POST /outgoing-payments`.
 """
 
@@ -12,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 Scope = Literal["auth", "resource", "wallet", "any"]
-Mode = Literal["error", "hang"]
+Mode = Literal["error", "hang", "late"]
 RESOURCE_ROOTS = frozenset(
     {"incoming-payments", "outgoing-payments", "quotes", "outgoing-payment-grant"}
 )

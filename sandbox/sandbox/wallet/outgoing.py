@@ -110,6 +110,9 @@ async def create_outgoing(request: Request, state: State) -> JSONResponse:
         raise RSError(400, "invalid quote: it belongs to another wallet address")
     if quote.expires_at <= time.time():
         raise RSError(400, "invalid quote: expired")
+    if quote.used:
+        # Rafiki: an outgoing payment already exists for this quote.
+        raise RSError(400, "invalid quote: it has been used")
     sender, _incoming, receiver = await _parties(state, quote)
     limits: dict[str, Any] = auth.item.get("limits", {})
     payment = OutgoingPayment(
@@ -134,7 +137,7 @@ async def create_outgoing(request: Request, state: State) -> JSONResponse:
         _check_limits(state, limits, quote, spent, sender, receiver)
         stored = await session.get(Quote, quote.id)
         if stored is None or stored.used:
-            raise RSError(409, "quote already used")
+            raise RSError(400, "invalid quote: it has been used")
         stored.used = True
         session.add(payment)
     schedule(state, payment.id)

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.wallet.errors import gnap_body, rs_body
-from sandbox.wallet.faults import Faults, classify
+from sandbox.wallet.faults import Fault, Faults, classify
 
 
 class Recorder:
@@ -60,7 +60,7 @@ class ProtocolMiddleware:
                 request_body.extend(message.get("body", b""))
             return message
 
-        async def recording_send(message: Message) -> None:
+        def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response["status"] = message["status"]
                 response["headers"] = {
@@ -68,7 +68,15 @@ class ProtocolMiddleware:
                 }
             elif message["type"] == "http.response.body":
                 response_body.extend(message.get("body", b""))
+
+        async def recording_send(message: Message) -> None:
+            capture(message)
             await send(message)
+
+        held: list[Message] = []
+
+        async def holding_send(message: Message) -> None:
+            held.append(message)
 
         fault = self.faults.take(kind, scope["method"], scope["path"])
         if fault is not None and fault.mode == "hang":
@@ -77,8 +85,29 @@ class ProtocolMiddleware:
             while (await recording_receive()).get("more_body"):
                 pass
             await self._fail(kind, fault.status, recording_send)
+        elif fault is not None and fault.mode == "late":
+            # Done now, answered later: the answer is recorded before it is (maybe) lost.
+            await self.app(scope, recording_receive, holding_send)
+            for message in held:
+                capture(message)
+            self._record(kind, scope, request_body, response, response_body, fault)
+            await asyncio.sleep(fault.seconds)
+            for message in held:
+                await send(message)
+            return
         else:
             await self.app(scope, recording_receive, recording_send)
+        self._record(kind, scope, request_body, response, response_body, fault)
+
+    def _record(
+        self,
+        kind: str,
+        scope: Scope,
+        request_body: bytearray,
+        response: dict[str, Any],
+        response_body: bytearray,
+        fault: Fault | None,
+    ) -> None:
         self.recorder.add(
             {
                 "kind": kind,
