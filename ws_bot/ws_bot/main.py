@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or get_settings,
         lifespan=lifespan,
         description="WhatsApp gateway for Paguito payments",
+        # The only public service: its operational endpoints need the internal token.
+        protect_ops=True,
     )
     app.include_router(router)
     return app
