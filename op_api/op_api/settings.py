@@ -25,7 +25,9 @@ class Settings(ServiceSettings):
         default=None, description="PEM text or base64-encoded PEM (takes precedence over a path)."
     )
     allow_insecure_http: bool = Field(
-        default=False, description="Allow http:// wallet addresses (local sandboxes only)."
+        default=False,
+        description="Local sandboxes only: allow http:// wallet addresses and Open Payments "
+        "servers on loopback or private addresses.",
     )
 
     public_url: str | None = Field(

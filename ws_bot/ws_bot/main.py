@@ -33,7 +33,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     messenger = Messenger(wa)
     llm = LlmClient(settings.llm_backend, token, settings.llm_timeout_seconds)
     op = OpClient(settings.op_backend, token, settings.op_timeout_seconds)
-    wallets = WalletResolver(settings.allow_insecure_http, settings.wallet_fetch_timeout_seconds)
+    wallets = WalletResolver(
+        settings.allow_insecure_http,
+        settings.wallet_fetch_timeout_seconds,
+        max_document=settings.wallet_document_max_bytes,
+    )
     poller = Poller(settings, store, op, messenger)
     conversation = Conversation(settings, store, messenger, llm, op, wallets, poller.wake)
     register_handlers(wa, conversation)
