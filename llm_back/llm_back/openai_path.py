@@ -22,6 +22,7 @@ from llm_back.extraction import Extraction, ReceiptReading
 from llm_back.media import Media, sniff
 from llm_back.memory import Turn
 from llm_back.settings import Settings
+from shared.pseudonyms import pseudonym
 
 RECEIPT_PROMPT = (
     "You read photos for a payments assistant. If the image is a receipt, bill, invoice or "
@@ -61,6 +62,11 @@ class OpenAIBackend:
             max_retries=settings.openai_max_retries,
         )
         self.prompt = system_prompt()
+        self._user_key = settings.user_pseudonym_key
+
+    def user_ref(self, wa_id: str) -> str:
+        """The pseudonym that stands for this user in our logs and at OpenAI."""
+        return pseudonym(self._user_key, wa_id)
 
     async def close(self) -> None:
         await self.client.close()
@@ -104,7 +110,11 @@ class OpenAIBackend:
             )
         if result.usage is not None and result.usage.type == "tokens":
             usage.record(
-                wa_id, model, "transcription", result.usage.input_tokens, result.usage.output_tokens
+                self.user_ref(wa_id),
+                model,
+                "transcription",
+                result.usage.input_tokens,
+                result.usage.output_tokens,
             )
         text = (result.text or "").strip()
         if not text:
@@ -145,11 +155,11 @@ class OpenAIBackend:
                 messages=messages,
                 response_format=schema,
                 temperature=0,
-                safety_identifier=usage.user_ref(wa_id),
+                safety_identifier=self.user_ref(wa_id),
             )
         if completion.usage is not None:
             usage.record(
-                wa_id,
+                self.user_ref(wa_id),
                 model,
                 kind,
                 completion.usage.prompt_tokens,
@@ -173,7 +183,8 @@ class OpenAIBackend:
         data = response.content
         if sniff(data) != "ogg":
             raise OpenAIUnusable("speech is not ogg/opus")
-        usage.record(wa_id, model, "speech", len(text), 0)  # TTS bills by input characters
+        # TTS bills by input characters
+        usage.record(self.user_ref(wa_id), model, "speech", len(text), 0)
         return data
 
 

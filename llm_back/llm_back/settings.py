@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field, SecretStr
 
+from shared.pseudonyms import derive_key
 from shared.settings import ServiceSettings
 
 MIB = 1024 * 1024
@@ -67,9 +68,20 @@ class Settings(ServiceSettings):
     )
     media_allow_http: bool = Field(default=False, description="Plain-http media URLs (dev only).")
 
+    user_id_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the pseudonyms that stand for users in logs and at OpenAI "
+        "(default: derived from INTERNAL_API_TOKEN).",
+    )
+
     # Memory of recent turns per wa_id.
     memory_ttl_seconds: int = Field(default=24 * 3600, ge=1)
     memory_turns: int = Field(default=6, ge=1, le=50)
+
+    @property
+    def user_pseudonym_key(self) -> bytes:
+        secret = self.user_id_key or self.internal_api_token
+        return derive_key(secret.get_secret_value())
 
     @property
     def audio_types(self) -> frozenset[str]:

@@ -1,12 +1,12 @@
 """Token usage per model (Prometheus) and per user (one log line per OpenAI call).
 
-The user is logged as a short hash of the wa_id: enough to add up one person's usage, without
-writing phone numbers into the logs.
+The user is logged as a keyed pseudonym of the wa_id (`shared.pseudonyms`, the key from
+`USER_ID_KEY` or derived from `INTERNAL_API_TOKEN`): enough to add up one person's usage,
+without writing phone numbers, or anything that leads back to one, into the logs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from prometheus_client import Counter
@@ -21,17 +21,14 @@ FALLBACKS = Counter(
 UNDERSTOOD = Counter("paguito_llm_understood_total", "Messages understood", ["source", "intent"])
 
 
-def user_ref(wa_id: str) -> str:
-    return hashlib.sha256(wa_id.encode()).hexdigest()[:12]
-
-
-def record(wa_id: str, model: str, kind: str, input_tokens: int, output_tokens: int) -> None:
+def record(user: str, model: str, kind: str, input_tokens: int, output_tokens: int) -> None:
+    """`user` is the caller's pseudonym of the wa_id, never the wa_id itself."""
     TOKENS.labels(model, kind, "input").inc(input_tokens)
     TOKENS.labels(model, kind, "output").inc(output_tokens)
     logger.info(
         "openai usage",
         extra={
-            "user": user_ref(wa_id),
+            "user": user,
             "model": model,
             "kind": kind,
             "input_tokens": input_tokens,

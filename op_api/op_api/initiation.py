@@ -39,6 +39,7 @@ from op_api.client.models import (
 )
 from op_api.deps import Deps, ServiceError
 from op_api.lifecycle import Status, transition
+from op_api.maximum import check_maximum
 from op_api.metrics import INITIATION_SECONDS
 from op_api.records import PaymentRecord, StoredToken
 from op_api.steps import complete_incoming, external_ref
@@ -61,7 +62,9 @@ def fingerprint(request: SendPaymentRequest) -> str:
 
 def _validated_urls(deps: Deps, request: SendPaymentRequest) -> tuple[str, str]:
     """Both wallet addresses as URLs, by the rule every service applies
-    (`shared.wallet_address`): `$wallet.example/alice` means `https://wallet.example/alice`."""
+    (`shared.wallet_address`): `$wallet.example/alice` means `https://wallet.example/alice`.
+    Refuses, first, an amount above the per-payment maximum (`op_api.maximum`)."""
+    check_maximum(deps.settings.max_payment_amount, request)
     allow = deps.settings.allow_insecure_http
     urls = []
     for label, url in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
@@ -24,7 +25,9 @@ class Settings(ServiceSettings):
         default=None, description="PEM text or base64-encoded PEM (takes precedence over a path)."
     )
     allow_insecure_http: bool = Field(
-        default=False, description="Allow http:// wallet addresses (local sandboxes only)."
+        default=False,
+        description="Local sandboxes only: allow http:// wallet addresses and Open Payments "
+        "servers on loopback or private addresses.",
     )
 
     public_url: str | None = Field(
@@ -56,6 +59,12 @@ class Settings(ServiceSettings):
         default=True,
         description="Share non-interactive grants (incoming payment, quote) between payments "
         "while their tokens are valid.",
+    )
+    max_payment_amount: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="Largest amount one payment may request, in the units of the asset it is "
+        "written in (e.g. 500 → at most 500.00 USD or 500 MXN); unset: no limit but the wallet's.",
     )
     db_table_prefix: str = Field(
         default="op_", pattern=r"^[a-z][a-z0-9_]{0,30}$", description="Prefix of op_api's tables."

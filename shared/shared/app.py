@@ -4,6 +4,9 @@ It wires what all three services share: settings loaded at start-up (a clear err
 wrong), JSON logging, the request-id middleware, one access-log line and metrics per request,
 a body-size limit (413), `/health`, `/ready` and `/metrics`, and error bodies that are always
 `{"detail": "..."}` — never a stack trace, never a secret.
+
+A service reachable from the internet (ws_bot) passes `protect_ops=True`: `/ready`, `/metrics`,
+`/docs` and `/openapi.json` then need the internal token, and only `/health` stays public.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import InternalAuth
 from shared.logging import configure_logging
 from shared.request_id import RequestIdMiddleware, get_request_id
 from shared.settings import ServiceSettings
@@ -168,8 +173,11 @@ def create_service_app(
     lifespan: Lifespan | None = None,
     version: str = "0.1.0",
     description: str = "",
+    protect_ops: bool = False,
 ) -> FastAPI:
     """Build a service app. `settings` may be a factory: it then runs at start-up, not import.
+
+    `protect_ops`: the operational endpoints other than `/health` need the internal token.
 
     Services register readiness checks in `app.state.ready_checks[name] = async_fn` (raise or
     return False when the dependency is unreachable).
@@ -196,7 +204,12 @@ def create_service_app(
         # FastAPI answers 400 itself when a body cannot be decoded at all (bytes that are not
         # UTF-8 JSON), before any route runs: documented once here for every operation.
         responses={400: {"description": "The request body could not be parsed"}},
+        # Protected: served below behind the internal token instead.
+        docs_url=None if protect_ops else "/docs",
+        redoc_url=None if protect_ops else "/redoc",
+        openapi_url=None if protect_ops else "/openapi.json",
     )
+    ops_auth = [InternalAuth] if protect_ops else []
     app.state.service_name = name
     app.state.ready_checks = {}
     if not callable(settings):
@@ -219,6 +232,7 @@ def create_service_app(
         tags=["ops"],
         summary="Readiness: dependencies reachable",
         responses={503: {"description": "A dependency is unreachable"}},
+        dependencies=ops_auth,
     )
     async def ready(request: Request) -> JSONResponse:
         checks: dict[str, ReadyCheck] = request.app.state.ready_checks
@@ -232,10 +246,25 @@ def create_service_app(
 
     # PlainTextResponse documents text/plain in the OpenAPI (Prometheus' format is text).
     @app.get(
-        "/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+        dependencies=ops_auth,
     )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    if protect_ops:
+
+        @app.get("/openapi.json", include_in_schema=False, dependencies=ops_auth)
+        async def openapi() -> JSONResponse:
+            return JSONResponse(app.openapi())
+
+        @app.get("/docs", include_in_schema=False, dependencies=ops_auth)
+        async def docs() -> HTMLResponse:
+            # The page fetches /openapi.json itself: open it through a proxy that adds the token.
+            return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{name} API")
 
     return app
 

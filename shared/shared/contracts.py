@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.money import MoneyError, parse_decimal
+from shared.money import MAX_DIGITS, MoneyError, parse_decimal
 
 MAX_MESSAGE_CHARS = 4096
 
@@ -139,8 +139,10 @@ def _positive_decimal(v: str | None) -> str | None:
         value = parse_decimal(v)
     except MoneyError as exc:
         raise ValueError(str(exc)) from exc
-    if value <= 0:
-        raise ValueError("monto must be positive")
+    if value < 0:
+        raise ValueError("monto cannot be negative: it must be greater than zero")
+    if value == 0:
+        raise ValueError("monto must be greater than zero")
     return v
 
 
@@ -181,7 +183,9 @@ class SendPaymentRequest(_Strict):
             value = parse_decimal(v)
         except MoneyError as exc:
             raise ValueError(str(exc)) from exc
-        if value <= 0:
+        if value < 0:
+            raise ValueError("amount cannot be negative: it must be greater than zero")
+        if value == 0:
             raise ValueError("amount must be greater than zero")
         return v.strip()
 
@@ -193,7 +197,7 @@ class ConfirmPaymentRequest(_Strict):
 class MoneyView(_Open):
     """An amount as the gateway shows it: decimal string plus asset."""
 
-    value: str = Field(description="decimal string, e.g. '20.00'")
+    value: str = Field(description="decimal string, e.g. '20.00'", max_length=MAX_DIGITS + 2)
     asset_code: str = Field(alias="assetCode")
     asset_scale: int = Field(alias="assetScale")
 

@@ -7,6 +7,8 @@ and check `rowcount`: that works the same on SQLite and across PostgreSQL replic
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,43 @@ def normalize_database_url(url: str) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
+logger = logging.getLogger(__name__)
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_dir(directory: Path) -> Path:
+    """`directory`, created if needed, readable by its owner alone (0700).
+
+    Our data files hold phone numbers, names, message payloads and GNAP tokens: no other local
+    user may list or read them. A folder someone else owns (a mounted volume) is left as it is.
+    """
+    directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    if directory.resolve() in {Path.cwd().resolve(), Path.home().resolve(), Path("/")}:
+        return directory  # a data file right in a shared folder: that folder is not ours to lock
+    try:
+        if directory.stat().st_uid == os.getuid():
+            directory.chmod(PRIVATE_DIR)
+    except OSError as exc:
+        logger.warning("cannot restrict the data folder", extra={"error": str(exc)})
+    return directory
+
+
+def private_file(path: Path) -> Path:
+    """`path` (created empty if missing) readable and writable by its owner alone (0600)."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
+    os.close(fd)
+    try:
+        path.chmod(PRIVATE_FILE)
+    except OSError as exc:
+        logger.warning("cannot restrict a data file", extra={"error": str(exc)})
+    return path
+
+
 def sqlite_url(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # SQLite creates the -wal and -shm files with the database file's permissions.
+    private_file(path)
     return f"sqlite+aiosqlite:///{path.resolve()}"
 
 
@@ -37,6 +74,9 @@ def create_engine(database_url: str | None, default_sqlite: Path, **kwargs: Any)
     """Engine for `database_url`, or for a SQLite file at `default_sqlite` when it is None."""
     url = normalize_database_url(database_url) if database_url else sqlite_url(default_sqlite)
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_file(Path(database))
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -13,6 +13,10 @@ from decimal import Decimal, InvalidOperation
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_SCALE = 18
+# Digits an amount may have in all. Open Payments amounts are unsigned 64-bit integers (20
+# digits); 40 leaves room for any scale while keeping absurd input (a 4,300-digit "amount" is
+# past what Python will even convert to an int) a clear MoneyError instead of a crash.
+MAX_DIGITS = 40
 # Plain decimal notation only: no exponent, no sign other than '-', no thousands separators.
 _DECIMAL_RE = re.compile(r"^-?([0-9]+)(\.([0-9]+))?$")  # ASCII digits only
 _ASSET_CODE_RE = re.compile(r"^[A-Z0-9]{1,12}$")
@@ -32,12 +36,16 @@ def parse_decimal(text: str | Decimal) -> Decimal:
     if isinstance(text, Decimal):
         if not text.is_finite():
             raise MoneyError("amount must be a finite number")
+        if len(text.as_tuple().digits) > MAX_DIGITS:
+            raise MoneyError(f"amount has more than {MAX_DIGITS} digits")
         return text
     if not isinstance(text, str):
         raise MoneyError(f"amount must be a decimal string, got {type(text).__name__}")
     s = text.strip()
+    if len(s) > MAX_DIGITS + 2:  # digits, a sign and a point
+        raise MoneyError(f"amount has more than {MAX_DIGITS} digits")
     if not _DECIMAL_RE.match(s):
-        raise MoneyError(f"{text!r} is not a decimal amount like '20' or '20.50'")
+        raise MoneyError(f"{text[:50]!r} is not a decimal amount like '20' or '20.50'")
     try:
         return Decimal(s)
     except InvalidOperation as exc:  # pragma: no cover - the regex already guarantees validity
@@ -68,11 +76,15 @@ def from_minor_units(value: int | str, scale: int) -> str:
     if isinstance(value, bool):
         raise MoneyError("amount value must be an integer")
     if isinstance(value, str):
+        if len(value.strip()) > MAX_DIGITS + 1:
+            raise MoneyError(f"amount has more than {MAX_DIGITS} digits")
         if not re.fullmatch(r"-?[0-9]+", value.strip()):
-            raise MoneyError(f"amount value must be an integer string, got {value!r}")
+            raise MoneyError(f"amount value must be an integer string, got {value[:50]!r}")
         value = int(value.strip())
     elif not isinstance(value, int):
         raise MoneyError(f"amount value must be an integer, got {type(value).__name__}")
+    if abs(value).bit_length() > 140:  # about 42 digits
+        raise MoneyError(f"amount has more than {MAX_DIGITS} digits")
     negative = value < 0
     digits = str(abs(value)).rjust(scale + 1, "0")
     text = digits if scale == 0 else f"{digits[:-scale]}.{digits[-scale:]}"
@@ -89,7 +101,9 @@ class Amount(BaseModel):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    value: str = Field(pattern=r"^[0-9]+$", description="Integer string of minor units")
+    value: str = Field(
+        pattern=r"^[0-9]+$", max_length=MAX_DIGITS, description="Integer string of minor units"
+    )
     asset_code: str = Field(alias="assetCode")
     asset_scale: int = Field(alias="assetScale", ge=0, le=255)
 

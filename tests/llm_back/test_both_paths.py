@@ -45,7 +45,7 @@ def _ask(service: tuple[str, ServiceProcess], message: str, **extra: Any) -> dic
     body = {"wa_id": f"52155{next(_ids):08d}", "message": message, **extra}
     r = understand(proc.url, body)
     assert r.status_code == 200, r.text
-    answer = r.json()
+    answer: dict[str, Any] = r.json()
     UnderstandResponse.model_validate(answer)  # what the gateway parses it with
     assert answer["source"] == source, answer
     return answer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -14,9 +15,10 @@ import pytest
 
 from sandbox.openai_api.ogg import comments, page_ok, pages, voice_note
 from shared.contracts import UnderstandResponse
+from shared.pseudonyms import derive_key, pseudonym
 from tests.llm_back.conftest import start_on_fake
 from tests.llm_back.support import b64, png, understand
-from tests.support.processes import ServiceProcess, console_script
+from tests.support.processes import TEST_TOKEN, ServiceProcess, console_script
 
 API_KEY = "sk-test-do-not-log-0123456789"
 RECEIPT = png({"receipt": "total=23.50;currency=USD;payee=Tacos El Güero"})
@@ -192,6 +194,19 @@ def test_tokens_are_counted_per_model_and_logged_per_user(llm, fake):
     assert '"input_tokens"' in llm.logs()
     assert '"user"' in llm.logs()
     assert "52110" not in llm.logs()  # users appear as a hash, not their number
+
+
+def test_users_are_keyed_pseudonyms_in_logs_and_at_openai(llm, fake):
+    # issue 14 (7): the log id was an unsalted truncated SHA-256 of the number (reversed in
+    # 17 s), and the same value went to OpenAI.
+    httpx.delete(fake.url + "/_fake/requests")
+    understand(llm.url, {"wa_id": "5215550001234", "message": "hola"})
+    sent = {r["safety_identifier"] for r in _requests(fake, "chat")}
+    expected = pseudonym(derive_key(TEST_TOKEN), "5215550001234")
+    assert sent == {expected}
+    plain_hash = hashlib.sha256(b"5215550001234").hexdigest()
+    assert plain_hash[:12] not in llm.logs()
+    assert f'"user": "{expected}"' in llm.logs() or f'"user":"{expected}"' in llm.logs()
 
 
 def test_the_api_key_never_reaches_the_logs(llm, fake):

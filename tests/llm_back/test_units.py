@@ -126,7 +126,7 @@ def test_no_reply_for_the_new_fields_claims_money_moved_or_assumes_a_flag():
 
 def _model(text: str, **fields) -> Understood:
     """What the service makes of a model answer for `text` (the clean-up and the cross-check)."""
-    base = {
+    base: dict[str, object] = {
         "intent": "send_payment", "monto": None, "currency": None, "destinatario": None,
         "recipients": [], "split_total": None, "split_between": None, "recurrence": None,
         "target_language": None, "language": "en", "response": "ok",

@@ -147,3 +147,33 @@ def test_amount_model_wire_shape() -> None:
         Amount.model_validate({"value": "1", "assetCode": "usd", "assetScale": 2})
     with pytest.raises(ValueError):
         Amount.model_validate({"value": "1.5", "assetCode": "USD", "assetScale": 2})
+
+
+def test_absurdly_long_amounts_are_money_errors_not_crashes() -> None:
+    # issue 14 (7): 4,300 digits is past what Python converts to an int: that was a 500.
+    from pydantic import ValidationError
+
+    from shared.contracts import SendPaymentRequest, UnderstandResponse
+    from shared.money import MAX_DIGITS, MoneyError, from_minor_units, parse_decimal
+
+    huge = "9" * 4300
+    for call in (
+        lambda: parse_decimal(huge),
+        lambda: to_minor_units(huge, 2),
+        lambda: from_minor_units(huge, 2),
+        lambda: to_minor_units(Decimal(huge), 2),
+    ):
+        with pytest.raises(MoneyError, match=f"more than {MAX_DIGITS} digits"):
+            call()
+    with pytest.raises(ValidationError, match="more than 40 digits"):
+        SendPaymentRequest.model_validate(
+            {
+                "senderWalletUrl": "https://a.example/x",
+                "receiverWalletUrl": "https://b.example/y",
+                "amount": huge,
+            }
+        )
+    with pytest.raises(ValidationError, match="more than 40 digits"):
+        UnderstandResponse.model_validate({"intent": "send_payment", "monto": huge, "response": ""})
+    with pytest.raises(ValidationError, match="cannot be negative"):
+        UnderstandResponse.model_validate({"intent": "send_payment", "monto": "-5", "response": ""})

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.support.processes import TEST_TOKEN, console_script
 
+AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
+
 _PLATFORM_PEM = (
     Ed25519PrivateKey.generate()
     .private_bytes(
@@ -79,16 +81,31 @@ def test_service_starts_alone_and_answers_health(spawn, service: str) -> None:
     assert health.json()["status"] == "ok"
     assert health.json()["service"] == service
     assert health.headers["x-request-id"]
-    metrics = httpx.get(proc.url + "/metrics")
+    metrics = httpx.get(proc.url + "/metrics", headers=AUTH)
     assert metrics.status_code == 200
     assert "paguito_http_requests_total" in metrics.text
-    ready = httpx.get(proc.url + "/ready", timeout=15)
+    ready = httpx.get(proc.url + "/ready", timeout=15, headers=AUTH)
     assert ready.status_code in (200, 503)
     assert ready.json()["status"] in ("ready", "not_ready")
     bodies = health.text + metrics.text + ready.text + proc.logs()
     for secret in [*SECRETS.values(), TEST_TOKEN]:
         for fragment in (secret, secret[:12], secret[-12:]):
             assert fragment not in bodies, f"{service} leaked part of a secret"
+
+
+def test_ws_bots_operational_endpoints_need_the_token(spawn) -> None:
+    # issue 14 (7): the public gateway served /metrics, /ready, /docs and /openapi.json to anyone.
+    script, env = SERVICES["ws_bot"]
+    proc = spawn("ws_bot", [console_script(script)], env)
+    assert httpx.get(proc.url + "/health").status_code == 200
+    for path in ("/metrics", "/ready", "/docs", "/openapi.json", "/redoc"):
+        anonymous = httpx.get(proc.url + path, timeout=15)
+        assert anonymous.status_code in (401, 404), (path, anonymous.status_code)
+        assert "paguito_" not in anonymous.text, path
+        assert "openapi" not in anonymous.text, path
+    for path in ("/metrics", "/docs", "/openapi.json"):
+        assert httpx.get(proc.url + path, headers=AUTH, timeout=15).status_code == 200, path
+    assert httpx.get(proc.url + "/ready", headers=AUTH, timeout=15).status_code in (200, 503)
 
 
 def test_port_variable_moves_the_service(spawn) -> None:
@@ -141,7 +158,7 @@ def test_request_id_crosses_services(spawn) -> None:
         {**WS_ENV, "LLM_BACKEND": llm.url, "OP_BACKEND": op.url},
     )
     rid = "trace-cross-service-42"
-    r = httpx.get(ws.url + "/ready", headers={"X-Request-ID": rid}, timeout=15)
+    r = httpx.get(ws.url + "/ready", headers={"X-Request-ID": rid, **AUTH}, timeout=15)
     assert r.headers["x-request-id"] == rid
     assert r.json()["checks"]["llm_back"] == "ok"
     assert r.json()["checks"]["op_api"] == "ok"

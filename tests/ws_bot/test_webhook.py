@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox.phone import meta
+from tests.support.processes import TEST_TOKEN
 from tests.ws_bot.support import APP_SECRET, PHONE_ID, VERIFY_TOKEN, Stack, text_of
 
 
@@ -96,7 +97,9 @@ def test_same_message_ten_times_in_any_key_order_is_answered_once(stack: Stack, 
     stack.phone.wait_for(wa_id, lambda m: "English" in json.dumps(m["body"]))
     time.sleep(1.5)
     assert len(stack.phone.bot_messages(wa_id)) == 1
-    metrics = httpx.get(f"{stack.bot.url}/metrics").text
+    metrics = httpx.get(
+        f"{stack.bot.url}/metrics", headers={"Authorization": f"Bearer {TEST_TOKEN}"}
+    ).text
     duplicates = next(
         float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()

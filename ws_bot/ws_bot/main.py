@@ -33,7 +33,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     messenger = Messenger(wa)
     llm = LlmClient(settings.llm_backend, token, settings.llm_timeout_seconds)
     op = OpClient(settings.op_backend, token, settings.op_timeout_seconds)
-    wallets = WalletResolver(settings.allow_insecure_http, settings.wallet_fetch_timeout_seconds)
+    wallets = WalletResolver(
+        settings.allow_insecure_http,
+        settings.wallet_fetch_timeout_seconds,
+        max_document=settings.wallet_document_max_bytes,
+    )
     poller = Poller(settings, store, op, messenger)
     conversation = Conversation(settings, store, messenger, llm, op, wallets, poller.wake)
     register_handlers(wa, conversation)
@@ -66,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or get_settings,
         lifespan=lifespan,
         description="WhatsApp gateway for Paguito payments",
+        # The only public service: its operational endpoints need the internal token.
+        protect_ops=True,
     )
     app.include_router(router)
     return app

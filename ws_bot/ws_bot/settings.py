@@ -33,7 +33,9 @@ class Settings(ServiceSettings):
         default="", description="Comma-separated E.164 numbers told of payments"
     )
     allow_insecure_http: bool = Field(
-        default=False, description="Accept http:// wallet addresses ($host/x → http://host/x)."
+        default=False,
+        description="Sandbox only: accept http:// wallet addresses ($host/x → http://host/x) "
+        "and wallets on loopback or private addresses.",
     )
     poll_deadline_seconds: float = Field(default=600.0, gt=0, description="Stop polling after this")
     poll_initial_seconds: float = Field(default=2.0, gt=0)
@@ -48,7 +50,12 @@ class Settings(ServiceSettings):
     inbox_retention_seconds: float = Field(
         default=7 * 24 * 3600, gt=0, description="Handled messages' content is erased after this"
     )
-    wallet_fetch_timeout_seconds: float = Field(default=5.0, gt=0)
+    wallet_fetch_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Whole wallet-document fetch, body and retries included"
+    )
+    wallet_document_max_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=1024 * 1024, description="Larger wallet documents refused"
+    )
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     op_timeout_seconds: float = Field(default=30.0, gt=0)
     max_media_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)

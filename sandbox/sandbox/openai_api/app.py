@@ -141,6 +141,7 @@ def create_app() -> FastAPI:
             {
                 "endpoint": "chat",
                 "model": body["model"],
+                "safety_identifier": body.get("safety_identifier"),
                 "response_format": (fmt.get("json_schema") or {}).get("name"),
                 "images": len(images),
                 "messages": len(messages),
