@@ -61,14 +61,17 @@ class OpenPaymentsHttp:
         if params:
             target = self.url(str(httpx.URL(target).copy_merge_params(dict(params))))
         headers = {"Accept": "application/json"}
-        if access_token:
-            headers["Authorization"] = f"GNAP {access_token}"
+        authorization = f"GNAP {access_token}" if access_token else None
+        if authorization:
+            headers["Authorization"] = authorization
         content = compact_json(body) if body is not None else None
-        request = self.client.build_request(method, target, content=content, headers=headers)
+        parsed = httpx.URL(target)
         if method == "POST" or access_token:
             if self.signer is None:
                 raise RuntimeError("this request must be signed: create the client with a key")
-            self.signer.sign(request, content)
+            # Signed before the request exists: one header build instead of five edits.
+            headers.update(self.signer.headers_for(method, parsed, authorization, content))
+        request = self.client.build_request(method, parsed, content=content, headers=headers)
         try:
             response = await self.client.send(request)
         except httpx.HTTPError as exc:
