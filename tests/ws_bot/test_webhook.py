@@ -219,3 +219,16 @@ def test_odd_messages_do_not_stop_the_worker(stack: Stack, uid) -> None:
     assert _post(stack, body, meta.sign(body, APP_SECRET)).status_code == 200
     stack.phone.say(wa_id, "hola")  # the next normal message is still answered
     stack.phone.wait_for(wa_id, lambda m: "English" in json.dumps(m["body"]))
+
+
+def test_acknowledged_bodies_survive_a_kill_right_after_the_200(stack: Stack, uid) -> None:
+    """A 200 means committed: SIGKILL straight after the acks, and every message is answered
+    after the restart (the bodies were stored before the 200; the split happens later)."""
+    users = [uid() for _ in range(5)]
+    for wa_id in users:
+        body = json.dumps(_update(wa_id, "hola", f"wamid.kill{wa_id}")).encode()
+        assert _post(stack, body, meta.sign(body, APP_SECRET)).status_code == 200
+    stack.restart_bot(kill=True)
+    for wa_id in users:
+        stack.phone.wait_for(wa_id, lambda m: "English" in json.dumps(m["body"]))
+        assert len(stack.phone.bot_messages(wa_id)) == 1
