@@ -6,11 +6,19 @@ The whole stack runs on the sandbox (SQLite, offline parser). Memory is read (RS
 after start-up and again after N complete payments through the chat (onboarding, quote, Confirm,
 approval, receipt) plus M extra messages. The baseline is a bare FastAPI app under uvicorn, the
 floor any of these services starts from: the ratio is each service's RSS / the bare app's.
+
+The development environment holds every member's and the test tools' packages, and some of them
+change what a service imports (httpx loads its CLI, rich and pygments, whenever they are
+installed). So each service is also started idle from its own production install, made as its
+Dockerfile makes it (`uv sync --frozen --no-dev --package <member> --no-editable`, from the uv
+cache), with the same settings: that is the figure a deployment sees.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -19,8 +27,8 @@ from pathlib import Path
 
 import psutil
 
-from bench._stack import bare_app
-from tests.support.processes import ServiceProcess
+from bench._stack import Spawn, bare_app
+from tests.support.processes import BIN, ServiceProcess
 from tests.trust.support import Replicated, ask_and_confirm, pointer, replicated_stack
 
 MIB = 1024 * 1024
@@ -32,6 +40,33 @@ def rss(proc: ServiceProcess) -> float:
     root = psutil.Process(proc.proc.pid)
     total: int = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
     return total / MIB
+
+
+MEMBERS = {"ws_bot": "ws-bot", "llm_back": "llm-back", "op_api": "op-api"}
+
+
+def production_install(member: str, where: Path) -> Path:
+    """A virtualenv holding only `member` and its runtime dependencies; its bin directory."""
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(where)}
+    subprocess.run(
+        ["uv", "sync", "--frozen", "--no-dev", "--package", member, "--no-editable", "--quiet"],
+        env=env,
+        check=True,
+        timeout=600,
+    )
+    return where / "bin"
+
+
+def production_idle(spawn: Spawn, name: str, running: ServiceProcess, bin_dir: Path) -> float:
+    """Idle RSS of `running`'s service started again from a production install."""
+    args = [str(bin_dir / Path(a).name) if a.startswith(str(BIN)) else a for a in running.args]
+    # Own port, data directory and database; every other setting as the running one.
+    env = {k: v for k, v in running.env.items() if k not in {"PORT", "DATA_DIR", "DATABASE_URL"}}
+    proc = spawn(f"{name}_production", args, env)
+    try:
+        return rss(proc)
+    finally:
+        proc.stop()
 
 
 def _pay(stack: Replicated, wa_id: str, messages: int) -> None:
@@ -66,6 +101,10 @@ def main(argv: list[str] | None = None) -> None:
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda u: _pay(stack, u, args.messages), users))
         busy = {name: rss(p) for name, p in services.items()}
+        production = {}
+        for name, member in MEMBERS.items():
+            bin_dir = production_install(member, Path(tmp) / f"venv-{member}")
+            production[name] = production_idle(stack.spawn, name, services[name], bin_dir)
     base = busy["bare FastAPI"]
     print(f"resident memory (RSS), idle and after {args.payments} payments through the chat")
     for name in services:
@@ -73,6 +112,10 @@ def main(argv: list[str] | None = None) -> None:
             f"  {name:13s} idle {idle[name]:6.1f} MiB   after traffic {busy[name]:6.1f} MiB"
             f"   ratio to bare {busy[name] / base:.2f}"
         )
+    print("idle RSS started from each service's production install (aim ≤ 75 MiB)")
+    bare_idle = idle["bare FastAPI"]
+    for name, value in production.items():
+        print(f"  {name:13s} {value:6.1f} MiB   ratio to bare idle {value / bare_idle:.2f}")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,8 @@ import asyncio
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel
 
 from llm_back import usage
@@ -23,6 +21,9 @@ from llm_back.media import Media, sniff
 from llm_back.memory import Turn
 from llm_back.settings import Settings
 from shared.pseudonyms import pseudonym
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 RECEIPT_PROMPT = (
     "You read photos for a payments assistant. If the image is a receipt, bill, invoice or "
@@ -53,6 +54,9 @@ def system_prompt() -> str:
 class OpenAIBackend:
     def __init__(self, settings: Settings) -> None:
         assert settings.openai_api_key is not None
+        # Imported here, only when a key is set: the SDK costs ~15 MiB resident even offline.
+        from openai import AsyncOpenAI
+
         self.settings = settings
         self.timeout = settings.openai_timeout_seconds
         self.client = AsyncOpenAI(

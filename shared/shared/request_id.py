@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "X-Request-ID"
-_header_bytes = HEADER.lower().encode()
+HEADER_BYTES = HEADER.lower().encode()  # as ASGI scopes carry header names
 # Ids come from outside: accept only short, printable tokens so a header cannot inject log lines.
 _VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -50,8 +50,15 @@ def request_id_scope(request_id: str | None = None) -> Iterator[str]:
         _current.reset(token)
 
 
+def with_request_id(headers: list[tuple[bytes, bytes]], rid: str) -> list[tuple[bytes, bytes]]:
+    """Response headers carrying `rid` as the one X-Request-ID."""
+    return [*(h for h in headers if h[0].lower() != HEADER_BYTES), (HEADER_BYTES, rid.encode())]
+
+
 class RequestIdMiddleware:
-    """Pure ASGI middleware (no BaseHTTPMiddleware) so the context var reaches every handler."""
+    """The request id alone, for apps outside `shared.app.create_service_app` (whose
+    `ServiceMiddleware` does this together with the rest). Pure ASGI middleware (no
+    BaseHTTPMiddleware) so the context var reaches every handler."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -62,18 +69,14 @@ class RequestIdMiddleware:
             return
         incoming = None
         for name, value in scope.get("headers", []):
-            if name == _header_bytes:
+            if name == HEADER_BYTES:
                 incoming = value.decode("latin-1")
                 break
         with request_id_scope(incoming) as rid:
 
             async def send_with_id(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    headers = [
-                        (k, v) for k, v in message.get("headers", []) if k.lower() != _header_bytes
-                    ]
-                    headers.append((_header_bytes, rid.encode()))
-                    message["headers"] = headers
+                    message["headers"] = with_request_id(message.get("headers", []), rid)
                 await send(message)
 
             await self.app(scope, receive, send_with_id)

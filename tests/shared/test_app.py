@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -10,7 +11,7 @@ import pytest
 from fastapi import Depends
 from pydantic import SecretStr
 
-from shared.app import create_service_app
+from shared.app import create_service_app, quiet_access_log
 from shared.auth import require_internal_token
 from shared.http import RetryPolicy, RetryTransport, create_client
 from shared.request_id import request_id_scope
@@ -30,6 +31,11 @@ def make_app(max_body: int = 1000):
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError(f"leaky {TOKEN}")
+
+    @app.post("/ack")
+    @quiet_access_log
+    async def ack(body: dict[str, object]) -> dict[str, str]:
+        return {"status": "ok"}
 
     return app
 
@@ -74,6 +80,44 @@ async def test_oversized_body_is_413(client) -> None:
         "/internal", content=chunks(), headers={"Authorization": f"Bearer {TOKEN}"}
     )
     assert streamed.status_code == 413
+
+
+async def test_one_middleware_sets_request_ids_on_every_answer(client) -> None:
+    kept = await client.get("/health", headers={"X-Request-ID": "abc-123"})
+    assert kept.headers["x-request-id"] == "abc-123"
+    replaced = await client.get("/health", headers={"X-Request-ID": "bad id\nforged"})
+    assert replaced.headers["x-request-id"] not in ("", "bad id\nforged")
+    big = await client.post("/internal", content=b"x" * 2000, headers={"X-Request-ID": "r-413"})
+    assert (big.status_code, big.headers["x-request-id"]) == (413, "r-413")
+    boom = await client.get("/boom", headers={"X-Request-ID": "r-500"})
+    assert (boom.status_code, boom.headers["x-request-id"]) == (500, "r-500")
+
+
+async def test_quiet_routes_log_successes_at_debug_and_failures_at_info(client, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="paguito.access")
+    assert (await client.post("/ack", json={})).status_code == 200
+    assert [r for r in caplog.records if r.name == "paguito.access"] == []
+    assert (await client.post("/ack", content=b"[")).status_code == 422
+    assert (await client.post("/internal", json={})).status_code == 401
+    lines = [(r.levelno, r.__dict__["path"], r.__dict__["status"]) for r in caplog.records]
+    assert lines == [(logging.INFO, "/ack", 422), (logging.INFO, "/internal", 401)]
+    caplog.set_level(logging.DEBUG, logger="paguito.access")
+    await client.post("/ack", json={})
+    assert caplog.records[-1].levelno == logging.DEBUG
+
+
+async def test_requests_are_counted_by_route_template(client) -> None:
+    for _ in range(3):
+        await client.post("/ack", json={})
+    text = (await client.get("/metrics")).text
+    counted = next(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("paguito_http_requests_total{")
+        and 'route="/ack"' in line
+        and 'status="200"' in line
+    )
+    assert counted >= 3
 
 
 def test_short_internal_token_is_refused() -> None:

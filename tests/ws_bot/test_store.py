@@ -1,14 +1,30 @@
-"""The gateway's store on SQLite: dedupe that outlives pruning, one claim per row, leases."""
+"""The gateway's store on SQLite: stored bodies, splitting, dedupe that outlives pruning, one
+claim per row, leases."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
+from typing import Any
 
+from prometheus_client import REGISTRY
+from sqlalchemy import select
+
+from sandbox.phone import meta
 from shared.db import create_engine
 from tests.ws_bot.support import run_async
-from ws_bot.store import Store
+from ws_bot.settings import Settings
+from ws_bot.store import Store, webhooks
+from ws_bot.worker import InboxWorker
+
+
+async def _enqueue(store: Store, items: list[tuple[str, str, bytes]]) -> int:
+    """Store one webhook body and file it as already split into `items`; how many were new."""
+    await store.store_webhook(b"{}")
+    (webhook,) = await store.pending_webhooks()
+    return (await store.file_webhooks([(webhook.id, items)], [])).new
 
 
 def test_dedupe_claims_and_pruning(tmp_path: Path) -> None:
@@ -19,8 +35,8 @@ async def _scenario(tmp_path: Path) -> None:
     store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
     await store.create()
     try:
-        assert await store.enqueue([("m1", "111", b"{}"), ("m2", "111", b"{}")]) == 2
-        assert await store.enqueue([("m1", "111", b"{}")]) == 0
+        assert await _enqueue(store, [("m1", "111", b"{}"), ("m2", "111", b"{}")]) == 2
+        assert await _enqueue(store, [("m1", "111", b"{}")]) == 0
         # One row per user at a time, in order; a busy user gets nothing more.
         first = await store.claim_inbox("a", 60, 10, set())
         assert [i.message_id for i in first] == ["m1"]
@@ -30,15 +46,72 @@ async def _scenario(tmp_path: Path) -> None:
         second = await store.claim_inbox("b", 60, 10, set())
         assert [i.message_id for i in second] == ["m2"]
         await store.finish_inbox(second[0].id)
+        assert await store.webhook_counts() == {"split": 2}
         assert await store.prune_inbox(time.time() + 1) == 2
-        assert await store.enqueue([("m1", "111", b"{}")]) == 0  # still deduped after pruning
+        assert await store.webhook_counts() == {}  # split bodies live on as their messages
+        assert await _enqueue(store, [("m1", "111", b"{}")]) == 0  # still deduped after pruning
         assert await store.inbox_counts() == {"done": 2}
-        # Concurrent deliveries share one group commit; a repeated id is new exactly once.
-        results = await asyncio.gather(
-            *(store.enqueue([("m9", "222", b"{}"), (f"x{i}", "222", b"{}")]) for i in range(20))
+        # Concurrent deliveries share one group commit, and each returns once committed.
+        await asyncio.gather(*(store.store_webhook(f'{{"n":{i}}}'.encode()) for i in range(20)))
+        stored = await store.pending_webhooks()
+        assert [w.body for w in stored] == [f'{{"n":{i}}}'.encode() for i in range(20)]
+        # Filed together, a message id repeated across bodies is new exactly once.
+        filed = await store.file_webhooks(
+            [(w.id, [("m9", "222", b"{}"), (f"x{i}", "222", b"{}")]) for i, w in enumerate(stored)],
+            [],
         )
-        assert sum(results) == 21
+        assert (filed.new, filed.duplicate) == (21, 19)
         assert await store.inbox_counts() == {"done": 2, "pending": 21}
+        assert await store.pending_webhooks() == []
+    finally:
+        await store.engine.dispose()
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(
+        internal_api_token="x" * 20,
+        meta_app_secret="s" * 10,
+        meta_access_token="t",
+        meta_phone_id="1",
+        **overrides,
+    )
+
+
+def test_the_worker_splits_stored_bodies_and_marks_the_ones_that_do_not_split(
+    tmp_path: Path,
+) -> None:
+    run_async(lambda: _splitting(tmp_path))
+
+
+async def _splitting(tmp_path: Path) -> None:
+    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    await store.create()
+    worker = InboxWorker(_settings(), store, None, None)  # type: ignore[arg-type]
+    good = meta.message_update(
+        phone_id="1",
+        display_phone="15550001234",
+        wa_id="111",
+        name="Ana",
+        messages=[meta.message("111", "wamid.a", "text", {"body": "hola"})],
+    )
+    no_id = {"entry": [{"changes": [{"field": "messages", "value": {"messages": [{"x": 1}]}}]}]}
+    before = REGISTRY.get_sample_value("paguito_ws_webhook_unsplittable_total") or 0.0
+    try:
+        for body in (good, no_id, good):
+            await store.store_webhook(json.dumps(body).encode())
+        await worker.split()
+        assert await store.webhook_counts() == {"split": 2, "bad": 1}
+        assert await store.inbox_counts() == {"pending": 1}  # the repeat was a duplicate
+        (item,) = await store.claim_inbox("r", 60, 10, set())
+        assert (item.message_id, item.wa_id) == ("wamid.a", "111")
+        after = REGISTRY.get_sample_value("paguito_ws_webhook_unsplittable_total")
+        assert after == before + 1
+        # The bad body is kept, with its reason, for a person to read.
+        async with store.engine.connect() as conn:
+            (note,) = (
+                await conn.execute(select(webhooks.c.note).where(webhooks.c.status == "bad"))
+            ).one()
+        assert "message without id" in note
     finally:
         await store.engine.dispose()
 
@@ -48,16 +121,7 @@ def test_a_message_that_keeps_failing_is_parked_and_the_user_told(tmp_path: Path
 
 
 async def _parked(tmp_path: Path) -> None:
-    from ws_bot.settings import Settings
-    from ws_bot.worker import InboxWorker
-
-    settings = Settings(
-        internal_api_token="x" * 20,
-        meta_app_secret="s" * 10,
-        meta_access_token="t",
-        meta_phone_id="1",
-        inbox_max_attempts=2,
-    )
+    settings = _settings(inbox_max_attempts=2)
     store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
     await store.create()
     told: list[str] = []
@@ -71,7 +135,7 @@ async def _parked(tmp_path: Path) -> None:
 
     worker = InboxWorker(settings, store, Exploding(), apologise)  # type: ignore[arg-type]
     try:
-        await store.enqueue([("m1", "111", b"{}")])
+        await _enqueue(store, [("m1", "111", b"{}")])
         for _ in range(3):  # two failed tries, then the third claim parks it
             (item,) = await store.claim_inbox("r", 60, 1, set())
             await worker._process(item)

@@ -12,6 +12,10 @@ WEBHOOK_MESSAGES = Counter(
 WEBHOOK_REFUSED = Counter(
     "paguito_ws_webhook_refused_total", "Webhooks refused (signature or body)", ["reason"]
 )
+WEBHOOK_UNSPLITTABLE = Counter(
+    "paguito_ws_webhook_unsplittable_total",
+    "Signed, acknowledged webhook bodies that did not split into messages (kept, marked bad)",
+)
 RATE_LIMITED = Counter("paguito_ws_rate_limited_total", "Messages dropped by the rate limit")
 PAYMENTS_FINAL = Counter(
     "paguito_ws_payments_final_total", "Payments that reached a final status", ["status"]

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,7 @@ from sqlalchemy import (
     Column,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -53,6 +56,18 @@ inbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("lease_owner", String(64)),
     Column("lease_until", Float),
+    Column("received_at", Float, nullable=False),
+)
+
+# Signed webhook bodies exactly as received, stored before the 200. The inbox worker splits each
+# into messages (ws_inbox), or marks it "bad" with the reason when it does not split.
+webhooks = Table(
+    "ws_webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False, default="pending", index=True),
+    Column("note", String(256)),
     Column("received_at", Float, nullable=False),
 )
 
@@ -132,7 +147,24 @@ CONFIRMED = "confirmed"  # the user tapped Confirm (exactly one tap wins)
 CANCELLED = "cancelled"
 OPEN_DRAFT = (COLLECTING, QUOTED)
 DRAFT_TTL_SECONDS = 1800.0
-MAX_BATCH = 200  # webhooks per group commit (keeps one INSERT well under SQLite's variable cap)
+MAX_BATCH = 200  # webhook bodies per group commit
+SPLIT_BATCH = 100  # webhook bodies split per transaction
+INSERT_CHUNK = 500  # inbox rows per INSERT (6 parameters each: far below either database's cap)
+
+
+@dataclass(frozen=True)
+class StoredWebhook:
+    id: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What filing split webhooks did: messages new to the inbox, already there, bodies marked."""
+
+    new: int
+    duplicate: int
+    bad: int
 
 
 @dataclass(frozen=True)
@@ -224,6 +256,39 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
+class _SqliteBodyAppender:
+    """Appends webhook bodies to SQLite with the stdlib `sqlite3` on one dedicated thread.
+
+    The ack waits on this insert, and through SQLAlchemy + aiosqlite it was most of the ack's
+    CPU (bench/webhook_ack: several thread hops and a statement compile per group commit). Here
+    a group commit is one hop and one executemany. Durability is the same: WAL with
+    synchronous=FULL, so a returned commit is on disk.
+    """
+
+    _SQL = "INSERT INTO ws_webhooks (body, status, received_at) VALUES (?, 'pending', ?)"
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="ws-bodies")
+
+    def _append(self, rows: list[tuple[bytes, float]]) -> None:
+        if self._connection is None:
+            self._connection = sqlite3.connect(self._path, timeout=30)
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA synchronous=FULL")
+        connection = self._connection
+        try:
+            connection.executemany(self._SQL, rows)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+
+    async def append(self, rows: list[tuple[bytes, float]]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._append, rows)
+
+
 class Store:
     """All reads and writes of the gateway's tables."""
 
@@ -235,39 +300,24 @@ class Store:
         self._write_lock: asyncio.Lock | None = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else None
         )
-        self._urgent_waiting = 0
-        self._pending: list[tuple[list[tuple[str, str, bytes]], asyncio.Future[int]]] = []
+        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._appender = (
+            _SqliteBodyAppender(str(engine.url.database))
+            if engine.dialect.name == "sqlite"
+            else None
+        )
         self._flusher: asyncio.Task[None] | None = None
 
     @asynccontextmanager
-    async def _write(self, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
-        """A write transaction (serialised within this process on SQLite).
-
-        `urgent` writes (storing webhooks, which Meta is waiting on) go before the others
-        queued: every other writer steps aside while one is waiting.
-        """
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (serialised within this process on SQLite, first come first
+        served: acks and the worker take turns, so neither starves under a burst)."""
         if self._write_lock is None:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        if urgent:
-            self._urgent_waiting += 1
-            try:
-                await self._write_lock.acquire()
-            finally:
-                self._urgent_waiting -= 1
-        else:
-            while True:
-                await self._write_lock.acquire()
-                if not self._urgent_waiting:
-                    break
-                self._write_lock.release()
-                await asyncio.sleep(0.001)
-        try:
-            async with self.engine.begin() as conn:
-                yield conn
-        finally:
-            self._write_lock.release()
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     async def create(self) -> None:
         await create_tables(self.engine, metadata)
@@ -280,55 +330,103 @@ class Store:
 
     # ------------------------------------------------------------------ inbox
 
-    async def enqueue(self, items: list[tuple[str, str, bytes]]) -> int:
-        """Store (message_id, wa_id, payload) rows; already-seen message ids are ignored.
+    async def store_webhook(self, body: bytes) -> None:
+        """Store one signed webhook body; return once it is durably committed.
 
-        Webhooks arriving together are written in one transaction (group commit): one disk
-        flush for a burst instead of one per request, and each caller still returns only once
-        its rows are committed. Returns how many rows were new.
+        Bodies arriving together are written in one transaction (group commit): one disk flush
+        for a burst instead of one per request, and each caller still returns only once its row
+        is committed. Nothing else happens here: splitting and dedupe are the worker's.
         """
-        if not items:
-            return 0
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append((items, done))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((body, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_pending())
-        return await done
+        await done
 
     async def _flush_pending(self) -> None:
         while self._pending:
-            # One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per batch: the returned
-            # ids are the new ones, so each caller still learns exactly which of its rows were.
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             now = time.time()
-            rows = [
-                {
-                    "message_id": message_id,
-                    "wa_id": wa_id,
-                    "payload": payload.decode(),
-                    "status": "pending",
-                    "attempts": 0,
-                    "received_at": now,
-                }
-                for items, _ in batch
-                for message_id, wa_id, payload in items
-            ]
             try:
-                async with self._write(urgent=True) as conn:
-                    result = await conn.execute(
-                        self._insert_ignore(inbox).values(rows).returning(inbox.c.message_id)
-                    )
-                    new_ids = {row[0] for row in result}
+                await self._append_bodies([(body, now) for body, _ in batch])
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
-            for items, done in batch:
-                mine = {message_id for message_id, _, _ in items} & new_ids
-                new_ids -= mine  # the same id in two deliveries of one batch is new only once
+            for _, done in batch:
                 if not done.done():
-                    done.set_result(len(mine))
+                    done.set_result(None)
+
+    async def _append_bodies(self, rows: list[tuple[bytes, float]]) -> None:
+        if self._appender is not None and self._write_lock is not None:
+            async with self._write_lock:  # SQLite's one writer: our own writers take turns
+                await self._appender.append(rows)
+            return
+        async with self._write() as conn:
+            # executemany of one cached statement: not recompiled per batch size.
+            await conn.execute(
+                insert(webhooks),
+                [{"body": body, "status": "pending", "received_at": at} for body, at in rows],
+            )
+
+    async def pending_webhooks(self, limit: int = SPLIT_BATCH) -> list[StoredWebhook]:
+        """The oldest bodies not split yet (several replicas may read the same ones: filing is
+        idempotent)."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(webhooks.c.id, webhooks.c.body)
+                    .where(webhooks.c.status == "pending")
+                    .order_by(webhooks.c.id)
+                    .limit(limit)
+                )
+            ).all()
+        return [StoredWebhook(row.id, bytes(row.body)) for row in rows]
+
+    async def file_webhooks(
+        self, split: list[tuple[int, list[tuple[str, str, bytes]]]], bad: list[tuple[int, str]]
+    ) -> Filed:
+        """In one transaction: add the messages of the `split` bodies to the inbox (a message id
+        already there is ignored: that is the dedupe, across restarts and replicas), mark those
+        bodies split, and mark the `bad` ones with their reason."""
+        messages = [item for _, items in split for item in items]
+        new_ids: set[str] = set()
+        async with self._write() as conn:
+            if messages:
+                now = time.time()
+                rows = [
+                    {
+                        "message_id": message_id,
+                        "wa_id": wa_id,
+                        "payload": payload.decode(),
+                        "status": "pending",
+                        "attempts": 0,
+                        "received_at": now,
+                    }
+                    for message_id, wa_id, payload in messages
+                ]
+                for start in range(0, len(rows), INSERT_CHUNK):
+                    result = await conn.execute(
+                        self._insert_ignore(inbox)
+                        .values(rows[start : start + INSERT_CHUNK])
+                        .returning(inbox.c.message_id)
+                    )
+                    new_ids.update(row[0] for row in result)
+            if split:
+                await conn.execute(
+                    update(webhooks)
+                    .where(webhooks.c.id.in_([i for i, _ in split]), webhooks.c.status == "pending")
+                    .values(status="split")
+                )
+            for row_id, reason in bad:
+                await conn.execute(
+                    update(webhooks)
+                    .where(webhooks.c.id == row_id, webhooks.c.status == "pending")
+                    .values(status="bad", note=reason[:256])
+                )
+        new = len({message_id for message_id, _, _ in messages} & new_ids)
+        return Filed(new=new, duplicate=len(messages) - new, bad=len(bad))
 
     async def claim_inbox(
         self, owner: str, lease: float, limit: int, busy: set[str]
@@ -421,11 +519,23 @@ class Store:
                 )
                 .values(payload="")
             )
+            # Split bodies live on as their messages; bad ones are kept for a person to read.
+            await conn.execute(
+                delete(webhooks).where(
+                    webhooks.c.status == "split", webhooks.c.received_at < older_than
+                )
+            )
         return _rowcount(result)
 
     async def inbox_counts(self) -> dict[str, int]:
+        return await self._counts(inbox)
+
+    async def webhook_counts(self) -> dict[str, int]:
+        return await self._counts(webhooks)
+
+    async def _counts(self, table: Table) -> dict[str, int]:
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(select(inbox.c.status, inbox.c.id))).all()
+            rows = (await conn.execute(select(table.c.status, table.c.id))).all()
         counts: dict[str, int] = {}
         for status, _ in rows:
             counts[status] = counts.get(status, 0) + 1
