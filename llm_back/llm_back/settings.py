@@ -67,10 +67,6 @@ class Settings(ServiceSettings):
     )
     media_allow_http: bool = Field(default=False, description="Plain-http media URLs (dev only).")
 
-    # Memory of recent turns per wa_id.
-    memory_ttl_seconds: int = Field(default=24 * 3600, ge=1)
-    memory_turns: int = Field(default=6, ge=1, le=50)
-
     @property
     def audio_types(self) -> frozenset[str]:
         return _csv(self.allowed_audio_types)

@@ -74,8 +74,10 @@ def test_real_payment_to_each_final_status(real: tuple[Stack, Wallet], uid) -> N
     n = phone.count(alice)
     assert wallet.answer(url, "approve").status_code == 200
     receipt = text_of(phone.wait_text(alice, "Payment sent", after=n, timeout=30))
-    received = re.search(r"received (\d+\.\d{2}) USD", receipt)
+    received = re.search(r"Received: (\d+\.\d{2}) USD", receipt)
     assert received, receipt
+    assert received.group(1) == "5.00"  # Bob receives the amount named; the fee is on top
+    assert re.search(r"Reference: P-[0-9A-F]{6}$", receipt)
     phone.wait_text(bob, f"Alice sent you {received.group(1)} USD")
     assert wallet.balance("bob") - before == int(received.group(1).replace(".", ""))
     gained = wallet.balance("bob") - before
@@ -113,7 +115,10 @@ def test_real_cancel_after_confirming(real: tuple[Stack, Wallet], uid) -> None:
     phone.wait_text(wa_id, "Cancelled", after=n)
     assert wallet.answer(url, "approve").status_code == 409  # the grant is gone
     time.sleep(2.0)
-    assert [text_of(m) for m in phone.bot_messages(wa_id)[n:]] == ["Cancelled. Nothing was sent."]
+    said = [text_of(m) for m in phone.bot_messages(wa_id)[n:]]
+    assert len(said) == 1, said
+    assert said[0].startswith("Cancelled: 2.00 USD to Bob"), said
+    assert said[0].endswith("Nothing was sent.")
 
 
 def test_real_failed_payment(real: tuple[Stack, Wallet], uid) -> None:
