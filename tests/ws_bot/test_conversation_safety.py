@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from tests.ws_bot.conftest import pointer
 from tests.ws_bot.support import Message, Phone, Stack, buttons_of, text_of
 
@@ -245,3 +247,16 @@ def test_a_wallet_address_without_the_dollar_sign_is_understood(stack: Stack, ui
     n = phone.count(wa_id)
     phone.say(wa_id, pointer(stack.wallet("alice")).removeprefix("$"))
     phone.wait_text(wa_id, "Wallet registered: " + stack.wallet("alice"), after=n)
+
+
+def test_a_hostile_message_does_not_stall_anyone(stack: Stack, uid) -> None:
+    phone, attacker, other = stack.phone, uid(), uid()
+    phone.onboard(attacker, "Mallory", pointer(stack.wallet("alice")))
+    phone.onboard(other, "Olga", pointer(stack.wallet("bob")))
+    n_attacker, n_other = phone.count(attacker), phone.count(other)
+    phone.say(attacker, "save a" + " " * 4000 + "y")
+    phone.say(other, "help")
+    # Generous bounds: the backtracking version took minutes here.
+    phone.wait_text(other, "never move money", after=n_other, timeout=10)
+    phone.wait_for(attacker, lambda m: True, after=n_attacker, timeout=10)
+    assert httpx.get(stack.bot.url + "/health", timeout=5).status_code == 200
