@@ -230,6 +230,28 @@ def test_answers_status_balance_history_and_language(stack: Stack, uid) -> None:
     phone.wait_text(wa_id, "Tu último pago: 9.00 USD a Bob", after=n)
 
 
+def test_history_lists_payments_sent_and_received(stack: Stack, uid, payments_api) -> None:
+    phone, ana, bob = stack.phone, uid(), uid()
+    phone.onboard(bob, "Bob", pointer(stack.wallet("bob")))
+    ana = _user(stack, lambda: ana, "Ana")
+    _summary(phone, ana, "send 11 to Bob")
+    n = phone.count(ana)
+    phone.say(ana, "yes")
+    phone.wait_for(ana, _approval, after=n)
+    paid = next(p for p in payments_api.list() if p["amount"] == "11" and not p["cancelled"])
+    n_bob = phone.count(bob)
+    payments_api.outcome(paid["id"], "completed")
+    phone.wait_text(bob, "Ana sent you 11.00 USD", after=n_bob, timeout=30)
+    n = phone.count(ana)
+    phone.say(ana, "history")
+    sent = text_of(phone.wait_text(ana, "Your recent payments sent", after=n))
+    assert "11.10 USD → Bob · sent" in sent
+    n = phone.count(bob)
+    phone.say(bob, "history")
+    received = text_of(phone.wait_text(bob, "Received:", after=n))
+    assert "11.00 USD ← Ana" in received
+
+
 def test_a_welcome_without_a_profile_name_has_no_gap(stack: Stack, uid) -> None:
     phone, wa_id = stack.phone, uid()
     phone.say(wa_id, "hola")
