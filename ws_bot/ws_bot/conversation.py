@@ -153,8 +153,10 @@ class Conversation:
             await self.payments.confirm(user, inc, tapped.draft_id)
         elif isinstance(tapped, PayTap):
             await self.payments.cancel_draft(user, tapped.draft_id)
-        elif isinstance(tapped, AnswerTap):
+        elif isinstance(tapped, AnswerTap) and question(user) in YES_NO:
             await self._answer(user, inc, tapped.yes)
+        elif isinstance(tapped, AnswerTap):  # an old question, already answered: never a "yes"
+            await self.ctx.say.text(user.wa_id, t(user.language, "question_gone"))
         elif isinstance(tapped, ContactPick) and question(user) == Question.PICK_CONTACT:
             await self.payments.pick_contact(user, inc, tapped.alias)
         else:
@@ -183,8 +185,9 @@ class Conversation:
         if command := phrases.command(text):
             await self.commands[command](user)
             return
-        if (wallet := phrases.parse_my_wallet(text)) and find_wallet(wallet):
-            await self.onboarding.change_wallet(user, wallet)
+        wallet = phrases.parse_my_wallet(text)
+        if wallet and (pointer := find_wallet(wallet) or phrases.bare_wallet(wallet)):
+            await self.onboarding.change_wallet(user, pointer)
             return
         if saved := phrases.parse_save(text):
             await self.book.save(user, *saved)

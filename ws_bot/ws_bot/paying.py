@@ -31,7 +31,7 @@ from ws_bot.dialog import Context, Question
 from ws_bot.incoming import Incoming
 from ws_bot.metrics import BACKEND_UNAVAILABLE
 from ws_bot.phrases import clean_name
-from ws_bot.texts import short_ref, t
+from ws_bot.texts import plain_reason, short_ref, t
 from ws_bot.wallets import WalletError, find_wallet, normalize
 
 logger = logging.getLogger(__name__)
@@ -102,22 +102,6 @@ def what(lang: str | None, draft: st.Draft) -> str:
     if not draft.recipient_label:
         return amount
     return t(lang, "what", amount=amount, recipient=clean_name(draft.recipient_label))
-
-
-def _plain_reason(lang: str | None, detail: str) -> str:
-    """op_api's English detail as a plain reason in the user's language."""
-    d = detail.lower()
-    if "insufficient" in d or "funds" in d:
-        key = "reason_funds"
-    elif "rate" in d or "currenc" in d or "asset" in d:
-        key = "reason_rate"
-    elif "amount" in d:
-        key = "reason_amount"
-    elif "receiver" in d or "incoming" in d:
-        key = "reason_receiver"
-    else:
-        key = "reason_other"
-    return t(lang, key)
 
 
 def _same_recipient(a: str | None, b: str | None) -> bool:
@@ -512,7 +496,7 @@ class Payments:
         logger.warning("payment refused", extra={"ref": ref, "draft": draft.id, "detail": detail})
         await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED)
         await ctx.say.react(user.wa_id, draft.source_message_id, "❌")
-        reason = _plain_reason(lang, detail)
+        reason = plain_reason(lang, detail)
         await ctx.say.text(
             user.wa_id, t(lang, "payment_refused", what=what(lang, draft), reason=reason, ref=ref)
         )

@@ -131,6 +131,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "De acuerdo, no envío {what} otra vez.",
         "en": "OK, I won't send {what} again.",
     },
+    "question_gone": {
+        "es": "Esa pregunta ya quedó respondida; no hice nada.",
+        "en": "That question was already answered; I did nothing.",
+    },
     "nothing_to_confirm": {
         "es": "No hay ningún pago esperando tu confirmación.",
         "en": "There is no payment waiting for your confirmation.",
@@ -273,6 +277,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "la billetera de destino no aceptó el pago",
         "en": "the receiving wallet didn't accept the payment",
     },
+    "reason_network": {
+        "es": "la red de pagos no pudo entregarlo",
+        "en": "the payment network couldn't deliver it",
+    },
     "reason_other": {
         "es": "tu billetera rechazó el pago",
         "en": "your wallet refused the payment",
@@ -319,6 +327,24 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     "your_wallet": {"es": "Tu billetera: {url}", "en": "Your wallet: {url}"},
     "fee_none": {"es": "sin comisión", "en": "no fee"},
 }
+
+
+def plain_reason(lang: str | None, detail: str) -> str:
+    """A service's English reason as plain words in the user's language."""
+    d = detail.lower()
+    if "funds" in d or "balance" in d:
+        key = "reason_funds"
+    elif "liquidity" in d or "route" in d or "network" in d:
+        key = "reason_network"
+    elif "rate" in d or "currenc" in d or "asset" in d:
+        key = "reason_rate"
+    elif "amount" in d:
+        key = "reason_amount"
+    elif "receiver" in d or "incoming" in d:
+        key = "reason_receiver"
+    else:
+        key = "reason_other"
+    return t(lang, key)
 
 
 def short_ref(identifier: str) -> str:
