@@ -210,3 +210,20 @@ def _receipt_png(tags: str) -> bytes:
         + chunk(b"IDAT", idat)
         + chunk(b"IEND", b"")
     )
+
+
+def test_a_tap_on_an_expired_summary_is_refused(real: tuple[Stack, Wallet], uid) -> None:
+    """op_api runs with a 5 s expiry here: the summary's Confirm is refused once it lapsed."""
+    stack, wallet = real
+    phone, wa_id = stack.phone, uid()
+    phone.onboard(wa_id, "Exp", pointer(wallet.address("alice")))
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 2 to " + pointer(wallet.address("bob")))
+    phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
+    time.sleep(6.0)
+    n = phone.count(wa_id)
+    phone.tap(wa_id, "Confirm")
+    refused = text_of(phone.wait_text(wa_id, "expired", after=n))
+    assert "That summary (2.00 USD to Bob" in refused
+    time.sleep(1.0)
+    assert not any(_url(m) for m in phone.bot_messages(wa_id)[n:])
