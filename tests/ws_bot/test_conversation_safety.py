@@ -242,6 +242,10 @@ def test_history_lists_payments_sent_and_received(stack: Stack, uid, payments_ap
     n_bob = phone.count(bob)
     payments_api.outcome(paid["id"], "completed")
     phone.wait_text(bob, "Ana sent you 11.00 USD", after=n_bob, timeout=30)
+    n_bob = phone.count(bob)
+    phone.say(bob, "thanks!")  # the recipient answering the notice is not told to "try send…"
+    thanked = text_of(phone.wait_text(bob, "You're welcome", after=n_bob))
+    assert "try" not in thanked
     n = phone.count(ana)
     phone.say(ana, "history")
     sent = text_of(phone.wait_text(ana, "Your recent payments sent", after=n))

@@ -79,6 +79,7 @@ class Conversation:
             "help": lambda user: self.ctx.menu(user, t(user.language, "help")),
             "greeting": lambda user: self.ctx.menu(user, t(user.language, "help")),
             "contacts": self.book.list,
+            "thanks": lambda user: self.ctx.say.text(user.wa_id, t(user.language, "thanks")),
             "language": self.onboarding.ask_language,
             "wallet": lambda user: self.ctx.say.text(
                 user.wa_id, t(user.language, "your_wallet", url=user.wallet_url)

@@ -34,6 +34,18 @@ _COMMANDS = {
         "cuánto tengo",
         "cuanto tengo",
     },
+    "thanks": {
+        "gracias",
+        "muchas gracias",
+        "mil gracias",
+        "thanks",
+        "thank you",
+        "thx",
+        "ty",
+        "gracias!",
+        "genial gracias",
+        "great thanks",
+    },
     "status": {
         "estado",
         "status",

@@ -324,6 +324,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "No pude descargar ese archivo. ¿Me lo envías de nuevo o me lo escribes?",
         "en": "I couldn't download that file. Could you send it again or type it?",
     },
+    "thanks": {
+        "es": "¡De nada! 🙌 Si quieres enviar dinero, dime a quién y cuánto.",
+        "en": "You're welcome! 🙌 To send money, tell me to whom and how much.",
+    },
     "your_wallet": {"es": "Tu billetera: {url}", "en": "Your wallet: {url}"},
     "fee_none": {"es": "sin comisión", "en": "no fee"},
 }
