@@ -161,6 +161,9 @@ def test_cancel_clears_the_draft_and_every_payment_waiting(stack: Stack, uid, pa
     phone.say(wa_id, "cancel")
     phone.wait_text(wa_id, "Cancelled: 7.00 USD to Dave", after=n)
     assert any(p["cancelled"] and p["amount"] == "7" for p in payments_api.list())
+    # It was not sent, so asking for it again is not a repeat.
+    summary = text_of(_summary(phone, wa_id, "send 7 to Dave"))
+    assert "Receives: 7.00 USD" in summary
 
 
 def test_contacts_are_asked_about_not_replaced_and_found_by_first_name(stack: Stack, uid) -> None:

@@ -386,7 +386,18 @@ class Payments:
         assert draft.receiver_wallet
         since = time.time() - AGAIN_WINDOW_SECONDS
         earlier = await self.ctx.store.recent_confirmed(user.wa_id, draft.receiver_wallet, since)
-        return any(_decimal(d.amount) == _decimal(draft.amount) for d in earlier)
+        for d in earlier:
+            if _decimal(d.amount) != _decimal(draft.amount) or not d.payment_id:
+                continue
+            payment = await self.ctx.store.get_payment(d.payment_id)
+            # A payment rejected, expired, failed or cancelled was not sent: no "again?".
+            if (
+                payment is None
+                or payment.status in ("completed", "awaiting_approval")
+                or (not payment.notified)
+            ):
+                return True
+        return False
 
     async def _ask_which(self, user: st.User, draft: st.Draft, matches: list[st.Contact]) -> None:
         ctx, lang = self.ctx, user.language
