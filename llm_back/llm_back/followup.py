@@ -1,5 +1,6 @@
-"""Follow-ups complete an intent from the recent turns: "send 20" then "to Bob";
-"mándale a Bob" then "20"; "mándale otros 10" (to the previous recipient)."""
+"""Follow-ups complete an intent from the context ws_bot sends: "send 20" then "to Bob";
+"mándale a Bob" then "20" (the unfinished draft); "mándale otros 10" (the previous recipient,
+from the recent turns)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from shared.contracts import Intent
 PAY = str(Intent.SEND_PAYMENT)
 
 
-def complete(result: Understood, message: str, history: list[Turn]) -> Understood:
-    last = history[-1] if history else None
-    pending = last if last is not None and last.intent == PAY and not last.complete else None
+def complete(
+    result: Understood, message: str, history: list[Turn], pending: Turn | None
+) -> Understood:
     if result.intent == Intent.OTHER and pending is not None:
         fragment = parse_fragment(message, result.language)
         if fragment.monto is None and fragment.destinatario is None:
@@ -31,9 +32,11 @@ def complete(result: Understood, message: str, history: list[Turn]) -> Understoo
     if result.intent != PAY:
         return result
     merged = result
-    if merged.destinatario is None:
+    if merged.destinatario is None and pending is not None and pending.destinatario:
+        merged = replace(merged, destinatario=pending.destinatario, response=None)
+    elif merged.destinatario is None and merged.repeat:
         previous = next((t for t in reversed(history) if t.intent == PAY and t.destinatario), None)
-        if previous is not None and (merged.repeat or previous is pending):
+        if previous is not None:
             merged = replace(merged, destinatario=previous.destinatario, response=None)
     same_person = pending is not None and (
         pending.destinatario is None or merged.destinatario in (None, pending.destinatario)

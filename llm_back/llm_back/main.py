@@ -10,14 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from llm_back.media import InputError, MediaLoader
-from llm_back.memory import Memory
 from llm_back.openai_path import OpenAIBackend
 from llm_back.settings import Settings, get_settings
 from llm_back.understand import Understander
 from shared.app import create_service_app
 from shared.auth import InternalAuth
 from shared.contracts import ErrorBody, UnderstandRequest, UnderstandResponse
-from shared.db import create_engine
 from shared.http import create_client
 from shared.server import serve
 
@@ -29,13 +27,9 @@ VERSION = "0.1.0"
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # the OpenAI SDK's client: one line/call
-    engine = create_engine(settings.database_url, settings.sqlite_path)
-    memory = Memory(engine, settings.memory_ttl_seconds, settings.memory_turns)
-    await memory.start()
     client = create_client(timeout=settings.openai_timeout_seconds)
     backend = OpenAIBackend(settings) if settings.openai_enabled else None
-    app.state.understander = Understander(settings, memory, MediaLoader(settings, client), backend)
-    app.state.ready_checks["database"] = memory.ping
+    app.state.understander = Understander(settings, MediaLoader(settings, client), backend)
     logger.info("understanding mode", extra={"openai": backend is not None})
     try:
         yield
@@ -43,7 +37,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if backend is not None:
             await backend.close()
         await client.aclose()
-        await engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -74,10 +74,6 @@ class Settings(ServiceSettings):
         "(default: derived from INTERNAL_API_TOKEN).",
     )
 
-    # Memory of recent turns per wa_id.
-    memory_ttl_seconds: int = Field(default=24 * 3600, ge=1)
-    memory_turns: int = Field(default=6, ge=1, le=50)
-
     @property
     def user_pseudonym_key(self) -> bytes:
         secret = self.user_id_key or self.internal_api_token

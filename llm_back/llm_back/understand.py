@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from llm_back import amounts, followup, replies
+from llm_back import amounts, followup, memory, replies
 from llm_back.breaker import CircuitBreaker
 from llm_back.extraction import (
     ReceiptReading,
@@ -24,7 +24,7 @@ from llm_back.extraction import (
     from_extraction,
 )
 from llm_back.media import InputError, Media, MediaLoader
-from llm_back.memory import Memory, Turn
+from llm_back.memory import Turn
 from llm_back.openai_path import OpenAIBackend
 from llm_back.parser import Parsed, detect_language, number_language, parse
 from llm_back.settings import Settings
@@ -49,12 +49,10 @@ class Understander:
     def __init__(
         self,
         settings: Settings,
-        memory: Memory,
         loader: MediaLoader,
         openai: OpenAIBackend | None,
     ) -> None:
         self.settings = settings
-        self.memory = memory
         self.loader = loader
         self.openai = openai
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
@@ -62,7 +60,7 @@ class Understander:
     async def handle(self, req: UnderstandRequest) -> UnderstandResponse:
         text = self._checked_text(req)
         media = [await self.loader.load(item) for item in req.media]
-        history = await self.memory.recent(req.wa_id)
+        history = memory.recent(req)
         deadline = time.monotonic() + self.settings.openai_budget_seconds
 
         asset_code, asset_scale = self._asset(req)
@@ -73,7 +71,7 @@ class Understander:
         result, source = await self._interpret(
             content, heard, history, req.wa_id, deadline, asset_code
         )
-        result = followup.complete(result, content, history)
+        result = followup.complete(result, content, history, memory.pending(req))
         result = amounts.settle(result, asset_code, asset_scale)
 
         reply = replies.reply(result, req.name, asset_code, asset_scale)
@@ -83,9 +81,6 @@ class Understander:
         if heard.transcript is not None and self.settings.voice_replies:
             voice = await self._call("speech", deadline, lambda b: b.speak(reply, req.wa_id))
 
-        turn = Turn(content or "[image]", result.intent, result.monto, result.currency,
-                    result.destinatario)  # fmt: skip
-        await self.memory.remember(req.wa_id, turn)
         UNDERSTOOD.labels(source, result.intent).inc()
         return UnderstandResponse(
             intent=result.intent,

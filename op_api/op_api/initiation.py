@@ -105,12 +105,15 @@ def _amount(
     request: SendPaymentRequest, sender: WalletAddress, receiver: WalletAddress
 ) -> tuple[Amount | None, Amount | None]:
     """(debit, receive): the amount is what the sender pays, unless `assetCode` names the
-    receiver's (different) asset — then it is what the receiver gets ("send 200 pesos")."""
+    receiver's (different) asset — then it is what the receiver gets ("send 200 pesos") — or
+    `amountType` is "receive" and both wallets hold that asset ("send Bob 20": Bob gets 20, the
+    fee comes on top). Across currencies the amount stays fixed in the currency it was named in."""
     code = request.asset_code or sender.asset_code
-    if code == sender.asset_code:
-        wallet, fixed_receive = sender, False
-    elif code == receiver.asset_code:
+    wants_receive = code != sender.asset_code or request.amount_type == "receive"
+    if code == receiver.asset_code and wants_receive:
         wallet, fixed_receive = receiver, True
+    elif code == sender.asset_code:
+        wallet, fixed_receive = sender, False
     else:
         raise ServiceError(
             422,

@@ -82,6 +82,24 @@ class MediaItem(_Strict):
     filename: str | None = Field(default=None, max_length=255)
 
 
+class DraftContext(_Strict):
+    """The payment the user is in the middle of (owned by ws_bot): what is known so far."""
+
+    monto: str | None = Field(default=None, max_length=64)
+    currency: str | None = Field(default=None, max_length=8)
+    destinatario: str | None = Field(default=None, max_length=512)
+
+
+class TurnContext(_Strict):
+    """One recent message as it was understood (oldest first in `recent`)."""
+
+    text: str = Field(default="", max_length=500)
+    intent: str = Field(max_length=32)
+    monto: str | None = Field(default=None, max_length=64)
+    currency: str | None = Field(default=None, max_length=8)
+    destinatario: str | None = Field(default=None, max_length=512)
+
+
 class UnderstandRequest(_Strict):
     wa_id: str = Field(min_length=1, max_length=64)
     name: str = Field(default="", max_length=256)
@@ -92,6 +110,9 @@ class UnderstandRequest(_Strict):
     # more decimals than `asset_scale` is refused with a question (default: PAYMENT_ASSET_*).
     asset_code: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,12}$")
     asset_scale: int | None = Field(default=None, ge=0, le=18)
+    # The dialogue's state travels with each message: llm_back keeps none of its own.
+    draft: DraftContext | None = None
+    recent: list[TurnContext] = Field(default_factory=list, max_length=20)
 
 
 class UnderstandResponse(_Open):
@@ -172,6 +193,13 @@ class SendPaymentRequest(_Strict):
     sender_wallet_url: str = Field(alias="senderWalletUrl", min_length=1, max_length=2048)
     receiver_wallet_url: str = Field(alias="receiverWalletUrl", min_length=1, max_length=2048)
     amount: str = Field(description="decimal string in the sender's asset, e.g. '20.00'")
+    amount_type: Literal["send", "receive"] = Field(
+        default="send",
+        alias="amountType",
+        description="'send': `amount` leaves the sender's wallet (fees come out of it); "
+        "'receive': the receiver gets `amount` (in the sender's asset when both wallets share "
+        "it) and fees come on top",
+    )
     asset_code: str | None = Field(default=None, alias="assetCode", pattern=r"^[A-Z]{3}$")
     idempotency_key: str | None = Field(default=None, alias="idempotencyKey", max_length=256)
     description: str | None = Field(default=None, max_length=256)

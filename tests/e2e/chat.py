@@ -134,7 +134,7 @@ AMOUNT = r"([0-9]+\.[0-9]{2}) ([A-Z]{3})"
 def amounts_in_summary(text: str) -> tuple[Decimal, str, Decimal, str]:
     """(debit, debit asset, receive, receive asset) from the bot's Spanish or English summary."""
     debit = re.search(r"(?:Sale de tu billetera|Leaves your wallet): " + AMOUNT, text)
-    receive = re.search(r"(?:recibe|receives): " + AMOUNT, text)
+    receive = re.search(r"(?:Recibe|Receives): " + AMOUNT, text)
     assert debit, text
     assert receive, text
     return Decimal(debit[1]), debit[2], Decimal(receive[1]), receive[2]

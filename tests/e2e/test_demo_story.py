@@ -101,7 +101,7 @@ def test_rejection_expiry_and_cancellation(
     before = chat.tap("Confirm")
     chat.approval_link(before)
     before = chat.type("cancel")
-    chat.wait_bot("Cancelled. Nothing was sent.", before)
+    chat.wait_bot("Cancelled: 4.00 USD to Bob. Nothing was sent.", before)
     shots.take(page, "cancelled")
 
     # Never approved: expires (op_api runs with a 20 s expiry here), nothing charged.

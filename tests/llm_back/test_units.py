@@ -31,32 +31,39 @@ def _u(intent: str, monto=None, dest=None, repeat=False) -> Understood:
     return Understood(intent, monto, None, dest, "es", repeat=repeat)
 
 
-def test_a_recipient_follow_up_completes_a_pending_amount():
-    history = [Turn("send 20", PAY, "20", None, None)]
-    merged = complete(_u("other"), "to Bob", history)
+def test_a_recipient_follow_up_completes_the_pending_draft():
+    draft = Turn("", PAY, "20", None, None)
+    merged = complete(_u("other"), "to Bob", [], draft)
     assert (merged.intent, merged.monto, merged.destinatario) == (PAY, "20", "Bob")
 
 
 def test_an_amount_follow_up_completes_a_pending_recipient():
-    history = [Turn("mándale a Bob", PAY, None, None, "Bob")]
-    merged = complete(_u(PAY, monto="20"), "mándale 20", history)
+    draft = Turn("", PAY, None, None, "Bob")
+    merged = complete(_u(PAY, monto="20"), "mándale 20", [], draft)
     assert (merged.monto, merged.destinatario) == ("20", "Bob")
-    merged = complete(_u("other"), "20", history)
+    merged = complete(_u("other"), "20", [], draft)
     assert (merged.intent, merged.monto, merged.destinatario) == (PAY, "20", "Bob")
 
 
 def test_otros_means_the_previous_recipient():
     history = [Turn("mándale 20 a Bob", PAY, "20", None, "Bob")]
-    merged = complete(_u(PAY, monto="10", repeat=True), "mándale otros 10", history)
+    merged = complete(_u(PAY, monto="10", repeat=True), "mándale otros 10", history, None)
     assert merged.destinatario == "Bob"
     # Without "otros" a finished payment is not reused: the bot must ask.
-    assert complete(_u(PAY, monto="10"), "mándale 10", history).destinatario is None
+    assert complete(_u(PAY, monto="10"), "mándale 10", history, None).destinatario is None
 
 
 def test_unrelated_messages_are_not_merged():
-    history = [Turn("send 20", PAY, "20", None, None)]
-    assert complete(_u("other"), "jaja", history).intent == "other"
-    assert complete(_u("cancel"), "cancel", history).intent == "cancel"
+    draft = Turn("", PAY, "20", None, None)
+    assert complete(_u("other"), "jaja", [], draft).intent == "other"
+    assert complete(_u("cancel"), "cancel", [], draft).intent == "cancel"
+
+
+def test_without_a_draft_an_earlier_unfinished_turn_is_not_resumed():
+    """ws_bot cancelled the draft: "manda 33" earlier must not leak into a new request."""
+    history = [Turn("manda 33", PAY, "33", None, None), Turn("cancela", "cancel", None, None, None)]
+    merged = complete(_u(PAY, dest="Bob"), "manda dinero a Bob", history, None)
+    assert (merged.monto, merged.destinatario) == (None, "Bob")
 
 
 def test_breaker_opens_after_failures_and_tries_again_later():

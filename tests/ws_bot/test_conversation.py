@@ -7,6 +7,7 @@ so failures (a service down) can be switched on; `test_real_stack.py` runs the r
 from __future__ import annotations
 
 import base64
+import re
 import time
 
 from tests.ws_bot.conftest import pointer
@@ -65,10 +66,12 @@ def test_address_book_by_text_and_contact_cards(stack: Stack, uid) -> None:
     n = phone.count(alice)
     phone.say(alice, "guarda a Zoe como " + pointer(stack.wallet("nobody")))
     phone.wait_text(alice, "couldn't find a wallet", after=n)
-    # A card of a registered user: their own wallet is used.
+    # A card of a registered user: their own wallet is used, but never shown.
     n = phone.count(alice)
     phone.act(alice, type="contacts", contacts=[{"name": "Bobby", "phone": f"+{bob}", "waId": bob}])
-    phone.wait_text(alice, "Saved Bobby: " + stack.wallet("bob"), after=n)
+    saved = text_of(phone.wait_text(alice, "Saved Bobby", after=n))
+    assert "on Paguito" in saved
+    assert stack.wallet("bob") not in saved
     # A card of a stranger: the bot asks for the wallet and saves it.
     n = phone.count(alice)
     phone.act(alice, type="contacts", contacts=[{"name": "Dave", "phone": "+1 555 777 0000"}])
@@ -120,8 +123,8 @@ def test_missing_amount_and_recipient_are_asked_for(stack: Stack, uid, payments_
     phone.wait_text(wa_id, "Cancelled", after=n)
     assert any(p["cancelled"] for p in payments_api.list() if p["amount"] == "7.50")
     n = phone.count(wa_id)
-    phone.tap(wa_id, "Confirm")  # the old summary's button
-    phone.wait_text(wa_id, "no longer pending", after=n)
+    phone.tap(wa_id, "Confirm")  # the old summary's button: refused, naming the payment
+    phone.wait_text(wa_id, "That payment (7.50 USD to Maria) was cancelled", after=n)
     n = phone.count(wa_id)
     phone.say(wa_id, "cancel")
     phone.wait_text(wa_id, "nothing pending", after=n)
@@ -197,7 +200,9 @@ def test_services_down_get_a_clear_answer(stack: Stack, uid, payments_api) -> No
         payments_api.up("op")
     n = phone.count(wa_id)
     phone.say(wa_id, "send 5000 to " + pointer(stack.wallet("bob")))
-    phone.wait_text(wa_id, "Insufficient funds", after=n)
+    refused = text_of(phone.wait_text(wa_id, "doesn't have enough funds", after=n))
+    assert "5000.00 USD to" in refused  # in plain words, naming the payment
+    assert re.search(r"Reference: P-[0-9A-F]{6}$", refused)  # short, not a 32-digit id
 
 
 def test_unsupported_messages_and_small_talk_get_the_menu(stack: Stack, uid) -> None:

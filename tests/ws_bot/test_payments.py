@@ -75,7 +75,7 @@ def test_completed_payment_receipt_recipient_staff_and_history(
     payments_api.outcome(payment["id"], "completed")
     receipt = phone.wait_text(alice, "Payment sent", after=n)
     assert "20.00 USD" in text_of(receipt)
-    assert payment["id"] in text_of(receipt)
+    assert f"Reference: P-{payment['id'][:6].upper()}" in text_of(receipt)  # short, readable
     _reaction(phone, alice, sent["id"], "✅")
     phone.wait_text(bob, "Alice sent you 20.00 USD")
     phone.wait_text("15550009999", payment["id"])  # staff notice
@@ -91,7 +91,7 @@ def test_completed_payment_receipt_recipient_staff_and_history(
     [
         ("rejected", "You rejected the payment", "❌"),
         ("expired", "expired before it was approved", "⌛"),
-        ("failed", "failed (insufficient liquidity)", "⚠️"),
+        ("failed", "failed (the payment network couldn't deliver it)", "⚠️"),
         # Cancelled at op_api (say by a "cancel" racing the poller): a cancellation, not a failure.
         ("cancelled", "Cancelled. Nothing was sent.", "✖️"),
     ],

@@ -74,8 +74,10 @@ def test_real_payment_to_each_final_status(real: tuple[Stack, Wallet], uid) -> N
     n = phone.count(alice)
     assert wallet.answer(url, "approve").status_code == 200
     receipt = text_of(phone.wait_text(alice, "Payment sent", after=n, timeout=30))
-    received = re.search(r"received (\d+\.\d{2}) USD", receipt)
+    received = re.search(r"Received: (\d+\.\d{2}) USD", receipt)
     assert received, receipt
+    assert received.group(1) == "5.00"  # Bob receives the amount named; the fee is on top
+    assert re.search(r"Reference: P-[0-9A-F]{6}$", receipt)
     phone.wait_text(bob, f"Alice sent you {received.group(1)} USD")
     assert wallet.balance("bob") - before == int(received.group(1).replace(".", ""))
     gained = wallet.balance("bob") - before
@@ -113,7 +115,10 @@ def test_real_cancel_after_confirming(real: tuple[Stack, Wallet], uid) -> None:
     phone.wait_text(wa_id, "Cancelled", after=n)
     assert wallet.answer(url, "approve").status_code == 409  # the grant is gone
     time.sleep(2.0)
-    assert [text_of(m) for m in phone.bot_messages(wa_id)[n:]] == ["Cancelled. Nothing was sent."]
+    said = [text_of(m) for m in phone.bot_messages(wa_id)[n:]]
+    assert len(said) == 1, said
+    assert said[0].startswith("Cancelled: 2.00 USD to Bob"), said
+    assert said[0].endswith("Nothing was sent.")
 
 
 def test_real_failed_payment(real: tuple[Stack, Wallet], uid) -> None:
@@ -137,9 +142,9 @@ def test_real_failed_payment(real: tuple[Stack, Wallet], uid) -> None:
         link = phone.wait_for(wa_id, lambda m: _url(m) is not None, after=n)
         wallet.answer(_url(link) or "", "approve")
         failed = phone.wait_text(wa_id, "failed", after=n, timeout=30)
-        assert "insufficient" in text_of(failed).lower()
+        assert "enough funds" in text_of(failed)
     else:
-        assert "insufficient" in text_of(answer).lower()
+        assert "enough funds" in text_of(answer)
     assert wallet.balance(f"poor{wa_id}") == 100
 
 
@@ -205,3 +210,20 @@ def _receipt_png(tags: str) -> bytes:
         + chunk(b"IDAT", idat)
         + chunk(b"IEND", b"")
     )
+
+
+def test_a_tap_on_an_expired_summary_is_refused(real: tuple[Stack, Wallet], uid) -> None:
+    """op_api runs with a 5 s expiry here: the summary's Confirm is refused once it lapsed."""
+    stack, wallet = real
+    phone, wa_id = stack.phone, uid()
+    phone.onboard(wa_id, "Exp", pointer(wallet.address("alice")))
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 2 to " + pointer(wallet.address("bob")))
+    phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
+    time.sleep(6.0)
+    n = phone.count(wa_id)
+    phone.tap(wa_id, "Confirm")
+    refused = text_of(phone.wait_text(wa_id, "expired", after=n))
+    assert "That summary (2.00 USD to Bob" in refused
+    time.sleep(1.0)
+    assert not any(_url(m) for m in phone.bot_messages(wa_id)[n:])

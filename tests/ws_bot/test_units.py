@@ -104,6 +104,14 @@ def _blanks() -> dict[str, str]:
         "sender",
         "status",
         "wallet",
+        "rate",
+        "what",
+        "items",
+        "old",
+        "new",
+        "when",
+        "base",
+        "quote",
     ]
     return dict.fromkeys(names, "x")
 

@@ -1,83 +1,104 @@
-"""The address book: saved names, shared contact cards, and wallet addresses asked for."""
+"""The address book: saved names, shared contact cards, and wallet addresses asked for.
+
+Saving over a name already in the book asks first. A card of someone already on Paguito is
+saved by phone number: their wallet is used for payments but never shown (a phone number
+alone must not reveal where someone keeps their money).
+"""
 
 from __future__ import annotations
 
 from ws_bot import store as st
-from ws_bot.dialog import DialogBase
+from ws_bot.dialog import Context, Question
 from ws_bot.incoming import Incoming
+from ws_bot.phrases import clean_name
 from ws_bot.texts import t
 from ws_bot.wallets import find_wallet
 
 
-class AddressBook(DialogBase):
-    async def _list_contacts(self, user: st.User) -> None:
-        lang = user.language
-        book = await self.store.list_contacts(user.wa_id)
+class AddressBook:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def list(self, user: st.User) -> None:
+        ctx, lang = self.ctx, user.language
+        book = await ctx.store.list_contacts(user.wa_id)
         if not book:
-            await self.say.text(user.wa_id, t(lang, "contacts_empty"))
+            await ctx.say.text(user.wa_id, t(lang, "contacts_empty"))
             return
         lines = [t(lang, "contacts_header")]
         lines += [f"• {c.alias}: {c.wallet_url or c.phone or '—'}" for c in book]
-        await self.say.text(user.wa_id, "\n".join(lines))
+        await ctx.say.text(user.wa_id, "\n".join(lines))
 
-    async def _save_contact(
+    async def save(
         self, user: st.User, name: str, pointer: str, phone: str | None = None
     ) -> str | None:
-        info = await self._check_wallet(user, pointer)
+        """Check the wallet and save it under `name`; the wallet URL, or None when it was not
+        saved (a bad wallet, or a question about replacing the saved one is now open)."""
+        ctx = self.ctx
+        name = clean_name(name)
+        info = await ctx.check_wallet(user, pointer)
         if info is None:
             return None
-        await self.store.save_contact(user.wa_id, name, info.url, phone)
-        await self.say.text(
+        saved = await ctx.store.find_contact(user.wa_id, name)
+        conflict = (
+            saved is not None
+            and saved.wallet_url != info.url
+            and (saved.wallet_url is not None or saved.phone != phone)
+        )
+        if saved is not None and conflict:
+            old = saved.wallet_url or saved.phone or "—"
+            body = t(user.language, "overwrite_contact", name=saved.alias, old=old, new=info.url)
+            await ctx.ask(user, Question.OVERWRITE, body, name=name, wallet=info.url, phone=phone)
+            return None
+        await ctx.store.save_contact(user.wa_id, name, info.url, phone)
+        await ctx.say.text(
             user.wa_id, t(user.language, "contact_saved", name=name, wallet=info.url)
         )
         return str(info.url)
 
-    async def _contact_cards(self, user: st.User, inc: Incoming) -> None:
+    async def answer_overwrite(self, user: st.User, yes: bool) -> None:
+        ctx, pending = self.ctx, dict(user.pending or {})
+        await ctx.forget_question(user)
+        name = str(pending.get("name") or "")
+        if not yes:
+            await ctx.say.text(user.wa_id, t(user.language, "contact_kept", name=name))
+            return
+        wallet = str(pending.get("wallet") or "")
+        phone = pending.get("phone")
+        await ctx.store.save_contact(user.wa_id, name, wallet, str(phone) if phone else None)
+        await ctx.say.text(user.wa_id, t(user.language, "contact_saved", name=name, wallet=wallet))
+
+    async def delete(self, user: st.User, name: str) -> bool:
+        if not await self.ctx.store.delete_contact(user.wa_id, name):
+            return False
+        await self.ctx.say.text(user.wa_id, t(user.language, "contact_deleted", name=name))
+        return True
+
+    async def contact_cards(self, user: st.User, inc: Incoming) -> None:
+        ctx = self.ctx
         for card in inc.contacts[:5]:
-            name = card.name.strip() or (card.phones[0] if card.phones else "?")
+            name = clean_name(card.name) or (card.phones[0] if card.phones else "?")
             phone = next((p for p in card.phones if p), None)
-            known = await self.store.find_user_by_phone(phone) if phone else None
+            known = await ctx.store.find_user_by_phone(phone) if phone else None
             if known is not None and known.wallet_url:
-                await self.store.save_contact(user.wa_id, name, known.wallet_url, known.wa_id)
-                await self.say.text(
-                    user.wa_id,
-                    t(user.language, "contact_saved", name=name, wallet=known.wallet_url),
-                )
+                await ctx.store.save_contact(user.wa_id, name, None, known.wa_id)
+                await ctx.say.text(user.wa_id, t(user.language, "contact_saved_user", name=name))
                 continue
             pointer = next((w for u in card.urls if (w := find_wallet(u))), None)
-            if pointer and await self._save_contact(user, name, pointer, phone):
+            if pointer and await self.save(user, name, pointer, phone):
                 continue
-            await self.store.save_contact(user.wa_id, name, None, phone)
-            await self.store.update_user(
-                user.wa_id, pending={"kind": "contact_wallet", "name": name, "phone": phone}
+            if await ctx.store.find_contact(user.wa_id, name) is None:
+                await ctx.store.save_contact(user.wa_id, name, None, phone)
+            await ctx.store.update_user(
+                user.wa_id,
+                pending={"kind": Question.CONTACT_WALLET.value, "name": name, "phone": phone},
             )
-            await self.say.text(user.wa_id, t(user.language, "contact_needs_wallet", name=name))
+            await ctx.say.text(user.wa_id, t(user.language, "contact_needs_wallet", name=name))
 
-    async def _pending(self, user: st.User, inc: Incoming, text: str) -> bool:
-        """A wallet address the bot asked for (for a contact card or an unknown recipient)."""
-        pending = user.pending or {}
-        pointer = find_wallet(text)
-        if pointer is None:
-            return False
+    async def answer_card_wallet(self, user: st.User, pointer: str) -> None:
+        """The wallet of a shared card the bot asked for."""
+        pending = dict(user.pending or {})
+        phone = pending.get("phone")
         name = str(pending.get("name") or "")
-        wallet = await self._save_contact(user, name, pointer, pending.get("phone"))
-        if wallet is None:
-            return True
-        await self.store.update_user(user.wa_id, pending=None)
-        if pending.get("kind") == "recipient_wallet":
-            draft = await self.store.get_draft(str(pending.get("draft")))
-            if draft is not None and draft.status == st.COLLECTING:
-                # The recipient may be a registered user: remember it so they are told when paid.
-                known = await st.find_user_by_wallet(self.store, wallet)
-                receiver_wa_id = known.wa_id if known else None
-                await self.store.update_draft(
-                    draft.id,
-                    (st.COLLECTING,),
-                    receiver_wallet=wallet,
-                    receiver_wa_id=receiver_wa_id,
-                    recipient_label=name,
-                )
-                draft.receiver_wallet, draft.recipient_label = wallet, name
-                draft.receiver_wa_id = receiver_wa_id
-                await self._advance(user, draft, inc)
-        return True
+        if await self.save(user, name, pointer, str(phone) if phone else None):
+            await self.ctx.forget_question(user)

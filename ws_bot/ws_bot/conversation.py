@@ -1,192 +1,240 @@
-"""The conversation: routes each user action to onboarding, commands, the address book,
-understanding (llm_back) and the payment dialogue.
+"""The conversation: a router over onboarding, the address book and payments.
 
-One `Incoming` at a time per user (the worker serialises them). Every branch answers the user:
-a service being down, a bad wallet or an unexpected error all end in a clear message.
+One `Incoming` at a time per user (the worker serialises them). ws_bot owns the dialogue's
+state (drafts, the open question, recent turns) and sends llm_back what it needs with each
+message. Every branch answers the user: a service being down, a bad wallet or an unexpected
+error all end in a clear message.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import re
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from shared.contracts import (
+    DraftContext,
     MediaItem,
+    TurnContext,
     UnderstandRequest,
     UnderstandResponse,
 )
+from ws_bot import phrases
 from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
-from ws_bot.backends import Unavailable
+from ws_bot.backends import LlmClient, OpClient, Unavailable
+from ws_bot.buttons import (
+    AnswerTap,
+    ButtonData,
+    ContactPick,
+    LanguagePick,
+    MenuAction,
+    MenuTap,
+    PayTap,
+    parse,
+)
+from ws_bot.dialog import YES_NO, Context, Question, question
+from ws_bot.graph import Messenger
 from ws_bot.incoming import Incoming
+from ws_bot.limits import RateLimiter
 from ws_bot.metrics import BACKEND_UNAVAILABLE, RATE_LIMITED
-from ws_bot.onboarding import Onboarding
-from ws_bot.paying import Paying
+from ws_bot.onboarding import Onboarding, language_from_text
+from ws_bot.paying import Payments
+from ws_bot.settings import Settings
 from ws_bot.texts import normalize_language, t
-from ws_bot.wallets import find_wallet
+from ws_bot.wallets import WalletResolver, find_wallet
 
 logger = logging.getLogger(__name__)
 
-_SAVE_RE = re.compile(
-    r"^\s*(?:guarda(?:r)?|agrega(?:r)?|save|add)\s+(?:a\s+|al\s+)?(?P<name>.+?)\s+"
-    r"(?:como|as|=|:)\s+(?P<wallet>\S+)\s*$",
-    re.IGNORECASE,
-)
-_MY_WALLET_RE = re.compile(
-    r"^\s*(?:my\s+wallet(?:\s+is)?|mi\s+billetera(?:\s+es)?|mi\s+wallet(?:\s+es)?)\s*:?\s*"
-    r"(?P<wallet>\S+)\s*$",
-    re.IGNORECASE,
-)
-_DELETE_RE = re.compile(
-    r"^\s*(?:borra(?:r)?|elimina(?:r)?|delete|remove)\s+(?:a\s+)?(?P<name>.+?)\s*$", re.IGNORECASE
-)
 # llm_back refuses longer texts (its MAX_TEXT_CHARS default); nobody pays with an essay.
 MAX_UNDERSTAND_CHARS = 2000
-
-_WORDS = {
-    "cancel": {"cancel", "cancelar", "cancela", "stop", "alto", "no"},
-    "history": {"history", "historial", "pagos", "payments", "mis pagos", "my payments"},
-    "help": {"help", "ayuda", "menu", "menú", "hola", "hi", "hello", "buenas", "start", "inicio"},
-    "contacts": {"contacts", "contactos", "agenda", "libreta", "address book"},
-    "language": {"language", "idioma", "lang", "languages", "idiomas"},
-    "wallet": {"wallet", "billetera", "mi billetera", "my wallet", "cartera"},
-}
+Handler = Callable[[st.User], Awaitable[object]]
 
 
-def _command(text: str) -> str | None:
-    word = " ".join(text.strip().lower().strip("¡!¿?.").split())
-    for command, words in _WORDS.items():
-        if word in words:
-            return command
-    return None
+class Conversation:
+    """Routes each user action to the part that handles it."""
 
-
-class Conversation(Onboarding, AddressBook, Paying):
-    """Onboarding, address book and payments combined, plus routing and understanding."""
+    def __init__(
+        self,
+        settings: Settings,
+        store: st.Store,
+        messenger: Messenger,
+        llm: LlmClient,
+        op: OpClient,
+        wallets: WalletResolver,
+        wake_poller: Callable[[], None],
+    ) -> None:
+        self.ctx = Context(settings, store, messenger, llm, op, wallets, wake_poller)
+        self.limiter = RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds)
+        self.onboarding = Onboarding(self.ctx)
+        self.book = AddressBook(self.ctx)
+        self.payments = Payments(self.ctx, self.book)
+        # Typed commands and understood intents go through one table.
+        self.commands: dict[str, Handler] = {
+            "cancel": self.payments.cancel,
+            "history": self.payments.history,
+            "status": self.payments.status,
+            "balance": self.payments.balance,
+            "help": lambda user: self.ctx.menu(user, t(user.language, "help")),
+            "greeting": lambda user: self.ctx.menu(user, t(user.language, "help")),
+            "contacts": self.book.list,
+            "thanks": lambda user: self.ctx.say.text(user.wa_id, t(user.language, "thanks")),
+            "language": self.onboarding.ask_language,
+            "wallet": lambda user: self.ctx.say.text(
+                user.wa_id, t(user.language, "your_wallet", url=user.wallet_url)
+            ),
+        }
+        self.menu_actions: dict[MenuAction, Handler] = {
+            MenuAction.SEND: lambda user: self.ctx.say.text(
+                user.wa_id, t(user.language, "ask_send")
+            ),
+            MenuAction.HISTORY: self.payments.history,
+            MenuAction.HELP: self.commands["help"],
+        }
 
     async def handle(self, inc: Incoming) -> None:
+        ctx = self.ctx
         if inc.kind == "reaction":
             return  # a user's emoji on one of our messages needs no answer
         allowed, warn = self.limiter.hit(inc.wa_id)
         if not allowed:
             if warn:
-                user = await self.store.get_user(inc.wa_id)
-                await self.say.text(inc.wa_id, t(user.language if user else None, "rate_limited"))
+                user = await ctx.store.get_user(inc.wa_id)
+                await ctx.say.text(inc.wa_id, t(user.language if user else None, "rate_limited"))
             RATE_LIMITED.inc()
             logger.info("rate limited")
             return
-        await self.say.mark_read(inc.message_id)
-        user = await self.store.ensure_user(inc.wa_id, inc.name)
+        await ctx.say.mark_read(inc.message_id)
+        user = await ctx.store.ensure_user(inc.wa_id, inc.name)
         try:
             await self._route(user, inc)
         except Exception:
             logger.exception("conversation step failed")
             try:
-                await self.say.text(inc.wa_id, t(user.language, "error"))
+                await ctx.say.text(inc.wa_id, t(user.language, "error"))
             except Exception:
                 logger.exception("could not even apologise (Graph API unreachable?)")
 
     async def apologise(self, wa_id: str) -> None:
         """Tell a user their message could not be handled (it failed again and again)."""
-        user = await self.store.get_user(wa_id)
-        await self.say.text(wa_id, t(user.language if user else None, "error"))
+        user = await self.ctx.store.get_user(wa_id)
+        await self.ctx.say.text(wa_id, t(user.language if user else None, "error"))
 
     async def _route(self, user: st.User, inc: Incoming) -> None:
-        if inc.kind == "selection" and inc.data.startswith("lang:"):
-            await self._set_language(user, inc.data.removeprefix("lang:"))
+        tapped = parse(inc.data) if inc.kind in ("button", "selection") else None
+        if isinstance(tapped, LanguagePick):
+            await self.onboarding.set_language(user, tapped.code)
+            return
+        picked = language_from_text(inc.text) if inc.kind == "text" else None
+        if user.state == "language" and picked:
+            await self.onboarding.set_language(user, picked)
             return
         if user.language is None:
-            picked = self._language_from_text(inc.text) if user.state == "language" else None
-            if picked:
-                await self._set_language(user, picked)
-            else:
-                await self._ask_language(user)
+            await self.onboarding.ask_language(user)
             return
-        lang = user.language
         if user.wallet_url is None:
-            await self._onboard_wallet(user, inc)
+            await self.onboarding.onboard_wallet(user, inc)
             return
-        if inc.kind == "button":
-            await self._button(user, inc)
-        elif inc.kind == "selection":
-            await self._menu(user, t(lang, "menu"))
+        if inc.kind in ("button", "selection"):
+            await self._tap(user, inc, tapped)
         elif inc.kind == "contacts":
-            await self._contact_cards(user, inc)
+            await self.book.contact_cards(user, inc)
         elif inc.kind in ("audio", "image"):
             await self._media(user, inc)
         elif inc.kind == "text":
-            await self._text(user, inc)
+            await self._text(user, inc, phrases.cap(inc.text).strip())
         else:
-            await self._menu(user, t(lang, "unsupported"))
+            await self.ctx.menu(user, t(user.language, "unsupported"))
 
-    async def _button(self, user: st.User, inc: Incoming) -> None:
-        lang = user.language
-        data = inc.data
-        if data == "menu:send":
-            await self.say.text(user.wa_id, t(lang, "ask_send"))
-        elif data == "menu:history":
-            await self._history(user)
-        elif data == "menu:help":
-            await self._menu(user, t(lang, "help"))
-        elif data.startswith("pay:ok:"):
-            await self._confirm(user, inc, data.removeprefix("pay:ok:"))
-        elif data.startswith("pay:no:"):
-            await self._cancel(user, data.removeprefix("pay:no:"))
+    async def _tap(self, user: st.User, inc: Incoming, tapped: ButtonData | None) -> None:
+        if isinstance(tapped, MenuTap):
+            await self.menu_actions[tapped.action](user)
+        elif isinstance(tapped, PayTap) and tapped.confirm:
+            await self.payments.confirm(user, inc, tapped.draft_id)
+        elif isinstance(tapped, PayTap):
+            await self.payments.cancel_draft(user, tapped.draft_id)
+        elif isinstance(tapped, AnswerTap) and question(user) in YES_NO:
+            await self._answer(user, inc, tapped.yes)
+        elif isinstance(tapped, AnswerTap):  # an old question, already answered: never a "yes"
+            await self.ctx.say.text(user.wa_id, t(user.language, "question_gone"))
+        elif isinstance(tapped, ContactPick) and question(user) == Question.PICK_CONTACT:
+            await self.payments.pick_contact(user, inc, tapped.alias)
         else:
-            await self._menu(user, t(lang, "menu"))
+            await self.ctx.menu(user, t(user.language, "menu"))
 
-    async def _run_command(self, user: st.User, command: str) -> None:
-        lang = user.language
-        if command == "cancel":
-            await self._cancel(user, None)
-        elif command == "history":
-            await self._history(user)
-        elif command == "help":
-            await self._menu(user, t(lang, "help"))
-        elif command == "contacts":
-            await self._list_contacts(user)
-        elif command == "language":
-            await self._ask_language(user)
-        elif command == "wallet":
-            await self.say.text(user.wa_id, t(lang, "your_wallet", url=user.wallet_url))
+    async def _answer(self, user: st.User, inc: Incoming, yes: bool) -> None:
+        """Yes/No to the open question (typed or tapped)."""
+        asked = question(user)
+        if asked == Question.OVERWRITE:
+            await self.book.answer_overwrite(user, yes)
+        elif asked == Question.AGAIN:
+            await self.payments.answer_again(user, inc, yes)
+        elif yes:
+            await self.payments.confirm_live(user, inc)
+        else:
+            await self.payments.cancel(user)
 
-    async def _text(self, user: st.User, inc: Incoming) -> None:
-        text = inc.text.strip()
-        command = _command(text)
-        if command:
-            await self._run_command(user, command)
+    async def _text(self, user: st.User, inc: Incoming, text: str) -> None:
+        asked = question(user)
+        if asked in YES_NO and (phrases.is_yes(text) or phrases.is_no(text)):
+            await self._answer(user, inc, phrases.is_yes(text))
             return
-        if (m := _MY_WALLET_RE.match(text)) and find_wallet(m.group("wallet")):
-            await self._change_wallet(user, m.group("wallet"))
+        if phrases.is_yes(text):
+            await self.payments.confirm_live(user, inc)
             return
-        if m := _SAVE_RE.match(text):
-            await self._save_contact(user, m.group("name").strip(), m.group("wallet"))
+        if command := phrases.command(text):
+            await self.commands[command](user)
             return
-        if (m := _DELETE_RE.match(text)) and await self.store.find_contact(
-            user.wa_id, m.group("name")
-        ):
-            await self.store.delete_contact(user.wa_id, m.group("name"))
-            await self.say.text(
-                user.wa_id, t(user.language, "contact_deleted", name=m.group("name"))
-            )
+        wallet = phrases.parse_my_wallet(text)
+        if wallet and (pointer := find_wallet(wallet) or phrases.bare_wallet(wallet)):
+            await self.onboarding.change_wallet(user, pointer)
             return
-        if user.pending and await self._pending(user, inc, text):
+        if saved := phrases.parse_save(text):
+            await self.book.save(user, *saved)
             return
-        if await self._fill_draft(user, inc, text):
+        if (name := phrases.parse_delete(text)) and await self.book.delete(user, name):
+            return
+        pointer = find_wallet(text) or phrases.bare_wallet(text)
+        if pointer and asked == Question.CONTACT_WALLET:
+            await self.book.answer_card_wallet(user, pointer)
+            return
+        if pointer and asked == Question.RECIPIENT_WALLET:
+            await self.payments.answer_recipient_wallet(user, inc, pointer)
+            return
+        if await self._correction(user, inc, text):
+            return
+        if await self.payments.fill_draft(user, inc, text):
             return
         await self._understand(user, inc, text, [])
 
+    async def _correction(self, user: st.User, inc: Incoming, text: str) -> bool:
+        """'no, mejor 30', 'wait, make it 25', 'mándale 20 a Bob… no espera, mejor a Alice'."""
+        fix = phrases.correction(text)
+        if fix is None:
+            return False
+        if fix.head:
+            answer = await self._ask_llm(user, inc, fix.head, [])
+            if answer is not None and answer.intent == "send_payment":
+                update: dict[str, Any] = {}
+                if fix.amount:
+                    update["monto"] = fix.amount
+                if fix.recipient:
+                    update["destinatario"] = fix.recipient
+                await self.payments.on_intent(user, inc, answer.model_copy(update=update))
+                return True
+        return await self.payments.correct(user, inc, fix.amount, fix.recipient)
+
     async def _media(self, user: st.User, inc: Incoming) -> None:
-        lang = user.language
+        ctx, lang = self.ctx, user.language
         assert inc.media_id is not None
         # Media takes a while (download, transcription or vision): show it was received.
-        await self.say.react(user.wa_id, inc.message_id, "👀")
+        await ctx.say.react(user.wa_id, inc.message_id, "👀")
         try:
-            data, mime = await self.say.media_bytes(inc.media_id, self.settings.max_media_bytes)
+            data, mime = await ctx.say.media_bytes(inc.media_id, ctx.settings.max_media_bytes)
         except Exception:
             logger.warning("media download failed", exc_info=True)
-            await self.say.text(user.wa_id, t(lang, "media_failed"))
+            await ctx.say.text(user.wa_id, t(lang, "media_failed"))
             return
         item = MediaItem(
             type="audio" if inc.kind == "audio" else "image",
@@ -195,31 +243,62 @@ class Conversation(Onboarding, AddressBook, Paying):
         )
         await self._understand(user, inc, inc.text, [item])
 
-    async def _understand(
+    async def _ask_llm(
         self, user: st.User, inc: Incoming, text: str, media: list[MediaItem]
-    ) -> None:
-        lang = user.language
+    ) -> UnderstandResponse | None:
+        """llm_back's reading of a message, given the draft and the recent turns; None (and
+        the user told) when it cannot answer."""
+        ctx = self.ctx
+        draft = await ctx.store.open_draft(user.wa_id)
+        turns = await ctx.store.recent_turns(user.wa_id)
         request = UnderstandRequest(
             wa_id=user.wa_id,
             name=user.name[:256],
             message=text[:MAX_UNDERSTAND_CHARS],
             media=media,
-            language="en" if normalize_language(lang) == "en" else "es",
+            language="en" if normalize_language(user.language) == "en" else "es",
+            draft=DraftContext(
+                monto=draft.amount,
+                currency=draft.currency,
+                destinatario=(draft.recipient_label or "")[:512] or None,
+            )
+            if draft is not None
+            else None,
+            recent=turns,
         )
         try:
-            answer = await self.llm.understand(request)
+            answer = await ctx.llm.understand(request)
         except Unavailable:
             BACKEND_UNAVAILABLE.labels("llm_back").inc()
             logger.warning("llm_back unavailable")
-            await self.say.text(user.wa_id, t(lang, "llm_down"))
+            await ctx.say.text(user.wa_id, t(user.language, "llm_down"))
+            return None
+        heard = answer.transcript or text or "[media]"
+        turn = TurnContext(
+            text=heard[:500],
+            intent=answer.intent[:32],
+            monto=answer.monto,
+            currency=(answer.currency or "")[:8] or None,
+            destinatario=(answer.destinatario or "")[:512] or None,
+        )
+        await ctx.store.add_turn(user.wa_id, turn)
+        return answer
+
+    async def _understand(
+        self, user: st.User, inc: Incoming, text: str, media: list[MediaItem]
+    ) -> None:
+        answer = await self._ask_llm(user, inc, text, media)
+        if answer is None:
             return
         intent = answer.intent
         if intent == "send_payment":
-            await self._payment_intent(user, inc, answer)
-        elif intent in ("history", "cancel", "help"):
-            await self._run_command(user, intent)
-        else:
-            await self._menu(user, answer.response or t(lang, "help"))
+            await self.payments.on_intent(user, inc, answer)
+        elif intent == "confirm":
+            await self.payments.confirm_live(user, inc)
+        elif intent in self.commands:
+            await self.commands[intent](user)
+        else:  # "other", and any intent this version does not know yet
+            await self.ctx.menu(user, answer.response or t(user.language, "help"))
         if inc.voice and answer.audio:
             await self._voice_reply(user, answer)
 
@@ -229,4 +308,4 @@ class Conversation(Onboarding, AddressBook, Paying):
         except ValueError:
             return
         mime = answer.audio_mime_type or "audio/ogg"
-        await self.say.voice(user.wa_id, audio, "audio/ogg" if "ogg" in mime else mime)
+        await self.ctx.say.voice(user.wa_id, audio, "audio/ogg" if "ogg" in mime else mime)

@@ -1,58 +1,87 @@
-"""What every part of the conversation shares: its collaborators, the menu, wallet checks.
-
-The conversation is split by concern (`onboarding`, `addressbook`, `paying`, `conversation`);
-each part is a class over this base, and `Conversation` combines them.
-"""
+"""What every part of the conversation shares: its collaborators, the menu, yes/no questions
+and wallet checks. Each part (onboarding, address book, payments) is an object over one
+`Context`; `conversation.Conversation` routes to them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from ws_bot import store as st
 from ws_bot.backends import LlmClient, OpClient
+from ws_bot.buttons import AnswerTap, MenuAction, MenuTap
 from ws_bot.graph import Messenger
-from ws_bot.incoming import Incoming
-from ws_bot.limits import RateLimiter
 from ws_bot.settings import Settings
 from ws_bot.texts import t
 from ws_bot.wallets import WalletError, WalletInfo, WalletResolver
 
 
-class DialogBase:
-    """The collaborators and the helpers every part of the conversation uses."""
+class Question(StrEnum):
+    """The question the bot is waiting on (kept in `users.pending["kind"]`)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: st.Store,
-        messenger: Messenger,
-        llm: LlmClient,
-        op: OpClient,
-        wallets: WalletResolver,
-        wake_poller: Callable[[], None],
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.say = messenger
-        self.llm = llm
-        self.op = op
-        self.wallets = wallets
-        self.wake_poller = wake_poller
-        self.limiter = RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds)
+    CONTACT_WALLET = "contact_wallet"  # the wallet of a shared contact card
+    RECIPIENT_WALLET = "recipient_wallet"  # the wallet of a recipient the book lacks
+    OVERWRITE = "overwrite"  # replace a saved contact? (yes/no)
+    AGAIN = "again"  # send the same payment again? (yes/no)
+    PICK_CONTACT = "pick_contact"  # which of several contacts (a list)
 
-    async def _menu(self, user: st.User, body: str, lang: str | None = None) -> None:
+
+YES_NO = (Question.OVERWRITE, Question.AGAIN)
+
+
+def question(user: st.User) -> Question | None:
+    kind = (user.pending or {}).get("kind")
+    try:
+        return Question(str(kind)) if kind else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class Context:
+    """The collaborators every part of the conversation uses."""
+
+    settings: Settings
+    store: st.Store
+    say: Messenger
+    llm: LlmClient
+    op: OpClient
+    wallets: WalletResolver
+    wake_poller: Callable[[], None]
+
+    async def menu(self, user: st.User, body: str, lang: str | None = None) -> None:
         lang = lang or user.language
         await self.say.buttons(
             user.wa_id,
             body,
             [
-                (t(lang, "btn_send"), "menu:send"),
-                (t(lang, "btn_history"), "menu:history"),
-                (t(lang, "btn_help"), "menu:help"),
+                (t(lang, "btn_send"), MenuTap(MenuAction.SEND).to_str()),
+                (t(lang, "btn_history"), MenuTap(MenuAction.HISTORY).to_str()),
+                (t(lang, "btn_help"), MenuTap(MenuAction.HELP).to_str()),
             ],
         )
 
-    async def _check_wallet(self, user: st.User, pointer: str) -> WalletInfo | None:
+    async def ask(self, user: st.User, kind: Question, body: str, **data: Any) -> None:
+        """Ask a yes/no question and remember what it is about."""
+        await self.store.update_user(user.wa_id, pending={"kind": kind.value, **data})
+        user.pending = {"kind": kind.value, **data}
+        await self.say.buttons(
+            user.wa_id,
+            body,
+            [
+                (t(user.language, "btn_yes"), AnswerTap(True).to_str()),
+                (t(user.language, "btn_no"), AnswerTap(False).to_str()),
+            ],
+        )
+
+    async def forget_question(self, user: st.User) -> None:
+        if user.pending is not None:
+            await self.store.update_user(user.wa_id, pending=None)
+            user.pending = None
+
+    async def check_wallet(self, user: st.User, pointer: str) -> WalletInfo | None:
         """Resolve a wallet address, telling the user what is wrong when it is not one."""
         try:
             return await self.wallets.resolve(pointer)
@@ -62,7 +91,3 @@ class DialogBase:
             )
             await self.say.text(user.wa_id, t(user.language, key, url=exc.url))
             return None
-
-    async def _advance(self, user: st.User, draft: st.Draft, inc: Incoming) -> None:
-        """Move a payment draft on (implemented in `paying`)."""
-        raise NotImplementedError

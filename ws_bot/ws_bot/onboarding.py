@@ -1,71 +1,90 @@
-"""Onboarding: the language list, then the user's own wallet, checked before it is kept."""
+"""Onboarding: the language list, then the user's own wallet, checked before it is kept.
+"idioma" later switches the language without starting over."""
 
 from __future__ import annotations
 
 from ws_bot import store as st
-from ws_bot.dialog import DialogBase
+from ws_bot.buttons import LanguagePick
+from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
+from ws_bot.phrases import bare_wallet, clean_name, fold, is_phone
 from ws_bot.texts import normalize_language, t
 from ws_bot.wallets import find_wallet
 
 _LANGUAGE_WORDS = {
-    "es": {"es", "español", "espanol", "spanish", "castellano"},
-    "en": {"en", "english", "inglés", "ingles"},
+    "es": {"es", "espanol", "spanish", "castellano"},
+    "en": {"en", "english", "ingles"},
 }
 
 
-class Onboarding(DialogBase):
-    @staticmethod
-    def _language_from_text(text: str) -> str | None:
-        word = text.strip().lower().strip("¡!¿?.")
-        for code, words in _LANGUAGE_WORDS.items():
-            if word in words:
-                return code
-        return None
+def language_from_text(text: str) -> str | None:
+    word = fold(text).strip("¡!¿?.")
+    for code, words in _LANGUAGE_WORDS.items():
+        if word in words:
+            return code
+    return None
 
-    async def _ask_language(self, user: st.User) -> None:
-        await self.store.update_user(user.wa_id, state="language")
+
+class Onboarding:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def ask_language(self, user: st.User) -> None:
+        """The language list: with the welcome for a newcomer, plainly for everyone else."""
+        ctx = self.ctx
+        await ctx.store.update_user(user.wa_id, state="language")
         lang = user.language or "es"
-        await self.say.choice_list(
+        name = clean_name(user.name)
+        name = "" if is_phone(name) else name  # a profile without a name shows the number
+        body = (
+            t(lang, "choose_language")
+            if user.wallet_url
+            else t(lang, "welcome", name=f" {name}" if name else "")
+        )
+        await ctx.say.choice_list(
             user.wa_id,
-            t(lang, "welcome", name=user.name or ""),
+            body,
             t(lang, "language_button"),
             t(lang, "language_section"),
-            [("lang:es", "Español", "Spanish"), ("lang:en", "English", "Inglés")],
+            [
+                (LanguagePick("es").to_str(), "Español", "Spanish"),
+                (LanguagePick("en").to_str(), "English", "Inglés"),
+            ],
         )
 
-    async def _set_language(self, user: st.User, code: str) -> None:
+    async def set_language(self, user: st.User, code: str) -> None:
+        ctx = self.ctx
         lang = normalize_language(code)
         if user.wallet_url is None:
-            await self.store.update_user(user.wa_id, language=lang, state="wallet")
-            await self.say.text(
-                user.wa_id, t(lang, "language_set") + "\n\n" + t(lang, "ask_wallet")
-            )
+            await ctx.store.update_user(user.wa_id, language=lang, state="wallet")
+            await ctx.say.text(user.wa_id, t(lang, "language_set") + "\n\n" + t(lang, "ask_wallet"))
         else:
-            await self.store.update_user(user.wa_id, language=lang)
-            await self._menu(user, t(lang, "language_set"), lang=lang)
+            await ctx.store.update_user(user.wa_id, language=lang, state="ready")
+            await ctx.menu(user, t(lang, "language_set"), lang=lang)
 
-    async def _onboard_wallet(self, user: st.User, inc: Incoming) -> None:
+    async def onboard_wallet(self, user: st.User, inc: Incoming) -> None:
+        ctx = self.ctx
         lang = user.language
-        pointer = find_wallet(inc.text) if inc.kind == "text" else None
+        pointer = (find_wallet(inc.text) or bare_wallet(inc.text)) if inc.kind == "text" else None
         if pointer is None:
-            await self.say.text(user.wa_id, t(lang, "ask_wallet"))
+            await ctx.say.text(user.wa_id, t(lang, "ask_wallet"))
             return
-        info = await self._check_wallet(user, pointer)
+        info = await ctx.check_wallet(user, pointer)
         if info is None:
             return
-        await self.store.update_user(
+        await ctx.store.update_user(
             user.wa_id, wallet_url=info.url, wallet_asset=info.asset_code, state="ready"
         )
-        await self.say.text(user.wa_id, t(lang, "wallet_ok", url=info.url, asset=info.asset_code))
-        await self._menu(user, t(lang, "menu"))
+        await ctx.say.text(user.wa_id, t(lang, "wallet_ok", url=info.url, asset=info.asset_code))
+        await ctx.menu(user, t(lang, "menu"))
 
-    async def _change_wallet(self, user: st.User, pointer: str) -> None:
-        info = await self._check_wallet(user, pointer)
+    async def change_wallet(self, user: st.User, pointer: str) -> None:
+        ctx = self.ctx
+        info = await ctx.check_wallet(user, pointer)
         if info is not None:
-            await self.store.update_user(
+            await ctx.store.update_user(
                 user.wa_id, wallet_url=info.url, wallet_asset=info.asset_code
             )
-            await self.say.text(
+            await ctx.say.text(
                 user.wa_id, t(user.language, "wallet_ok", url=info.url, asset=info.asset_code)
             )

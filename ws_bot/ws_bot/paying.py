@@ -1,12 +1,17 @@
-"""The payment dialogue: ask what is missing, quote, one confirmation, cancel, history."""
+"""The payment dialogue: ask what is missing, quote, one confirmation, cancel, corrections.
+
+One live payment per user: a new request replaces the unconfirmed one (and says so), a tap on
+a replaced or expired summary is refused, and every reply about a payment names its amount and
+recipient. "sí"/"ok" confirm exactly as the button does (the same conditional update).
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from shared.contracts import (
@@ -17,19 +22,28 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.money import MoneyError, parse_decimal
+from ws_bot import phrases
 from ws_bot import store as st
+from ws_bot.addressbook import AddressBook
 from ws_bot.backends import Refused, Unavailable
-from ws_bot.dialog import DialogBase
+from ws_bot.buttons import ContactPick, PayTap, safe
+from ws_bot.dialog import Context, Question
 from ws_bot.incoming import Incoming
 from ws_bot.metrics import BACKEND_UNAVAILABLE
-from ws_bot.texts import t
+from ws_bot.phrases import clean_name
+from ws_bot.texts import plain_reason, short_ref, t
 from ws_bot.wallets import WalletError, find_wallet, normalize
 
 logger = logging.getLogger(__name__)
+AGAIN_WINDOW_SECONDS = 600.0  # the same payment again within this asks "again?" first
+D = st.DraftStatus
 
-_AMOUNT_RE = re.compile(r"^\s*\$?\s*(?P<n>\d{1,9}(?:[.,]\d{1,2})?)\s*(?:[A-Za-z]{3})?\s*$")
-_NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+){0,3}$")
-_PHONE_RE = re.compile(r"^\+?[\d\s\-().]{7,20}$")
+
+def _decimal(value: str | None) -> Decimal | None:
+    try:
+        return parse_decimal(value) if value else None
+    except MoneyError:
+        return None
 
 
 def _money(view: MoneyView | None) -> str:
@@ -41,12 +55,24 @@ def _fee(view: PaymentView, lang: str) -> str:
         return _money(view.fee)
     debit, receive = view.debit_amount, view.receive_amount
     if debit and receive and debit.asset_code == receive.asset_code:
-        try:
-            fee = parse_decimal(debit.value) - parse_decimal(receive.value)
-        except MoneyError:
-            return "—"
+        fee = (_decimal(debit.value) or Decimal(0)) - (_decimal(receive.value) or Decimal(0))
         return t(lang, "fee_none") if fee == 0 else f"{fee} {debit.asset_code}"
-    return "—"
+    return t(lang, "fee_in_rate")
+
+
+def _rate(view: PaymentView, lang: str) -> str:
+    """Across currencies: how many of the receiver's units one of the sender's buys."""
+    debit, receive = view.debit_amount, view.receive_amount
+    if not debit or not receive or debit.asset_code == receive.asset_code:
+        return ""
+    sent = _decimal(debit.value)
+    if view.fee is not None and view.fee.asset_code == debit.asset_code:
+        sent = (sent or Decimal(0)) - (_decimal(view.fee.value) or Decimal(0))
+    got = _decimal(receive.value)
+    if not sent or not got or sent <= 0:
+        return ""
+    rate = (got / sent).quantize(Decimal("0.0001"), ROUND_HALF_UP).normalize()
+    return t(lang, "rate_line", base=debit.asset_code, rate=f"{rate:f}", quote=receive.asset_code)
 
 
 def _quote_of(view: PaymentView, lang: str) -> dict[str, Any]:
@@ -55,11 +81,42 @@ def _quote_of(view: PaymentView, lang: str) -> dict[str, Any]:
         "debit": _money(view.debit_amount),
         "receive": _money(view.receive_amount),
         "fee": _fee(view, lang),
+        "rate": _rate(view, lang),
+        "expiresAt": view.expires_at.timestamp() if view.expires_at else None,
         "debitView": view.debit_amount.model_dump(by_alias=True) if view.debit_amount else None,
         "receiveView": view.receive_amount.model_dump(by_alias=True)
         if view.receive_amount
         else None,
     }
+
+
+def _amount_text(amount: str | None, asset: str | None) -> str:
+    value = _decimal(amount)
+    shown = f"{value.quantize(Decimal('0.01'))}" if value is not None else (amount or "?")
+    return f"{shown} {asset or ''}".strip()
+
+
+def what(lang: str | None, draft: st.Draft) -> str:
+    """'20.00 USD a Bob': how every reply names a payment."""
+    amount = (draft.quote or {}).get("receive") or _amount_text(draft.amount, draft.currency)
+    if not draft.recipient_label:
+        return amount
+    return t(lang, "what", amount=amount, recipient=clean_name(draft.recipient_label))
+
+
+def _same_recipient(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and phrases.fold(a or "") == phrases.fold(b or "")
+
+
+def _same_person(recipient: str, draft: st.Draft, allow_insecure: bool) -> bool:
+    """Whether `recipient` (as just asked) is who `draft` pays: the same name or wallet."""
+    if _same_recipient(recipient, draft.recipient_label):
+        return True
+    pointer = find_wallet(recipient)
+    try:
+        return bool(pointer) and normalize(pointer or "", allow_insecure) == draft.receiver_wallet
+    except WalletError:
+        return False
 
 
 @dataclass
@@ -69,61 +126,135 @@ class Recipient:
     label: str
 
 
-class Paying(DialogBase):
-    async def _history(self, user: st.User) -> None:
-        lang = user.language
-        rows = await self.store.recent_payments(user.wa_id)
-        if not rows:
-            await self._menu(user, t(lang, "history_empty"))
-            return
-        lines = [t(lang, "history_header")]
-        for p in rows:
-            when = time.strftime("%Y-%m-%d", time.gmtime(p.created_at))
-            amount = (p.debit or {}).get("text") or "—"
-            status_key = f"status_{p.status}" if p.notified else "status_pending"
-            try:
-                status = t(lang, status_key)
-            except KeyError:
-                status = p.status
-            lines.append(f"• {when} · {p.recipient_label} · {amount} · {status}")
-        await self.say.text(user.wa_id, "\n".join(lines))
+class Payments:
+    def __init__(self, ctx: Context, book: AddressBook) -> None:
+        self.ctx = ctx
+        self.book = book
 
-    async def _fill_draft(self, user: st.User, inc: Incoming, text: str) -> bool:
-        """A bare amount or recipient answering the bot's question, without asking llm_back."""
-        draft = await self.store.open_draft(user.wa_id)
-        if draft is None or draft.status != st.COLLECTING:
+    # ------------------------------------------------------------------ answers
+
+    async def history(self, user: st.User) -> None:
+        ctx, lang = self.ctx, user.language
+        sent = await ctx.store.recent_payments(user.wa_id)
+        received = await ctx.store.received_payments(user.wa_id)
+        if not sent and not received:
+            await ctx.menu(user, t(lang, "history_empty"))
+            return
+        lines = [t(lang, "history_header")] if sent else []
+        for p in sent:
+            amount = (p.debit or {}).get("text") or "—"
+            lines.append(f"• {_day(p.created_at)} · {amount} → {p.recipient_label} · "
+                         f"{_status(lang, p)}")  # fmt: skip
+        if received:
+            lines.append(t(lang, "history_received"))
+        for p in received:
+            sender = await ctx.store.get_user(p.wa_id)
+            name = clean_name(sender.name) if sender and sender.name else f"+{p.wa_id}"
+            amount = (p.receive or {}).get("text") or "—"
+            lines.append(f"• {_day(p.created_at)} · {amount} ← {name}")
+        await ctx.say.text(user.wa_id, "\n".join(lines))
+
+    async def status(self, user: st.User) -> None:
+        ctx, lang = self.ctx, user.language
+        last = await ctx.store.recent_payments(user.wa_id, limit=1)
+        if not last:
+            draft = await ctx.store.open_draft(user.wa_id)
+            if draft is not None and draft.status == D.QUOTED:
+                await ctx.say.text(user.wa_id, t(lang, "already_waiting", what=what(lang, draft)))
+            else:
+                await ctx.say.text(user.wa_id, t(lang, "status_none"))
+            return
+        p = last[0]
+        amount = (p.receive or {}).get("text") or (p.debit or {}).get("text") or "—"
+        payment = t(lang, "what", amount=amount, recipient=p.recipient_label)
+        body = t(
+            lang, "status_last", what=payment, status=_status(lang, p), when=_day(p.created_at)
+        )
+        await ctx.say.text(user.wa_id, body)
+
+    async def balance(self, user: st.User) -> None:
+        await self.ctx.say.text(user.wa_id, t(user.language, "balance", url=user.wallet_url))
+
+    # ------------------------------------------------------------------ building the draft
+
+    async def _new_draft(
+        self, user: st.User, inc: Incoming, amount: str | None, label: str | None, **known: Any
+    ) -> st.Draft:
+        """The user's one open draft from now on; a quoted one it replaces is cancelled."""
+        draft = st.Draft(
+            id=uuid.uuid4().hex,
+            wa_id=user.wa_id,
+            status=D.COLLECTING,
+            amount=amount,
+            currency=user.wallet_asset,
+            recipient_label=label,
+            receiver_wallet=known.get("receiver_wallet"),
+            receiver_wa_id=known.get("receiver_wa_id"),
+            source_message_id=inc.message_id,
+            payment_id=None,
+            quote=None,
+            confirmed_by=None,
+        )
+        replaced = await self.ctx.store.create_draft(draft)
+        for old in replaced:
+            if old.status == D.QUOTED:
+                await self._cancel_at_op(old.payment_id)
+                if known.get("tell", True):
+                    text = t(user.language, "replaced", what=what(user.language, old))
+                    await self.ctx.say.text(user.wa_id, text)
+        return draft
+
+    async def _cancel_at_op(self, payment_id: str | None) -> bool:
+        if not payment_id:
+            return True
+        try:
+            return await self.ctx.op.cancel_payment(payment_id)
+        except Unavailable:
+            logger.warning("op_api unavailable while cancelling a replaced quote")
             return False
-        if draft.amount is None and (m := _AMOUNT_RE.match(text)):
-            amount = m.group("n").replace(",", ".")
-            await self.store.update_draft(draft.id, (st.COLLECTING,), amount=amount)
+
+    async def fill_draft(self, user: st.User, inc: Incoming, text: str) -> bool:
+        """A bare amount or recipient answering the bot's question, without asking llm_back."""
+        ctx = self.ctx
+        draft = await ctx.store.open_draft(user.wa_id)
+        if draft is None or draft.status != D.COLLECTING:
+            return False
+        if draft.amount is None and (amount := phrases.amount(text)):
+            await ctx.store.update_draft(draft.id, (D.COLLECTING,), amount=amount)
             draft.amount = amount
-            await self._advance(user, draft, inc)
+            await self.advance(user, draft, inc)
             return True
         if draft.recipient_label is None:
-            pointer = find_wallet(text)
-            contact = await self.store.find_contact(user.wa_id, text)
+            answer = phrases.recipient_answer(text)
+            pointer = find_wallet(answer) or phrases.bare_wallet(answer)
             # A bare name answering "who?" is taken as the recipient's name, known or not.
-            bare_name = text if _NAME_RE.match(text) else None
-            label = pointer or (contact.alias if contact else None) or bare_name
+            label = pointer or (answer if phrases.is_name(answer) else None)
             if label:
-                await self.store.update_draft(draft.id, (st.COLLECTING,), recipient_label=label)
+                await ctx.store.update_draft(draft.id, (D.COLLECTING,), recipient_label=label)
                 draft.recipient_label = label
-                await self._advance(user, draft, inc)
+                await self.advance(user, draft, inc)
                 return True
         return False
 
-    async def _payment_intent(
-        self, user: st.User, inc: Incoming, answer: UnderstandResponse
-    ) -> None:
-        lang = user.language
+    async def on_intent(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+        ctx, lang = self.ctx, user.language
         amount = answer.monto
         # A wallet address typed in the message is the recipient even if the parser missed it.
         recipient = answer.destinatario or find_wallet(inc.text)
         if answer.currency and user.wallet_asset and answer.currency.upper() != user.wallet_asset:
             amount = None
-            await self.say.text(user.wa_id, t(lang, "currency_mismatch", asset=user.wallet_asset))
-        draft = await self.store.open_draft(user.wa_id)
-        if draft is not None and draft.status == st.COLLECTING:
+            await ctx.say.text(user.wa_id, t(lang, "currency_mismatch", asset=user.wallet_asset))
+        draft = await ctx.store.open_draft(user.wa_id)
+        if draft is not None and draft.status == D.QUOTED:
+            same_amount = amount is None or _decimal(amount) == _decimal(draft.amount)
+            same_person = recipient is None or _same_person(
+                recipient, draft, ctx.settings.allow_insecure_http
+            )
+            if same_amount and same_person:
+                await ctx.say.text(user.wa_id, t(lang, "already_waiting", what=what(lang, draft)))
+                return
+            draft = None
+        if draft is not None:
             updates: dict[str, Any] = {}
             if amount:
                 updates["amount"] = draft.amount = amount
@@ -131,190 +262,341 @@ class Paying(DialogBase):
                 updates["recipient_label"] = draft.recipient_label = recipient
                 updates["receiver_wallet"] = draft.receiver_wallet = None
             if updates:
-                await self.store.update_draft(draft.id, (st.COLLECTING,), **updates)
+                await ctx.store.update_draft(draft.id, (D.COLLECTING,), **updates)
         else:
-            draft = st.Draft(
-                id=uuid.uuid4().hex,
-                wa_id=user.wa_id,
-                status=st.COLLECTING,
-                amount=amount,
-                currency=user.wallet_asset,
-                recipient_label=recipient,
-                receiver_wallet=None,
-                receiver_wa_id=None,
-                source_message_id=inc.message_id,
-                payment_id=None,
-                quote=None,
-                confirmed_by=None,
-            )
-            await self.store.create_draft(draft)
+            draft = await self._new_draft(user, inc, amount, recipient)
         if answer.currency and amount is None and draft.amount is None:
             return  # the currency question above already asked for the amount
-        await self._advance(user, draft, inc)
+        await self.advance(user, draft, inc)
 
-    async def _resolve_recipient(self, user: st.User, label: str) -> Recipient | None:
-        pointer = find_wallet(label)
+    async def correct(
+        self, user: st.User, inc: Incoming, amount: str | None, recipient: str | None
+    ) -> bool:
+        """'no, mejor 30' / 'mejor a Alice': edit the live draft and quote it again."""
+        ctx = self.ctx
+        draft = await ctx.store.open_draft(user.wa_id)
+        if draft is None:
+            return False
+        values: dict[str, Any] = {"amount": amount or draft.amount}
+        if recipient and not _same_recipient(recipient, draft.recipient_label):
+            values.update(recipient_label=recipient, receiver_wallet=None, receiver_wa_id=None)
+        else:
+            values.update(
+                recipient_label=draft.recipient_label,
+                receiver_wallet=draft.receiver_wallet,
+                receiver_wa_id=draft.receiver_wa_id,
+            )
+        if draft.status == D.COLLECTING:
+            await ctx.store.update_draft(draft.id, (D.COLLECTING,), **values)
+            for key, value in values.items():
+                setattr(draft, key, value)
+        else:
+            # A quoted payment is fixed at op_api: a new draft (and quote) replaces it.
+            draft = await self._new_draft(
+                user, inc, values.pop("amount"), values.pop("recipient_label"), tell=False, **values
+            )
+        await self.advance(user, draft, inc)
+        return True
+
+    async def _resolve(self, user: st.User, label: str) -> Recipient | list[st.Contact] | None:
+        """Who `label` is: a recipient, several saved contacts to choose from, or unknown."""
+        ctx = self.ctx
+        pointer = find_wallet(label) or phrases.bare_wallet(label)
         if pointer:
-            url = normalize(pointer, self.settings.allow_insecure_http)
-            known = await st.find_user_by_wallet(self.store, url)
+            url = normalize(pointer, ctx.settings.allow_insecure_http)
+            known = await st.find_user_by_wallet(ctx.store, url)
             return Recipient(url, known.wa_id if known else None, pointer)
-        if _PHONE_RE.match(label):
-            known = await self.store.find_user_by_phone(label)
+        if phrases.is_phone(label):
+            known = await ctx.store.find_user_by_phone(label)
             if known and known.wallet_url:
-                return Recipient(known.wallet_url, known.wa_id, known.name or label)
-        contact = await self.store.find_contact(user.wa_id, label)
+                return Recipient(known.wallet_url, known.wa_id, clean_name(known.name) or label)
+        matches = await ctx.store.match_contacts(user.wa_id, label)
+        if len(matches) > 1:
+            return matches
+        contact = matches[0] if matches else None
         if contact is None:
             return None
         if contact.wallet_url:
-            known = await st.find_user_by_wallet(self.store, contact.wallet_url)
+            known = await st.find_user_by_wallet(ctx.store, contact.wallet_url)
             if known is None and contact.phone:
-                known = await self.store.find_user_by_phone(contact.phone)
+                known = await ctx.store.find_user_by_phone(contact.phone)
             return Recipient(contact.wallet_url, known.wa_id if known else None, contact.alias)
         if contact.phone:
-            known = await self.store.find_user_by_phone(contact.phone)
+            known = await ctx.store.find_user_by_phone(contact.phone)
             if known and known.wallet_url:
                 return Recipient(known.wallet_url, known.wa_id, contact.alias)
         return None
 
-    async def _advance(self, user: st.User, draft: st.Draft, inc: Incoming) -> None:
+    async def advance(
+        self, user: st.User, draft: st.Draft, inc: Incoming, again_ok: bool = False
+    ) -> None:
         """Ask for what is missing; when nothing is, prepare the payment and show the quote."""
-        lang = user.language
+        ctx, lang = self.ctx, user.language
         if draft.recipient_label and not draft.receiver_wallet:
             try:
-                recipient = await self._resolve_recipient(user, draft.recipient_label)
+                found = await self._resolve(user, draft.recipient_label)
             except WalletError as exc:
-                await self.store.update_draft(draft.id, (st.COLLECTING,), recipient_label=None)
+                await ctx.store.update_draft(draft.id, (D.COLLECTING,), recipient_label=None)
                 key = "wallet_insecure" if exc.code == "insecure" else "wallet_invalid"
-                await self.say.text(user.wa_id, t(lang, key, url=exc.url))
+                await ctx.say.text(user.wa_id, t(lang, key, url=exc.url))
                 return
-            if recipient is None:
-                name = draft.recipient_label
-                slug = re.sub(r"[^a-z0-9]+", "-", st.alias_key(name)).strip("-") or "name"
-                await self.store.update_user(
+            if isinstance(found, list):
+                await self._ask_which(user, draft, found)
+                return
+            if found is None:
+                name = clean_name(draft.recipient_label)
+                slug = "-".join(phrases.fold(name).replace("'", "").split()) or "name"
+                await ctx.store.update_user(
                     user.wa_id,
-                    pending={"kind": "recipient_wallet", "draft": draft.id, "name": name},
-                )
-                await self.say.text(user.wa_id, t(lang, "unknown_recipient", name=name, slug=slug))
+                    pending={"kind": Question.RECIPIENT_WALLET.value, "draft": draft.id,
+                             "name": name},
+                )  # fmt: skip
+                await ctx.say.text(user.wa_id, t(lang, "unknown_recipient", name=name, slug=slug))
                 return
-            draft.receiver_wallet, draft.receiver_wa_id = recipient.wallet_url, recipient.wa_id
-            draft.recipient_label = recipient.label
-            await self.store.update_draft(
+            draft.receiver_wallet, draft.receiver_wa_id = found.wallet_url, found.wa_id
+            draft.recipient_label = found.label
+            await ctx.store.update_draft(
                 draft.id,
-                (st.COLLECTING,),
-                receiver_wallet=recipient.wallet_url,
-                receiver_wa_id=recipient.wa_id,
-                recipient_label=recipient.label,
+                (D.COLLECTING,),
+                receiver_wallet=found.wallet_url,
+                receiver_wa_id=found.wa_id,
+                recipient_label=found.label,
             )
         if not draft.recipient_label:
             if draft.amount:
-                amount = f"{draft.amount} {user.wallet_asset or ''}".strip()
-                await self.say.text(user.wa_id, t(lang, "ask_recipient", amount=amount))
+                amount = _amount_text(draft.amount, user.wallet_asset)
+                await ctx.say.text(user.wa_id, t(lang, "ask_recipient", amount=amount))
             else:
-                await self.say.text(user.wa_id, t(lang, "ask_recipient_only"))
+                await ctx.say.text(user.wa_id, t(lang, "ask_recipient_only"))
             return
         if not draft.amount:
-            await self.say.text(
+            await ctx.say.text(
                 user.wa_id,
                 t(lang, "ask_amount", recipient=draft.recipient_label, asset=user.wallet_asset),
             )
             return
-        await self._quote(user, draft, inc)
+        if not again_ok and await self._sent_lately(user, draft):
+            await ctx.ask(
+                user, Question.AGAIN, t(lang, "again", what=what(lang, draft)), draft=draft.id
+            )
+            return
+        await self._quote(user, draft)
 
-    async def _quote(self, user: st.User, draft: st.Draft, inc: Incoming) -> None:
-        lang = user.language
+    async def _sent_lately(self, user: st.User, draft: st.Draft) -> bool:
+        assert draft.receiver_wallet
+        since = time.time() - AGAIN_WINDOW_SECONDS
+        earlier = await self.ctx.store.recent_confirmed(user.wa_id, draft.receiver_wallet, since)
+        for d in earlier:
+            if _decimal(d.amount) != _decimal(draft.amount) or not d.payment_id:
+                continue
+            payment = await self.ctx.store.get_payment(d.payment_id)
+            # A payment rejected, expired, failed or cancelled was not sent: no "again?".
+            if (
+                payment is None
+                or payment.status in ("completed", "awaiting_approval")
+                or (not payment.notified)
+            ):
+                return True
+        return False
+
+    async def _ask_which(self, user: st.User, draft: st.Draft, matches: list[st.Contact]) -> None:
+        ctx, lang = self.ctx, user.language
+        name = clean_name(draft.recipient_label or "")
+        await ctx.store.update_user(
+            user.wa_id, pending={"kind": Question.PICK_CONTACT.value, "draft": draft.id}
+        )
+        rows = [
+            (ContactPick(safe(c.alias)).to_str(), c.alias, c.wallet_url or c.phone or "")
+            for c in matches[:10]
+        ]
+        await ctx.say.choice_list(
+            user.wa_id, t(lang, "which_contact", name=name), t(lang, "btn_choose"), name, rows
+        )
+
+    async def _quote(self, user: st.User, draft: st.Draft) -> None:
+        ctx, lang = self.ctx, user.language
         assert draft.receiver_wallet
         assert draft.amount
         assert user.wallet_url
-        await self.say.react(user.wa_id, draft.source_message_id, "⏳")
-        receiver = await self._check_wallet(user, draft.receiver_wallet)
+        await ctx.say.react(user.wa_id, draft.source_message_id, "⏳")
+        receiver = await ctx.check_wallet(user, draft.receiver_wallet)
         if receiver is None:
-            await self.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.CANCELLED)
+            await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED)
             return
         try:
             request = SendPaymentRequest(
                 sender_wallet_url=user.wallet_url,
                 receiver_wallet_url=receiver.url,
                 amount=draft.amount,
+                amount_type="receive",  # "send Bob 20" means Bob gets 20; the fee is on top
                 idempotency_key=draft.source_message_id,
                 description=f"Paguito: {user.name}"[:256] if user.name else None,
             )
         except ValueError:
-            await self.store.update_draft(draft.id, (st.COLLECTING,), amount=None)
-            await self.say.text(
+            await ctx.store.update_draft(draft.id, (D.COLLECTING,), amount=None)
+            await ctx.say.text(
                 user.wa_id,
                 t(lang, "ask_amount", recipient=draft.recipient_label, asset=user.wallet_asset),
             )
             return
         try:
-            view = await self.op.send_payment(request)
+            view = await ctx.op.send_payment(request)
         except Unavailable:
             BACKEND_UNAVAILABLE.labels("op_api").inc()
             logger.warning("op_api unavailable")
-            await self.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.CANCELLED)
-            await self.say.react(user.wa_id, draft.source_message_id, "❌")
-            await self.say.text(user.wa_id, t(lang, "op_down"))
+            await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED)
+            await ctx.say.react(user.wa_id, draft.source_message_id, "❌")
+            await ctx.say.text(user.wa_id, t(lang, "op_down"))
             return
         except Refused as exc:
-            await self.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.CANCELLED)
-            await self.say.react(user.wa_id, draft.source_message_id, "❌")
-            await self.say.text(user.wa_id, t(lang, "payment_refused", reason=str(exc)))
+            await self._refused(user, draft, str(exc))
             return
         if receiver.public_name and find_wallet(draft.recipient_label or ""):
             # A typed address says little to a person; the wallet's public name says who.
-            draft.recipient_label = f"{receiver.public_name} ({draft.recipient_label})"
-        quote = _quote_of(view, lang or "es")
+            name = clean_name(receiver.public_name, 48)
+            if name:
+                draft.recipient_label = f"{name} ({draft.recipient_label})"
         if view.status in FINAL_STATUSES or not view.confirmation_url:
-            await self.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.CANCELLED)
-            reason = view.failure_reason or view.status.value
-            await self.say.text(user.wa_id, t(lang, "payment_refused", reason=reason))
+            await self._refused(user, draft, view.failure_reason or view.status.value)
             return
-        await self.store.update_draft(
+        quote = _quote_of(view, lang or "es")
+        quoted = await ctx.store.update_draft(
             draft.id,
-            (st.COLLECTING,),
-            status=st.QUOTED,
+            (D.COLLECTING,),
+            status=D.QUOTED,
             recipient_label=draft.recipient_label,
             payment_id=view.payment_id,
             quote=quote,
             receiver_wallet=receiver.url,
         )
-        await self.say.buttons(
+        if not quoted:  # replaced or cancelled while op_api was quoting
+            await self._cancel_at_op(view.payment_id)
+            return
+        body = t(
+            lang,
+            "summary",
+            recipient=clean_name(draft.recipient_label or ""),
+            debit=quote["debit"],
+            receive=quote["receive"],
+            fee=quote["fee"],
+            rate=quote["rate"],
+            wallet=await self._wallet_line(user, draft, receiver.url),
+        )
+        await ctx.say.buttons(
             user.wa_id,
-            t(
-                lang,
-                "summary",
-                recipient=draft.recipient_label,
-                debit=quote["debit"],
-                receive=quote["receive"],
-                fee=quote["fee"],
-            ),
+            body,
             [
-                (t(lang, "btn_confirm"), f"pay:ok:{draft.id}"),
-                (t(lang, "btn_cancel"), f"pay:no:{draft.id}"),
+                (t(lang, "btn_confirm"), PayTap(draft.id, True).to_str()),
+                (t(lang, "btn_cancel"), PayTap(draft.id, False).to_str()),
             ],
         )
 
-    async def _confirm(self, user: st.User, inc: Incoming, draft_id: str) -> None:
-        """Exactly one tap wins the conditional update; the others are told it is done."""
-        lang = user.language
-        draft = await self.store.get_draft(draft_id)
-        if draft is None or draft.wa_id != user.wa_id:
-            await self.say.text(user.wa_id, t(lang, "draft_gone"))
+    async def _wallet_line(self, user: st.User, draft: st.Draft, url: str) -> str:
+        """The receiving wallet, unless the user only knows this person by phone number (a
+        shared card of someone on Paguito): then their wallet stays theirs to tell."""
+        if find_wallet(draft.recipient_label or ""):
+            return ""  # the address is already in the label
+        contact = await self.ctx.store.find_contact(user.wa_id, draft.recipient_label or "")
+        if contact is not None and contact.wallet_url is None:
+            return ""
+        return f" · {url}"
+
+    async def _refused(self, user: st.User, draft: st.Draft, detail: str) -> None:
+        ctx, lang = self.ctx, user.language
+        ref = short_ref(draft.id)
+        logger.warning("payment refused", extra={"ref": ref, "draft": draft.id, "detail": detail})
+        await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED)
+        await ctx.say.react(user.wa_id, draft.source_message_id, "❌")
+        reason = plain_reason(lang, detail)
+        await ctx.say.text(
+            user.wa_id, t(lang, "payment_refused", what=what(lang, draft), reason=reason, ref=ref)
+        )
+
+    # ------------------------------------------------------------------ answers to questions
+
+    async def answer_recipient_wallet(self, user: st.User, inc: Incoming, pointer: str) -> None:
+        """The wallet of a recipient the book did not have: saved, then the payment goes on."""
+        ctx, pending = self.ctx, dict(user.pending or {})
+        name = str(pending.get("name") or "")
+        wallet = await self.book.save(user, name, pointer)
+        if wallet is None:
             return
-        won = await self.store.update_draft(
-            draft_id, (st.QUOTED,), status=st.CONFIRMED, confirmed_by=inc.message_id
+        await ctx.forget_question(user)
+        draft = await ctx.store.get_draft(str(pending.get("draft")))
+        if draft is None or draft.status != D.COLLECTING or draft.wa_id != user.wa_id:
+            return
+        # The recipient may be a registered user: remember it so they are told when paid.
+        known = await st.find_user_by_wallet(ctx.store, wallet)
+        draft.receiver_wallet, draft.recipient_label = wallet, name
+        draft.receiver_wa_id = known.wa_id if known else None
+        await ctx.store.update_draft(
+            draft.id,
+            (D.COLLECTING,),
+            receiver_wallet=wallet,
+            receiver_wa_id=draft.receiver_wa_id,
+            recipient_label=name,
+        )
+        await self.advance(user, draft, inc)
+
+    async def answer_again(self, user: st.User, inc: Incoming, yes: bool) -> None:
+        ctx, lang = self.ctx, user.language
+        draft_id = str((user.pending or {}).get("draft"))
+        await ctx.forget_question(user)
+        draft = await ctx.store.get_draft(draft_id)
+        if draft is None or draft.wa_id != user.wa_id or draft.status != D.COLLECTING:
+            await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
+            return
+        if yes:
+            await self.advance(user, draft, inc, again_ok=True)
+            return
+        await ctx.store.update_draft(draft.id, (D.COLLECTING,), status=D.CANCELLED)
+        await ctx.say.text(user.wa_id, t(lang, "not_again", what=what(lang, draft)))
+
+    async def pick_contact(self, user: st.User, inc: Incoming, alias: str) -> None:
+        ctx = self.ctx
+        draft_id = str((user.pending or {}).get("draft"))
+        await ctx.forget_question(user)
+        draft = await ctx.store.get_draft(draft_id)
+        contact = await ctx.store.find_contact(user.wa_id, alias)
+        if draft is None or draft.status != D.COLLECTING or contact is None:
+            await ctx.say.text(user.wa_id, t(user.language, "draft_gone"))
+            return
+        draft.recipient_label, draft.receiver_wallet = contact.alias, None
+        await ctx.store.update_draft(
+            draft.id, (D.COLLECTING,), recipient_label=contact.alias, receiver_wallet=None
+        )
+        await self.advance(user, draft, inc)
+
+    # ------------------------------------------------------------------ confirm and cancel
+
+    async def confirm(self, user: st.User, inc: Incoming, draft_id: str) -> None:
+        """Exactly one confirmation wins the conditional update; the others are told why not."""
+        ctx, lang = self.ctx, user.language
+        draft = await ctx.store.get_draft(draft_id)
+        if draft is None or draft.wa_id != user.wa_id:
+            await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
+            return
+        expires = (draft.quote or {}).get("expiresAt")
+        if draft.status == D.QUOTED and (draft.stale or (expires and expires < time.time())):
+            if await ctx.store.update_draft(draft.id, (D.QUOTED,), status=D.CANCELLED):
+                await self._cancel_at_op(draft.payment_id)
+            await ctx.say.text(user.wa_id, t(lang, "draft_expired", what=what(lang, draft)))
+            return
+        won = await ctx.store.update_draft(
+            draft_id, (D.QUOTED,), status=D.CONFIRMED, confirmed_by=inc.message_id
         )
         if not won:
-            draft = await self.store.get_draft(draft_id)
+            draft = await ctx.store.get_draft(draft_id)
             assert draft is not None
             # The same tap processed again after a crash is still the winner.
-            if not (draft.status == st.CONFIRMED and draft.confirmed_by == inc.message_id):
-                key = "already_confirmed" if draft.status == st.CONFIRMED else "draft_gone"
-                await self.say.text(user.wa_id, t(lang, key))
+            if not (draft.status == D.CONFIRMED and draft.confirmed_by == inc.message_id):
+                await self._not_confirmable(user, draft)
                 return
         assert draft.payment_id
         assert draft.quote is not None
+        await ctx.forget_question(user)
         now = time.time()
-        await self.store.add_payment(
+        await ctx.store.add_payment(
             st.Payment(
                 payment_id=draft.payment_id,
                 wa_id=user.wa_id,
@@ -329,50 +611,100 @@ class Paying(DialogBase):
                     "view": draft.quote.get("receiveView"),
                 },
                 react_message_id=draft.source_message_id,
-                deadline=now + self.settings.poll_deadline_seconds,
-                next_poll_at=now + self.settings.poll_initial_seconds,
+                deadline=now + ctx.settings.poll_deadline_seconds,
+                next_poll_at=now + ctx.settings.poll_initial_seconds,
                 attempts=0,
                 notified=False,
                 created_at=now,
             )
         )
-        await self.say.url_button(
+        await ctx.say.url_button(
             user.wa_id, t(lang, "approve"), t(lang, "btn_approve"), draft.quote["confirmationUrl"]
         )
-        self.wake_poller()
+        ctx.wake_poller()
 
-    async def _cancel(self, user: st.User, draft_id: str | None) -> None:
+    async def _not_confirmable(self, user: st.User, draft: st.Draft) -> None:
         lang = user.language
-        await self.store.update_user(user.wa_id, pending=None)
-        draft = (
-            await self.store.get_draft(draft_id)
-            if draft_id
-            else await self.store.open_draft(user.wa_id)
-        )
-        mine = draft is not None and draft.wa_id == user.wa_id and draft.status in st.OPEN_DRAFT
-        if (
-            draft is not None
-            and mine
-            and await self.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.CANCELLED)
-        ):
-            if draft.payment_id:
-                await self.op.cancel_payment(draft.payment_id)
-            await self.say.react(user.wa_id, draft.source_message_id, "✖️")
-            await self.say.text(user.wa_id, t(lang, "cancelled"))
+        key = {
+            D.CONFIRMED: "already_confirmed",
+            D.SUPERSEDED: "draft_superseded",
+            D.CANCELLED: "draft_cancelled",
+        }.get(draft.status)
+        if key is None:  # still collecting: nothing was quoted yet
+            await self.ctx.say.text(user.wa_id, t(lang, "nothing_to_confirm"))
             return
-        if draft_id is None:
-            active = await self.store.active_payments(user.wa_id)
-            for payment in active:
-                if not await self.op.cancel_payment(payment.payment_id):
-                    continue
+        await self.ctx.say.text(user.wa_id, t(lang, key, what=what(lang, draft)))
+
+    async def confirm_live(self, user: st.User, inc: Incoming) -> None:
+        """'sí' / 'ok' typed at a summary: the same confirmation as the button."""
+        draft = await self.ctx.store.open_draft(user.wa_id)
+        if draft is not None and draft.status == D.QUOTED:
+            await self.confirm(user, inc, draft.id)
+        elif draft is not None:
+            await self.advance(user, draft, inc)  # asks again for what is still missing
+        else:
+            await self.ctx.say.text(user.wa_id, t(user.language, "nothing_to_confirm"))
+
+    async def cancel_draft(self, user: st.User, draft_id: str) -> None:
+        """The Cancel button of one summary."""
+        ctx, lang = self.ctx, user.language
+        draft = await ctx.store.get_draft(draft_id)
+        if draft is None or draft.wa_id != user.wa_id:
+            await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
+            return
+        if await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED):
+            await self._cancel_at_op(draft.payment_id)
+            await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
+            await ctx.say.text(user.wa_id, t(lang, "cancelled_items", items=what(lang, draft)))
+            return
+        if draft.status == D.CONFIRMED:
+            await self.cancel(user)  # confirmed: the payment itself is what to cancel
+            return
+        await self._not_confirmable(user, draft)
+
+    async def cancel(self, user: st.User) -> None:
+        """Cancel everything in flight: the open draft and every payment not yet approved,
+        naming each; a payment that can no longer be cancelled is named as still waiting."""
+        ctx, lang = self.ctx, user.language
+        await ctx.forget_question(user)
+        cancelled: list[str] = []
+        waiting: list[str] = []
+        draft = await ctx.store.open_draft(user.wa_id)
+        if draft is not None and await ctx.store.update_draft(
+            draft.id, st.OPEN_DRAFT, status=D.CANCELLED
+        ):
+            await self._cancel_at_op(draft.payment_id)
+            await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
+            if draft.amount or draft.recipient_label:
+                cancelled.append(what(lang, draft))
+        for payment in await ctx.store.active_payments(user.wa_id):
+            amount = (payment.receive or {}).get("text") or (payment.debit or {}).get("text")
+            named = t(lang, "what", amount=amount or "?", recipient=payment.recipient_label)
+            if await self._cancel_at_op(payment.payment_id):
                 # The poller may notice the cancellation first; whichever of us finishes the
                 # payment tells the user, so they hear "cancelled" exactly once.
-                if await self.store.finish_payment(payment.payment_id, "cancelled"):
-                    await self.say.react(user.wa_id, payment.react_message_id, "✖️")
-                    await self.say.text(user.wa_id, t(lang, "cancelled"))
-                return
-            if active:
-                await self.say.text(user.wa_id, t(lang, "cannot_cancel_confirmed"))
-                return
-        key = "nothing_to_cancel" if draft_id is None else "draft_gone"
-        await self.say.text(user.wa_id, t(lang, key))
+                if await ctx.store.finish_payment(payment.payment_id, "cancelled"):
+                    await ctx.say.react(user.wa_id, payment.react_message_id, "✖️")
+                    cancelled.append(named)
+            else:
+                waiting.append(named)
+        if cancelled:
+            key = "cancelled_some" if waiting else "cancelled_items"
+            await ctx.say.text(user.wa_id, t(lang, key, items="; ".join(cancelled)))
+        if waiting:
+            await ctx.say.text(user.wa_id, t(lang, "still_waiting", items="; ".join(waiting)))
+        elif not cancelled:
+            key = "cancelled" if draft is not None else "nothing_to_cancel"
+            await ctx.say.text(user.wa_id, t(lang, key))
+
+
+def _day(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch))
+
+
+def _status(lang: str | None, p: st.Payment) -> str:
+    key = f"status_{p.status}" if p.notified else "status_pending"
+    try:
+        return t(lang, key)
+    except KeyError:
+        return p.status

@@ -21,7 +21,7 @@ from ws_bot.backends import OpClient, Refused, Unavailable
 from ws_bot.graph import Messenger
 from ws_bot.metrics import PAYMENTS_FINAL
 from ws_bot.settings import Settings
-from ws_bot.texts import t
+from ws_bot.texts import plain_reason, short_ref, t
 
 logger = logging.getLogger(__name__)
 
@@ -143,9 +143,13 @@ class Poller:
         recipient = payment.recipient_label or payment.receiver_wallet
         values = {"recipient": recipient, "debit": debit, "receive": receive}
         if status == PaymentStatus.COMPLETED:
-            body = t(lang, "receipt", ref=payment.payment_id, **values)
+            body = t(lang, "receipt", ref=short_ref(payment.payment_id), **values)
         elif status == PaymentStatus.FAILED:
-            reason = f" ({view.failure_reason})" if view and view.failure_reason else ""
+            reason = (
+                f" ({plain_reason(lang, view.failure_reason)})"
+                if view and view.failure_reason
+                else ""
+            )
             body = t(lang, "failed", reason=reason, recipient=recipient)
         elif status in (PaymentStatus.REJECTED, PaymentStatus.EXPIRED):
             body = t(lang, status, recipient=recipient)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -41,7 +42,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.contracts import TurnContext
 from shared.db import create_tables
+from ws_bot.phrases import fold
 
 metadata = MetaData()
 
@@ -117,6 +120,19 @@ drafts = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+turns = Table(
+    "ws_turns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("wa_id", String(64), nullable=False, index=True),
+    Column("at", Float, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("intent", String(32), nullable=False),
+    Column("monto", String(64)),
+    Column("currency", String(8)),
+    Column("destinatario", Text),
+)
+
 payments = Table(
     "ws_payments",
     metadata,
@@ -140,13 +156,26 @@ payments = Table(
     Column("updated_at", Float, nullable=False),
 )
 
-# Draft statuses. A draft is the pending confirmation; at most one per user is open.
-COLLECTING = "collecting"  # amount or recipient still missing
-QUOTED = "quoted"  # payment created at op_api, Confirm/Cancel shown
-CONFIRMED = "confirmed"  # the user tapped Confirm (exactly one tap wins)
-CANCELLED = "cancelled"
+
+class DraftStatus(StrEnum):
+    """Where a payment draft is. At most one draft per user is open (collecting or quoted)."""
+
+    COLLECTING = "collecting"  # amount or recipient still missing
+    QUOTED = "quoted"  # payment created at op_api, Confirm/Cancel shown
+    CONFIRMED = "confirmed"  # the user confirmed (exactly one tap or "sí" wins)
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"  # a newer request replaced it before it was confirmed
+
+
+COLLECTING = DraftStatus.COLLECTING
+QUOTED = DraftStatus.QUOTED
+CONFIRMED = DraftStatus.CONFIRMED
+CANCELLED = DraftStatus.CANCELLED
+SUPERSEDED = DraftStatus.SUPERSEDED
 OPEN_DRAFT = (COLLECTING, QUOTED)
 DRAFT_TTL_SECONDS = 1800.0
+TURNS_KEPT = 6  # recent understood messages sent to llm_back as context
+TURN_TTL_SECONDS = 24 * 3600.0
 MAX_BATCH = 200  # webhook bodies per group commit
 SPLIT_BATCH = 100  # webhook bodies split per transaction
 INSERT_CHUNK = 500  # inbox rows per INSERT (6 parameters each: far below either database's cap)
@@ -198,7 +227,7 @@ class Contact:
 class Draft:
     id: str
     wa_id: str
-    status: str
+    status: DraftStatus
     amount: str | None
     currency: str | None
     recipient_label: str | None
@@ -208,6 +237,11 @@ class Draft:
     payment_id: str | None
     quote: dict[str, Any] | None
     confirmed_by: str | None
+    updated_at: float = 0.0
+
+    @property
+    def stale(self) -> bool:
+        return self.updated_at < time.time() - DRAFT_TTL_SECONDS
 
 
 @dataclass
@@ -231,11 +265,7 @@ class Payment:
 
 def alias_key(alias: str) -> str:
     """Address-book key: case- and accent-insensitive, spaces collapsed ("José" = "jose")."""
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", alias.strip().casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.split())[:128]
+    return fold(alias)[:128]
 
 
 def _clip(value: str | None, limit: int) -> str | None:
@@ -622,6 +652,7 @@ class Store:
                 )
 
     async def find_contact(self, owner: str, alias: str) -> Contact | None:
+        """The contact saved under exactly this name (case and accents aside)."""
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -631,6 +662,16 @@ class Store:
                 )
             ).first()
         return Contact(row.alias, row.wallet_url, row.phone) if row else None
+
+    async def match_contacts(self, owner: str, name: str) -> list[Contact]:
+        """The contacts `name` means: the exact one, else every one whose name starts with
+        those words ("Pedro" finds "Pedro Sánchez"; "juan" finds Juan Pérez and Juan García)."""
+        exact = await self.find_contact(owner, name)
+        key = alias_key(name)
+        if exact is not None or not key:
+            return [exact] if exact else []
+        book = await self.list_contacts(owner)
+        return [c for c in book if alias_key(c.alias).startswith(key + " ")]
 
     async def list_contacts(self, owner: str) -> list[Contact]:
         async with self.engine.connect() as conn:
@@ -657,7 +698,7 @@ class Store:
         return Draft(
             id=row.id,
             wa_id=row.wa_id,
-            status=row.status,
+            status=DraftStatus(row.status),
             amount=row.amount,
             currency=row.currency,
             recipient_label=row.recipient_label,
@@ -667,6 +708,7 @@ class Store:
             payment_id=row.payment_id,
             quote=_loads(row.quote),
             confirmed_by=row.confirmed_by,
+            updated_at=row.updated_at,
         )
 
     async def open_draft(self, wa_id: str) -> Draft | None:
@@ -692,14 +734,25 @@ class Store:
             row = (await conn.execute(select(drafts).where(drafts.c.id == draft_id))).first()
         return self._draft(row) if row else None
 
-    async def create_draft(self, draft: Draft) -> None:
+    async def create_draft(self, draft: Draft) -> list[Draft]:
+        """Store a new draft as the user's one open draft; the drafts it replaced (quoted ones
+        need their payment cancelled and the user told) are returned."""
         now = time.time()
         async with self._write() as conn:
-            # One open draft per user: a new payment request replaces the previous one.
+            replaced = [
+                self._draft(r)
+                for r in (
+                    await conn.execute(
+                        select(drafts).where(
+                            drafts.c.wa_id == draft.wa_id, drafts.c.status.in_(OPEN_DRAFT)
+                        )
+                    )
+                ).all()
+            ]
             await conn.execute(
                 update(drafts)
-                .where(drafts.c.wa_id == draft.wa_id, drafts.c.status == COLLECTING)
-                .values(status=CANCELLED, updated_at=now)
+                .where(drafts.c.wa_id == draft.wa_id, drafts.c.status.in_(OPEN_DRAFT))
+                .values(status=SUPERSEDED, updated_at=now)
             )
             await conn.execute(
                 insert(drafts).values(
@@ -719,6 +772,23 @@ class Store:
                     updated_at=now,
                 )
             )
+        draft.updated_at = now
+        return [d for d in replaced if not d.stale]
+
+    async def recent_confirmed(self, wa_id: str, receiver_wallet: str, since: float) -> list[Draft]:
+        """The user's confirmed drafts to `receiver_wallet` updated after `since`."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(drafts).where(
+                        drafts.c.wa_id == wa_id,
+                        drafts.c.status == CONFIRMED,
+                        drafts.c.receiver_wallet == receiver_wallet,
+                        drafts.c.updated_at > since,
+                    )
+                )
+            ).all()
+        return [self._draft(r) for r in rows]
 
     async def update_draft(self, draft_id: str, expect: tuple[str, ...], **values: Any) -> bool:
         """Conditional update: only when the draft is still in one of `expect` statuses."""
@@ -734,6 +804,48 @@ class Store:
                 .values(**values)
             )
         return _rowcount(result) == 1
+
+    # ------------------------------------------------------------------ recent turns
+
+    async def add_turn(self, wa_id: str, turn: TurnContext) -> None:
+        """Remember one understood message (the context llm_back gets with the next ones)."""
+        now = time.time()
+        async with self._write() as conn:
+            await conn.execute(
+                insert(turns).values(
+                    wa_id=wa_id,
+                    at=now,
+                    text=turn.text[:500],
+                    intent=turn.intent[:32],
+                    monto=_clip(turn.monto, 64),
+                    currency=_clip(turn.currency, 8),
+                    destinatario=_clip(turn.destinatario, 512),
+                )
+            )
+            await conn.execute(delete(turns).where(turns.c.at < now - TURN_TTL_SECONDS))
+
+    async def recent_turns(self, wa_id: str) -> list[TurnContext]:
+        """The user's last understood messages within a day, oldest first."""
+        since = time.time() - TURN_TTL_SECONDS
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(turns)
+                    .where(turns.c.wa_id == wa_id, turns.c.at >= since)
+                    .order_by(turns.c.at.desc(), turns.c.id.desc())
+                    .limit(TURNS_KEPT)
+                )
+            ).all()
+        return [
+            TurnContext(
+                text=r.text,
+                intent=r.intent,
+                monto=r.monto,
+                currency=r.currency,
+                destinatario=r.destinatario,
+            )
+            for r in reversed(rows)
+        ]
 
     # ------------------------------------------------------------------ payments
 
@@ -872,6 +984,19 @@ class Store:
                 await conn.execute(
                     select(payments)
                     .where(payments.c.wa_id == wa_id)
+                    .order_by(payments.c.created_at.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return [self._payment(r) for r in rows]
+
+    async def received_payments(self, wa_id: str, limit: int = 5) -> list[Payment]:
+        """Completed payments to this user from other Paguito users, newest first."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(payments)
+                    .where(payments.c.receiver_wa_id == wa_id, payments.c.status == "completed")
                     .order_by(payments.c.created_at.desc())
                     .limit(limit)
                 )

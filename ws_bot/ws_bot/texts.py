@@ -9,16 +9,20 @@ DEFAULT_LANGUAGE: Final = "es"
 
 _TEXTS: Final[dict[str, dict[str, str]]] = {
     "welcome": {
-        "es": "¡Hola {name}! 👋 Soy Paguito: envío dinero por WhatsApp.\n"
+        "es": "¡Hola{name}! 👋 Soy Paguito: envío dinero por WhatsApp.\n"
         "Hi! I'm Paguito: I send money over WhatsApp.\n\nElige tu idioma / Choose your language:",
-        "en": "Hi {name}! 👋 I'm Paguito: I send money over WhatsApp.\n"
+        "en": "Hi{name}! 👋 I'm Paguito: I send money over WhatsApp.\n"
         "¡Hola! Soy Paguito.\n\nChoose your language / Elige tu idioma:",
+    },
+    "choose_language": {
+        "es": "Elige tu idioma / Choose your language:",
+        "en": "Choose your language / Elige tu idioma:",
     },
     "language_button": {"es": "Idioma / Language", "en": "Language / Idioma"},
     "language_section": {"es": "Idiomas", "en": "Languages"},
     "language_set": {
-        "es": "Listo, te hablaré en español. 🇲🇽",
-        "en": "Great, I'll speak English. 🇺🇸",
+        "es": "Listo, te hablaré en español.",
+        "en": "Great, I'll speak English.",
     },
     "ask_wallet": {
         "es": "Ahora envíame la dirección de tu billetera (wallet address), por ejemplo "
@@ -53,18 +57,21 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     "btn_confirm": {"es": "Confirmar", "en": "Confirm"},
     "btn_cancel": {"es": "Cancelar", "en": "Cancel"},
     "btn_approve": {"es": "Aprobar pago", "en": "Approve payment"},
+    "btn_yes": {"es": "Sí", "en": "Yes"},
+    "btn_no": {"es": "No", "en": "No"},
+    "btn_choose": {"es": "Elegir", "en": "Choose"},
     "help": {
         "es": "Puedo enviar dinero desde tu billetera:\n"
         "• «envía 20 a Bob» o «mándale 5.50 a $wallet.example/bob»\n"
         "• una nota de voz o la foto de un recibo\n"
         "• «guarda a Bob como $wallet.example/bob» o comparte su contacto\n"
-        "• «contactos», «historial», «cancelar», «idioma»\n"
+        "• «contactos», «historial», «estado», «saldo», «cancelar», «idioma»\n"
         "Nunca muevo dinero sin que lo apruebes en tu billetera.",
         "en": "I can send money from your wallet:\n"
         '• "send 20 to Bob" or "pay 5.50 to $wallet.example/bob"\n'
         "• a voice note or a photo of a receipt\n"
         '• "save Bob as $wallet.example/bob" or share their contact card\n'
-        '• "contacts", "history", "cancel", "language"\n'
+        '• "contacts", "history", "status", "balance", "cancel", "language"\n'
         "I never move money unless you approve it at your wallet.",
     },
     "ask_send": {
@@ -97,12 +104,52 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     "preparing": {"es": "Preparando el pago… ⏳", "en": "Preparing the payment… ⏳"},
     "summary": {
-        "es": "Vas a enviar dinero a *{recipient}*\n"
-        "• Sale de tu billetera: {debit}\n• {recipient} recibe: {receive}\n• Comisión: {fee}\n"
-        "¿Confirmas?",
-        "en": "You are sending money to *{recipient}*\n"
-        "• Leaves your wallet: {debit}\n• {recipient} receives: {receive}\n• Fee: {fee}\n"
-        "Confirm?",
+        "es": "Resumen del pago:\n• Sale de tu billetera: {debit}\n• Recibe: {receive}\n"
+        "• Comisión: {fee}{rate}\n• Para: *{recipient}*{wallet}\n¿Confirmas?",
+        "en": "Payment summary:\n• Leaves your wallet: {debit}\n• Receives: {receive}\n"
+        "• Fee: {fee}{rate}\n• To: *{recipient}*{wallet}\nConfirm?",
+    },
+    "rate_line": {
+        "es": "\n• Tipo de cambio: 1 {base} = {rate} {quote}",
+        "en": "\n• Exchange rate: 1 {base} = {rate} {quote}",
+    },
+    "fee_in_rate": {"es": "incluida en el tipo de cambio", "en": "included in the rate"},
+    "what": {"es": "{amount} a {recipient}", "en": "{amount} to {recipient}"},
+    "replaced": {
+        "es": "Reemplacé tu pago pendiente de {what}: ese resumen ya no se puede confirmar.",
+        "en": "I replaced your pending payment of {what}: that summary can't be confirmed now.",
+    },
+    "already_waiting": {
+        "es": "El pago de {what} ya está listo: tócale «Confirmar» arriba o escribe «sí».",
+        "en": 'The payment of {what} is already ready: tap "Confirm" above or type "yes".',
+    },
+    "again": {
+        "es": "Hace unos minutos ya enviaste {what}. ¿Lo envío otra vez?",
+        "en": "A few minutes ago you already sent {what}. Send it again?",
+    },
+    "not_again": {
+        "es": "De acuerdo, no envío {what} otra vez.",
+        "en": "OK, I won't send {what} again.",
+    },
+    "question_gone": {
+        "es": "Esa pregunta ya quedó respondida; no hice nada.",
+        "en": "That question was already answered; I did nothing.",
+    },
+    "nothing_to_confirm": {
+        "es": "No hay ningún pago esperando tu confirmación.",
+        "en": "There is no payment waiting for your confirmation.",
+    },
+    "draft_superseded": {
+        "es": "Ese resumen ({what}) fue reemplazado por uno más nuevo, así que no lo confirmé.",
+        "en": "That summary ({what}) was replaced by a newer one, so I didn't confirm it.",
+    },
+    "draft_expired": {
+        "es": "Ese resumen ({what}) expiró. Pídemelo de nuevo si aún quieres enviarlo.",
+        "en": "That summary ({what}) expired. Ask me again if you still want to send it.",
+    },
+    "draft_cancelled": {
+        "es": "Ese pago ({what}) fue cancelado; no se envió nada.",
+        "en": "That payment ({what}) was cancelled; nothing was sent.",
     },
     "approve": {
         "es": "Aprueba el pago en tu billetera con el botón. Te aviso cuando termine.",
@@ -110,11 +157,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "I'll let you know when it's done.",
     },
     "receipt": {
-        "es": "✅ ¡Pago enviado!\n{recipient} recibió {receive}.\nSalió de tu billetera: {debit}.\n"
-        "Referencia: {ref}",
-        "en": "✅ Payment sent!\n{recipient} received {receive}.\n"
-        "Debited from your wallet: {debit}.\n"
-        "Reference: {ref}",
+        "es": "✅ ¡Pago enviado!\nRecibió: {receive}\nSalió de tu billetera: {debit}\n"
+        "Para: {recipient}\nReferencia: {ref}",
+        "en": "✅ Payment sent!\nReceived: {receive}\nDebited from your wallet: {debit}\n"
+        "To: {recipient}\nReference: {ref}",
     },
     "rejected": {
         "es": "❌ Rechazaste el pago a {recipient}. No se cobró nada.",
@@ -141,7 +187,19 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "[Paguito] {status}: {sender} → {recipient}, {amount} ({ref})",
     },
     "history_empty": {"es": "Aún no tienes pagos.", "en": "You have no payments yet."},
-    "history_header": {"es": "Tus últimos pagos:", "en": "Your recent payments:"},
+    "history_header": {"es": "Tus últimos pagos enviados:", "en": "Your recent payments sent:"},
+    "history_received": {"es": "Recibidos:", "en": "Received:"},
+    "status_last": {
+        "es": "Tu último pago: {what} — {status} ({when}).",
+        "en": "Your last payment: {what} — {status} ({when}).",
+    },
+    "status_none": {"es": "Aún no has enviado pagos.", "en": "You haven't sent any payments yet."},
+    "balance": {
+        "es": "Paguito no puede ver tu saldo: tu billetera no lo comparte. Revísalo en tu "
+        "billetera: {url}",
+        "en": "Paguito can't see your balance: your wallet doesn't share it. Check it at your "
+        "wallet: {url}",
+    },
     "status_completed": {"es": "enviado", "en": "sent"},
     "status_rejected": {"es": "rechazado", "en": "rejected"},
     "status_expired": {"es": "expirado", "en": "expired"},
@@ -152,6 +210,17 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     "cancelled": {
         "es": "Cancelado. No se envió nada.",
         "en": "Cancelled. Nothing was sent.",
+    },
+    "cancelled_items": {
+        "es": "Cancelado: {items}. No se envió nada.",
+        "en": "Cancelled: {items}. Nothing was sent.",
+    },
+    "cancelled_some": {"es": "Cancelado: {items}.", "en": "Cancelled: {items}."},
+    "still_waiting": {
+        "es": "Sigue esperando tu aprobación en tu billetera: {items}. Recházalo ahí si no lo "
+        "quieres.",
+        "en": "Still waiting for your approval at your wallet: {items}. Reject it there if you "
+        "don't want it.",
     },
     "nothing_to_cancel": {
         "es": "No hay nada pendiente que cancelar.",
@@ -164,8 +233,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "reject it there if you don't want it.",
     },
     "already_confirmed": {
-        "es": "Ese pago ya fue confirmado.",
-        "en": "That payment was already confirmed.",
+        "es": "Ese pago ({what}) ya fue confirmado.",
+        "en": "That payment ({what}) was already confirmed.",
     },
     "draft_gone": {
         "es": "Ese pago ya no está pendiente.",
@@ -188,8 +257,33 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "please try again later.",
     },
     "payment_refused": {
-        "es": "No pude preparar el pago: {reason}",
-        "en": "I couldn't prepare the payment: {reason}",
+        "es": "No pude preparar el pago de {what}: {reason}. No se cobró nada. Referencia: {ref}",
+        "en": "I couldn't prepare the payment of {what}: {reason}. Nothing was charged. "
+        "Reference: {ref}",
+    },
+    "reason_funds": {
+        "es": "tu billetera no tiene fondos suficientes",
+        "en": "your wallet doesn't have enough funds",
+    },
+    "reason_rate": {
+        "es": "las billeteras no pueden cambiar entre sus monedas",
+        "en": "the wallets can't exchange between their currencies",
+    },
+    "reason_amount": {
+        "es": "el monto no es válido para esa billetera",
+        "en": "the amount isn't valid for that wallet",
+    },
+    "reason_receiver": {
+        "es": "la billetera de destino no aceptó el pago",
+        "en": "the receiving wallet didn't accept the payment",
+    },
+    "reason_network": {
+        "es": "la red de pagos no pudo entregarlo",
+        "en": "the payment network couldn't deliver it",
+    },
+    "reason_other": {
+        "es": "tu billetera rechazó el pago",
+        "en": "your wallet refused the payment",
     },
     "error": {
         "es": "Algo salió mal de mi lado. No se cobró nada; inténtalo de nuevo.",
@@ -198,6 +292,19 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     "contact_saved": {
         "es": "📇 Guardé a {name}: {wallet}",
         "en": "📇 Saved {name}: {wallet}",
+    },
+    "contact_saved_user": {
+        "es": "📇 Guardé a {name}: ya usa Paguito, así que le pago directo a su billetera.",
+        "en": "📇 Saved {name}: they're on Paguito, so I'll pay their wallet directly.",
+    },
+    "overwrite_contact": {
+        "es": "Ya tienes a {name} guardado ({old}). ¿Lo cambio por {new}?",
+        "en": "You already have {name} saved ({old}). Replace it with {new}?",
+    },
+    "contact_kept": {"es": "Dejé a {name} como estaba.", "en": "I kept {name} as it was."},
+    "which_contact": {
+        "es": "Tienes varios contactos que se llaman {name}. ¿A cuál le envío?",
+        "en": "You have several contacts called {name}. Which one?",
     },
     "contact_needs_wallet": {
         "es": "{name} no usa Paguito todavía. ¿Cuál es su dirección de billetera?",
@@ -217,9 +324,36 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "No pude descargar ese archivo. ¿Me lo envías de nuevo o me lo escribes?",
         "en": "I couldn't download that file. Could you send it again or type it?",
     },
+    "thanks": {
+        "es": "¡De nada! 🙌 Si quieres enviar dinero, dime a quién y cuánto.",
+        "en": "You're welcome! 🙌 To send money, tell me to whom and how much.",
+    },
     "your_wallet": {"es": "Tu billetera: {url}", "en": "Your wallet: {url}"},
     "fee_none": {"es": "sin comisión", "en": "no fee"},
 }
+
+
+def plain_reason(lang: str | None, detail: str) -> str:
+    """A service's English reason as plain words in the user's language."""
+    d = detail.lower()
+    if "funds" in d or "balance" in d:
+        key = "reason_funds"
+    elif "liquidity" in d or "route" in d or "network" in d:
+        key = "reason_network"
+    elif "rate" in d or "currenc" in d or "asset" in d:
+        key = "reason_rate"
+    elif "amount" in d:
+        key = "reason_amount"
+    elif "receiver" in d or "incoming" in d:
+        key = "reason_receiver"
+    else:
+        key = "reason_other"
+    return t(lang, key)
+
+
+def short_ref(identifier: str) -> str:
+    """A reference a person can read out ('P-7F3K2A'): the start of the id staff search by."""
+    return "P-" + identifier.replace("-", "")[:6].upper()
 
 
 def normalize_language(value: str | None) -> str:
