@@ -161,6 +161,24 @@ def fake_backends(spawn: Callable[..., ServiceProcess]) -> ServiceProcess:
     )
 
 
+def phone_command(webhook_url: str) -> list[str]:
+    """The sandbox phone's command line, posting its webhooks to `webhook_url`."""
+    return [
+        console_script("paguito-sandbox"),
+        "phone",
+        "--port",
+        "{port}",
+        "--webhook-url",
+        webhook_url,
+        "--app-secret",
+        APP_SECRET,
+        "--phone-id",
+        PHONE_ID,
+        "--access-token",
+        ACCESS_TOKEN,
+    ]
+
+
 def start_stack(
     spawn: Callable[..., ServiceProcess],
     *,
@@ -177,23 +195,7 @@ def start_stack(
     op_url = op_url or (backends.url if backends else "")
     wallet_base = wallet_base or (backends.url if backends else "")
     bot_port = free_port()
-    phone_proc = spawn(
-        "phone",
-        [
-            console_script("paguito-sandbox"),
-            "phone",
-            "--port",
-            "{port}",
-            "--webhook-url",
-            f"http://127.0.0.1:{bot_port}/webhook",
-            "--app-secret",
-            APP_SECRET,
-            "--phone-id",
-            PHONE_ID,
-            "--access-token",
-            ACCESS_TOKEN,
-        ],
-    )
+    phone_proc = spawn("phone", phone_command(f"http://127.0.0.1:{bot_port}/webhook"))
     env = {
         "META_PHONE_ID": PHONE_ID,
         "META_ACCESS_TOKEN": ACCESS_TOKEN,

@@ -84,6 +84,7 @@ def build_whatsapp(settings: Settings) -> tuple[WhatsApp, httpx.AsyncClient]:
         verify_token=settings.meta_verify_token.get_secret_value() or None,
         app_secret=settings.meta_app_secret.get_secret_value(),
         app_id=settings.meta_app_id or None,
+        api_version=settings.graph_api_version,
         validate_updates=True,
         skip_duplicate_updates=False,
         filter_updates=True,

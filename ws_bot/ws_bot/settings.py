@@ -25,6 +25,11 @@ class Settings(ServiceSettings):
     meta_app_secret: SecretStr = SecretStr("")
     callback_url: str = Field(default="", description="Public URL Meta calls (webhook)")
     graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = Field(
+        default="24.0",
+        pattern=r"^\d{2}\.0$",
+        description="The Graph API version ws_bot speaks (pinned: it must not move with pywa)",
+    )
     llm_backend: str = "http://127.0.0.1:8000"
     op_backend: str = "http://127.0.0.1:3000"
 
