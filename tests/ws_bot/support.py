@@ -37,6 +37,8 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
 def text_of(m: Message) -> str:
     """The visible text of a chat message (body of text or interactive messages)."""
     b = m["body"]
+    if m["type"] == "template":
+        return str(m.get("rendered") or "")
     if m["type"] == "text":
         return str(b["text"]["body"])
     if m["type"] == "interactive":

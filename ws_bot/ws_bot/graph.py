@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from pywa_async.client import WhatsApp
 from pywa_async.types.callback import Button, Section, SectionList, SectionRow, URLButton
+from pywa_async.types.templates import TemplateLanguage
 from pywa_async.utils import UserIdentifier
 
 from shared.http import RetryPolicy, create_client
@@ -109,6 +110,15 @@ class Messenger:
 
     async def text(self, to: str, body: str) -> str:
         sent = await self.wa.send_message(to=to, text=limits.text_body(body))
+        return str(sent.id)
+
+    async def template(
+        self, to: str, name: str, language: str, components: list[dict[str, Any]]
+    ) -> str:
+        """A message template (allowed outside the 24-hour window); see templates.py."""
+        sent = await self.wa.send_template(
+            to=to, name=name, language=TemplateLanguage(language), params=components
+        )
         return str(sent.id)
 
     async def buttons(

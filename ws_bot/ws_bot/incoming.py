@@ -29,6 +29,12 @@ class Incoming:
     mime_type: str | None = None
     voice: bool = False
     contacts: tuple[ContactCard, ...] = field(default_factory=tuple)
+    timestamp: float = 0.0  # when the user sent it (WhatsApp's timestamp); 0 when unknown
+
+
+def _sent_at(update: Any) -> float:
+    when = getattr(update, "timestamp", None)
+    return when.timestamp() if when is not None else 0.0
 
 
 def _user(update: Any) -> tuple[str, str]:
@@ -38,7 +44,12 @@ def _user(update: Any) -> tuple[str, str]:
 
 def from_message(msg: Message) -> Incoming:
     wa_id, name = _user(msg)
-    base: dict[str, Any] = {"wa_id": wa_id, "name": name, "message_id": msg.id}
+    base: dict[str, Any] = {
+        "wa_id": wa_id,
+        "name": name,
+        "message_id": msg.id,
+        "timestamp": _sent_at(msg),
+    }
     if msg.type == MessageType.TEXT and msg.text is not None:
         return Incoming(kind="text", text=msg.text, **base)
     if msg.type == MessageType.AUDIO and msg.audio is not None:
@@ -75,7 +86,13 @@ def from_message(msg: Message) -> Incoming:
 def from_button(cb: CallbackButton[Any]) -> Incoming:
     wa_id, name = _user(cb)
     return Incoming(
-        wa_id=wa_id, name=name, message_id=cb.id, kind="button", data=str(cb.data), text=cb.title
+        wa_id=wa_id,
+        name=name,
+        message_id=cb.id,
+        kind="button",
+        data=str(cb.data),
+        text=cb.title,
+        timestamp=_sent_at(cb),
     )
 
 
@@ -88,4 +105,5 @@ def from_selection(sel: CallbackSelection[Any]) -> Incoming:
         kind="selection",
         data=str(sel.data),
         text=sel.title,
+        timestamp=_sent_at(sel),
     )

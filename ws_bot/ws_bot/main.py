@@ -15,6 +15,7 @@ from ws_bot.conversation import Conversation
 from ws_bot.graph import Messenger, build_whatsapp
 from ws_bot.poller import Poller
 from ws_bot.settings import Settings, get_settings
+from ws_bot.statuses import StatusFeed
 from ws_bot.store import Store
 from ws_bot.wallets import WalletResolver
 from ws_bot.webhook import router
@@ -39,6 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     register_handlers(wa, conversation)
     worker = InboxWorker(settings, store, wa, conversation.apologise)
     app.state.store, app.state.wa, app.state.worker = store, wa, worker
+    app.state.statuses = StatusFeed(store, poller.notices)
 
     async def llm_ready() -> bool:
         return (await llm.http.get("/health")).status_code == 200
@@ -54,6 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await worker.stop()
         await poller.stop()
+        await app.state.statuses.stop()
         for client in (llm, op, wallets):
             await client.aclose()
         await graph_session.aclose()

@@ -787,3 +787,95 @@ async def find_user_by_wallet(store: Store, wallet_url: str) -> User | None:
             await conn.execute(select(users.c.wa_id).where(users.c.wallet_url == wallet_url))
         ).first()
     return await store.get_user(row.wa_id) if row else None
+
+
+# ---------------------------------------------------------------------- WhatsApp delivery state
+# (the 24-hour window, notices that may need their template, and identities; see window.py,
+# notices.py and identity.py)
+
+last_inbound = Table(
+    "ws_last_inbound",
+    metadata,
+    Column("wa_id", String(64), primary_key=True),
+    Column("at", Float, nullable=False),  # the newest timestamp of a message the user sent
+)
+
+sent_notices = Table(
+    "ws_sent_notices",
+    metadata,
+    Column("message_id", String(256), primary_key=True),
+    Column("wa_id", String(64), nullable=False),
+    Column("template", String(128), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("fell_back", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False, index=True),
+)
+
+
+@dataclass(frozen=True)
+class SentNotice:
+    message_id: str
+    wa_id: str
+    template: str
+    language: str
+    params: dict[str, str]
+
+
+async def record_inbound(store: Store, wa_id: str, at: float) -> float | None:
+    """Remember the user's newest message time (never moved back); the previous one."""
+    async with store._write() as conn:
+        before = (
+            await conn.execute(select(last_inbound.c.at).where(last_inbound.c.wa_id == wa_id))
+        ).scalar()
+        if before is None:
+            await conn.execute(store._insert_ignore(last_inbound).values(wa_id=wa_id, at=at))
+        elif at > before:
+            await conn.execute(
+                update(last_inbound).where(last_inbound.c.wa_id == wa_id).values(at=at)
+            )
+    return float(before) if before is not None else None
+
+
+async def get_last_inbound(store: Store, wa_id: str) -> float | None:
+    async with store.engine.connect() as conn:
+        at = (
+            await conn.execute(select(last_inbound.c.at).where(last_inbound.c.wa_id == wa_id))
+        ).scalar()
+    return float(at) if at is not None else None
+
+
+async def remember_notice(store: Store, notice: SentNotice) -> None:
+    async with store._write() as conn:
+        await conn.execute(
+            store._insert_ignore(sent_notices).values(
+                message_id=notice.message_id[:256],
+                wa_id=notice.wa_id,
+                template=notice.template,
+                language=notice.language,
+                params=json.dumps(notice.params, ensure_ascii=False),
+                fell_back=0,
+                created_at=time.time(),
+            )
+        )
+
+
+async def claim_fallback(store: Store, message_id: str) -> SentNotice | None:
+    """The notice behind a failed message, exactly once (a conditional update decides)."""
+    async with store._write() as conn:
+        result = await conn.execute(
+            update(sent_notices)
+            .where(sent_notices.c.message_id == message_id, sent_notices.c.fell_back == 0)
+            .values(fell_back=1)
+        )
+        if _rowcount(result) == 0:
+            return None
+        row = (
+            await conn.execute(select(sent_notices).where(sent_notices.c.message_id == message_id))
+        ).one()
+    return SentNotice(row.message_id, row.wa_id, row.template, row.language, json.loads(row.params))
+
+
+async def prune_notices(store: Store, older_than: float) -> None:
+    async with store._write() as conn:
+        await conn.execute(delete(sent_notices).where(sent_notices.c.created_at < older_than))

@@ -64,6 +64,7 @@ async def receive(request: Request) -> Response:
         WEBHOOK_REFUSED.labels("body").inc()
         return JSONResponse({"detail": f"Not a WhatsApp webhook update: {exc}"}, 400)
     added = await state.store.enqueue(items)
+    state.statuses.submit(body)  # ws_bot.statuses: a 131047 failure re-sends its template
     WEBHOOK_MESSAGES.labels("new").inc(added)
     WEBHOOK_MESSAGES.labels("duplicate").inc(len(items) - added)
     if added:

@@ -25,6 +25,7 @@ from pywa_async.types.message import Message
 from shared.request_id import request_id_scope
 from ws_bot import incoming
 from ws_bot.conversation import Conversation
+from ws_bot.intake import Intake
 from ws_bot.settings import Settings
 from ws_bot.store import InboxItem, Store
 
@@ -97,14 +98,16 @@ def split_update(body: Any) -> tuple[list[tuple[str, str, bytes]], int]:
 
 
 def register_handlers(wa: WhatsApp, conversation: Conversation) -> None:
+    intake = Intake(conversation)  # ws_bot.intake: window bookkeeping before the conversation
+
     async def on_message(_: Any, msg: Message) -> None:
-        await conversation.handle(incoming.from_message(msg))
+        await intake.handle(incoming.from_message(msg))
 
     async def on_button(_: Any, cb: CallbackButton[Any]) -> None:
-        await conversation.handle(incoming.from_button(cb))
+        await intake.handle(incoming.from_button(cb))
 
     async def on_selection(_: Any, sel: CallbackSelection[Any]) -> None:
-        await conversation.handle(incoming.from_selection(sel))
+        await intake.handle(incoming.from_selection(sel))
 
     wa.add_handlers(
         MessageHandler(on_message),
