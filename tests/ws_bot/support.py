@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from sandbox.phone.meta import sign
 from tests.support.processes import ServiceProcess, console_script, free_port
 
 APP_SECRET = "test-app-secret-0123456789"
@@ -60,6 +62,31 @@ def buttons_of(m: Message) -> list[str]:
     if i.get("type") == "cta_url":
         return [action["parameters"]["display_text"]]
     return []
+
+
+def post_signed(stack: Stack, update: dict[str, Any]) -> httpx.Response:
+    """POST a webhook update straight to ws_bot, signed as Meta signs it."""
+    body = json.dumps(update).encode()
+    headers = {"X-Hub-Signature-256": sign(body, APP_SECRET), "Content-Type": "application/json"}
+    return httpx.post(f"{stack.bot.url}/webhook", content=body, headers=headers, timeout=10)
+
+
+def open_windows(stack: Stack, body: bytes) -> None:
+    """Webhooks posted straight to ws_bot bypass the sandbox phone, which therefore never saw
+    those users write: tell it they just did, or their 24-hour window stays closed (as Meta's
+    would be) and the bot's free-form answers fail with 131047."""
+    try:
+        update = json.loads(body)
+        values = [c["value"] for e in update["entry"] for c in e["changes"]]
+        senders = {str(m["from"]) for v in values for m in v.get("messages") or [] if "from" in m}
+    except (ValueError, KeyError, TypeError):
+        return
+    for sender in senders:
+        digits = sender.lstrip("+")
+        if digits.isdigit():
+            stack.phone.client.post(
+                f"{stack.phone.url}/api/users/{digits}/window", json={"lastInboundAgeSeconds": 0}
+            )
 
 
 @dataclass

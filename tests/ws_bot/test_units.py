@@ -104,6 +104,7 @@ def _blanks() -> dict[str, str]:
         "sender",
         "status",
         "wallet",
+        "age",
     ]
     return dict.fromkeys(names, "x")
 

@@ -3,7 +3,6 @@ free-form notice refused with 131047 falls back to its template exactly once."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -11,7 +10,7 @@ import httpx
 
 from sandbox.phone import meta
 from tests.ws_bot.conftest import pointer
-from tests.ws_bot.support import APP_SECRET, PHONE_ID, Stack, buttons_of, text_of
+from tests.ws_bot.support import PHONE_ID, Stack, buttons_of, post_signed, text_of
 
 STAFF = "15550009999"  # STAFF_NUMBERS in the test stack; staff never write to the bot
 
@@ -90,15 +89,7 @@ def test_131047_failure_falls_back_to_the_template_once(stack: Stack, uid, payme
         status="failed",
         errors=[meta.REENGAGEMENT_ERROR],
     )
-    body = json.dumps(status).encode()
-    r = httpx.post(
-        f"{stack.bot.url}/webhook",
-        content=body,
-        headers={
-            "X-Hub-Signature-256": meta.sign(body, APP_SECRET),
-            "Content-Type": "application/json",
-        },
-    )
+    r = post_signed(stack, status)
     assert r.status_code == 200
     time.sleep(1.0)  # give a (wrong) second fallback the time to show
     templates = [m for m in phone.bot_messages(bob) if m["type"] == "template"]

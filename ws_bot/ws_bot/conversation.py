@@ -16,6 +16,7 @@ from shared.contracts import (
     UnderstandRequest,
     UnderstandResponse,
 )
+from ws_bot import lateness
 from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import Unavailable
@@ -154,6 +155,8 @@ class Conversation(Onboarding, AddressBook, Paying):
     async def _text(self, user: st.User, inc: Incoming) -> None:
         text = inc.text.strip()
         command = _command(text)
+        if command == "cancel" and await lateness.refuse(self.say, user.language, inc):
+            return  # ws_bot.lateness: an old "cancel" never undoes a newer payment
         if command:
             await self._run_command(user, command)
             return

@@ -9,6 +9,8 @@ from pywa.types.others import MessageType
 from pywa_async.types.callback import CallbackButton, CallbackSelection
 from pywa_async.types.message import Message
 
+from ws_bot import identity
+
 
 @dataclass(frozen=True)
 class ContactCard:
@@ -30,6 +32,9 @@ class Incoming:
     voice: bool = False
     contacts: tuple[ContactCard, ...] = field(default_factory=tuple)
     timestamp: float = 0.0  # when the user sent it (WhatsApp's timestamp); 0 when unknown
+    # Set by intake.py: sent longer ago than LATE_AFTER_SECONDS, or before a message already
+    # handled. Such a message must not start or confirm a payment.
+    stale: float = 0.0  # its age in seconds when stale, else 0
 
 
 def _sent_at(update: Any) -> float:
@@ -38,8 +43,9 @@ def _sent_at(update: Any) -> float:
 
 
 def _user(update: Any) -> tuple[str, str]:
+    """The sender's canonical key (see identity.py) and profile name."""
     user = update.from_user
-    return str(user.wa_id or user.bsuid), str(user.name or "")
+    return identity.canonical(str(user.wa_id or user.bsuid)), str(user.name or "")
 
 
 def from_message(msg: Message) -> Incoming:

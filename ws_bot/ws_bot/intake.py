@@ -1,23 +1,145 @@
-"""Between pywa's handlers and the conversation: what every user message goes through first.
+"""Between pywa and the conversation: what every user update goes through first.
 
-It records when the user last wrote (the 24-hour window, see window.py) before the
-conversation sees the message.
+- records when the user last wrote (the 24-hour window, window.py);
+- marks late or out-of-order messages (lateness.py); a stale Confirm/Cancel tap is answered
+  here and never reaches the payment dialogue;
+- number changes move the user (identity.py, store.move_user); identity changes cancel the
+  payment waiting for confirmation;
+- never silence: a person's message that no handler took (pywa could not parse it: edits,
+  deletes, flow replies, unknown types) still gets the "I can read…" answer, built from the
+  raw payload.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
+from typing import Any
 
+from pywa.types.base_update import RawUpdate
+from pywa_async.client import WhatsApp
+from pywa_async.handlers import IdentityChangeHandler, PhoneNumberChangeHandler, RawUpdateHandler
+from pywa_async.types.system import IdentityChange, PhoneNumberChange
+
+from ws_bot import identity, lateness
 from ws_bot import store as st
 from ws_bot.conversation import Conversation
 from ws_bot.incoming import Incoming
+from ws_bot.texts import t
+
+logger = logging.getLogger(__name__)
+
+# Message types a person sends that need no answer (a reaction is an emoji on our message).
+_QUIET_TYPES = frozenset({"reaction"})
 
 
 class Intake:
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation
         self.store: st.Store = conversation.store
+        self.late_after = float(conversation.settings.late_after_seconds)
+        self._taken: set[str] = set()  # message ids a handler took, until the raw pass
+
+    def register(self, wa: WhatsApp) -> None:
+        """The handlers beside the message ones: number and identity changes, then the raw
+        pass pywa runs last for every update (never silence)."""
+        wa.add_handlers(
+            PhoneNumberChangeHandler(self._number_changed),
+            IdentityChangeHandler(self._identity_changed),
+            RawUpdateHandler(self._unanswered),
+        )
 
     async def handle(self, inc: Incoming) -> None:
-        await st.record_inbound(self.store, inc.wa_id, inc.timestamp or time.time())
+        self._taken.add(inc.message_id)
+        now = time.time()
+        sent_at = inc.timestamp or now
+        newest = await st.record_inbound(self.store, inc.wa_id, sent_at)
+        if lateness.is_late(sent_at, now, self.late_after) or lateness.is_superseded(
+            sent_at, newest
+        ):
+            inc = dataclasses.replace(inc, stale=max(now - sent_at, 1.0))
+            logger.info("late or out-of-order message", extra={"age": round(inc.stale)})
+            if lateness.acts_on_payment(inc):
+                user = await self.store.get_user(inc.wa_id)
+                await lateness.refuse(self.conversation.say, user.language if user else None, inc)
+                return
         await self.conversation.handle(inc)
+
+    async def _number_changed(self, _: Any, change: PhoneNumberChange) -> None:
+        self._taken.add(change.id)
+        old = identity.canonical(change.old_wa_id)
+        new = identity.canonical(change.new_wa_id or change.new_user_id or "")
+        if not new or not await st.move_user(self.store, old, new):
+            logger.info("number change for an unknown user", extra={"moved": False})
+            return
+        logger.info("user changed number; moved to the new one")
+        user = await self.store.get_user(new)
+        await st.record_inbound(self.store, new, change.timestamp.timestamp())
+        await self.conversation.say.text(new, t(user.language if user else None, "number_changed"))
+
+    async def _identity_changed(self, _: Any, change: IdentityChange) -> None:
+        """Meta: the account behind the number changed (new phone, reinstall, maybe a SIM
+        swap). A payment waiting for confirmation is cancelled rather than confirmed by it."""
+        self._taken.add(change.id)
+        wa_id = identity.canonical(str(change.from_user.wa_id or change.from_user.bsuid))
+        draft = await self.store.open_draft(wa_id)
+        logger.warning("customer identity changed", extra={"open_draft": draft is not None})
+        if draft is None or not await self.store.update_draft(
+            draft.id, st.OPEN_DRAFT, status=st.CANCELLED
+        ):
+            return
+        user = await self.store.get_user(wa_id)
+        await self.conversation.say.text(
+            wa_id, t(user.language if user else None, "identity_changed")
+        )
+
+    async def _unanswered(self, _: Any, raw: RawUpdate) -> None:
+        for msg, contact in _person_messages(raw):
+            message_id = str(msg.get("id") or "")
+            if message_id in self._taken:
+                self._taken.discard(message_id)
+                continue
+            if msg.get("type") in _QUIET_TYPES:
+                continue
+            inc = from_raw(msg, contact)
+            if inc is None:
+                continue
+            logger.info("message no handler took", extra={"type": str(msg.get("type"))[:32]})
+            await self.handle(inc)
+            self._taken.discard(message_id)
+
+
+def _person_messages(raw: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(message, its sender's contact) for each message a person sent in the update."""
+    found = []
+    for entry in raw.get("entry") or []:
+        for change in entry.get("changes") or []:
+            value = change.get("value") or {}
+            if change.get("field") != "messages" or not isinstance(value, dict):
+                continue
+            contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
+            for msg in value.get("messages") or []:
+                if isinstance(msg, dict) and msg.get("type") != "system":
+                    found.append((msg, contacts[0] if contacts else {}))
+    return found
+
+
+def from_raw(msg: dict[str, Any], contact: dict[str, Any]) -> Incoming | None:
+    """An `Incoming` of kind "other" straight from the payload (no pywa types needed)."""
+    sender = msg.get("from") or msg.get("from_user_id") or contact.get("wa_id")
+    sender = sender or contact.get("user_id")
+    if not sender or not msg.get("id"):
+        return None
+    try:
+        sent_at = float(msg.get("timestamp") or 0)
+    except (TypeError, ValueError):
+        sent_at = 0.0
+    profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+    return Incoming(
+        wa_id=identity.canonical(str(sender)),
+        name=str((profile or {}).get("name") or ""),
+        message_id=str(msg["id"]),
+        kind="other",
+        timestamp=sent_at,
+    )

@@ -17,6 +17,7 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.money import MoneyError, parse_decimal
+from ws_bot import lateness
 from ws_bot import store as st
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.dialog import DialogBase
@@ -116,6 +117,8 @@ class Paying(DialogBase):
         self, user: st.User, inc: Incoming, answer: UnderstandResponse
     ) -> None:
         lang = user.language
+        if await lateness.refuse(self.say, lang, inc):  # ws_bot.lateness: late → not acted on
+            return
         amount = answer.monto
         # A wallet address typed in the message is the recipient even if the parser missed it.
         recipient = answer.destinatario or find_wallet(inc.text)

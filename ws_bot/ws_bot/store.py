@@ -39,6 +39,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import create_tables
+from ws_bot import identity
 
 metadata = MetaData()
 
@@ -478,8 +479,8 @@ class Store:
             await conn.execute(update(users).where(users.c.wa_id == wa_id).values(**values))
 
     async def find_user_by_phone(self, phone: str) -> User | None:
-        digits = "".join(c for c in phone if c.isdigit())
-        return await self.get_user(digits) if digits else None
+        key = identity.canonical(phone)  # "+52 1 55…", "5255…" and "52155…" are one person
+        return await self.get_user(key) if key else None
 
     # ------------------------------------------------------------------ address book
 
@@ -879,3 +880,40 @@ async def claim_fallback(store: Store, message_id: str) -> SentNotice | None:
 async def prune_notices(store: Store, older_than: float) -> None:
     async with store._write() as conn:
         await conn.execute(delete(sent_notices).where(sent_notices.c.created_at < older_than))
+
+
+async def move_user(store: Store, old: str, new: str) -> bool:
+    """A user changed their number: move them, and what points at them, to the new key.
+
+    Their row (language, wallet), their address book and drafts, their payments (as payer and
+    as payee), other users' contacts saved with the old number, and the window bookkeeping.
+    A row already created for the new number by a first message from it gives way, unless it
+    holds a wallet of its own (then only what points at the old number moves).
+    """
+    if old == new:
+        return False
+    async with store._write() as conn:
+        if (await conn.execute(select(users.c.wa_id).where(users.c.wa_id == old))).first() is None:
+            return False
+        taken = (await conn.execute(select(users.c.wallet_url).where(users.c.wa_id == new))).first()
+        if taken is None or taken.wallet_url is None:
+            await conn.execute(delete(users).where(users.c.wa_id == new))
+            await conn.execute(delete(last_inbound).where(last_inbound.c.wa_id == new))
+            await conn.execute(update(users).where(users.c.wa_id == old).values(wa_id=new))
+            await conn.execute(
+                update(last_inbound).where(last_inbound.c.wa_id == old).values(wa_id=new)
+            )
+        moves = [
+            (contacts, contacts.c.owner),
+            (drafts, drafts.c.wa_id),
+            (drafts, drafts.c.receiver_wa_id),
+            (payments, payments.c.wa_id),
+            (payments, payments.c.receiver_wa_id),
+            (sent_notices, sent_notices.c.wa_id),
+        ]
+        for table, column in moves:
+            await conn.execute(update(table).where(column == old).values({column.name: new}))
+        await conn.execute(
+            update(contacts).where(contacts.c.phone.in_([old, f"+{old}"])).values(phone=f"+{new}")
+        )
+    return True

@@ -98,7 +98,8 @@ def split_update(body: Any) -> tuple[list[tuple[str, str, bytes]], int]:
 
 
 def register_handlers(wa: WhatsApp, conversation: Conversation) -> None:
-    intake = Intake(conversation)  # ws_bot.intake: window bookkeeping before the conversation
+    intake = Intake(conversation)  # ws_bot.intake: window, lateness, identities, never silence
+    intake.register(wa)
 
     async def on_message(_: Any, msg: Message) -> None:
         await intake.handle(incoming.from_message(msg))

@@ -71,6 +71,11 @@ class WindowIn(BaseModel):
     last_inbound_age_seconds: float | None = Field(alias="lastInboundAgeSeconds", ge=0)
 
 
+class NumberChangeIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    new_wa_id: str = Field(alias="newWaId", pattern=r"^\d{6,15}$")
+
+
 class ActionIn(BaseModel):
     """What a user does: type, tap a button, pick a row, send media, a contact or a reaction."""
 
@@ -85,6 +90,9 @@ class ActionIn(BaseModel):
     mime_type: str | None = Field(default=None, alias="mimeType", max_length=100)
     filename: str | None = Field(default=None, max_length=255)
     voice: bool = True
+    bsuid_only: bool = Field(
+        default=False, alias="bsuidOnly", description="sender known only by user id (no from)"
+    )
     age_seconds: float = Field(
         default=0, alias="ageSeconds", ge=0, le=30 * 24 * 3600, description="a late delivery"
     )
@@ -312,6 +320,8 @@ def create_app(config: PhoneConfig) -> FastAPI:
             return JSONResponse({"detail": str(exc)}, exc.status)
         sent_at = time.time() - body.age_seconds
         msg["timestamp"] = str(int(sent_at))
+        if body.bsuid_only:
+            msg.pop("from", None)
         # The window runs from the user's message, even one delivered late.
         user.last_inbound = max(user.last_inbound or sent_at, sent_at)
         read_by(user)
@@ -320,17 +330,44 @@ def create_app(config: PhoneConfig) -> FastAPI:
             if target is not None:
                 target.reactions["user"] = body.emoji or ""
         stored = state.add(ChatMessage(message_id, wa_id, "in", kind, msg, timestamp=sent_at))
+        return await send_in(user, stored, bsuid_only=body.bsuid_only)
+
+    async def send_in(
+        user: PhoneUser, stored: ChatMessage, bsuid_only: bool = False
+    ) -> JSONResponse:
+        """Deliver the user's message to the bot as a signed webhook; what the page shows."""
         payload = meta.message_update(
             phone_id=config.phone_id,
             display_phone=config.display_phone,
-            wa_id=wa_id,
+            wa_id=user.wa_id,
             name=user.name,
-            messages=[msg],
+            messages=[stored.body],
+            bsuid_only=bsuid_only,
         )
         stored.webhook_status = await meta.deliver(
             client, config.webhook_url, payload, config.app_secret
         )
         return JSONResponse(stored.to_json(), 200 if stored.webhook_status else 502)
+
+    @app.post("/api/users/{wa_id}/number")
+    async def change_number(wa_id: str, body: NumberChangeIn) -> JSONResponse:
+        """The user moves to a new number: a `user_changed_number` system message, as Meta
+        sends it (from the old number), and the chat continues on the new one."""
+        old = state.users.get(wa_id)
+        if old is None:
+            return JSONResponse({"detail": "Unknown user."}, 404)
+        new = state.user(body.new_wa_id, old.name)
+        new.last_inbound = old.last_inbound
+        message_id = new_message_id()
+        system = {
+            "body": f"{old.name} changed from {wa_id} to {body.new_wa_id}",
+            "wa_id": body.new_wa_id,
+            "type": "user_changed_number",
+        }
+        msg = meta.message(wa_id, message_id, "system", system)
+        msg.pop("from_user_id", None)
+        stored = state.add(ChatMessage(message_id, wa_id, "in", "system", msg))
+        return await send_in(old, stored)
 
     # ------------------------------------------------------------------ Graph API (the bot's side)
 
@@ -415,7 +452,8 @@ def create_app(config: PhoneConfig) -> FastAPI:
         digits = given.translate(_TO_PUNCTUATION)
         if not digits.isdigit() or not 6 <= len(digits) <= 15:
             raise GraphError("Recipient must be a phone number (wa_id) or a recipient", code=100)
-        return state.user(digits), {"input": given, "wa_id": digits}
+        user = state.same_number(digits) or state.user(digits)
+        return user, {"input": given, "wa_id": user.wa_id}
 
     @app.post("/{version}/{phone_id}/media")
     async def graph_upload(

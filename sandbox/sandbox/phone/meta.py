@@ -41,9 +41,13 @@ def message_update(
     wa_id: str,
     name: str,
     messages: list[dict[str, Any]],
+    bsuid_only: bool = False,
 ) -> dict[str, Any]:
-    """A `messages` webhook carrying one or more messages from one user."""
+    """A `messages` webhook carrying one or more messages from one user (known by user id
+    only, without the phone number, when `bsuid_only`)."""
     contact = {"profile": {"name": name}, "wa_id": wa_id, "user_id": bsuid(wa_id)}
+    if bsuid_only:
+        contact.pop("wa_id")
     return _envelope(phone_id, display_phone, contacts=[contact], messages=messages)
 
 

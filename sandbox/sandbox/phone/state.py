@@ -98,6 +98,20 @@ class PhoneState:
             existing.name = name
         return existing
 
+    def same_number(self, digits: str) -> PhoneUser | None:
+        """The user a number reaches, as WhatsApp matches Mexico's 52/521 and Argentina's
+        54/549 forms of one mobile number."""
+        forms = [digits]
+        if digits.startswith("521") and len(digits) == 13:
+            forms.append("52" + digits[3:])
+        elif digits.startswith("52") and len(digits) == 12:
+            forms.append("521" + digits[2:])
+        elif digits.startswith("549") and len(digits) == 13:
+            forms.append("54" + digits[3:])
+        elif digits.startswith("54") and len(digits) == 12:
+            forms.append("549" + digits[2:])
+        return next((self.users[f] for f in forms if f in self.users), None)
+
     def by_bsuid(self, user_id: str) -> PhoneUser | None:
         return next((u for u in self.users.values() if bsuid(u.wa_id) == user_id), None)
 
