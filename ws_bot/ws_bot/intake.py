@@ -126,7 +126,8 @@ def _person_messages(raw: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
 
 
 def from_raw(msg: dict[str, Any], contact: dict[str, Any]) -> Incoming | None:
-    """An `Incoming` of kind "other" straight from the payload (no pywa types needed)."""
+    """An `Incoming` straight from the payload: a text stays a text (pywa refuses some valid
+    ones, e.g. from senders known only by user id), anything else is "other"."""
     sender = msg.get("from") or msg.get("from_user_id") or contact.get("wa_id")
     sender = sender or contact.get("user_id")
     if not sender or not msg.get("id"):
@@ -136,10 +137,13 @@ def from_raw(msg: dict[str, Any], contact: dict[str, Any]) -> Incoming | None:
     except (TypeError, ValueError):
         sent_at = 0.0
     profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+    text = msg.get("text") if msg.get("type") == "text" else None
+    body = text.get("body") if isinstance(text, dict) else None
     return Incoming(
         wa_id=identity.canonical(str(sender)),
         name=str((profile or {}).get("name") or ""),
         message_id=str(msg["id"]),
-        kind="other",
+        kind="text" if isinstance(body, str) and body.strip() else "other",
+        text=body if isinstance(body, str) else "",
         timestamp=sent_at,
     )
