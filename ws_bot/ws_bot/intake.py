@@ -20,7 +20,7 @@ from typing import Any
 from pywa.types.base_update import RawUpdate
 from pywa_async.client import WhatsApp
 from pywa_async.handlers import IdentityChangeHandler, PhoneNumberChangeHandler, RawUpdateHandler
-from pywa_async.types.system import IdentityChange, PhoneNumberChange
+from pywa_async.types.system import IdentityChange, PhoneNumberChange, SystemType
 
 from ws_bot import identity, lateness
 from ws_bot import store as st
@@ -68,6 +68,9 @@ class Intake:
 
     async def _number_changed(self, _: Any, change: PhoneNumberChange) -> None:
         self._taken.add(change.id)
+        if change.sys_type == SystemType.USER_CHANGED_USER_ID:
+            await self._user_id_changed(_system_of(change.raw))
+            return
         old = identity.canonical(change.old_wa_id)
         new = identity.canonical(change.new_wa_id or change.new_user_id or "")
         if not new or not await st.move_user(self.store, old, new):
@@ -77,6 +80,13 @@ class Intake:
         user = await self.store.get_user(new)
         await st.record_inbound(self.store, new, change.timestamp.timestamp())
         await self.conversation.say.text(new, t(user.language if user else None, "number_changed"))
+
+    async def _user_id_changed(self, system: dict[str, Any]) -> None:
+        """Meta re-issued the user's business-scoped id: a user known only by it moves."""
+        old, new = system.get("previous_user_id"), system.get("user_id")
+        if isinstance(old, str) and isinstance(new, str):
+            moved = await st.move_user(self.store, identity.canonical(old), identity.canonical(new))
+            logger.info("user id changed", extra={"moved": moved})
 
     async def _identity_changed(self, _: Any, change: IdentityChange) -> None:
         """Meta: the account behind the number changed (new phone, reinstall, maybe a SIM
@@ -95,23 +105,55 @@ class Intake:
         )
 
     async def _unanswered(self, _: Any, raw: RawUpdate) -> None:
-        for msg, contact in _person_messages(raw):
+        for msg, contact in _messages(raw):
             message_id = str(msg.get("id") or "")
             if message_id in self._taken:
                 self._taken.discard(message_id)
                 continue
-            if msg.get("type") in _QUIET_TYPES:
+            kind = msg.get("type")
+            if kind == "system":  # not from a person; pywa could not read it
+                system = _object(msg, "system")
+                if system.get("type") == SystemType.USER_CHANGED_USER_ID:
+                    await self._user_id_changed(system)
+                continue
+            if kind in _QUIET_TYPES:
                 continue
             inc = from_raw(msg, contact)
             if inc is None:
                 continue
-            logger.info("message no handler took", extra={"type": str(msg.get("type"))[:32]})
+            logger.info("message no handler took", extra={"type": str(kind)[:32]})
+            if kind == "edit" and await self._edited_payment(inc, msg):
+                continue
             await self.handle(inc)
             self._taken.discard(message_id)
 
+    async def _edited_payment(self, inc: Incoming, msg: dict[str, Any]) -> bool:
+        """An edit of the message that started the pending payment: the payment keeps what
+        was quoted; the user is told how to change it (True: answered)."""
+        edit = _object(msg, "edit")
+        original = edit.get("original_message_id")
+        draft = await self.store.open_draft(inc.wa_id)
+        if not original or draft is None or draft.source_message_id != original:
+            return False
+        await st.record_inbound(self.store, inc.wa_id, inc.timestamp or time.time())
+        user = await self.store.get_user(inc.wa_id)
+        await self.conversation.say.text(
+            inc.wa_id, t(user.language if user else None, "edited_payment")
+        )
+        return True
 
-def _person_messages(raw: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(message, its sender's contact) for each message a person sent in the update."""
+
+def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _system_of(raw: Any) -> dict[str, Any]:
+    return next((_object(msg, "system") for msg, _ in _messages(raw)), {})
+
+
+def _messages(raw: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(message, its sender's contact) for each message in the update."""
     found = []
     for entry in raw.get("entry") or []:
         for change in entry.get("changes") or []:
@@ -120,7 +162,7 @@ def _person_messages(raw: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
                 continue
             contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
             for msg in value.get("messages") or []:
-                if isinstance(msg, dict) and msg.get("type") != "system":
+                if isinstance(msg, dict):
                     found.append((msg, contacts[0] if contacts else {}))
     return found
 
@@ -136,12 +178,12 @@ def from_raw(msg: dict[str, Any], contact: dict[str, Any]) -> Incoming | None:
         sent_at = float(msg.get("timestamp") or 0)
     except (TypeError, ValueError):
         sent_at = 0.0
-    profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+    profile = _object(contact, "profile")
     text = msg.get("text") if msg.get("type") == "text" else None
     body = text.get("body") if isinstance(text, dict) else None
     return Incoming(
         wa_id=identity.canonical(str(sender)),
-        name=str((profile or {}).get("name") or ""),
+        name=str(profile.get("name") or ""),
         message_id=str(msg["id"]),
         kind="text" if isinstance(body, str) and body.strip() else "other",
         text=body if isinstance(body, str) else "",

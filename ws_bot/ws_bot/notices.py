@@ -18,10 +18,15 @@ from ws_bot.metrics import NOTICES
 logger = logging.getLogger(__name__)
 
 
+# A 131047 failure arrives within seconds or minutes; after this, no fallback is expected.
+REMEMBER_SECONDS = 3 * 24 * 3600.0
+
+
 class Notifier:
     def __init__(self, store: st.Store, say: Messenger) -> None:
         self.store = store
         self.say = say
+        self._pruned_at = 0.0
 
     async def notify(
         self, to: str, lang: str | None, text: str, template: str, values: dict[str, str]
@@ -37,10 +42,17 @@ class Notifier:
             NOTICES.labels(template, "text").inc()
             notice = st.SentNotice(message_id, to, chosen.name, chosen.language, values)
             await st.remember_notice(self.store, notice)
+            await self._prune()
             return message_id
         except Exception:
             logger.warning("notice not delivered", exc_info=True, extra={"template": template})
             return None
+
+    async def _prune(self) -> None:
+        now = time.time()
+        if now - self._pruned_at > 3600:
+            self._pruned_at = now
+            await st.prune_notices(self.store, now - REMEMBER_SECONDS)
 
     async def send_template(
         self, to: str, template: templates.Template, values: dict[str, str]

@@ -232,6 +232,12 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "Your WhatsApp account changed (a new phone?). To be safe I cancelled the payment "
         "that was waiting for your confirmation; send it again if you still want it.",
     },
+    "edited_payment": {
+        "es": "Vi que editaste el mensaje del pago pendiente. El pago sigue como te lo mostré; "
+        "si quieres otro, toca Cancelar y envíame uno nuevo.",
+        "en": "I saw you edited the message of the pending payment. The payment stays as I "
+        "showed it; for a different one, tap Cancel and send me a new message.",
+    },
     "late_delivery": {
         "es": "Tu mensaje me llegó tarde ({age}) y ya no lo ejecuto. Si todavía quieres "
         "hacerlo, envíalo de nuevo.",

@@ -64,7 +64,12 @@ def split_update(body: Any) -> tuple[list[tuple[str, str, bytes]], int]:
             for msg in value.get("messages") or []:
                 if not isinstance(msg, dict) or not msg.get("id"):
                     raise BadUpdate("message without id")
-                sender = str(msg.get("from") or msg.get("from_user_id") or "")
+                # A user-id change names the user only inside `system` (no from, no contacts).
+                system = msg.get("system")
+                system = system if isinstance(system, dict) else {}
+                sender = str(
+                    msg.get("from") or msg.get("from_user_id") or system.get("user_id") or ""
+                )
                 contact = next(
                     (
                         c
