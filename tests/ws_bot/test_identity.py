@@ -108,3 +108,6 @@ def test_sender_known_only_by_user_id_is_answered(stack: Stack, uid) -> None:
     phone.act(wa_id, "Uri", type="text", text="hola", bsuidOnly=True)
     welcome = phone.wait_text(wa_id, "Paguito")
     assert welcome["body"].get("recipient") == meta.bsuid(wa_id)  # addressed by user id
+    n = phone.count(wa_id)
+    phone.act(wa_id, type="list", title="English", bsuidOnly=True)  # a list pick, by user id
+    phone.wait_text(wa_id, "I'll speak English", after=n)

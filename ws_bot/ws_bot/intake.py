@@ -167,9 +167,24 @@ def _messages(raw: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return found
 
 
+def _what(msg: dict[str, Any]) -> tuple[str, str, str]:
+    """(kind, text, data) of a raw message ws_bot can still act on; else ("other", "", "")."""
+    if msg.get("type") == "text":
+        body = _object(msg, "text").get("body")
+        if isinstance(body, str) and body.strip():
+            return "text", body, ""
+    interactive = _object(msg, "interactive")
+    for reply_kind, kind in (("button_reply", "button"), ("list_reply", "selection")):
+        reply = _object(interactive, reply_kind)
+        if interactive.get("type") == reply_kind and isinstance(reply.get("id"), str):
+            return kind, str(reply.get("title") or ""), reply["id"]
+    return "other", "", ""
+
+
 def from_raw(msg: dict[str, Any], contact: dict[str, Any]) -> Incoming | None:
-    """An `Incoming` straight from the payload: a text stays a text (pywa refuses some valid
-    ones, e.g. from senders known only by user id), anything else is "other"."""
+    """An `Incoming` straight from the payload: texts, button taps and list picks keep their
+    meaning (pywa refuses some valid ones, e.g. from senders known only by user id); anything
+    else is "other"."""
     sender = msg.get("from") or msg.get("from_user_id") or contact.get("wa_id")
     sender = sender or contact.get("user_id")
     if not sender or not msg.get("id"):
@@ -178,14 +193,13 @@ def from_raw(msg: dict[str, Any], contact: dict[str, Any]) -> Incoming | None:
         sent_at = float(msg.get("timestamp") or 0)
     except (TypeError, ValueError):
         sent_at = 0.0
-    profile = _object(contact, "profile")
-    text = msg.get("text") if msg.get("type") == "text" else None
-    body = text.get("body") if isinstance(text, dict) else None
+    kind, text, data = _what(msg)
     return Incoming(
         wa_id=identity.canonical(str(sender)),
-        name=str(profile.get("name") or ""),
+        name=str(_object(contact, "profile").get("name") or ""),
         message_id=str(msg["id"]),
-        kind="text" if isinstance(body, str) and body.strip() else "other",
-        text=body if isinstance(body, str) else "",
+        kind=kind,
+        text=text,
+        data=data,
         timestamp=sent_at,
     )
