@@ -6,30 +6,13 @@ from typing import Any
 
 import httpx
 
-from tests.support.processes import console_script
-from tests.ws_bot.support import ACCESS_TOKEN, APP_SECRET, PHONE_ID
+from tests.ws_bot.support import ACCESS_TOKEN, PHONE_ID, phone_command
 
 
 def test_graph_api_refuses_what_meta_refuses(spawn) -> None:
-    phone = spawn(
-        "phone",
-        [
-            console_script("paguito-sandbox"),
-            "phone",
-            "--port",
-            "{port}",
-            "--app-secret",
-            APP_SECRET,
-            "--phone-id",
-            PHONE_ID,
-            "--access-token",
-            ACCESS_TOKEN,
-            "--webhook-url",
-            "http://127.0.0.1:9/webhook",
-        ],
-    )
+    phone = spawn("phone", phone_command("http://127.0.0.1:9/webhook"))
     graph = httpx.Client(
-        base_url=f"{phone.url}/v23.0", headers={"Authorization": f"Bearer {ACCESS_TOKEN}"}
+        base_url=f"{phone.url}/v24.0", headers={"Authorization": f"Bearer {ACCESS_TOKEN}"}
     )
 
     def send(payload: dict[str, Any]) -> httpx.Response:
@@ -58,7 +41,7 @@ def test_graph_api_refuses_what_meta_refuses(spawn) -> None:
     }
     assert send({"type": "interactive", "interactive": lst}).status_code == 400
     # The token is required; the phone id must be ours.
-    assert httpx.post(f"{phone.url}/v23.0/{PHONE_ID}/messages", json={}).status_code == 401
+    assert httpx.post(f"{phone.url}/v24.0/{PHONE_ID}/messages", json={}).status_code == 401
     assert graph.post("/999/messages", json={"messaging_product": "whatsapp"}).status_code == 400
     # The bot being unreachable is reported to whoever acted as the user.
     r = httpx.post(

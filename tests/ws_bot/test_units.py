@@ -112,6 +112,7 @@ def _blanks() -> dict[str, str]:
         "when",
         "base",
         "quote",
+        "age",
     ]
     return dict.fromkeys(names, "x")
 
@@ -143,7 +144,7 @@ def test_split_update_fills_user_id_and_separates_messages() -> None:
         ],
     }
     items, statuses = split_update(body)
-    assert statuses == 1
+    assert len(statuses) == 1
     assert [(mid, wa) for mid, wa, _ in items] == [("m1", "111"), ("m2", "222")]
     second = json.loads(items[1][2])["entry"][0]["changes"][0]["value"]
     assert second["contacts"] == [{"wa_id": "222", "profile": {"name": "B"}, "user_id": "222"}]

@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from sandbox.phone import meta
 from tests.support.processes import TEST_TOKEN
-from tests.ws_bot.support import APP_SECRET, PHONE_ID, VERIFY_TOKEN, Stack, text_of
+from tests.ws_bot.support import (
+    APP_SECRET,
+    PHONE_ID,
+    VERIFY_TOKEN,
+    Stack,
+    open_windows,
+    text_of,
+)
 
 
 def _update(wa_id: str, text: str, message_id: str, name: str = "Zed") -> dict[str, Any]:
@@ -35,6 +42,7 @@ def _shuffled(value: Any, rng: random.Random) -> Any:
 
 
 def _post(stack: Stack, body: bytes, signature: str | None) -> httpx.Response:
+    open_windows(stack, body)
     headers = {"Content-Type": "application/json"}
     if signature is not None:
         headers["X-Hub-Signature-256"] = signature

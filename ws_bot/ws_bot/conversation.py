@@ -20,7 +20,7 @@ from shared.contracts import (
     UnderstandRequest,
     UnderstandResponse,
 )
-from ws_bot import phrases
+from ws_bot import lateness, phrases
 from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import LlmClient, OpClient, Unavailable
@@ -177,13 +177,17 @@ class Conversation:
 
     async def _text(self, user: st.User, inc: Incoming, text: str) -> None:
         asked = question(user)
+        command = phrases.command(text)
+        acts = phrases.is_yes(text) or command == "cancel"
+        if acts and await lateness.refuse(self.ctx.say, user.language, inc):
+            return  # ws_bot.lateness: an old "yes" or "cancel" never acts on today's payment
         if asked in YES_NO and (phrases.is_yes(text) or phrases.is_no(text)):
             await self._answer(user, inc, phrases.is_yes(text))
             return
         if phrases.is_yes(text):
             await self.payments.confirm_live(user, inc)
             return
-        if command := phrases.command(text):
+        if command:
             await self.commands[command](user)
             return
         wallet = phrases.parse_my_wallet(text)

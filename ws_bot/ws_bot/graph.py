@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from pywa_async.client import WhatsApp
 from pywa_async.types.callback import Button, Section, SectionList, SectionRow, URLButton
+from pywa_async.types.templates import TemplateLanguage
 from pywa_async.utils import UserIdentifier
 
 from shared.http import RetryPolicy, create_client
@@ -84,6 +85,7 @@ def build_whatsapp(settings: Settings) -> tuple[WhatsApp, httpx.AsyncClient]:
         verify_token=settings.meta_verify_token.get_secret_value() or None,
         app_secret=settings.meta_app_secret.get_secret_value(),
         app_id=settings.meta_app_id or None,
+        api_version=settings.graph_api_version,
         validate_updates=True,
         skip_duplicate_updates=False,
         filter_updates=True,
@@ -108,6 +110,15 @@ class Messenger:
 
     async def text(self, to: str, body: str) -> str:
         sent = await self.wa.send_message(to=to, text=limits.text_body(body))
+        return str(sent.id)
+
+    async def template(
+        self, to: str, name: str, language: str, components: list[dict[str, Any]]
+    ) -> str:
+        """A message template (allowed outside the 24-hour window); see templates.py."""
+        sent = await self.wa.send_template(
+            to=to, name=name, language=TemplateLanguage(language), params=components
+        )
         return str(sent.id)
 
     async def buttons(

@@ -9,6 +9,8 @@ from pywa.types.others import MessageType
 from pywa_async.types.callback import CallbackButton, CallbackSelection
 from pywa_async.types.message import Message
 
+from ws_bot import identity
+
 
 @dataclass(frozen=True)
 class ContactCard:
@@ -29,16 +31,31 @@ class Incoming:
     mime_type: str | None = None
     voice: bool = False
     contacts: tuple[ContactCard, ...] = field(default_factory=tuple)
+    timestamp: float = 0.0  # when the user sent it (WhatsApp's timestamp); 0 when unknown
+    # Set by intake.py: sent longer ago than LATE_AFTER_SECONDS, or before a message already
+    # handled. Such a message must not start or confirm a payment.
+    stale: float = 0.0  # its age in seconds when stale, else 0
+
+
+def _sent_at(update: Any) -> float:
+    when = getattr(update, "timestamp", None)
+    return when.timestamp() if when is not None else 0.0
 
 
 def _user(update: Any) -> tuple[str, str]:
+    """The sender's canonical key (see identity.py) and profile name."""
     user = update.from_user
-    return str(user.wa_id or user.bsuid), str(user.name or "")
+    return identity.canonical(str(user.wa_id or user.bsuid)), str(user.name or "")
 
 
 def from_message(msg: Message) -> Incoming:
     wa_id, name = _user(msg)
-    base: dict[str, Any] = {"wa_id": wa_id, "name": name, "message_id": msg.id}
+    base: dict[str, Any] = {
+        "wa_id": wa_id,
+        "name": name,
+        "message_id": msg.id,
+        "timestamp": _sent_at(msg),
+    }
     if msg.type == MessageType.TEXT and msg.text is not None:
         return Incoming(kind="text", text=msg.text, **base)
     if msg.type == MessageType.AUDIO and msg.audio is not None:
@@ -75,7 +92,13 @@ def from_message(msg: Message) -> Incoming:
 def from_button(cb: CallbackButton[Any]) -> Incoming:
     wa_id, name = _user(cb)
     return Incoming(
-        wa_id=wa_id, name=name, message_id=cb.id, kind="button", data=str(cb.data), text=cb.title
+        wa_id=wa_id,
+        name=name,
+        message_id=cb.id,
+        kind="button",
+        data=str(cb.data),
+        text=cb.title,
+        timestamp=_sent_at(cb),
     )
 
 
@@ -88,4 +111,5 @@ def from_selection(sel: CallbackSelection[Any]) -> Incoming:
         kind="selection",
         data=str(sel.data),
         text=sel.title,
+        timestamp=_sent_at(sel),
     )

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 MAX_TEXT = 4096
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
-MAX_CALLBACK_DATA = 256
+MAX_CALLBACK_DATA = 256  # a reply button's id
+MAX_ROW_ID = 200  # a list row's id (Meta: 200, not 256)
 MAX_LIST_ROWS = 10
 MAX_ROW_TITLE = 24
 MAX_ROW_DESCRIPTION = 72
@@ -41,24 +42,52 @@ def button_title(title: str) -> str:
     return clip(title, MAX_BUTTON_TITLE) or "…"
 
 
-def callback_data(data: str) -> str:
-    if len(data) > MAX_CALLBACK_DATA:
-        raise ValueError("callback data longer than WhatsApp allows")
+def callback_data(data: str, limit: int = MAX_CALLBACK_DATA) -> str:
+    if not data or len(data) > limit:
+        raise ValueError("callback data empty or longer than WhatsApp allows")
     return data
 
 
+def unique_ids(ids: list[str]) -> list[str]:
+    """Meta refuses repeated button or row ids; two options meaning one thing is a caller bug."""
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"button/row ids must be unique: {ids}")
+    return ids
+
+
+def unique_titles(titles: list[str], limit: int) -> list[str]:
+    """Titles clipped to `limit`, made distinct (Meta refuses repeats, which clipping can make)."""
+    seen: set[str] = set()
+    out = []
+    for title in titles:
+        candidate, n = clip(title, limit) or "…", 1
+        while candidate in seen:
+            n += 1
+            suffix = f" ({n})"
+            candidate = clip(title, limit - len(suffix)).rstrip("…") + suffix
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
 def buttons(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """At most 3 reply buttons, titles clipped; a longer list is a bug in the caller."""
+    """At most 3 reply buttons, titles clipped and distinct; a longer list is a caller bug."""
     if not 1 <= len(items) <= MAX_BUTTONS:
         raise ValueError(f"WhatsApp allows 1 to {MAX_BUTTONS} reply buttons, got {len(items)}")
-    return [(button_title(title), callback_data(data)) for title, data in items]
+    ids = unique_ids([callback_data(data) for _, data in items])
+    return list(
+        zip(unique_titles([title for title, _ in items], MAX_BUTTON_TITLE), ids, strict=True)
+    )
 
 
 def list_rows(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """(callback data, title, description) rows: at most 10, fields clipped."""
+    """(callback data, title, description) rows: at most 10, ids unique, titles distinct."""
+    kept = rows[:MAX_LIST_ROWS]
+    ids = unique_ids([callback_data(data, MAX_ROW_ID) for data, _, _ in kept])
+    titles = unique_titles([title for _, title, _ in kept], MAX_ROW_TITLE)
     return [
-        (callback_data(data), clip(title, MAX_ROW_TITLE) or "…", clip(desc, MAX_ROW_DESCRIPTION))
-        for data, title, desc in rows[:MAX_LIST_ROWS]
+        (data, title, clip(desc, MAX_ROW_DESCRIPTION))
+        for data, title, (_, _, desc) in zip(ids, titles, kept, strict=True)
     ]
 
 

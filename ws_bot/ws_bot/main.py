@@ -15,6 +15,7 @@ from ws_bot.conversation import Conversation
 from ws_bot.graph import Messenger, build_whatsapp
 from ws_bot.poller import Poller
 from ws_bot.settings import Settings, get_settings
+from ws_bot.statuses import StatusFeed
 from ws_bot.store import Store
 from ws_bot.wallets import WalletResolver
 from ws_bot.webhook import router
@@ -41,7 +42,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     poller = Poller(settings, store, op, messenger)
     conversation = Conversation(settings, store, messenger, llm, op, wallets, poller.wake)
     register_handlers(wa, conversation)
-    worker = InboxWorker(settings, store, wa, conversation.apologise)
+    app.state.statuses = StatusFeed(store, poller.notices)
+    worker = InboxWorker(
+        settings, store, wa, conversation.apologise, on_statuses=app.state.statuses.submit
+    )
     app.state.store, app.state.wa, app.state.worker = store, wa, worker
 
     async def llm_ready() -> bool:
@@ -58,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await worker.stop()
         await poller.stop()
+        await app.state.statuses.stop()
         for client in (llm, op, wallets):
             await client.aclose()
         await graph_session.aclose()

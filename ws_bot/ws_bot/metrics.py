@@ -23,3 +23,16 @@ PAYMENTS_FINAL = Counter(
 BACKEND_UNAVAILABLE = Counter(
     "paguito_ws_backend_unavailable_total", "Times a user was told a service is down", ["service"]
 )
+NOTICES = Counter(
+    "paguito_ws_notices_total",
+    "Business-started messages, by template and how they went out (text or template)",
+    ["template", "form"],
+)
+TEMPLATE_FALLBACKS = Counter(
+    "paguito_ws_template_fallbacks_total",
+    "Free-form notices refused with 131047 (window closed) and re-sent as their template",
+    ["template"],
+)
+DELIVERY_FAILURES = Counter(
+    "paguito_ws_delivery_failures_total", "Messages WhatsApp reported failed, by error", ["code"]
+)

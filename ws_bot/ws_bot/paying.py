@@ -22,7 +22,7 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.money import MoneyError, parse_decimal
-from ws_bot import phrases
+from ws_bot import lateness, phrases
 from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import Refused, Unavailable
@@ -238,6 +238,8 @@ class Payments:
 
     async def on_intent(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
         ctx, lang = self.ctx, user.language
+        if await lateness.refuse(ctx.say, lang, inc):  # ws_bot.lateness: late → not acted on
+            return
         amount = answer.monto
         # A wallet address typed in the message is the recipient even if the parser missed it.
         recipient = answer.destinatario or find_wallet(inc.text)

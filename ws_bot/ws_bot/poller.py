@@ -17,9 +17,11 @@ import time
 from shared.contracts import PaymentStatus, PaymentView
 from shared.request_id import request_id_scope
 from ws_bot import store as st
+from ws_bot import templates
 from ws_bot.backends import OpClient, Refused, Unavailable
 from ws_bot.graph import Messenger
 from ws_bot.metrics import PAYMENTS_FINAL
+from ws_bot.notices import Notifier
 from ws_bot.settings import Settings
 from ws_bot.texts import plain_reason, short_ref, t
 
@@ -46,6 +48,7 @@ class Poller:
         self.store = store
         self.op = op
         self.say = say
+        self.notices = Notifier(store, say)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -157,35 +160,39 @@ class Poller:
             body = t(lang, "cancelled")
         else:
             body = t(lang, "unknown_final", recipient=recipient)
-        try:
-            await self.say.text(payment.wa_id, body)
-        except Exception:
-            logger.exception("final message not delivered")
+        # A payment can end long after the user last wrote: then only a template reaches them.
+        await self.notices.notify(
+            payment.wa_id,
+            lang,
+            body,
+            templates.PAYMENT_RESULT,
+            {"recipient": recipient, "result": body},
+        )
         await self.say.react(payment.wa_id, payment.react_message_id, _REACTION.get(status, "❔"))
         sender = (user.name if user and user.name else None) or f"+{payment.wa_id}"
         if status == PaymentStatus.COMPLETED and payment.receiver_wa_id:
             receiver = await self.store.get_user(payment.receiver_wa_id)
             if receiver is not None and receiver.wa_id != payment.wa_id:
-                await self._quiet_text(
+                received = {"sender": sender, "amount": receive}
+                await self.notices.notify(
                     receiver.wa_id,
-                    t(receiver.language, "recipient_notice", sender=sender, amount=receive),
+                    receiver.language,
+                    t(receiver.language, "recipient_notice", **received),
+                    templates.PAYMENT_RECEIVED,
+                    received,
                 )
+        staff_values = {
+            "status": status,
+            "sender": sender,
+            "recipient": recipient,
+            "amount": debit,
+            "ref": payment.payment_id,
+        }
         for staff in self.settings.staff:
-            await self._quiet_text(
+            await self.notices.notify(
                 staff,
-                t(
-                    "en",
-                    "staff_notice",
-                    status=status,
-                    sender=sender,
-                    recipient=recipient,
-                    amount=debit,
-                    ref=payment.payment_id,
-                ),
+                "en",
+                t("en", "staff_notice", **staff_values),
+                templates.STAFF_NOTICE,
+                staff_values,
             )
-
-    async def _quiet_text(self, to: str, body: str) -> None:
-        try:
-            await self.say.text(to, body)
-        except Exception:
-            logger.warning("notice not delivered", exc_info=True)

@@ -10,6 +10,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr, field_validator
 
 from shared.settings import ServiceSettings
+from ws_bot.identity import canonical
 
 _E164 = re.compile(r"^\+?[1-9]\d{6,14}$")
 
@@ -25,6 +26,11 @@ class Settings(ServiceSettings):
     meta_app_secret: SecretStr = SecretStr("")
     callback_url: str = Field(default="", description="Public URL Meta calls (webhook)")
     graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = Field(
+        default="24.0",
+        pattern=r"^\d{2}\.0$",
+        description="The Graph API version ws_bot speaks (pinned: it must not move with pywa)",
+    )
     llm_backend: str = "http://127.0.0.1:8000"
     op_backend: str = "http://127.0.0.1:3000"
 
@@ -58,6 +64,11 @@ class Settings(ServiceSettings):
     )
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     op_timeout_seconds: float = Field(default=30.0, gt=0)
+    late_after_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A payment message or Confirm tap older than this is not acted on",
+    )
     max_media_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     replica_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
 
@@ -93,8 +104,8 @@ class Settings(ServiceSettings):
 
     @property
     def staff(self) -> list[str]:
-        """Staff numbers as WhatsApp ids (digits only)."""
-        return [n.strip().lstrip("+") for n in self.staff_numbers.split(",") if n.strip()]
+        """Staff numbers as canonical WhatsApp ids (see identity.py)."""
+        return [canonical(n) for n in self.staff_numbers.split(",") if n.strip()]
 
 
 @lru_cache

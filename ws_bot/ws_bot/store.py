@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.contracts import TurnContext
 from shared.db import create_tables
+from ws_bot import identity
 from ws_bot.phrases import fold
 
 metadata = MetaData()
@@ -618,8 +619,8 @@ class Store:
             await conn.execute(update(users).where(users.c.wa_id == wa_id).values(**values))
 
     async def find_user_by_phone(self, phone: str) -> User | None:
-        digits = "".join(c for c in phone if c.isdigit())
-        return await self.get_user(digits) if digits else None
+        key = identity.canonical(phone)  # "+52 1 55…", "5255…" and "52155…" are one person
+        return await self.get_user(key) if key else None
 
     # ------------------------------------------------------------------ address book
 
@@ -1022,3 +1023,132 @@ async def find_user_by_wallet(store: Store, wallet_url: str) -> User | None:
             await conn.execute(select(users.c.wa_id).where(users.c.wallet_url == wallet_url))
         ).first()
     return await store.get_user(row.wa_id) if row else None
+
+
+# ---------------------------------------------------------------------- WhatsApp delivery state
+# (the 24-hour window, notices that may need their template, and identities; see window.py,
+# notices.py and identity.py)
+
+last_inbound = Table(
+    "ws_last_inbound",
+    metadata,
+    Column("wa_id", String(64), primary_key=True),
+    Column("at", Float, nullable=False),  # the newest timestamp of a message the user sent
+)
+
+sent_notices = Table(
+    "ws_sent_notices",
+    metadata,
+    Column("message_id", String(256), primary_key=True),
+    Column("wa_id", String(64), nullable=False),
+    Column("template", String(128), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("fell_back", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False, index=True),
+)
+
+
+@dataclass(frozen=True)
+class SentNotice:
+    message_id: str
+    wa_id: str
+    template: str
+    language: str
+    params: dict[str, str]
+
+
+async def record_inbound(store: Store, wa_id: str, at: float) -> float | None:
+    """Remember the user's newest message time (never moved back); the previous one."""
+    async with store._write() as conn:
+        before = (
+            await conn.execute(select(last_inbound.c.at).where(last_inbound.c.wa_id == wa_id))
+        ).scalar()
+        if before is None:
+            await conn.execute(store._insert_ignore(last_inbound).values(wa_id=wa_id, at=at))
+        elif at > before:
+            await conn.execute(
+                update(last_inbound).where(last_inbound.c.wa_id == wa_id).values(at=at)
+            )
+    return float(before) if before is not None else None
+
+
+async def get_last_inbound(store: Store, wa_id: str) -> float | None:
+    async with store.engine.connect() as conn:
+        at = (
+            await conn.execute(select(last_inbound.c.at).where(last_inbound.c.wa_id == wa_id))
+        ).scalar()
+    return float(at) if at is not None else None
+
+
+async def remember_notice(store: Store, notice: SentNotice) -> None:
+    async with store._write() as conn:
+        await conn.execute(
+            store._insert_ignore(sent_notices).values(
+                message_id=notice.message_id[:256],
+                wa_id=notice.wa_id,
+                template=notice.template,
+                language=notice.language,
+                params=json.dumps(notice.params, ensure_ascii=False),
+                fell_back=0,
+                created_at=time.time(),
+            )
+        )
+
+
+async def claim_fallback(store: Store, message_id: str) -> SentNotice | None:
+    """The notice behind a failed message, exactly once (a conditional update decides)."""
+    async with store._write() as conn:
+        result = await conn.execute(
+            update(sent_notices)
+            .where(sent_notices.c.message_id == message_id, sent_notices.c.fell_back == 0)
+            .values(fell_back=1)
+        )
+        if _rowcount(result) == 0:
+            return None
+        row = (
+            await conn.execute(select(sent_notices).where(sent_notices.c.message_id == message_id))
+        ).one()
+    return SentNotice(row.message_id, row.wa_id, row.template, row.language, json.loads(row.params))
+
+
+async def prune_notices(store: Store, older_than: float) -> None:
+    async with store._write() as conn:
+        await conn.execute(delete(sent_notices).where(sent_notices.c.created_at < older_than))
+
+
+async def move_user(store: Store, old: str, new: str) -> bool:
+    """A user changed their number: move them, and what points at them, to the new key.
+
+    Their row (language, wallet), their address book and drafts, their payments (as payer and
+    as payee), other users' contacts saved with the old number, and the window bookkeeping.
+    A row already created for the new number by a first message from it gives way, unless it
+    holds a wallet of its own (then only what points at the old number moves).
+    """
+    if old == new:
+        return False
+    async with store._write() as conn:
+        if (await conn.execute(select(users.c.wa_id).where(users.c.wa_id == old))).first() is None:
+            return False
+        taken = (await conn.execute(select(users.c.wallet_url).where(users.c.wa_id == new))).first()
+        if taken is None or taken.wallet_url is None:
+            await conn.execute(delete(users).where(users.c.wa_id == new))
+            await conn.execute(delete(last_inbound).where(last_inbound.c.wa_id == new))
+            await conn.execute(update(users).where(users.c.wa_id == old).values(wa_id=new))
+            await conn.execute(
+                update(last_inbound).where(last_inbound.c.wa_id == old).values(wa_id=new)
+            )
+        moves = [
+            (contacts, contacts.c.owner),
+            (drafts, drafts.c.wa_id),
+            (drafts, drafts.c.receiver_wa_id),
+            (payments, payments.c.wa_id),
+            (payments, payments.c.receiver_wa_id),
+            (sent_notices, sent_notices.c.wa_id),
+        ]
+        for table, column in moves:
+            await conn.execute(update(table).where(column == old).values({column.name: new}))
+        await conn.execute(
+            update(contacts).where(contacts.c.phone.in_([old, f"+{old}"])).values(phone=f"+{new}")
+        )
+    return True

@@ -330,6 +330,31 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     "your_wallet": {"es": "Tu billetera: {url}", "en": "Your wallet: {url}"},
     "fee_none": {"es": "sin comisión", "en": "no fee"},
+    # --- WhatsApp delivery (intake.py): number changes, identity changes, late deliveries ---
+    "number_changed": {
+        "es": "Vi que cambiaste tu número. Tu billetera, tus contactos y tus pagos siguen "
+        "contigo en este número. 👍",
+        "en": "I saw you changed your number. Your wallet, contacts and payments moved with "
+        "you to this number. 👍",
+    },
+    "identity_changed": {
+        "es": "Tu cuenta de WhatsApp cambió (¿teléfono nuevo?). Por seguridad cancelé el pago "
+        "que esperaba tu confirmación; envíalo de nuevo si lo quieres.",
+        "en": "Your WhatsApp account changed (a new phone?). To be safe I cancelled the payment "
+        "that was waiting for your confirmation; send it again if you still want it.",
+    },
+    "edited_payment": {
+        "es": "Vi que editaste el mensaje del pago pendiente. El pago sigue como te lo mostré; "
+        "si quieres otro, toca Cancelar y envíame uno nuevo.",
+        "en": "I saw you edited the message of the pending payment. The payment stays as I "
+        "showed it; for a different one, tap Cancel and send me a new message.",
+    },
+    "late_delivery": {
+        "es": "Tu mensaje me llegó tarde ({age}) y ya no lo ejecuto. Si todavía quieres "
+        "hacerlo, envíalo de nuevo.",
+        "en": "Your message reached me late ({age}), so I did not act on it. If you still "
+        "mean it, please send it again.",
+    },
 }
 
 

@@ -27,6 +27,7 @@ from pywa_async.types.message import Message
 from shared.request_id import request_id_scope
 from ws_bot import incoming
 from ws_bot.conversation import Conversation
+from ws_bot.intake import Intake
 from ws_bot.metrics import WEBHOOK_MESSAGES, WEBHOOK_UNSPLITTABLE
 from ws_bot.settings import Settings
 from ws_bot.store import SPLIT_BATCH, InboxItem, Store
@@ -48,15 +49,15 @@ def check_update_shape(body: Any) -> None:
         raise BadUpdate("not a webhook update")
 
 
-def split_update(body: Any) -> tuple[list[tuple[str, str, bytes]], int]:
-    """One (message_id, wa_id, single-message update) per message; and the number of statuses.
+def split_update(body: Any) -> tuple[list[tuple[str, str, bytes]], list[dict[str, Any]]]:
+    """One (message_id, wa_id, single-message update) per message; and the status entries.
 
     Each single update keeps its entry id and metadata and carries only the contact of its
     sender, with `user_id` filled in (pywa requires it; older payloads have only `wa_id`).
     """
     check_update_shape(body)
     items: list[tuple[str, str, bytes]] = []
-    statuses = 0
+    statuses: list[dict[str, Any]] = []
     for entry in body["entry"]:
         if not isinstance(entry, dict):
             raise BadUpdate("entry must be an object")
@@ -66,13 +67,18 @@ def split_update(body: Any) -> tuple[list[tuple[str, str, bytes]], int]:
             value = change.get("value")
             if not isinstance(value, dict):
                 raise BadUpdate("change value must be an object")
-            statuses += len(value.get("statuses") or [])
+            statuses += [s for s in value.get("statuses") or [] if isinstance(s, dict)]
             contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
             rest = {k: v for k, v in value.items() if k not in ("messages", "contacts", "statuses")}
             for msg in value.get("messages") or []:
                 if not isinstance(msg, dict) or not msg.get("id"):
                     raise BadUpdate("message without id")
-                sender = str(msg.get("from") or msg.get("from_user_id") or "")
+                # A user-id change names the user only inside `system` (no from, no contacts).
+                system = msg.get("system")
+                system = system if isinstance(system, dict) else {}
+                sender = str(
+                    msg.get("from") or msg.get("from_user_id") or system.get("user_id") or ""
+                )
                 contact = next(
                     (
                         c
@@ -106,14 +112,17 @@ def split_update(body: Any) -> tuple[list[tuple[str, str, bytes]], int]:
 
 
 def register_handlers(wa: WhatsApp, conversation: Conversation) -> None:
+    intake = Intake(conversation)  # ws_bot.intake: window, lateness, identities, never silence
+    intake.register(wa)
+
     async def on_message(_: Any, msg: Message) -> None:
-        await conversation.handle(incoming.from_message(msg))
+        await intake.handle(incoming.from_message(msg))
 
     async def on_button(_: Any, cb: CallbackButton[Any]) -> None:
-        await conversation.handle(incoming.from_button(cb))
+        await intake.handle(incoming.from_button(cb))
 
     async def on_selection(_: Any, sel: CallbackSelection[Any]) -> None:
-        await conversation.handle(incoming.from_selection(sel))
+        await intake.handle(incoming.from_selection(sel))
 
     wa.add_handlers(
         MessageHandler(on_message),
@@ -129,11 +138,13 @@ class InboxWorker:
         store: Store,
         wa: WhatsApp,
         apologise: Callable[[str], Awaitable[None]],
+        on_statuses: Callable[[list[dict[str, Any]]], None] = lambda _: None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.wa = wa
         self.apologise = apologise
+        self.on_statuses = on_statuses  # ws_bot.statuses: a 131047 failure re-sends a template
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -179,9 +190,10 @@ class InboxWorker:
                 return
             split: list[tuple[int, list[tuple[str, str, bytes]]]] = []
             bad: list[tuple[int, str]] = []
+            statuses: list[dict[str, Any]] = []
             for webhook in stored:
                 try:
-                    items, _statuses = split_update(json.loads(webhook.body))
+                    items, found = split_update(json.loads(webhook.body))
                 except (ValueError, BadUpdate) as exc:
                     # Signed by Meta and acknowledged, yet not splittable: keep it for a person.
                     logger.error(
@@ -191,7 +203,9 @@ class InboxWorker:
                     bad.append((webhook.id, f"{type(exc).__name__}: {exc}"))
                     continue
                 split.append((webhook.id, items))
+                statuses += found
             filed = await self.store.file_webhooks(split, bad)
+            self.on_statuses(statuses)
             WEBHOOK_MESSAGES.labels("new").inc(filed.new)
             WEBHOOK_MESSAGES.labels("duplicate").inc(filed.duplicate)
             WEBHOOK_UNSPLITTABLE.inc(filed.bad)

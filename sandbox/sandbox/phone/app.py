@@ -26,15 +26,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandbox.phone import faults, meta
-from sandbox.phone.limits import GraphError, check_message
-from sandbox.phone.state import ChatMessage, PhoneState, new_message_id
+from sandbox.phone import faults, message_templates, meta
+from sandbox.phone.limits import GraphError, check_message, check_upload
+from sandbox.phone.state import ChatMessage, PhoneState, PhoneUser, new_message_id
 
 logger = logging.getLogger(__name__)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 MAX_MEDIA = 16 * 1024 * 1024
-VERSION = r"^v\d+(\.\d+)?$"
+PINNED_VERSIONS = ("v24.0",)  # the Graph API versions this fake answers (as ws_bot pins one)
+_TO_PUNCTUATION = str.maketrans("", "", "+ -().")
 
 
 @dataclass
@@ -45,6 +46,8 @@ class PhoneConfig:
     display_phone: str = "15550001234"
     access_token: str | None = None  # when set, Graph calls must carry it (Bearer)
     status_webhooks: bool = True
+    api_versions: tuple[str, ...] = PINNED_VERSIONS
+    templates_dir: Path | None = None  # message template definitions (Meta's template API shape)
 
 
 class ContactIn(BaseModel):
@@ -61,6 +64,18 @@ class UserIn(BaseModel):
     name: str = Field(default="", max_length=256)
 
 
+class WindowIn(BaseModel):
+    """Move a user's last message into the past (None: the user never wrote)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    last_inbound_age_seconds: float | None = Field(alias="lastInboundAgeSeconds", ge=0)
+
+
+class NumberChangeIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    new_wa_id: str = Field(alias="newWaId", pattern=r"^\d{6,15}$")
+
+
 class ActionIn(BaseModel):
     """What a user does: type, tap a button, pick a row, send media, a contact or a reaction."""
 
@@ -75,6 +90,12 @@ class ActionIn(BaseModel):
     mime_type: str | None = Field(default=None, alias="mimeType", max_length=100)
     filename: str | None = Field(default=None, max_length=255)
     voice: bool = True
+    bsuid_only: bool = Field(
+        default=False, alias="bsuidOnly", description="sender known only by user id (no from)"
+    )
+    age_seconds: float = Field(
+        default=0, alias="ageSeconds", ge=0, le=30 * 24 * 3600, description="a late delivery"
+    )
     caption: str | None = Field(default=None, max_length=1024)
     contacts: list[ContactIn] = Field(default_factory=list, max_length=10)
     message_id: str | None = Field(default=None, alias="messageId", max_length=256)
@@ -98,6 +119,7 @@ def create_app(config: PhoneConfig) -> FastAPI:
     app = FastAPI(title="paguito sandbox phone", docs_url="/docs", lifespan=lifespan)
     faults.install(app)  # Graph API 429/5xx on demand: POST /_faults (see faults.py)
     state = PhoneState()
+    templates = message_templates.load(config.templates_dir)
     app.state.phone = state
     app.state.config = config
     background: set[asyncio.Task[Any]] = set()
@@ -108,15 +130,35 @@ def create_app(config: PhoneConfig) -> FastAPI:
         given = request.headers.get("authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {config.access_token}".encode())
 
-    async def send_status(wa_id: str, message_id: str, status: str) -> None:
-        payload = meta.status_update(
-            phone_id=config.phone_id,
-            display_phone=config.display_phone,
-            wa_id=wa_id,
-            message_id=message_id,
-            status=status,
-        )
-        await meta.deliver(client, config.webhook_url, payload, config.app_secret)
+    async def send_statuses(wa_id: str, message_id: str, *statuses: str, **extra: Any) -> None:
+        """Status webhooks in Meta's order (sent, then delivered; or failed), one per POST."""
+        for status in statuses:
+            payload = meta.status_update(
+                phone_id=config.phone_id,
+                display_phone=config.display_phone,
+                wa_id=wa_id,
+                message_id=message_id,
+                status=status,
+                **extra,
+            )
+            await meta.deliver(client, config.webhook_url, payload, config.app_secret)
+
+    def read_by(user: PhoneUser) -> None:
+        """The user opened the chat to answer: the bot's messages get `read` statuses."""
+        for m in state.conversation(user.wa_id):
+            if m.direction == "out" and not m.seen:
+                m.seen = True
+                if config.status_webhooks:
+                    later(send_statuses(user.wa_id, m.id, "read"))
+
+    def graph_version(version: str) -> None:
+        if version not in config.api_versions:
+            pinned = ", ".join(config.api_versions)
+            raise GraphError(
+                f"Unsupported Graph API version {version}; this app is pinned to {pinned}",
+                code=2635,
+                subcode=0,
+            )
 
     def later(coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -155,6 +197,19 @@ def create_app(config: PhoneConfig) -> FastAPI:
         """Whether the bot shows "typing…" (as WhatsApp does, for at most 25 seconds)."""
         since = state.typing.get(wa_id)
         return {"typing": since is not None and time.time() - since < 25}
+
+    @app.post("/api/users/{wa_id}/window")
+    async def set_window(wa_id: str, body: WindowIn) -> dict[str, Any]:
+        """Test/demo control: pretend the user last wrote that long ago (or never)."""
+        user = state.user(wa_id)
+        age = body.last_inbound_age_seconds
+        user.last_inbound = None if age is None else time.time() - age
+        return {"waId": wa_id, "windowOpen": user.window_open(time.time())}
+
+    @app.get("/api/failed")
+    async def failed_sends() -> list[dict[str, Any]]:
+        """Messages the API accepted and then reported `failed` (e.g. 131047, window closed)."""
+        return state.failed
 
     @app.get("/api/messages")
     async def all_messages() -> list[dict[str, Any]]:
@@ -263,22 +318,56 @@ def create_app(config: PhoneConfig) -> FastAPI:
             kind, msg = build(wa_id, body, message_id)
         except GraphError as exc:
             return JSONResponse({"detail": str(exc)}, exc.status)
+        sent_at = time.time() - body.age_seconds
+        msg["timestamp"] = str(int(sent_at))
+        if body.bsuid_only:
+            msg.pop("from", None)
+        # The window runs from the user's message, even one delivered late.
+        user.last_inbound = max(user.last_inbound or sent_at, sent_at)
+        read_by(user)
         if kind == "reaction":
             target = state.by_id.get(body.message_id or "")
             if target is not None:
                 target.reactions["user"] = body.emoji or ""
-        stored = state.add(ChatMessage(message_id, wa_id, "in", kind, msg))
+        stored = state.add(ChatMessage(message_id, wa_id, "in", kind, msg, timestamp=sent_at))
+        return await send_in(user, stored, bsuid_only=body.bsuid_only)
+
+    async def send_in(
+        user: PhoneUser, stored: ChatMessage, bsuid_only: bool = False
+    ) -> JSONResponse:
+        """Deliver the user's message to the bot as a signed webhook; what the page shows."""
         payload = meta.message_update(
             phone_id=config.phone_id,
             display_phone=config.display_phone,
-            wa_id=wa_id,
+            wa_id=user.wa_id,
             name=user.name,
-            messages=[msg],
+            messages=[stored.body],
+            bsuid_only=bsuid_only,
         )
         stored.webhook_status = await meta.deliver(
             client, config.webhook_url, payload, config.app_secret
         )
         return JSONResponse(stored.to_json(), 200 if stored.webhook_status else 502)
+
+    @app.post("/api/users/{wa_id}/number")
+    async def change_number(wa_id: str, body: NumberChangeIn) -> JSONResponse:
+        """The user moves to a new number: a `user_changed_number` system message, as Meta
+        sends it (from the old number), and the chat continues on the new one."""
+        old = state.users.get(wa_id)
+        if old is None:
+            return JSONResponse({"detail": "Unknown user."}, 404)
+        new = state.user(body.new_wa_id, old.name)
+        new.last_inbound = old.last_inbound
+        message_id = new_message_id()
+        system = {
+            "body": f"{old.name} changed from {wa_id} to {body.new_wa_id}",
+            "wa_id": body.new_wa_id,
+            "type": "user_changed_number",
+        }
+        msg = meta.message(wa_id, message_id, "system", system)
+        msg.pop("from_user_id", None)
+        stored = state.add(ChatMessage(message_id, wa_id, "in", "system", msg))
+        return await send_in(old, stored)
 
     # ------------------------------------------------------------------ Graph API (the bot's side)
 
@@ -296,6 +385,10 @@ def create_app(config: PhoneConfig) -> FastAPI:
     async def graph_messages(version: str, phone_id: str, request: Request) -> JSONResponse:
         if not authorized(request):
             return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
+        try:
+            graph_version(version)
+        except GraphError as exc:
+            return _graph_error(exc)
         if phone_id != config.phone_id:
             return _graph_error(GraphError(f"Unknown phone number id {phone_id}", code=100))
         try:
@@ -317,30 +410,50 @@ def create_app(config: PhoneConfig) -> FastAPI:
             return JSONResponse({"success": True})
         try:
             check_message(payload)
+            user, contact = recipient_of(payload)
+            kind = str(payload.get("type", "text"))
+            rendered = None
+            if kind == "template":
+                rendered = message_templates.render_send(templates, payload["template"])
         except GraphError as exc:
             return _graph_error(exc)
-        to = str(payload.get("to") or "")
-        if not to.isdigit():
-            return _graph_error(GraphError("Recipient must be a phone number (wa_id)", code=100))
-        state.user(to)
-        kind = str(payload.get("type", "text"))
         message_id = new_message_id()
+        to = user.wa_id
+        answer = {"messaging_product": "whatsapp", "contacts": [contact]}
+        answer["messages"] = [{"id": message_id}]
+        if kind != "template" and not user.window_open(time.time()):
+            # Meta accepts the call and reports the failure later, in a status webhook.
+            state.failed.append({"id": message_id, "waId": to, "code": 131047, "body": payload})
+            if config.status_webhooks:
+                later(send_statuses(to, message_id, "failed", errors=[meta.REENGAGEMENT_ERROR]))
+            return JSONResponse(answer)
         if kind == "reaction":
             target = state.by_id.get(payload["reaction"]["message_id"])
             if target is not None:
                 target.reactions["bot"] = payload["reaction"].get("emoji", "")
         else:
-            state.add(ChatMessage(message_id, to, "out", kind, payload))
+            state.add(ChatMessage(message_id, to, "out", kind, payload, rendered=rendered))
             state.typing.pop(to, None)
         if config.status_webhooks:
-            later(send_status(to, message_id, "delivered"))
-        return JSONResponse(
-            {
-                "messaging_product": "whatsapp",
-                "contacts": [{"input": to, "wa_id": to}],
-                "messages": [{"id": message_id}],
-            }
-        )
+            category = "utility" if kind == "template" else "service"
+            later(send_statuses(to, message_id, "sent", "delivered", category=category))
+        return JSONResponse(answer)
+
+    def recipient_of(payload: dict[str, Any]) -> tuple[PhoneUser, dict[str, str]]:
+        """The user a send is for: `to` (a phone number, "+" and spaces allowed) or
+        `recipient` (a business-scoped user id); and the `contacts` entry Meta answers."""
+        if payload.get("recipient") and not payload.get("to"):
+            user_id = str(payload["recipient"])
+            known = state.by_bsuid(user_id)
+            if known is None:
+                raise GraphError(f"Invalid parameter: unknown recipient {user_id}", code=100)
+            return known, {"input": user_id, "user_id": user_id, "wa_id": known.wa_id}
+        given = str(payload.get("to") or "")
+        digits = given.translate(_TO_PUNCTUATION)
+        if not digits.isdigit() or not 6 <= len(digits) <= 15:
+            raise GraphError("Recipient must be a phone number (wa_id) or a recipient", code=100)
+        user = state.same_number(digits) or state.user(digits)
+        return user, {"input": given, "wa_id": user.wa_id}
 
     @app.post("/{version}/{phone_id}/media")
     async def graph_upload(
@@ -348,15 +461,19 @@ def create_app(config: PhoneConfig) -> FastAPI:
         phone_id: str,
         request: Request,
         file: Annotated[UploadFile, File()],
-        messaging_product: Annotated[str, Form()] = "whatsapp",
+        messaging_product: Annotated[str | None, Form()] = None,
         type: Annotated[str | None, Form()] = None,
     ) -> JSONResponse:
         if not authorized(request):
             return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
+        try:
+            graph_version(version)
+            mime = check_upload(messaging_product, type)
+        except GraphError as exc:
+            return _graph_error(exc)
         data = await file.read()
         if not data or len(data) > MAX_MEDIA:
             return _graph_error(GraphError("Media missing or too large", code=131053))
-        mime = type or file.content_type or "application/octet-stream"
         media = state.store_media(data, mime, file.filename)
         return JSONResponse({"id": media.id})
 
@@ -364,6 +481,10 @@ def create_app(config: PhoneConfig) -> FastAPI:
     async def graph_media_url(version: str, media_id: str, request: Request) -> JSONResponse:
         if not authorized(request):
             return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
+        try:
+            graph_version(version)
+        except GraphError as exc:
+            return _graph_error(exc)
         media = state.media.get(media_id)
         if media is None:
             return _graph_error(GraphError("Unknown media id", code=100, status=404))
@@ -382,6 +503,10 @@ def create_app(config: PhoneConfig) -> FastAPI:
     async def graph_delete_media(version: str, media_id: str, request: Request) -> JSONResponse:
         if not authorized(request):
             return _graph_error(GraphError("Invalid OAuth access token", code=190, status=401))
+        try:
+            graph_version(version)
+        except GraphError as exc:
+            return _graph_error(exc)
         state.media.pop(media_id, None)
         return JSONResponse({"success": True})
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+from pathlib import Path
 
 import uvicorn
 
@@ -35,12 +37,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-status-webhooks",
         action="store_true",
-        help="Do not send 'delivered' status webhooks for the bot's messages.",
+        help="Do not send status webhooks (sent/delivered/read/failed) for the bot's messages.",
+    )
+    parser.add_argument(
+        "--api-version",
+        action="append",
+        default=None,
+        help="A Graph API version the fake answers (repeatable; default: v24.0, ws_bot's pin).",
+    )
+    parser.add_argument(
+        "--templates",
+        type=Path,
+        default=os.environ.get("PHONE_TEMPLATES") or None,
+        help="Directory of message template definitions (default: the ones ws_bot ships).",
     )
 
 
+def shipped_templates() -> Path | None:
+    """ws_bot's template definitions, when ws_bot is installed beside the sandbox."""
+    spec = importlib.util.find_spec("ws_bot")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "wa_templates"
+
+
 def run(args: argparse.Namespace) -> None:
-    from sandbox.phone.app import PhoneConfig, create_app
+    from sandbox.phone.app import PINNED_VERSIONS, PhoneConfig, create_app
 
     if not args.app_secret:
         raise SystemExit("phone: --app-secret (or META_APP_SECRET) is required to sign webhooks")
@@ -52,6 +74,8 @@ def run(args: argparse.Namespace) -> None:
             display_phone=args.display_phone,
             access_token=args.access_token,
             status_webhooks=not args.no_status_webhooks,
+            api_versions=tuple(args.api_version or PINNED_VERSIONS),
+            templates_dir=Path(args.templates) if args.templates else shipped_templates(),
         )
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)

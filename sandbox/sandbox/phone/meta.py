@@ -41,23 +41,61 @@ def message_update(
     wa_id: str,
     name: str,
     messages: list[dict[str, Any]],
+    bsuid_only: bool = False,
 ) -> dict[str, Any]:
-    """A `messages` webhook carrying one or more messages from one user."""
+    """A `messages` webhook carrying one or more messages from one user (known by user id
+    only, without the phone number, when `bsuid_only`)."""
     contact = {"profile": {"name": name}, "wa_id": wa_id, "user_id": bsuid(wa_id)}
+    if bsuid_only:
+        contact.pop("wa_id")
     return _envelope(phone_id, display_phone, contacts=[contact], messages=messages)
 
 
+REENGAGEMENT_ERROR = {
+    "code": 131047,
+    "title": "Re-engagement message",
+    "message": "Re-engagement message",
+    "error_data": {
+        "details": "Message failed to send because more than 24 hours have passed since the "
+        "customer last replied to this number."
+    },
+    "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+}
+
+
 def status_update(
-    *, phone_id: str, display_phone: str, wa_id: str, message_id: str, status: str
+    *,
+    phone_id: str,
+    display_phone: str,
+    wa_id: str,
+    message_id: str,
+    status: str,
+    category: str = "service",
+    errors: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A `statuses` webhook (sent / delivered / read) about a message the bot sent."""
-    entry = {
+    """A `statuses` webhook (sent / delivered / read / failed) about a message the bot sent.
+
+    `sent` and `delivered` carry the conversation and pricing objects as Meta's do; `failed`
+    carries `errors` instead.
+    """
+    entry: dict[str, Any] = {
         "id": message_id,
         "status": status,
         "timestamp": str(int(time.time())),
         "recipient_id": wa_id,
         "recipient_user_id": bsuid(wa_id),
     }
+    if status in ("sent", "delivered"):
+        conversation_id = hashlib.sha256(f"{wa_id}:{category}".encode()).hexdigest()[:32]
+        entry["conversation"] = {"id": conversation_id, "origin": {"type": category}}
+        entry["pricing"] = {
+            "billable": category != "service",
+            "pricing_model": "PMP",
+            "category": category,
+            "type": "regular",
+        }
+    if errors:
+        entry["errors"] = errors
     return _envelope(phone_id, display_phone, statuses=[entry])
 
 
