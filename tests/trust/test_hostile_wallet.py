@@ -48,7 +48,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
     base = tmp_path_factory.mktemp("hostile_wallet")
     spawn, started = make_spawner(base)
     wallet_proc, wallet = start_wallet(base / "wallet")
-    server = HostileServer(drip_seconds=3.0).start()
+    # One byte a second: each read comes within any per-read timeout, so only an overall
+    # deadline stops it (1,000 bytes would take 17 minutes).
+    server = HostileServer(drip_seconds=1.0).start()
     try:
         op = spawn("op_api", [console_script("op-api")], wallet_env(wallet))
         llm = spawn("llm_back", [console_script("llm-back")], {"OPENAI_API_KEY": ""})
@@ -106,7 +108,7 @@ def test_an_endless_wallet_document_is_refused_in_bounded_memory(
 
 
 def test_slow_drip_wallets_do_not_hold_the_workers(hostile: Hostile, uid: Uid) -> None:
-    # Four users (as many as ws_bot has workers) name wallets that send a byte every 3 s; a fifth
+    # Four users (as many as ws_bot has workers) name wallets that send a byte a second; a fifth
     # user onboarding with a real wallet is answered anyway, and the four get a clear refusal.
     phone = hostile.phone
     drippers = [uid() for _ in range(4)]
@@ -129,7 +131,7 @@ def test_slow_drip_wallets_do_not_hold_the_workers(hostile: Hostile, uid: Uid) -
     phone.wait_for(honest, lambda m: "✅" in text_of(m), after=honest_n, timeout=30)
     for wa_id in drippers:
         phone.wait_text(wa_id, REFUSED, after=counts[wa_id], timeout=30)
-    # Each wallet fetch gives up at its deadline; without one they would take 50 minutes.
+    # Each wallet fetch gives up at its deadline; without one they would take 17 minutes.
     assert time.monotonic() - started < 60
 
 
