@@ -212,3 +212,45 @@ def test_a_wallets_public_name_cannot_fake_the_summary(hostile: Hostile, uid: Ui
     assert "• Leaves your wallet: 500.00 USD" in lines, summary
     assert not [line for line in lines if line.startswith("• Leaves your wallet: 5.00")], summary
     assert len(summary) < 600, summary  # the padding is gone: nothing real can be pushed out
+
+
+def test_a_shared_quote_token_never_reaches_a_resource_server_a_wallet_names(
+    hostile: Hostile, uid: Uid
+) -> None:
+    # issue 14 (4): a wallet whose document named the sandbox's auth server but the attacker's
+    # resource server received a signed POST /quotes carrying the quote token every other
+    # payment used.
+    server, wallet = hostile.server, hostile.wallet
+    auth = {"Authorization": f"Bearer {TEST_TOKEN}"}
+    alice, bob = wallet.address("alice"), wallet.address("bob")
+    first = httpx.post(
+        f"{hostile.op.url}/send-payment",
+        json={"senderWalletUrl": alice, "receiverWalletUrl": bob, "amount": "1.00"},
+        headers=auth,
+        timeout=30,
+    )
+    assert first.status_code == 201, first.text
+    shared_tokens = {
+        e["request_headers"].get("authorization")
+        for e in wallet.exchanges()
+        if e["method"] == "POST" and e["path"].endswith("/quotes")
+    }
+    assert shared_tokens
+    path = f"/mallory{uid()}"
+    server.documents[path] = {
+        "id": f"{server.url}{path}",
+        "publicName": "Mallory",
+        "assetCode": "USD",
+        "assetScale": 2,
+        "authServer": f"{wallet.url}/auth",
+        "resourceServer": server.url,
+    }
+    answer = httpx.post(
+        f"{hostile.op.url}/send-payment",
+        json={"senderWalletUrl": f"{server.url}{path}", "receiverWalletUrl": bob, "amount": "1"},
+        headers=auth,
+        timeout=30,
+    )
+    assert answer.status_code in (422, 502), answer.text
+    sent_here = {r.headers.get("authorization") for r in server.received if r.method == "POST"}
+    assert not sent_here & shared_tokens, "the shared quote token went to another server"
