@@ -254,3 +254,22 @@ def test_a_shared_quote_token_never_reaches_a_resource_server_a_wallet_names(
     assert answer.status_code in (422, 502), answer.text
     sent_here = {r.headers.get("authorization") for r in server.received if r.method == "POST"}
     assert not sent_here & shared_tokens, "the shared quote token went to another server"
+
+
+def test_op_api_reads_an_endless_answer_only_up_to_its_cap(hostile: Hostile) -> None:
+    # issue 14 (2): a 300 MiB answer took op_api from ~100 MB to 1.06 GB.
+    before = _rss_bytes(hostile.op)
+    sent_before = hostile.server.bytes_sent
+    answer = httpx.post(
+        f"{hostile.op.url}/send-payment",
+        json={
+            "senderWalletUrl": f"{hostile.server.url}/huge/alice",
+            "receiverWalletUrl": hostile.wallet.address("bob"),
+            "amount": "1.00",
+        },
+        headers={"Authorization": f"Bearer {TEST_TOKEN}"},
+        timeout=60,
+    )
+    assert answer.status_code == 422, answer.text
+    assert _rss_bytes(hostile.op) - before < 40 * 2**20
+    assert hostile.server.bytes_sent - sent_before < 64 * 2**20
