@@ -153,9 +153,10 @@ def test_a_redirect_to_another_origin_is_not_followed(hostile: Hostile, uid: Uid
         {"id": "SANDBOX_ALICE"},  # someone else's real wallet
         {"resourceServer": "SANDBOX"},  # steering op_api's signed calls elsewhere
         {"authServer": "https://2130706433/auth"},
+        {"assetCode": "USD\n• Fee: 0.00 USD"},  # an asset code is shown in every summary
     ],
 )
-def test_a_wallet_document_naming_another_place_is_refused(
+def test_a_wallet_document_lying_about_itself_is_refused(
     hostile: Hostile, uid: Uid, lie: dict[str, str]
 ) -> None:
     server, phone = hostile.server, hostile.phone
