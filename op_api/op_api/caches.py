@@ -26,6 +26,7 @@ from op_api.client import InvalidResponseError, OpenPaymentsClient
 from op_api.client.models import AccessItem, Grant, WalletAddress
 from op_api.records import StoredToken
 from op_api.store import utcnow
+from shared.money import MoneyError, check_asset
 from shared.wallet_address import WalletAddressError, check_document
 
 V = TypeVar("V")
@@ -90,6 +91,7 @@ class Caches:
         async def load() -> tuple[datetime, WalletAddress]:
             document = await self.client.wallet_address.get(url)
             try:
+                check_asset(document.asset_code, document.asset_scale)
                 check_document(
                     url,
                     id=document.id,
@@ -99,6 +101,8 @@ class Caches:
                 )
             except WalletAddressError as exc:
                 raise InvalidResponseError(f"wallet address {url}: {exc.reason}") from exc
+            except MoneyError as exc:
+                raise InvalidResponseError(f"wallet address {url}: {exc}") from exc
             return utcnow() + self.wallet_ttl, document
 
         if not self.wallet_ttl:

@@ -31,6 +31,14 @@ def _check_scale(scale: int) -> None:
         raise MoneyError(f"asset scale must be an integer from 0 to {MAX_SCALE}, got {scale!r}")
 
 
+def check_asset(code: object, scale: object) -> None:
+    """MoneyError unless `code` is 1-12 upper-case letters or digits and `scale` 0-18: what a
+    wallet document may say about its asset (both end up inside our messages)."""
+    if not isinstance(code, str) or not _ASSET_CODE_RE.match(code):
+        raise MoneyError(f"asset code must be 1-12 upper-case letters or digits, got {code!r:.40}")
+    _check_scale(scale)  # type: ignore[arg-type]  # checked at run time
+
+
 def parse_decimal(text: str | Decimal) -> Decimal:
     """Parse "20", "20.5", "0.75" into a Decimal. Floats and exotic notations are refused."""
     if isinstance(text, Decimal):

@@ -186,13 +186,19 @@ class ForbiddenAddressError(httpx.RequestError):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport, with every connection made through `_GuardedBackend`."""
 
-    def __init__(self, *, allow_private: bool, limits: httpx.Limits | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        limits: httpx.Limits | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
         super().__init__(limits=limits, trust_env=False)
         # httpx has no public option for the network backend; this replaces the pool it built
         # with the same settings (tests/shared/test_untrusted.py proves the check runs).
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(),
+            ssl_context=ssl_context or httpx.create_ssl_context(),  # certifi, as httpx does
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -214,13 +220,15 @@ def untrusted_client(
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     retries: int = 2,
     retry: RetryPolicy | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
-    """An AsyncClient for untrusted URLs: guarded connections, no redirects, no compression."""
+    """An AsyncClient for untrusted URLs: guarded connections, no redirects, no compression.
+    `ssl_context` replaces the default CA bundle (tests with their own CA)."""
     return create_client(
         timeout=timeout,
         retries=retries,
         retry=retry,
-        transport=GuardedTransport(allow_private=allow_private),
+        transport=GuardedTransport(allow_private=allow_private, ssl_context=ssl_context),
         # Compressed bodies would be inflated before the byte cap sees them.
         headers={"Accept-Encoding": "identity"},
     )

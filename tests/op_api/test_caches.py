@@ -98,3 +98,13 @@ def test_wallet_documents_are_believed_only_about_their_own_origin() -> None:
             run_async(caches.wallet(fs.BOB))
     server.errors.clear()
     run_async(caches.wallet(fs.BOB))  # the honest document is accepted
+
+
+def test_a_wallet_document_with_an_unusable_asset_is_refused() -> None:
+    server = fs.FakeServer()
+    caches = _caches(server)
+    for field, value in (("assetCode", "USD\n• Fee: 0.00"), ("assetScale", 200)):
+        odd = {**fs.wallet(fs.BOB), field: value}
+        server.errors[("GET", fs.BOB)] = httpx.Response(200, json=odd)
+        with pytest.raises(InvalidResponseError):
+            run_async(caches.wallet(fs.BOB))

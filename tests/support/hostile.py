@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ class HostileServer:
     drip_seconds: float = 3.0
     redirect_to: str = "http://localhost:9"
     documents: dict[str, Any] = field(default_factory=dict)
+    tls: ssl.SSLContext | None = None  # serve https with this context
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
     bytes_sent: int = 0
@@ -45,18 +47,27 @@ class HostileServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> HostileServer:
         loop = asyncio.new_event_loop()
         self._loop = loop
+        ready = threading.Event()
 
         async def listen() -> None:
-            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+            self._server = await asyncio.start_server(
+                self._handle, "127.0.0.1", self.port, ssl=self.tls
+            )
 
-        loop.run_until_complete(listen())
-        self._thread = threading.Thread(target=loop.run_forever, daemon=True, name="hostile")
+        def run() -> None:
+            loop.run_until_complete(listen())
+            ready.set()
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True, name="hostile")
         self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the hostile server did not start")
         return self
 
     async def _shutdown(self) -> None:
@@ -98,7 +109,7 @@ class HostileServer:
                 await reader.readexactly(length)
             self.received.append(Received(method, path, headers))
             await self._answer(path.split("?", 1)[0], writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError, ssl.SSLError):
             pass
         finally:
             writer.close()

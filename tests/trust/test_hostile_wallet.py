@@ -48,7 +48,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
     base = tmp_path_factory.mktemp("hostile_wallet")
     spawn, started = make_spawner(base)
     wallet_proc, wallet = start_wallet(base / "wallet")
-    server = HostileServer(drip_seconds=3.0).start()
+    # One byte a second: each read comes within any per-read timeout, so only an overall
+    # deadline stops it (1,000 bytes would take 17 minutes).
+    server = HostileServer(drip_seconds=1.0).start()
     try:
         op = spawn("op_api", [console_script("op-api")], wallet_env(wallet))
         llm = spawn("llm_back", [console_script("llm-back")], {"OPENAI_API_KEY": ""})
@@ -106,7 +108,7 @@ def test_an_endless_wallet_document_is_refused_in_bounded_memory(
 
 
 def test_slow_drip_wallets_do_not_hold_the_workers(hostile: Hostile, uid: Uid) -> None:
-    # Four users (as many as ws_bot has workers) name wallets that send a byte every 3 s; a fifth
+    # Four users (as many as ws_bot has workers) name wallets that send a byte a second; a fifth
     # user onboarding with a real wallet is answered anyway, and the four get a clear refusal.
     phone = hostile.phone
     drippers = [uid() for _ in range(4)]
@@ -129,7 +131,7 @@ def test_slow_drip_wallets_do_not_hold_the_workers(hostile: Hostile, uid: Uid) -
     phone.wait_for(honest, lambda m: "✅" in text_of(m), after=honest_n, timeout=30)
     for wa_id in drippers:
         phone.wait_text(wa_id, REFUSED, after=counts[wa_id], timeout=30)
-    # Each wallet fetch gives up at its deadline; without one they would take 50 minutes.
+    # Each wallet fetch gives up at its deadline; without one they would take 17 minutes.
     assert time.monotonic() - started < 60
 
 
@@ -151,9 +153,10 @@ def test_a_redirect_to_another_origin_is_not_followed(hostile: Hostile, uid: Uid
         {"id": "SANDBOX_ALICE"},  # someone else's real wallet
         {"resourceServer": "SANDBOX"},  # steering op_api's signed calls elsewhere
         {"authServer": "https://2130706433/auth"},
+        {"assetCode": "USD\n• Fee: 0.00 USD"},  # an asset code is shown in every summary
     ],
 )
-def test_a_wallet_document_naming_another_place_is_refused(
+def test_a_wallet_document_lying_about_itself_is_refused(
     hostile: Hostile, uid: Uid, lie: dict[str, str]
 ) -> None:
     server, phone = hostile.server, hostile.phone
@@ -210,3 +213,64 @@ def test_a_wallets_public_name_cannot_fake_the_summary(hostile: Hostile, uid: Ui
     assert "• Leaves your wallet: 500.00 USD" in lines, summary
     assert not [line for line in lines if line.startswith("• Leaves your wallet: 5.00")], summary
     assert len(summary) < 600, summary  # the padding is gone: nothing real can be pushed out
+
+
+def test_a_shared_quote_token_never_reaches_a_resource_server_a_wallet_names(
+    hostile: Hostile, uid: Uid
+) -> None:
+    # issue 14 (4): a wallet whose document named the sandbox's auth server but the attacker's
+    # resource server received a signed POST /quotes carrying the quote token every other
+    # payment used.
+    server, wallet = hostile.server, hostile.wallet
+    auth = {"Authorization": f"Bearer {TEST_TOKEN}"}
+    alice, bob = wallet.address("alice"), wallet.address("bob")
+    first = httpx.post(
+        f"{hostile.op.url}/send-payment",
+        json={"senderWalletUrl": alice, "receiverWalletUrl": bob, "amount": "1.00"},
+        headers=auth,
+        timeout=30,
+    )
+    assert first.status_code == 201, first.text
+    shared_tokens = {
+        e["request_headers"].get("authorization")
+        for e in wallet.exchanges()
+        if e["method"] == "POST" and e["path"].endswith("/quotes")
+    }
+    assert shared_tokens
+    path = f"/mallory{uid()}"
+    server.documents[path] = {
+        "id": f"{server.url}{path}",
+        "publicName": "Mallory",
+        "assetCode": "USD",
+        "assetScale": 2,
+        "authServer": f"{wallet.url}/auth",
+        "resourceServer": server.url,
+    }
+    answer = httpx.post(
+        f"{hostile.op.url}/send-payment",
+        json={"senderWalletUrl": f"{server.url}{path}", "receiverWalletUrl": bob, "amount": "1"},
+        headers=auth,
+        timeout=30,
+    )
+    assert answer.status_code in (422, 502), answer.text
+    sent_here = {r.headers.get("authorization") for r in server.received if r.method == "POST"}
+    assert not sent_here & shared_tokens, "the shared quote token went to another server"
+
+
+def test_op_api_reads_an_endless_answer_only_up_to_its_cap(hostile: Hostile) -> None:
+    # issue 14 (2): a 300 MiB answer took op_api from ~100 MB to 1.06 GB.
+    before = _rss_bytes(hostile.op)
+    sent_before = hostile.server.bytes_sent
+    answer = httpx.post(
+        f"{hostile.op.url}/send-payment",
+        json={
+            "senderWalletUrl": f"{hostile.server.url}/huge/alice",
+            "receiverWalletUrl": hostile.wallet.address("bob"),
+            "amount": "1.00",
+        },
+        headers={"Authorization": f"Bearer {TEST_TOKEN}"},
+        timeout=60,
+    )
+    assert answer.status_code == 422, answer.text
+    assert _rss_bytes(hostile.op) - before < 40 * 2**20
+    assert hostile.server.bytes_sent - sent_before < 64 * 2**20

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from shared.money import check_asset
 from shared.names import clean_name
 from shared.untrusted import FetchLimits, UntrustedUrlError, fetch, untrusted_client
 from shared.wallet_address import (
@@ -79,8 +80,8 @@ class WalletResolver:
             raise WalletError("unreachable", url)
         try:
             doc = json.loads(response.content)
-            asset = str(doc["assetCode"])
-            scale = int(doc["assetScale"])
+            asset, scale = doc["assetCode"], doc["assetScale"]
+            check_asset(asset, scale)
             servers = check_document(
                 url,
                 id=str(doc["id"]) if doc.get("id") else None,
@@ -89,10 +90,9 @@ class WalletResolver:
                 allow_http=self.allow_http,
             )
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
-            # WalletAddressError is a ValueError: a document lying about where it lives.
+            # WalletAddressError and MoneyError are ValueErrors: a document lying about where
+            # it lives, or with an asset we could not show or pay in.
             raise WalletError("unreachable", url) from exc
-        if not 0 <= scale <= 18 or not (asset.isascii() and asset.isalnum() and len(asset) <= 16):
-            raise WalletError("unreachable", url)
         return WalletInfo(
             url=servers.id,
             asset_code=asset,
