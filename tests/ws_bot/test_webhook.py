@@ -88,7 +88,8 @@ def _metric(stack: Stack, name: str) -> float:
 
 
 def test_signed_garbage_is_a_clear_400(stack: Stack) -> None:
-    for body in (b"not json", b"[]", b'{"entry": "x"}'):
+    nested = b'{"entry": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # issue 14: was a 500
+    for body in (b"not json", b"[]", b'{"entry": "x"}', nested):
         r = _post(stack, body, meta.sign(body, APP_SECRET))
         assert r.status_code == 400, (body, r.text)
         assert r.json()["detail"]

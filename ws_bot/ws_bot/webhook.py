@@ -66,7 +66,7 @@ async def receive(request: Request) -> Response:
         return JSONResponse({"detail": f"{message}: invalid or missing {HUB_SIG}"}, status)
     try:
         check_update_shape(json.loads(body))
-    except (ValueError, BadUpdate) as exc:
+    except (ValueError, RecursionError, BadUpdate) as exc:  # RecursionError: absurd nesting
         WEBHOOK_REFUSED.labels("body").inc()
         return JSONResponse({"detail": f"Not a WhatsApp webhook update: {exc}"}, 400)
     await state.store.store_webhook(body)

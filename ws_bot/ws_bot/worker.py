@@ -194,7 +194,7 @@ class InboxWorker:
             for webhook in stored:
                 try:
                     items, found = split_update(json.loads(webhook.body))
-                except (ValueError, BadUpdate) as exc:
+                except (ValueError, RecursionError, BadUpdate) as exc:
                     # Signed by Meta and acknowledged, yet not splittable: keep it for a person.
                     logger.error(
                         "webhook body does not split; marked bad",
