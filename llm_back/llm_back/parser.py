@@ -91,7 +91,9 @@ def parse(text: str, language: str | None = None, home: str | None = None) -> Pa
         text, toks, start, lang, direct=verb is not None, request=kind == "request"
     )
     recipient = named[0] if named else None
-    if verb is None and (question or not _terse_payment(toks, amount, recipient)):
+    if verb is None and (
+        question or not _terse_payment(toks, found[0] if found else None, recipient)
+    ):
         # "is 20 to Bob too much?" and "ya le pagué 20" name money but ask for no payment.
         names_money = question and amount is not None and recipient is not None
         return Parsed(
@@ -100,10 +102,14 @@ def parse(text: str, language: str | None = None, home: str | None = None) -> Pa
     if verb is not None and verb >= 0 and recipient is None and _asks_to_receive(toks, verb):
         return Parsed(Intent.OTHER, language=lang, vetoed=True)  # "¿me mandas 20?"
     parts = parts_of(text, toks, named, found, amount) if named else ()
+    monto = to_text(amount.value) if amount else None
+    currency = amount.currency if amount else None
+    if parts:  # monto/destinatario are always the first recipient's, for older gateways
+        monto, currency = parts[0].monto, parts[0].currency
     return Parsed(
         Intent.REQUEST_PAYMENT if kind == "request" else Intent.SEND_PAYMENT,
-        monto=to_text(amount.value) if amount else None,
-        currency=amount.currency if amount else None,
+        monto=monto,
+        currency=currency,
         destinatario=recipient,
         language=lang,
         repeat=any(w in lx.REPEAT_WORDS for w in words),

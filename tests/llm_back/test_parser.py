@@ -296,6 +296,8 @@ def test_several_recipients_keep_the_first_in_monto_and_destinatario():
     assert [(p.destinatario, p.monto) for p in result.parts] == [
         ("Bob", "20"), ("$wallet.example/alice", "10"),
     ]  # fmt: skip
+    mixed = parse("20 a Bob y 10 dólares a Alice")  # the marked amount is Alice's, not Bob's
+    assert (mixed.monto, mixed.currency, mixed.destinatario) == ("20", None, "Bob")
     assert parse("mándale 20 a Bob para el taxi").parts == ()
     assert parse("envía 50 a Bob, gracias!").parts == ()
 
