@@ -206,17 +206,22 @@ def _several(u: Understood, es: bool) -> str:
         )
     elif len(parts) > 1:
         extra = f" ({total} en total)" if es else f" ({total} in total)"
-    text = (
-        head
-        + listed
-        + extra
-        + (
-            ". Te pediré que lo confirmes antes de mover cualquier dinero."
-            if es
-            else ". I'll ask you to confirm before any money moves."
-        )
-    )
+    text = head + listed + extra + _confirm_first(request, es)
     return _with_repeat(text, u.recurrence, es) if u.recurrence else text
+
+
+def _confirm_first(request: bool, es: bool) -> str:
+    if request:
+        return (
+            ". Te pediré que lo confirmes antes de enviar las solicitudes."
+            if es
+            else ". I'll ask you to confirm before the requests go out."
+        )
+    return (
+        ". Te pediré que lo confirmes antes de mover cualquier dinero."
+        if es
+        else ". I'll ask you to confirm before any money moves."
+    )
 
 
 _REPEATS = {
