@@ -299,17 +299,22 @@ def _fill_gaps(result: Understood, content: str, language: str | None, home: str
 
 
 def _with_receipt(result: Understood | None, receipt: ReceiptReading, language: str) -> Understood:
-    """A photo of a receipt means "pay this": its total and payee fill what the caption lacks."""
+    """A photo of a receipt means "pay this": its total and payee fill what the caption lacks.
+
+    With a request for a caption ("cóbrale esto a Bob") the total is what Bob is asked for; the
+    business on the receipt is not the payer, so it never becomes the recipient then.
+    """
     if not receipt.is_receipt:
         return result or Understood(Intent.OTHER.value, None, None, None, language)
     base = result or Understood(Intent.SEND_PAYMENT.value, None, None, None, language)
-    if base.intent not in {Intent.SEND_PAYMENT, Intent.OTHER}:
+    if base.intent not in {Intent.SEND_PAYMENT, Intent.REQUEST_PAYMENT, Intent.OTHER}:
         return base  # a caption such as "cancel" wins over the picture
+    request = base.intent == Intent.REQUEST_PAYMENT
     total = clean_amount(receipt.total)
-    payee = (receipt.payee or "").strip()[:200] or None
+    payee = None if request else (receipt.payee or "").strip()[:200] or None
     return replace(
         base,
-        intent=Intent.SEND_PAYMENT.value,
+        intent=base.intent if request else Intent.SEND_PAYMENT.value,
         monto=base.monto or total,
         currency=base.currency if base.monto else clean_currency(receipt.currency),
         destinatario=base.destinatario or payee,
