@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from llm_back.amounts import settle
 from llm_back.numbers import digits_value, words_value
 from llm_back.parser import parse, parse_fragment
-from llm_back.understand import offline_reading
+from llm_back.readings import offline_reading
 from shared.contracts import UnderstandResponse
 from tests.llm_back.support import FIELDS, Labelled, field_ok, load_labelled, read_offline
 

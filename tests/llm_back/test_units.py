@@ -19,7 +19,7 @@ from llm_back.extraction import (
 from llm_back.followup import complete
 from llm_back.media import sniff
 from llm_back.memory import Turn
-from llm_back.understand import _fill_gaps
+from llm_back.readings import checked_model_reading
 from sandbox.openai_api.ogg import voice_note
 from shared.contracts import Intent
 from tests.llm_back.support import png
@@ -132,7 +132,7 @@ def _model(text: str, **fields) -> Understood:
         "target_language": None, "language": "en", "response": "ok",
     }  # fmt: skip
     extraction = Extraction.model_validate({**base, **fields})
-    return _fill_gaps(from_extraction(extraction, text), text, None, "USD")
+    return checked_model_reading(from_extraction(extraction, text), text, None, "USD")
 
 
 def test_the_model_cannot_turn_a_request_question_or_negation_into_a_payment():
