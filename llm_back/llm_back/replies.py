@@ -255,7 +255,8 @@ def _with_repeat(text: str, duration: str, es: bool) -> str:
 
 def _amount_issue(u: Understood, asset_code: str, asset_scale: int) -> str:
     es = u.language != "en"
-    who = u.destinatario
+    # With several recipients, the one whose amount was refused.
+    who = next((p.destinatario for p in u.parts if p.monto is None), u.destinatario)
     request = u.intent == Intent.REQUEST_PAYMENT
     if es:
         ask = f"¿Cuánto quieres {'pedirle' if request else 'enviarle'} a {who}?" if who else (

@@ -119,6 +119,9 @@ def test_no_reply_for_the_new_fields_claims_money_moved_or_assumes_a_flag():
     too_precise = settle(cases[6], "USD", 2)
     assert "10.99" in replies.reply(too_precise, "", "USD", 2)
     assert "11.00" in replies.reply(too_precise, "", "USD", 2)
+    one_bad = Understood("send_payment", "20", None, "Bob", "en",
+                         parts=(Part("Bob", "20"), Part("Alice", "-5")))  # fmt: skip
+    assert "send Alice?" in replies.reply(settle(one_bad, "USD", 2), "", "USD", 2)
     split = replies.reply(settle(cases[3], "USD", 2), "", "USD", 2)
     assert "20.00 to Bob" in split
     assert "stays with you" in split
