@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -167,15 +166,13 @@ def test_fragments_complete_a_previous_request():
     assert parse_fragment("qué onda").destinatario is None
 
 
-def test_parsing_is_deterministic_and_well_under_a_millisecond():
+def test_parsing_is_deterministic():
+    """Speed is measured by `python -m bench parser_accuracy` (a ratio to a baseline), not here:
+    a timed assertion fails on a loaded machine without anything being wrong."""
     texts = [i.text for i in LABELLED]
     first = [parse(t) for t in texts]
-    started = time.perf_counter()
-    rounds = 5
-    for _ in range(rounds):
+    for _ in range(3):
         assert [parse(t) for t in texts] == first
-    per_message = (time.perf_counter() - started) / (rounds * len(texts))
-    assert per_message < 0.0005, f"{per_message * 1e6:.0f} µs per message"
 
 
 _WORDS = st.sampled_from(
