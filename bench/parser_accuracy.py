@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llm_back.amounts import settle
 from llm_back.extraction import from_extraction
-from llm_back.understand import _fill_gaps
+from llm_back.readings import checked_model_reading
 from tests.llm_back.support import (
     ASSET_CODE,
     ASSET_SCALE,
@@ -104,7 +104,7 @@ async def _openai_guesses(texts: list[str]) -> dict[str, Guess]:
             except Exception:
                 return Guess("other", None, None, None, {})
         # The service's own clean-up and cross-check with the parser, then the amount rules.
-        u = _fill_gaps(from_extraction(extracted, text), text, None, ASSET_CODE)
+        u = checked_model_reading(from_extraction(extracted, text), text, None, ASSET_CODE)
         return as_reading(settle(u, ASSET_CODE, ASSET_SCALE))
 
     try:

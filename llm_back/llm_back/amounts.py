@@ -23,6 +23,19 @@ MINOR_UNITS: dict[str, int] = {
 }  # fmt: skip
 
 
+def user_asset(
+    asset_code: str | None, asset_scale: int | None, default_code: str, default_scale: int
+) -> tuple[str, int]:
+    """The user's asset: the request's (a code without a scale gets its ISO minor units), else
+    the service's PAYMENT_ASSET_CODE / PAYMENT_ASSET_SCALE."""
+    code = asset_code or default_code
+    if asset_scale is not None:
+        return code, asset_scale
+    if code == default_code:
+        return code, default_scale
+    return code, MINOR_UNITS.get(code, 2)
+
+
 def scale_of(currency: str | None, asset_code: str, asset_scale: int) -> int:
     """Decimals allowed for an amount in `currency` (None = the user's own asset)."""
     if currency is None or currency == asset_code:

@@ -207,17 +207,22 @@ def _several(u: Understood, es: bool) -> str:
         )
     elif len(parts) > 1:
         extra = f" ({total} en total)" if es else f" ({total} in total)"
-    text = (
-        head
-        + listed
-        + extra
-        + (
-            ". Te pediré que lo confirmes antes de mover cualquier dinero."
-            if es
-            else ". I'll ask you to confirm before any money moves."
-        )
-    )
+    text = head + listed + extra + _confirm_first(request, es)
     return _with_repeat(text, u.recurrence, es) if u.recurrence else text
+
+
+def _confirm_first(request: bool, es: bool) -> str:
+    if request:
+        return (
+            ". Te pediré que lo confirmes antes de enviar las solicitudes."
+            if es
+            else ". I'll ask you to confirm before the requests go out."
+        )
+    return (
+        ". Te pediré que lo confirmes antes de mover cualquier dinero."
+        if es
+        else ". I'll ask you to confirm before any money moves."
+    )
 
 
 _REPEATS = {
@@ -251,7 +256,8 @@ def _with_repeat(text: str, duration: str, es: bool) -> str:
 
 def _amount_issue(u: Understood, asset_code: str, asset_scale: int) -> str:
     es = u.language != "en"
-    who = u.destinatario
+    # With several recipients, the one whose amount was refused.
+    who = next((p.destinatario for p in u.parts if p.monto is None), u.destinatario)
     request = u.intent == Intent.REQUEST_PAYMENT
     if es:
         ask = f"¿Cuánto quieres {'pedirle' if request else 'enviarle'} a {who}?" if who else (

@@ -26,10 +26,11 @@ from llm_back.extraction import (
 from llm_back.media import InputError, Media, MediaLoader
 from llm_back.memory import Turn
 from llm_back.openai_path import OpenAIBackend
-from llm_back.parser import Parsed, detect_language, number_language, parse
+from llm_back.parser import detect_language, number_language
+from llm_back.readings import checked_model_reading, offline_reading, shares_of
 from llm_back.settings import Settings
 from llm_back.usage import CALLS, FALLBACKS, UNDERSTOOD
-from shared.contracts import Intent, Share, UnderstandRequest, UnderstandResponse
+from shared.contracts import Intent, UnderstandRequest, UnderstandResponse
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,7 +64,10 @@ class Understander:
         history = memory.recent(req)
         deadline = time.monotonic() + self.settings.openai_budget_seconds
 
-        asset_code, asset_scale = self._asset(req)
+        asset_code, asset_scale = amounts.user_asset(
+            req.asset_code, req.asset_scale,
+            self.settings.payment_asset_code, self.settings.payment_asset_scale,
+        )  # fmt: skip
         heard = await self._read_media(media, text, req, deadline)
         if isinstance(heard, UnderstandResponse):
             return heard  # a voice note or image nobody can read right now, and no text
@@ -93,21 +97,12 @@ class Understander:
             audioMimeType=OGG_OPUS if voice else None,
             language=result.language,
             source=source,
-            recipients=_shares(result),
+            recipients=shares_of(result),
             split_total=result.split_total if result.amount_issue is None else None,
             recurrence=result.recurrence,
             amount_issue=result.amount_issue,
             target_language=result.target_language,
         )
-
-    def _asset(self, req: UnderstandRequest) -> tuple[str, int]:
-        """The user's asset (the request's, else PAYMENT_ASSET_*) and its scale."""
-        code = req.asset_code or self.settings.payment_asset_code
-        if req.asset_scale is not None:
-            return code, req.asset_scale
-        if code == self.settings.payment_asset_code:
-            return code, self.settings.payment_asset_scale
-        return code, amounts.scale_of(code, "", 2)
 
     def _checked_text(self, req: UnderstandRequest) -> str:
         text = req.message.strip()
@@ -169,7 +164,7 @@ class Understander:
             if extracted is not None:
                 source = "openai"
                 model = from_extraction(extracted, content)
-                result = _fill_gaps(model, content, heard.language, home)
+                result = checked_model_reading(model, content, heard.language, home)
             else:
                 result = offline_reading(content, heard.language, home)
         if heard.receipt is not None:
@@ -227,84 +222,23 @@ class Understander:
         )
 
 
-def _shares(result: Understood) -> list[Share] | None:
-    shares = [Share(destinatario=p.destinatario, monto=p.monto, currency=p.currency)
-              for p in result.parts]  # fmt: skip
-    return shares or None
-
-
-def offline_reading(content: str, language: str | None, home: str | None) -> Understood:
-    """The offline parser's reading as an `Understood` (before follow-ups and `amounts.settle`)."""
-    return _understood(parse(content, language, home))
-
-
-def _understood(p: Parsed) -> Understood:
-    return Understood(
-        p.intent.value,
-        p.monto,
-        p.currency,
-        p.destinatario,
-        p.language,
-        repeat=p.repeat,
-        parts=p.parts,
-        split_total=p.split_total,
-        split_between=p.split_between,
-        recurrence=p.recurrence,
-        target_language=p.target_language,
-    )
-
-
-# What the offline parser reads for certain and a model must not turn into a payment.
-_NOT_A_PAYMENT = frozenset(
-    {Intent.REQUEST_PAYMENT, Intent.CANCEL, Intent.FEES, Intent.STATUS, Intent.BALANCE,
-     Intent.HELP, Intent.HISTORY}
-)  # fmt: skip
-_MONEY = frozenset({Intent.SEND_PAYMENT.value, Intent.REQUEST_PAYMENT.value})
-
-
-def _fill_gaps(result: Understood, content: str, language: str | None, home: str) -> Understood:
-    """The model's reading, checked against the offline parser's (belt and braces).
-
-    A payment the parser knows is not one (a money request, a question, a hypothesis, the
-    past, a negation) is not made one by the model. Amounts the parser reads win: they are
-    money, and its reading is deterministic ("50 mil pesos" is 50000 MXN, "$" is the user's
-    peso). Recipients, splits and repeats the model left out but the parser reads are added.
-    """
-    offline = parse(content, language, home)
-    result = replace(result, repeat=offline.repeat)
-    if (result.intent in _MONEY and offline.vetoed) or (
-        result.intent == Intent.SEND_PAYMENT and offline.intent in _NOT_A_PAYMENT
-    ):
-        return replace(_understood(offline), response=None)
-    if result.intent not in _MONEY or offline.intent.value != result.intent:
-        return result
-    if offline.monto is not None:
-        result = replace(result, monto=offline.monto, currency=offline.currency)
-    if result.destinatario is None and offline.destinatario is not None:
-        result = replace(result, destinatario=offline.destinatario)
-    if len(offline.parts) > len(result.parts):
-        result = replace(result, parts=offline.parts, destinatario=offline.destinatario)
-    if result.split_total is None and offline.split_total is not None:
-        result = replace(
-            result, split_total=offline.split_total, split_between=offline.split_between
-        )
-    if result.recurrence is None and offline.recurrence is not None:
-        result = replace(result, recurrence=offline.recurrence)
-    return result
-
-
 def _with_receipt(result: Understood | None, receipt: ReceiptReading, language: str) -> Understood:
-    """A photo of a receipt means "pay this": its total and payee fill what the caption lacks."""
+    """A photo of a receipt means "pay this": its total and payee fill what the caption lacks.
+
+    With a request for a caption ("cóbrale esto a Bob") the total is what Bob is asked for; the
+    business on the receipt is not the payer, so it never becomes the recipient then.
+    """
     if not receipt.is_receipt:
         return result or Understood(Intent.OTHER.value, None, None, None, language)
     base = result or Understood(Intent.SEND_PAYMENT.value, None, None, None, language)
-    if base.intent not in {Intent.SEND_PAYMENT, Intent.OTHER}:
+    if base.intent not in {Intent.SEND_PAYMENT, Intent.REQUEST_PAYMENT, Intent.OTHER}:
         return base  # a caption such as "cancel" wins over the picture
+    request = base.intent == Intent.REQUEST_PAYMENT
     total = clean_amount(receipt.total)
-    payee = (receipt.payee or "").strip()[:200] or None
+    payee = None if request else (receipt.payee or "").strip()[:200] or None
     return replace(
         base,
-        intent=Intent.SEND_PAYMENT.value,
+        intent=base.intent if request else Intent.SEND_PAYMENT.value,
         monto=base.monto or total,
         currency=base.currency if base.monto else clean_currency(receipt.currency),
         destinatario=base.destinatario or payee,

@@ -62,9 +62,7 @@ def fingerprint(request: SendPaymentRequest) -> str:
 
 def _validated_urls(deps: Deps, request: SendPaymentRequest) -> tuple[str, str]:
     """Both wallet addresses as URLs, by the rule every service applies
-    (`shared.wallet_address`): `$wallet.example/alice` means `https://wallet.example/alice`.
-    Refuses, first, an amount above the per-payment maximum (`op_api.maximum`)."""
-    check_maximum(deps.settings.max_payment_amount, request)
+    (`shared.wallet_address`): `$wallet.example/alice` means `https://wallet.example/alice`."""
     allow = deps.settings.allow_insecure_http
     urls = []
     for label, url in (
@@ -260,6 +258,7 @@ async def _run(
     deps: Deps, payment_id: str, request: SendPaymentRequest, earlier: PaymentRecord | None
 ) -> dict[str, Any]:
     """The Open Payments calls; returns the columns to store."""
+    check_maximum(deps.settings.max_payment_amount, request)  # before any wallet is asked
     sender_url, receiver_url = _validated_urls(deps, request)
     sender, receiver = await asyncio.gather(
         _resolve(deps, sender_url, "sender"), _resolve(deps, receiver_url, "receiver")

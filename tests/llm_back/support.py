@@ -14,7 +14,7 @@ import httpx
 
 from llm_back.amounts import settle
 from llm_back.extraction import Understood
-from llm_back.understand import offline_reading
+from llm_back.readings import offline_reading
 from tests.support.processes import TEST_TOKEN
 
 HERE = Path(__file__).resolve().parent

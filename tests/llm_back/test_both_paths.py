@@ -10,6 +10,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from shared.contracts import UnderstandResponse
@@ -169,9 +170,14 @@ def test_the_asset_scale_comes_from_the_request(service):
     assert (answer.get("amount_issue"), answer["monto"]) == (None, "10.999")
 
 
-def test_dollar_sign_is_the_users_peso(service):
+def test_dollar_sign_is_the_users_peso(service, fake_openai):
+    httpx.delete(fake_openai.url + "/_fake/requests")
     answer = _ask(service, "mándale $200 a Bob", asset_code="MXN", asset_scale=2)
     assert (answer["monto"], answer["currency"]) == ("200", "MXN")
+    if service[0] == "openai":  # the model is told which asset the user's wallet holds
+        [chat] = [r for r in httpx.get(fake_openai.url + "/_fake/requests").json()
+                  if r["endpoint"] == "chat"]  # fmt: skip
+        assert "MXN" in chat["system"]
     answer = _ask(service, "mándale $200 a Bob", asset_code="USD", asset_scale=2)
     assert answer["currency"] == "USD"
 

@@ -112,6 +112,16 @@ def test_a_caption_names_the_recipient_of_a_receipt(llm, fake):
     assert (body["monto"], body["destinatario"]) == ("23.50", "Don Pepe")
 
 
+def test_a_request_caption_asks_for_the_receipts_total(llm, fake):
+    image = {"type": "image", "mimeType": "image/png", "data": b64(RECEIPT)}
+    body = understand(
+        llm.url, {"wa_id": "52104", "message": "cóbrale esto a Bob", "media": [image]}
+    ).json()
+    assert (body["intent"], body["monto"], body["currency"], body["destinatario"]) == (
+        "request_payment", "23.50", "USD", "Bob",
+    )  # fmt: skip
+
+
 @pytest.fixture
 def media_server() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -12,7 +11,7 @@ from hypothesis import strategies as st
 from llm_back.amounts import settle
 from llm_back.numbers import digits_value, words_value
 from llm_back.parser import parse, parse_fragment
-from llm_back.understand import offline_reading
+from llm_back.readings import offline_reading
 from shared.contracts import UnderstandResponse
 from tests.llm_back.support import FIELDS, Labelled, field_ok, load_labelled, read_offline
 
@@ -167,15 +166,13 @@ def test_fragments_complete_a_previous_request():
     assert parse_fragment("qué onda").destinatario is None
 
 
-def test_parsing_is_deterministic_and_well_under_a_millisecond():
+def test_parsing_is_deterministic():
+    """Speed is measured by `python -m bench parser_accuracy` (a ratio to a baseline), not here:
+    a timed assertion fails on a loaded machine without anything being wrong."""
     texts = [i.text for i in LABELLED]
     first = [parse(t) for t in texts]
-    started = time.perf_counter()
-    rounds = 5
-    for _ in range(rounds):
+    for _ in range(3):
         assert [parse(t) for t in texts] == first
-    per_message = (time.perf_counter() - started) / (rounds * len(texts))
-    assert per_message < 0.0005, f"{per_message * 1e6:.0f} µs per message"
 
 
 _WORDS = st.sampled_from(
@@ -296,6 +293,8 @@ def test_several_recipients_keep_the_first_in_monto_and_destinatario():
     assert [(p.destinatario, p.monto) for p in result.parts] == [
         ("Bob", "20"), ("$wallet.example/alice", "10"),
     ]  # fmt: skip
+    mixed = parse("20 a Bob y 10 dólares a Alice")  # the marked amount is Alice's, not Bob's
+    assert (mixed.monto, mixed.currency, mixed.destinatario) == ("20", None, "Bob")
     assert parse("mándale 20 a Bob para el taxi").parts == ()
     assert parse("envía 50 a Bob, gracias!").parts == ()
 

@@ -19,7 +19,7 @@ from llm_back.extraction import (
 from llm_back.followup import complete
 from llm_back.media import sniff
 from llm_back.memory import Turn
-from llm_back.understand import _fill_gaps
+from llm_back.readings import checked_model_reading
 from sandbox.openai_api.ogg import voice_note
 from shared.contracts import Intent
 from tests.llm_back.support import png
@@ -126,6 +126,9 @@ def test_no_reply_for_the_new_fields_claims_money_moved_or_assumes_a_flag():
     too_precise = settle(cases[6], "USD", 2)
     assert "10.99" in replies.reply(too_precise, "", "USD", 2)
     assert "11.00" in replies.reply(too_precise, "", "USD", 2)
+    one_bad = Understood("send_payment", "20", None, "Bob", "en",
+                         parts=(Part("Bob", "20"), Part("Alice", "-5")))  # fmt: skip
+    assert "send Alice?" in replies.reply(settle(one_bad, "USD", 2), "", "USD", 2)
     split = replies.reply(settle(cases[3], "USD", 2), "", "USD", 2)
     assert "20.00 to Bob" in split
     assert "stays with you" in split
@@ -139,7 +142,7 @@ def _model(text: str, **fields) -> Understood:
         "target_language": None, "language": "en", "response": "ok",
     }  # fmt: skip
     extraction = Extraction.model_validate({**base, **fields})
-    return _fill_gaps(from_extraction(extraction, text), text, None, "USD")
+    return checked_model_reading(from_extraction(extraction, text), text, None, "USD")
 
 
 def test_the_model_cannot_turn_a_request_question_or_negation_into_a_payment():

@@ -145,9 +145,13 @@ def create_app() -> FastAPI:
                 "response_format": (fmt.get("json_schema") or {}).get("name"),
                 "images": len(images),
                 "messages": len(messages),
-                "system": next(
-                    (m.get("content") for m in messages if m.get("role") == "system"), None
-                ),
+                # Every system message, in order (the prompt, then the chat's language/asset).
+                "system": "\n".join(
+                    m["content"]
+                    for m in messages
+                    if m.get("role") == "system" and isinstance(m.get("content"), str)
+                )
+                or None,
             }
         )
         mode, failure = await misbehave("chat", request)
