@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 
 from sandbox.phone.meta import sign
-from tests.support.processes import ServiceProcess, console_script, free_port
+from tests.support.processes import TEST_TOKEN, ServiceProcess, console_script, free_port
 
 APP_SECRET = "test-app-secret-0123456789"
 ACCESS_TOKEN = "test-graph-token-0123456789"
@@ -258,4 +258,14 @@ def start_stack(
         wallet_base=wallet_base,
         bot_env=env,
         spawn=spawn,
+    )
+
+
+def metric(bot_url: str, sample: str) -> float:
+    """The sum of the /metrics samples starting with `sample` (e.g. 'name{label="x"}').
+    /metrics is an operational endpoint: it needs the internal token."""
+    auth = {"Authorization": f"Bearer {TEST_TOKEN}"}
+    text = httpx.get(f"{bot_url}/metrics", headers=auth).text
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(sample)
     )

@@ -3,7 +3,6 @@ free-form notice refused with 131047 falls back to its template exactly once."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -11,7 +10,7 @@ import httpx
 
 from sandbox.phone import meta
 from tests.ws_bot.conftest import pointer
-from tests.ws_bot.support import PHONE_ID, Stack, buttons_of, post_signed, text_of
+from tests.ws_bot.support import PHONE_ID, Stack, buttons_of, metric, post_signed, text_of
 
 STAFF = "15550009999"  # STAFF_NUMBERS in the test stack; staff never write to the bot
 
@@ -41,10 +40,8 @@ def _failed(stack: Stack, wa_id: str) -> list[dict[str, Any]]:
 
 
 def _metric(stack: Stack, name: str, **labels: str) -> float:
-    text = httpx.get(f"{stack.bot.url}/metrics").text
     wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    m = re.search(rf"^{name}\{{{re.escape(wanted)}\}} (\S+)$", text, re.M)
-    return float(m.group(1)) if m else 0.0
+    return metric(stack.bot.url, f"{name}{{{wanted}}} ")
 
 
 def test_notice_to_someone_outside_the_window_is_a_template(
