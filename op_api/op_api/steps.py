@@ -31,7 +31,7 @@ from op_api.client import (
     RequestDenied,
     TooFast,
 )
-from op_api.client.models import Grant, OutgoingPayment
+from op_api.client.models import Grant, OutgoingPayment, OutgoingPaymentPage
 from op_api.client.resources.paging import Pagination
 from op_api.deps import Deps
 from op_api.lifecycle import Status, transition
@@ -393,17 +393,18 @@ async def find_outgoing_payment(deps: Deps, record: PaymentRecord) -> OutgoingPa
         return None
     sender, wanted = record.sender, external_ref(record.id)
     cursor: str | None = None
+
+    async def list_page(token: str) -> OutgoingPaymentPage:
+        return await deps.client.outgoing_payment.list(
+            sender.resource_server,
+            token,
+            wallet_address=sender.id,
+            pagination=Pagination(first=100, cursor=cursor),
+        )
+
     try:
         for _ in range(LOOKUP_PAGES):
-            pagination = Pagination(first=100, cursor=cursor)
-            page = await with_token(
-                deps,
-                record.id,
-                "outgoing_token",
-                lambda token, p=pagination: deps.client.outgoing_payment.list(  # type: ignore[misc]
-                    sender.resource_server, token, wallet_address=sender.id, pagination=p
-                ),
-            )
+            page = await with_token(deps, record.id, "outgoing_token", list_page)
             for outgoing in page.result:
                 if (outgoing.metadata or {}).get("externalRef") == wanted:
                     return outgoing
@@ -516,6 +517,8 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
         return
     since = record.sending_since or record.updated_at
     if utcnow() - since > timedelta(seconds=deps.settings.settlement_timeout_seconds):
+        # Not `end_unpaid`: the money may still be on its way, so the incoming payment stays
+        # open for it (it expires on its own).
         reason = "not settled in time; check the sender's wallet"
         await transition(
             deps.store,

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.op_api.harness import OpApi, Wallet, start_wallet, wallet_env
+from tests.op_api.harness import OpApi, Wallet, running_wallet, wallet_env
 from tests.support.processes import ServiceProcess, console_script, free_port
 
 
 @pytest.fixture(scope="module")
 def wallet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wallet]:
     """One sandbox wallet per test module (GNAP wait 1 s, fast settlement)."""
-    proc, handle = start_wallet(tmp_path_factory.mktemp("wallet"))
-    yield handle
-    proc.stop()
+    yield from running_wallet(tmp_path_factory, "wallet")
 
 
 @pytest.fixture

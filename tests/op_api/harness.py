@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
 from tests.support.processes import (
     TEST_TOKEN,
@@ -96,6 +97,13 @@ def start_wallet(data_dir: Path, *extra: str) -> tuple[ServiceProcess, Wallet]:
     )
     proc.start(ready_path="/alice", timeout=30)
     return proc, Wallet(proc.url, data_dir)
+
+
+def running_wallet(factory: pytest.TempPathFactory, label: str, *extra: str) -> Iterator[Wallet]:
+    """A sandbox wallet for a fixture's lifetime (`extra`: its command-line options)."""
+    proc, handle = start_wallet(factory.mktemp(label), *extra)
+    yield handle
+    proc.stop()
 
 
 def wallet_env(wallet: Wallet) -> dict[str, str]:

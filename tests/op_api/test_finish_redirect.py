@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.op_api.harness import OpApi, Wallet, start_wallet
+from tests.op_api.harness import OpApi, Wallet, running_wallet
 from tests.support.processes import free_port
 
 Start = Callable[..., OpApi]
@@ -20,11 +20,9 @@ WAIT_SECONDS = 7
 @pytest.fixture(scope="module")
 def wallet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wallet]:
     """A wallet whose grants ask for WAIT_SECONDS between continuations."""
-    proc, handle = start_wallet(
-        tmp_path_factory.mktemp("waiting-wallet"), "--wait-seconds", str(WAIT_SECONDS)
+    yield from running_wallet(
+        tmp_path_factory, "waiting-wallet", "--wait-seconds", str(WAIT_SECONDS)
     )
-    yield handle
-    proc.stop()
 
 
 def _finish_mode(op_api: Start) -> OpApi:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.op_api.harness import OpApi, Wallet, start_wallet
+from tests.op_api.harness import OpApi, Wallet, running_wallet
 
 Start = Callable[..., OpApi]
 SETTLE_SECONDS = 8
@@ -17,11 +17,9 @@ SETTLE_SECONDS = 8
 @pytest.fixture(scope="module")
 def wallet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wallet]:
     """A wallet that settles outgoing payments SETTLE_SECONDS after they are created."""
-    proc, handle = start_wallet(
-        tmp_path_factory.mktemp("slow-wallet"), "--settle-delay", str(SETTLE_SECONDS)
+    yield from running_wallet(
+        tmp_path_factory, "slow-wallet", "--settle-delay", str(SETTLE_SECONDS)
     )
-    yield handle
-    proc.stop()
 
 
 def _sending(wallet: Wallet, api: OpApi, amount: str) -> tuple[dict[str, object], str]:
