@@ -147,6 +147,7 @@ class InboxWorker:
         self.on_statuses = on_statuses  # ws_bot.statuses: a 131047 failure re-sends a template
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[None]] = {}
+        self._slot_freed = False
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -165,29 +166,38 @@ class InboxWorker:
 
     async def _run(self) -> None:
         next_prune = 0.0
+        claim = True
         while True:
             try:
-                await self.split()
-                await self.fill()
+                # Claiming costs a query: only when there may be something to claim (new
+                # messages, a freed slot, or the periodic look for expired leases). Most
+                # webhooks are status updates, which add no message.
+                if await self.split() or claim:
+                    await self.fill()
                 if time.time() >= next_prune:
                     next_prune = time.time() + PRUNE_EVERY_SECONDS
                     cutoff = time.time() - self.settings.inbox_retention_seconds
                     await self.store.prune_inbox(cutoff)
             except Exception:
                 logger.exception("inbox worker step failed")
+            woken = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.5)
+                woken = True
             # Acks come in runs: a moment's wait lets one split transaction take the whole run
             # instead of one per ack, which cost more CPU than the acks themselves.
             await asyncio.sleep(GATHER_SECONDS)
             self._wake.clear()
+            claim, self._slot_freed = not woken or self._slot_freed, False
 
-    async def split(self) -> None:
-        """Turn every stored webhook body into inbox rows (or mark it bad), oldest first."""
+    async def split(self) -> int:
+        """Turn every stored webhook body into inbox rows (or mark it bad), oldest first; how
+        many messages were new."""
+        new = 0
         while True:
             stored = await self.store.pending_webhooks()
             if not stored:
-                return
+                return new
             split: list[tuple[int, list[tuple[str, str, bytes]]]] = []
             bad: list[tuple[int, str]] = []
             statuses: list[dict[str, Any]] = []
@@ -209,8 +219,9 @@ class InboxWorker:
             WEBHOOK_MESSAGES.labels("new").inc(filed.new)
             WEBHOOK_MESSAGES.labels("duplicate").inc(filed.duplicate)
             WEBHOOK_UNSPLITTABLE.inc(filed.bad)
+            new += filed.new
             if len(stored) < SPLIT_BATCH:
-                return
+                return new
 
     async def fill(self) -> None:
         slots = self.settings.worker_concurrency - len(self._busy)
@@ -226,6 +237,7 @@ class InboxWorker:
 
     def _done(self, wa_id: str, _task: asyncio.Task[None]) -> None:
         self._busy.pop(wa_id, None)
+        self._slot_freed = True
         self._wake.set()  # the user's next message may be waiting
 
     async def _process(self, item: InboxItem) -> None:
