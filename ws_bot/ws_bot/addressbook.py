@@ -33,7 +33,8 @@ class AddressBook(DialogBase):
         return str(info.url)
 
     async def _contact_cards(self, user: st.User, inc: Incoming) -> None:
-        for card in inc.contacts[:5]:
+        waiting: list[dict[str, str | None]] = []  # cards without a wallet: asked one by one
+        for card in inc.contacts:
             name = card.name.strip() or (card.phones[0] if card.phones else "?")
             phone = next((p for p in card.phones if p), None)
             known = await self.store.find_user_by_phone(phone) if phone else None
@@ -48,10 +49,17 @@ class AddressBook(DialogBase):
             if pointer and await self._save_contact(user, name, pointer, phone):
                 continue
             await self.store.save_contact(user.wa_id, name, None, phone)
-            await self.store.update_user(
-                user.wa_id, pending={"kind": "contact_wallet", "name": name, "phone": phone}
-            )
-            await self.say.text(user.wa_id, t(user.language, "contact_needs_wallet", name=name))
+            waiting.append({"name": name, "phone": phone})
+        if waiting:
+            await self._ask_card_wallet(user, waiting)
+
+    async def _ask_card_wallet(self, user: st.User, waiting: list[dict[str, str | None]]) -> None:
+        """Ask for the first card's wallet; the others wait their turn in `pending`."""
+        first, rest = waiting[0], waiting[1:]
+        pending = {"kind": "contact_wallet", **first, "queue": rest}
+        await self.store.update_user(user.wa_id, pending=pending)
+        name = first["name"]
+        await self.say.text(user.wa_id, t(user.language, "contact_needs_wallet", name=name))
 
     async def _pending(self, user: st.User, inc: Incoming, text: str) -> bool:
         """A wallet address the bot asked for (for a contact card or an unknown recipient)."""
@@ -62,6 +70,10 @@ class AddressBook(DialogBase):
         name = str(pending.get("name") or "")
         wallet = await self._save_contact(user, name, pointer, pending.get("phone"))
         if wallet is None:
+            return True
+        queue = pending.get("queue") if pending.get("kind") == "contact_wallet" else None
+        if isinstance(queue, list) and queue:
+            await self._ask_card_wallet(user, queue)  # the next card of the same message
             return True
         await self.store.update_user(user.wa_id, pending=None)
         if pending.get("kind") == "recipient_wallet":
