@@ -15,8 +15,9 @@ from tests.ws_bot.support import PHONE_ID, Stack, buttons_of, metric, post_signe
 STAFF = "15550009999"  # STAFF_NUMBERS in the test stack; staff never write to the bot
 
 
-def _pay(stack: Stack, alice: str, bob: str, payments_api) -> str:
-    """Alice pays Bob 20 (completed); the payment id."""
+def _pay(stack: Stack, alice: str, bob: str, payments_api, *, close_alice: bool = False) -> str:
+    """Alice pays Bob 20 (completed); the payment id. With `close_alice`, Alice's window
+    closes (for WhatsApp) while the payment waits for approval."""
     phone = stack.phone
     n = phone.count(alice)
     phone.act(alice, type="contacts", contacts=[{"name": "Bob", "waId": bob}])
@@ -30,6 +31,9 @@ def _pay(stack: Stack, alice: str, bob: str, payments_api) -> str:
     phone.wait_for(
         alice, lambda m: m["body"].get("interactive", {}).get("type") == "cta_url", after=n
     )
+    if close_alice:
+        window = {"lastInboundAgeSeconds": 25 * 3600}
+        httpx.post(f"{phone.url}/api/users/{alice}/window", json=window)
     payments_api.outcome(payment["id"], "completed")
     phone.wait_text(alice, "Payment sent", after=n)
     return str(payment["id"])
@@ -97,3 +101,16 @@ def test_131047_failure_falls_back_to_the_template_once(stack: Stack, uid, payme
     )
     assert after == before + 1
     assert "message delivery failed" in stack.bot.logs()
+
+
+def test_a_final_result_after_the_window_closed_arrives_as_a_template(
+    stack: Stack, uid, payments_api
+) -> None:
+    phone, alice, bob = stack.phone, uid(), uid()
+    phone.onboard(bob, "Bob", pointer(stack.wallet("carol")))
+    phone.onboard(alice, "Alice", pointer(stack.wallet("alice")))
+    ref = _pay(stack, alice, bob, payments_api, close_alice=True)
+    result = phone.wait_for(alice, lambda m: m["type"] == "template")
+    assert result["body"]["template"]["name"] == "paguito_payment_result"
+    assert text_of(result).startswith("Paguito, about your payment to Bob: ✅ Payment sent")
+    assert ref in text_of(result)

@@ -7,6 +7,8 @@ alone must not reveal where someone keeps their money).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ws_bot import store as st
 from ws_bot.dialog import Context, Question
 from ws_bot.incoming import Incoming
@@ -76,7 +78,8 @@ class AddressBook:
 
     async def contact_cards(self, user: st.User, inc: Incoming) -> None:
         ctx = self.ctx
-        for card in inc.contacts[:5]:
+        waiting: list[dict[str, str | None]] = []  # cards without a wallet: asked one by one
+        for card in inc.contacts:
             name = clean_name(card.name) or (card.phones[0] if card.phones else "?")
             phone = next((p for p in card.phones if p), None)
             known = await ctx.store.find_user_by_phone(phone) if phone else None
@@ -89,11 +92,19 @@ class AddressBook:
                 continue
             if await ctx.store.find_contact(user.wa_id, name) is None:
                 await ctx.store.save_contact(user.wa_id, name, None, phone)
-            await ctx.store.update_user(
-                user.wa_id,
-                pending={"kind": Question.CONTACT_WALLET.value, "name": name, "phone": phone},
-            )
-            await ctx.say.text(user.wa_id, t(user.language, "contact_needs_wallet", name=name))
+            waiting.append({"name": name, "phone": phone})
+        if waiting:
+            await self._ask_card_wallet(user, waiting)
+
+    async def _ask_card_wallet(
+        self, user: st.User, waiting: Sequence[dict[str, str | None]]
+    ) -> None:
+        """Ask for the first card's wallet; the others wait their turn in `pending`."""
+        first, rest = waiting[0], waiting[1:]
+        pending = {"kind": Question.CONTACT_WALLET.value, **first, "queue": [*rest]}
+        await self.ctx.store.update_user(user.wa_id, pending=pending)
+        name = first["name"]
+        await self.ctx.say.text(user.wa_id, t(user.language, "contact_needs_wallet", name=name))
 
     async def answer_card_wallet(self, user: st.User, pointer: str) -> None:
         """The wallet of a shared card the bot asked for."""
@@ -101,4 +112,8 @@ class AddressBook:
         phone = pending.get("phone")
         name = str(pending.get("name") or "")
         if await self.save(user, name, pointer, str(phone) if phone else None):
-            await self.ctx.forget_question(user)
+            queue = pending.get("queue")
+            if isinstance(queue, list) and queue:
+                await self._ask_card_wallet(user, queue)  # the next card of the same message
+            else:
+                await self.ctx.forget_question(user)

@@ -39,6 +39,13 @@ def canonical(value: str) -> str:
         return f"{MEXICO}{national[1:]}"  # 521 + 10 digits: the pre-2019 mobile form
     if number.country_code == ARGENTINA and len(national) == 10:
         return f"{ARGENTINA}9{national}"  # WhatsApp numbers are mobiles: the 9 form
+    e164 = _e164(number)
+    # phonenumbers formats some impossible numbers (all-zero national parts) unstably; a key
+    # must be a fixed point, so those keep their digits.
+    return e164 if _e164(phonenumbers.parse("+" + e164)) == e164 else digits
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 
 

@@ -41,7 +41,7 @@ async def handle(store: st.Store, notifier: Notifier, status: dict[str, Any]) ->
     logger.warning("message delivery failed", extra={"message_id": message_id, "codes": codes})
     if REENGAGEMENT not in codes:
         return
-    notice = await st.claim_fallback(store, message_id)
+    notice = await _claim(store, message_id)
     if notice is None:
         return  # not a notice (an answer to a user), or already re-sent: once is enough
     sent = await notifier.fall_back(notice)
@@ -50,6 +50,21 @@ async def handle(store: st.Store, notifier: Notifier, status: dict[str, Any]) ->
         "notice re-sent as its template (window closed)",
         extra={"template": notice.template, "failed": message_id, "sent": sent},
     )
+
+
+# The failed status can overtake the notice's own bookkeeping (Meta answers the send, then
+# reports the failure within milliseconds): look again a few times before concluding.
+CLAIM_RETRIES = (0.2, 0.5, 1.0, 2.0)
+
+
+async def _claim(store: st.Store, message_id: str) -> st.SentNotice | None:
+    notice = await st.claim_fallback(store, message_id)
+    for pause in CLAIM_RETRIES:
+        if notice is not None:
+            break
+        await asyncio.sleep(pause)
+        notice = await st.claim_fallback(store, message_id)
+    return notice
 
 
 class StatusFeed:

@@ -1059,18 +1059,22 @@ class SentNotice:
 
 
 async def record_inbound(store: Store, wa_id: str, at: float) -> float | None:
-    """Remember the user's newest message time (never moved back); the previous one."""
+    """Remember the user's newest message time (never moved back); the previous one.
+
+    Most messages are newer than the last one seen, a few are not: only the former write, and
+    the conditional UPDATE keeps the newest time even when two messages race.
+    """
+    before = await get_last_inbound(store, wa_id)
+    if before is not None and at <= before:
+        return before
     async with store._write() as conn:
-        before = (
-            await conn.execute(select(last_inbound.c.at).where(last_inbound.c.wa_id == wa_id))
-        ).scalar()
-        if before is None:
-            await conn.execute(store._insert_ignore(last_inbound).values(wa_id=wa_id, at=at))
-        elif at > before:
-            await conn.execute(
-                update(last_inbound).where(last_inbound.c.wa_id == wa_id).values(at=at)
-            )
-    return float(before) if before is not None else None
+        await conn.execute(store._insert_ignore(last_inbound).values(wa_id=wa_id, at=at))
+        await conn.execute(
+            update(last_inbound)
+            .where(last_inbound.c.wa_id == wa_id, last_inbound.c.at < at)
+            .values(at=at)
+        )
+    return before
 
 
 async def get_last_inbound(store: Store, wa_id: str) -> float | None:
