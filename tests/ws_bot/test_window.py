@@ -11,6 +11,7 @@ import httpx
 from sandbox.phone import meta
 from tests.ws_bot.conftest import pointer
 from tests.ws_bot.support import PHONE_ID, Stack, buttons_of, metric, post_signed, text_of
+from ws_bot.texts import short_ref
 
 STAFF = "15550009999"  # STAFF_NUMBERS in the test stack; staff never write to the bot
 
@@ -113,4 +114,4 @@ def test_a_final_result_after_the_window_closed_arrives_as_a_template(
     result = phone.wait_for(alice, lambda m: m["type"] == "template")
     assert result["body"]["template"]["name"] == "paguito_payment_result"
     assert text_of(result).startswith("Paguito, about your payment to Bob: ✅ Payment sent")
-    assert ref in text_of(result)
+    assert short_ref(ref) in text_of(result)  # the reference a person can read out
