@@ -12,7 +12,7 @@ THREE_DAYS = 3 * 24 * 3600
 
 
 def _approval(m: dict[str, Any]) -> bool:
-    return m["body"].get("interactive", {}).get("type") == "cta_url"
+    return bool(m["body"].get("interactive", {}).get("type") == "cta_url")
 
 
 def _summary(stack: Stack, wa_id: str, text: str) -> dict[str, Any]:

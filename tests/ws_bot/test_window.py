@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import httpx
 
@@ -39,7 +40,7 @@ def _pay(stack: Stack, alice: str, bob: str, payments_api, *, close_alice: bool 
     return str(payment["id"])
 
 
-def _failed(stack: Stack, wa_id: str) -> list[dict]:
+def _failed(stack: Stack, wa_id: str) -> list[dict[str, Any]]:
     return [f for f in httpx.get(f"{stack.phone.url}/api/failed").json() if f["waId"] == wa_id]
 
 
