@@ -28,10 +28,12 @@ def _summary(stack: Stack, wa_id: str) -> dict[str, Any]:
     return sent
 
 
-def test_identity_change_cancels_the_payment_waiting_for_confirmation(stack: Stack, uid) -> None:
+def test_identity_change_cancels_the_payment_waiting_for_confirmation(
+    stack: Stack, uid, payments_api
+) -> None:
     phone, wa_id = stack.phone, uid()
     phone.onboard(wa_id, "Sol", pointer(stack.wallet("alice")))
-    _summary(stack, wa_id)
+    sent = _summary(stack, wa_id)
     n = phone.count(wa_id)
     now = str(int(time.time()))
     message = {
@@ -44,6 +46,7 @@ def test_identity_change_cancels_the_payment_waiting_for_confirmation(stack: Sta
     }
     assert post_signed(stack, _system(wa_id, message)).status_code == 200
     phone.wait_text(wa_id, "cancelled the payment", after=n)
+    assert payments_api.for_key(sent["id"])["cancelled"]  # at op_api too
     n = phone.count(wa_id)
     phone.tap(wa_id, "Confirm")  # the old summary's button no longer pays
     answer = phone.wait_for(wa_id, lambda m: True, after=n)

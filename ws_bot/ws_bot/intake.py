@@ -100,6 +100,8 @@ class Intake:
             draft.id, st.OPEN_DRAFT, status=st.CANCELLED
         ):
             return
+        if draft.payment_id:  # quoted at op_api: cancel it there too
+            await self.conversation.op.cancel_payment(draft.payment_id)
         user = await self.store.get_user(wa_id)
         await self.say.text(wa_id, t(user.language if user else None, "identity_changed"))
 
