@@ -101,7 +101,7 @@ class Intake:
         ):
             return
         if draft.payment_id:  # quoted at op_api: cancel it there too
-            await self.conversation.op.cancel_payment(draft.payment_id)
+            await self.conversation.ctx.op.cancel_payment(draft.payment_id)
         user = await self.store.get_user(wa_id)
         await self.say.text(wa_id, t(user.language if user else None, "identity_changed"))
 
