@@ -5,11 +5,16 @@ seven steps one after another):
 
 1. sender wallet ‖ receiver wallet
 2. incoming-payment grant (receiver's AS) ‖ quote grant (sender's AS)
-3. incoming payment at the receiver (no fixed amount: the quote fixes what is sent)
+3. incoming payment at the receiver, as soon as its grant is there (no fixed amount: the quote
+   fixes what is sent); it is recorded at once, so a failure later completes it, or a retry
+   with the same idempotencyKey reuses it
 4. quote at the sender (fixed send: debitAmount = the amount) ‖ outgoing-payment grant limited to
    that same debitAmount — a fixed-send quote's debitAmount is the requested amount by definition,
    so the grant need not wait for the quote; if a provider ever quotes otherwise, the grant is
    cancelled and requested again with the quote's amount.
+
+The two grants in step 2 are shared between payments (see `caches`); one a wallet refuses
+(revoked: 401/403) is replaced by a new grant and the call made once more.
 """
 
 from __future__ import annotations
@@ -162,6 +167,7 @@ async def _quote_and_grant(
     deps: Deps,
     sender: WalletAddress,
     incoming_payment: str,
+    quote_token: StoredToken,
     debit: Amount | None,
     receive: Amount | None,
     interact: InteractRequest,
@@ -185,6 +191,7 @@ async def _quote_and_grant(
             receive_amount=receive,
         ),
         resource_server=sender.resource_server,
+        token=quote_token,
     )
     if debit is None:
         quote_token, quote = await create_quote
@@ -268,13 +275,16 @@ async def _run(
     expires_at = now + timedelta(seconds=deps.settings.payment_expiry_seconds)
 
     try:
-        incoming_url, ip_token = await _incoming_payment(
-            deps, payment_id, request, receiver, expires_at, earlier
+        (incoming_url, ip_token), quote_token = await asyncio.gather(
+            _incoming_payment(deps, payment_id, request, receiver, expires_at, earlier),
+            deps.caches.grant(
+                sender.auth_server, quote_access(), resource_server=sender.resource_server
+            ),
         )
         nonce = new_nonce() if deps.settings.public_url else None
         interact = _interact(deps, payment_id, nonce)
         quote_token, quote, grant = await _quote_and_grant(
-            deps, sender, incoming_url, debit, receive, interact
+            deps, sender, incoming_url, quote_token, debit, receive, interact
         )
     except GrantNotImmediate as exc:
         raise ServiceError(502, f"unexpected interactive grant: {exc}") from exc

@@ -25,11 +25,13 @@ from typing import Any
 from op_api.access import incoming_access
 from op_api.caches import GrantNotImmediate
 from op_api.client import (
+    Forbidden,
     OpenPaymentsError,
     OpenPaymentsHTTPError,
     OpenPaymentsTransportError,
     RequestDenied,
     TooFast,
+    Unauthorized,
 )
 from op_api.client.models import Grant, OutgoingPayment, OutgoingPaymentPage
 from op_api.client.resources.paging import Pagination
@@ -124,16 +126,26 @@ async def end_unpaid(
 async def complete_incoming(deps: Deps, record: PaymentRecord) -> None:
     """Close the payment's incoming payment so nothing more can be paid into it (best effort;
     op_api holds `complete` access). Left open, it would wait at the receiver until it expires.
-    Uses the receiver's shared grant, so it works whether or not the row still exists."""
+    Uses the token held in `record` (the row may be gone already), or a fresh shared grant when
+    that token is refused."""
     if record.incoming_payment_url is None or record.receiver is None:
         return
-    url, receiver = record.incoming_payment_url, record.receiver
+    url, receiver, held = record.incoming_payment_url, record.receiver, record.incoming_token
+
+    async def complete(token: str) -> None:
+        await deps.client.incoming_payment.complete(url, token)
+
     try:
+        if held is not None and not held.expired(utcnow()):
+            try:
+                return await complete(held.value)
+            except (Unauthorized, Forbidden):
+                pass  # revoked, or replaced meanwhile: a fresh shared grant below
         await with_shared_grant(
             deps,
             receiver.auth_server,
             incoming_access(receiver.id),
-            lambda token: deps.client.incoming_payment.complete(url, token),
+            complete,
             resource_server=receiver.resource_server,
         )
     except (OpenPaymentsError, GrantNotImmediate) as exc:

@@ -80,11 +80,14 @@ async def with_shared_grant(
     call: Callable[[str], Awaitable[T]],
     *,
     resource_server: str,
+    token: StoredToken | None = None,
 ) -> tuple[StoredToken, T]:
-    """`call(token_value)` with the shared (cached) token for a non-interactive grant; on
-    401/403 (the wallet revoked it: Rafiki answers 403 "Inactive Token") a new grant replaces
-    it for everyone and the call is made once more. Returns the token used, and the result."""
-    token = await deps.caches.grant(auth_server, access, resource_server=resource_server)
+    """`call(token_value)` with the shared (cached) token for a non-interactive grant (or
+    `token`, fetched from the cache earlier), used at `resource_server` only; on 401/403 (the
+    wallet revoked it: Rafiki answers 403 "Inactive Token") a new grant replaces it for
+    everyone and the call is made once more. Returns the token used, and the result."""
+    if token is None:
+        token = await deps.caches.grant(auth_server, access, resource_server=resource_server)
     try:
         return token, await call(token.value)
     except (Unauthorized, Forbidden):

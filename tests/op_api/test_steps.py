@@ -216,3 +216,44 @@ def test_an_unreachable_wallet_is_retried_later(tmp_path: Path) -> None:
         await deps.store.engine.dispose()
 
     run_async(scenario())
+
+
+def test_a_failed_initiation_nobody_retries_is_forgotten_and_its_incoming_payment_completed(
+    tmp_path: Path,
+) -> None:
+    """Kept for a same-key retry that never came: the runner's sweep completes the incoming
+    payment at the receiver and drops the placeholder; a recent failure is left alone."""
+    from op_api.initiation import ABANDONED_AFTER
+    from op_api.runner import PaymentRunner
+
+    server = fs.FakeServer()
+
+    async def scenario() -> None:
+        deps = await _approved_payment(tmp_path, server, quote_age=-timedelta(minutes=4))
+        token = StoredToken(value="tok", manage=f"{fs.AS}/token/t").dump()
+        for payment_id, failed in [
+            ("old", utcnow() - ABANDONED_AFTER - timedelta(seconds=1)),
+            ("recent", utcnow()),
+        ]:
+            await deps.store.insert(
+                id=payment_id,
+                idempotency_key=payment_id,
+                fingerprint="f",
+                receiver=fs.wallet(fs.BOB),
+                incoming_payment_url=fs.INCOMING["id"],
+                incoming_token=token,
+                initiation_failed_at=failed,
+                expires_at=utcnow(),
+            )
+        runner = PaymentRunner(deps)
+        await runner.sweep()
+        await runner.stop()  # the sweep also advanced the approved payment: let it finish
+        assert await deps.store.get("old") is None
+        recent = await deps.store.get("recent")
+        assert recent is not None
+        assert recent.status == Status.INITIATING
+        await deps.store.engine.dispose()
+
+    run_async(scenario())
+    completions = [r for r in server.requests if r.url.path.endswith("/complete")]
+    assert len(completions) == 1
