@@ -19,8 +19,8 @@ Printed, over R rounds alternating baseline and ws_bot (median and range of the 
   worker greets through the sandbox phone while the next acks arrive.
 - a burst of B messages from new users with C in flight: ack p50/p99, acks per second, and
   whether the worker kept answering during the burst (messages handled by the time the last
-  ack came back) or left it all to a drain afterwards. Progress is read from ws_bot's SQLite
-  file (WAL readers never block the writer).
+  ack came back) or left it all to a drain afterwards. Progress is read from ws_bot's database
+  beside it (its SQLite file, or PostgreSQL with `--database-url`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import asyncpg  # type: ignore[import-untyped]
 import psutil
 
 from bench._stack import percentile, spawner
@@ -181,40 +182,52 @@ def one_at_a_time(
     return used * 1e6 / len(bodies), percentile(latencies, 50)
 
 
-def wait_until_idle(database: Path, timeout: float = 600.0) -> None:
+Database = Path | str  # ws_bot's SQLite file, or its PostgreSQL URL
+
+
+def count_rows(database: Database, table: str, status: str) -> int:
+    """Rows of `table` in `status`, read beside ws_bot (WAL readers never block its writer)."""
+    sql = f"SELECT count(*) FROM {table} WHERE status = '{status}'"
+    if isinstance(database, Path):
+        db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+        with contextlib.closing(db):
+            (count,) = db.execute(sql).fetchone()
+        return int(count)
+
+    async def read() -> int:
+        connection = await asyncpg.connect(database)
+        try:
+            return int(await connection.fetchval(sql))
+        finally:
+            await connection.close()
+
+    return asyncio.run(read())
+
+
+def wait_until_idle(database: Database, timeout: float = 600.0) -> None:
     """Until ws_bot has split every stored body and handled every message (its worker would
     otherwise still be greeting the previous run's users during the next measurement)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
-        with contextlib.closing(db):
-            (bodies,) = db.execute(
-                "SELECT count(*) FROM ws_webhooks WHERE status = 'pending'"
-            ).fetchone()
-            (messages,) = db.execute(
-                "SELECT count(*) FROM ws_inbox WHERE status = 'pending'"
-            ).fetchone()
-        if bodies == 0 and messages == 0:
+        if not count_rows(database, "ws_webhooks", "pending") and not count_rows(
+            database, "ws_inbox", "pending"
+        ):
             return
         time.sleep(0.2)
     raise TimeoutError("ws_bot did not finish its inbox")
 
 
 class Progress:
-    """Samples how many inbox rows ws_bot has handled, from its SQLite file, every 50 ms."""
+    """Samples how many inbox rows ws_bot has handled, every 50 ms."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
         self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def handled(self) -> int:
-        db = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=30)
-        with contextlib.closing(db):
-            row = db.execute("SELECT count(*) FROM ws_inbox WHERE status = 'done'").fetchone()
-        (count,) = row
-        return int(count)
+        return count_rows(self.database, "ws_inbox", "done")
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -233,7 +246,7 @@ class Progress:
         return max((n for t, n in self.samples if t <= moment), default=0)
 
 
-def burst(bot: ServiceProcess, database: Path, count: int, concurrency: int) -> str:
+def burst(bot: ServiceProcess, database: Database, count: int, concurrency: int) -> str:
     bodies = message_bodies(count)
     start_handled = Progress(database).handled()
     with Progress(database) as progress:
@@ -267,6 +280,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--burst", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--database-url", default=None, help="ws_bot's DATABASE_URL (default: its SQLite file); the baseline stays on SQLite",
+    )
     args = parser.parse_args(argv or [])
     with tempfile.TemporaryDirectory(prefix="ack-bench-") as tmp, spawner(Path(tmp)) as spawn:
         bare = spawn(
@@ -279,8 +295,13 @@ def main(argv: list[str] | None = None) -> None:
             wallet_base=DUMMY,
             # The tests' 0.2 s poller tick is for fast tests; a deployment ticks every second.
             extra_env={"POLLER_TICK_SECONDS": "1.0"},
+            database_url=args.database_url,
         )
-        database = Path(stack.bot.env["DATA_DIR"]) / "ws_bot.sqlite3"
+        database: Database = (
+            args.database_url.replace("+asyncpg", "")
+            if args.database_url
+            else Path(stack.bot.env["DATA_DIR"]) / "ws_bot.sqlite3"
+        )
         procs: dict[str, tuple[ServiceProcess, tuple[str, str]]] = {
             "baseline": (bare, (bare.url, "/webhook-durable")),
             "ws_bot": (stack.bot, (stack.bot.url, "/webhook")),
