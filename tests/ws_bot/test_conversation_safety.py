@@ -215,7 +215,8 @@ def test_answers_status_balance_history_and_language(stack: Stack, uid) -> None:
     _summary(phone, wa_id, "send 9 to Bob")
     n = phone.count(wa_id)
     phone.say(wa_id, "ok")
-    phone.wait_for(wa_id, _approval, after=n)
+    approval = text_of(phone.wait_for(wa_id, _approval, after=n))
+    assert "Approve the payment of 9.00 USD to Bob" in approval
     n = phone.count(wa_id)
     phone.say(wa_id, "status of my payment")
     phone.wait_text(wa_id, "Your last payment: 9.00 USD to Bob — pending", after=n)

@@ -71,7 +71,10 @@ class Confirmations:
             )
         )
         await ctx.say.url_button(
-            user.wa_id, t(lang, "approve"), t(lang, "btn_approve"), draft.quote["confirmationUrl"]
+            user.wa_id,
+            t(lang, "approve", what=what(lang, draft)),
+            t(lang, "btn_approve"),
+            draft.quote["confirmationUrl"],
         )
         ctx.wake_poller()
 

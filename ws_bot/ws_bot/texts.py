@@ -152,8 +152,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "That payment ({what}) was cancelled; nothing was sent.",
     },
     "approve": {
-        "es": "Aprueba el pago en tu billetera con el botón. Te aviso cuando termine.",
-        "en": "Approve the payment at your wallet with the button. "
+        "es": "Aprueba el pago de {what} en tu billetera con el botón. Te aviso cuando termine.",
+        "en": "Approve the payment of {what} at your wallet with the button. "
         "I'll let you know when it's done.",
     },
     "receipt": {
