@@ -191,6 +191,12 @@ def test_contacts_are_asked_about_not_replaced_and_found_by_first_name(stack: St
     summary = text_of(phone.wait_for(wa_id, _is_summary, after=n))
     assert "Juan García" in summary
     assert stack.wallet("dave") in summary
+    # The choice may be typed too.
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 101 to Juan")
+    phone.wait_text(wa_id, "several contacts called Juan", after=n)
+    summary = text_of(_summary(phone, wa_id, "juan perez"))
+    assert "Juan Pérez" in summary
     # Accents and case do not matter.
     summary = text_of(_summary(phone, wa_id, "send 4 to jose"))
     assert "José" in summary

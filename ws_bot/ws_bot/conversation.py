@@ -206,6 +206,9 @@ class Conversation:
         if pointer and asked == Question.RECIPIENT_WALLET:
             await self.payments.answer_recipient_wallet(user, inc, pointer)
             return
+        if asked == Question.PICK_CONTACT and await self.ctx.store.find_contact(user.wa_id, text):
+            await self.payments.pick_contact(user, inc, text)  # the choice typed, not tapped
+            return
         if await self._correction(user, inc, text):
             return
         if await self.payments.fill_draft(user, inc, text):
