@@ -296,3 +296,24 @@ def test_a_hostile_message_does_not_stall_anyone(stack: Stack, uid) -> None:
     phone.wait_text(other, "never move money", after=n_other, timeout=10)
     phone.wait_for(attacker, lambda m: True, after=n_attacker, timeout=10)
     assert httpx.get(stack.bot.url + "/health", timeout=5).status_code == 200
+
+
+def test_cancel_on_a_confirmed_summary_cancels_that_payment_only(
+    stack: Stack, uid, payments_api
+) -> None:
+    phone, wa_id = stack.phone, _user(stack, uid)
+    dave = _summary(phone, wa_id, "send 13 to Dave")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "yes")
+    phone.wait_for(wa_id, _approval, after=n)
+    _summary(phone, wa_id, "send 14 to Bob")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "yes")
+    phone.wait_for(wa_id, _approval, after=n)
+    n = phone.count(wa_id)
+    tap_on(phone, wa_id, dave, "Cancel")
+    phone.wait_text(wa_id, "Cancelled: 13.00 USD to Dave. Nothing was sent.", after=n)
+    by_amount = {p["amount"]: p["cancelled"] for p in payments_api.list()
+                 if p["sender_wallet_url"].endswith("/alice")}  # fmt: skip
+    assert by_amount["13"] is True
+    assert not any(p["cancelled"] for p in payments_api.list() if p["amount"] == "14")

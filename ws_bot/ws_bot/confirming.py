@@ -112,8 +112,10 @@ class Confirmations:
             await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
             await ctx.say.text(user.wa_id, t(lang, "cancelled_items", items=what(lang, draft)))
             return
-        if draft.status == D.CONFIRMED:
-            await self.cancel(user)  # confirmed: the payment itself is what to cancel
+        payment = await ctx.store.get_payment(draft.payment_id) if draft.payment_id else None
+        if draft.status == D.CONFIRMED and payment is not None and not payment.notified:
+            # Confirmed: the payment itself, waiting at the wallet, is what to cancel.
+            await self._report(user, *await self._cancel_payments([payment], lang))
             return
         await self._not_confirmable(user, draft)
 
@@ -123,7 +125,6 @@ class Confirmations:
         ctx, lang = self.ctx, user.language
         await ctx.forget_question(user)
         cancelled: list[str] = []
-        waiting: list[str] = []
         draft = await ctx.store.open_draft(user.wa_id)
         if draft is not None and await ctx.store.update_draft(
             draft.id, st.OPEN_DRAFT, status=D.CANCELLED
@@ -132,22 +133,39 @@ class Confirmations:
             await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
             if draft.amount or draft.recipient_label:
                 cancelled.append(what(lang, draft))
-        for payment in await ctx.store.active_payments(user.wa_id):
+        more, waiting = await self._cancel_payments(
+            await ctx.store.active_payments(user.wa_id), lang
+        )
+        await self._report(user, cancelled + more, waiting, nothing="cancelled" if draft else None)
+
+    async def _cancel_payments(
+        self, payments: list[st.Payment], lang: str | None
+    ) -> tuple[list[str], list[str]]:
+        """Cancel payments awaiting approval: (those cancelled, those still waiting), named."""
+        cancelled: list[str] = []
+        waiting: list[str] = []
+        for payment in payments:
             amount = (payment.receive or {}).get("text") or (payment.debit or {}).get("text")
             named = t(lang, "what", amount=amount or "?", recipient=payment.recipient_label)
             if await self.ctx.cancel_at_op(payment.payment_id):
                 # The poller may notice the cancellation first; whichever of us finishes the
                 # payment tells the user, so they hear "cancelled" exactly once.
-                if await ctx.store.finish_payment(payment.payment_id, "cancelled"):
-                    await ctx.say.react(user.wa_id, payment.react_message_id, "✖️")
+                if await self.ctx.store.finish_payment(payment.payment_id, "cancelled"):
+                    await self.ctx.say.react(payment.wa_id, payment.react_message_id, "✖️")
                     cancelled.append(named)
             else:
                 waiting.append(named)
+        return cancelled, waiting
+
+    async def _report(
+        self, user: st.User, cancelled: list[str], waiting: list[str], nothing: str | None = None
+    ) -> None:
+        """One message for what was cancelled, one naming what still waits at the wallet."""
+        ctx, lang = self.ctx, user.language
         if cancelled:
             key = "cancelled_some" if waiting else "cancelled_items"
             await ctx.say.text(user.wa_id, t(lang, key, items="; ".join(cancelled)))
         if waiting:
             await ctx.say.text(user.wa_id, t(lang, "still_waiting", items="; ".join(waiting)))
         elif not cancelled:
-            key = "cancelled" if draft is not None else "nothing_to_cancel"
-            await ctx.say.text(user.wa_id, t(lang, key))
+            await ctx.say.text(user.wa_id, t(lang, nothing or "nothing_to_cancel"))
