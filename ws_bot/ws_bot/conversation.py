@@ -168,16 +168,11 @@ class Conversation:
             await self.ctx.menu(user, t(user.language, "menu"))
 
     async def _answer(self, user: st.User, inc: Incoming, yes: bool) -> None:
-        """Yes/No to the open question (typed or tapped)."""
-        asked = question(user)
-        if asked == Question.OVERWRITE:
+        """Yes/No to the open yes/no question (typed or tapped)."""
+        if question(user) == Question.OVERWRITE:
             await self.book.answer_overwrite(user, yes)
-        elif asked == Question.AGAIN:
-            await self.payments.answer_again(user, inc, yes)
-        elif yes:
-            await self.confirmations.confirm_live(user, inc)
         else:
-            await self.confirmations.cancel(user)
+            await self.payments.answer_again(user, inc, yes)
 
     async def _text(self, user: st.User, inc: Incoming, text: str) -> None:
         asked = question(user)
@@ -222,7 +217,9 @@ class Conversation:
             return False
         if fix.head:
             answer = await self._ask_llm(user, inc, fix.head, [])
-            if answer is not None and answer.intent == "send_payment":
+            if answer is None:
+                return True  # llm_back is away and the user has been told
+            if answer.intent == "send_payment":
                 update: dict[str, Any] = {}
                 if fix.amount:
                     update["monto"] = fix.amount
