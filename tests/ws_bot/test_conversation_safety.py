@@ -317,3 +317,10 @@ def test_cancel_on_a_confirmed_summary_cancels_that_payment_only(
                  if p["sender_wallet_url"].endswith("/alice")}  # fmt: skip
     assert by_amount["13"] is True
     assert not any(p["cancelled"] for p in payments_api.list() if p["amount"] == "14")
+
+
+def test_an_absurdly_long_amount_is_asked_for_again(stack: Stack, uid) -> None:
+    phone, wa_id = stack.phone, _user(stack, uid)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send " + "9" * 300 + " to Bob")
+    phone.wait_text(wa_id, "How much do you want to send to Bob", after=n)

@@ -281,7 +281,7 @@ class Conversation:
         turn = TurnContext(
             text=heard[:500],
             intent=answer.intent[:32],
-            monto=answer.monto,
+            monto=answer.monto if answer.monto and len(answer.monto) <= 64 else None,
             currency=(answer.currency or "")[:8] or None,
             destinatario=(answer.destinatario or "")[:512] or None,
         )

@@ -27,6 +27,7 @@ from ws_bot.texts import plain_reason, short_ref, t
 from ws_bot.wallets import WalletError, find_wallet, normalize
 
 logger = logging.getLogger(__name__)
+MAX_AMOUNT_CHARS = 24
 AGAIN_WINDOW_SECONDS = 600.0  # the same payment again within this asks "again?" first
 D = st.DraftStatus
 
@@ -105,7 +106,8 @@ class Payments:
 
     async def on_intent(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
         ctx, lang = self.ctx, user.language
-        amount = answer.monto
+        # An amount no wallet could hold (hundreds of digits) is asked for again, not stored.
+        amount = answer.monto if answer.monto and len(answer.monto) <= MAX_AMOUNT_CHARS else None
         # A wallet address typed in the message is the recipient even if the parser missed it.
         recipient = answer.destinatario or find_wallet(inc.text)
         if answer.currency and user.wallet_asset and answer.currency.upper() != user.wallet_asset:
