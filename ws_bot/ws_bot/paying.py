@@ -332,14 +332,13 @@ class Payments:
         )
 
     async def _wallet_line(self, user: st.User, draft: st.Draft, url: str) -> str:
-        """The receiving wallet, unless the user only knows this person by phone number (a
-        shared card of someone on Paguito): then their wallet stays theirs to tell."""
+        """The receiving wallet when the user gave it; someone found through Paguito (by phone
+        number, or a shared card of a Paguito user) keeps their wallet theirs to tell."""
         if find_wallet(draft.recipient_label or ""):
             return ""  # the address is already in the label
         contact = await self.ctx.store.find_contact(user.wa_id, draft.recipient_label or "")
-        if contact is not None and contact.wallet_url is None:
-            return ""
-        return f" · {url}"
+        given = contact is not None and contact.wallet_url == url
+        return f" · {url}" if given or not draft.receiver_wa_id else ""
 
     async def _refused(self, user: st.User, draft: st.Draft, detail: str) -> None:
         ctx, lang = self.ctx, user.language
