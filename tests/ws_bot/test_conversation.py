@@ -72,6 +72,13 @@ def test_address_book_by_text_and_contact_cards(stack: Stack, uid) -> None:
     saved = text_of(phone.wait_text(alice, "Saved Bobby", after=n))
     assert "on Paguito" in saved
     assert stack.wallet("bob") not in saved
+    # Paying them (by the card, or by their number) never shows their wallet either.
+    for to in ("Bobby", f"+{bob}"):
+        n = phone.count(alice)
+        phone.say(alice, f"send 2 to {to}")
+        summary = text_of(phone.wait_for(alice, lambda m: "Confirm" in buttons_of(m), after=n))
+        assert stack.wallet("bob") not in summary
+        phone.say(alice, "cancel")
     # A card of a stranger: the bot asks for the wallet and saves it.
     n = phone.count(alice)
     phone.act(alice, type="contacts", contacts=[{"name": "Dave", "phone": "+1 555 777 0000"}])
@@ -88,9 +95,9 @@ def test_address_book_by_text_and_contact_cards(stack: Stack, uid) -> None:
     # Names are matched without case or accents.
     n = phone.count(alice)
     phone.say(alice, "send 3 to CAROL")
-    summary = phone.wait_for(alice, lambda m: "Confirm" in buttons_of(m), after=n)
-    assert "Carol" in text_of(summary)
-    assert "51.00 MXN" in text_of(summary)  # the fake converts 3 USD at 17
+    carol = text_of(phone.wait_for(alice, lambda m: "Confirm" in buttons_of(m), after=n))
+    assert "Carol" in carol
+    assert "51.00 MXN" in carol  # the fake converts 3 USD at 17
     n = phone.count(alice)
     phone.say(alice, "delete Dave")
     phone.wait_text(alice, "Deleted Dave", after=n)

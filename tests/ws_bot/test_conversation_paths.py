@@ -117,3 +117,38 @@ def test_a_cross_currency_summary_shows_the_rate_and_the_fee(real, uid) -> None:
     assert "Sale de tu billetera: 10.00 USD" in summary  # fixed in the currency named
     assert re.search(r"Tipo de cambio: 1 USD = [\d.]+ MXN", summary), summary
     assert "Comisión: —" not in summary
+
+
+def test_answers_and_errors_in_the_users_language(real, uid) -> None:
+    stack, wallet = real
+    phone, wa_id = stack.phone, uid()
+    poor = wallet.add_wallet(f"poor{wa_id}", "1.00")
+    phone.onboard(wa_id, "Pía", pointer(poor), lang="Español")
+    _said(phone, wa_id, "guarda a Bob como " + pointer(wallet.address("bob")), "📇")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "envía 20 a Bob")
+    answer = phone.wait_for(
+        wa_id,
+        lambda m: "No pude preparar" in text_of(m) or _is_summary(m),
+        after=n,
+        timeout=WAIT,
+    )
+    if _is_summary(answer):  # the wallet quoted: the payment fails after approval instead
+        n = phone.count(wa_id)
+        phone.say(wa_id, "sí")
+        link = phone.wait_for(wa_id, _approval, after=n, timeout=WAIT)
+        n = phone.count(wa_id)
+        assert wallet.answer(link["body"]["interactive"]["action"]["parameters"]["url"]).is_success
+        answer = phone.wait_text(wa_id, "falló", after=n, timeout=WAIT)
+        refused = text_of(answer)
+        assert "Bob (20.00 USD)" in refused
+    else:
+        refused = text_of(answer)
+        assert "20.00 USD a Bob" in refused
+        assert re.search(r"Referencia: P-[0-9A-F]{6}$", refused)
+    assert "fondos suficientes" in refused
+    assert not re.search(r"\b(the|wallet|refused|insufficient|funds)\b", refused)
+    assert poor in _said(phone, wa_id, "saldo", "no puede ver tu saldo")
+    _said(phone, wa_id, "estado", "Tu último pago: 20.00 USD a Bob — fallido")
+    listed = _said(phone, wa_id, "idioma", "Elige tu idioma")
+    assert "Soy Paguito" not in listed

@@ -191,6 +191,12 @@ def test_contacts_are_asked_about_not_replaced_and_found_by_first_name(stack: St
     summary = text_of(phone.wait_for(wa_id, _is_summary, after=n))
     assert "Juan García" in summary
     assert stack.wallet("dave") in summary
+    # The choice may be typed too.
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 101 to Juan")
+    phone.wait_text(wa_id, "several contacts called Juan", after=n)
+    summary = text_of(_summary(phone, wa_id, "juan perez"))
+    assert "Juan Pérez" in summary
     # Accents and case do not matter.
     summary = text_of(_summary(phone, wa_id, "send 4 to jose"))
     assert "José" in summary
@@ -215,7 +221,8 @@ def test_answers_status_balance_history_and_language(stack: Stack, uid) -> None:
     _summary(phone, wa_id, "send 9 to Bob")
     n = phone.count(wa_id)
     phone.say(wa_id, "ok")
-    phone.wait_for(wa_id, _approval, after=n)
+    approval = text_of(phone.wait_for(wa_id, _approval, after=n))
+    assert "Approve the payment of 9.00 USD to Bob" in approval
     n = phone.count(wa_id)
     phone.say(wa_id, "status of my payment")
     phone.wait_text(wa_id, "Your last payment: 9.00 USD to Bob — pending", after=n)
@@ -289,3 +296,31 @@ def test_a_hostile_message_does_not_stall_anyone(stack: Stack, uid) -> None:
     phone.wait_text(other, "never move money", after=n_other, timeout=10)
     phone.wait_for(attacker, lambda m: True, after=n_attacker, timeout=10)
     assert httpx.get(stack.bot.url + "/health", timeout=5).status_code == 200
+
+
+def test_cancel_on_a_confirmed_summary_cancels_that_payment_only(
+    stack: Stack, uid, payments_api
+) -> None:
+    phone, wa_id = stack.phone, _user(stack, uid)
+    dave = _summary(phone, wa_id, "send 13 to Dave")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "yes")
+    phone.wait_for(wa_id, _approval, after=n)
+    _summary(phone, wa_id, "send 14 to Bob")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "yes")
+    phone.wait_for(wa_id, _approval, after=n)
+    n = phone.count(wa_id)
+    tap_on(phone, wa_id, dave, "Cancel")
+    phone.wait_text(wa_id, "Cancelled: 13.00 USD to Dave. Nothing was sent.", after=n)
+    by_amount = {p["amount"]: p["cancelled"] for p in payments_api.list()
+                 if p["sender_wallet_url"].endswith("/alice")}  # fmt: skip
+    assert by_amount["13"] is True
+    assert not any(p["cancelled"] for p in payments_api.list() if p["amount"] == "14")
+
+
+def test_an_absurdly_long_amount_is_asked_for_again(stack: Stack, uid) -> None:
+    phone, wa_id = stack.phone, _user(stack, uid)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send " + "9" * 300 + " to Bob")
+    phone.wait_text(wa_id, "How much do you want to send to Bob", after=n)

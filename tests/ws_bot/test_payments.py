@@ -89,11 +89,11 @@ def test_completed_payment_receipt_recipient_staff_and_history(
 @pytest.mark.parametrize(
     ("outcome", "needle", "emoji"),
     [
-        ("rejected", "You rejected the payment", "❌"),
-        ("expired", "expired before it was approved", "⌛"),
+        ("rejected", "You rejected the payment to Bob", "❌"),
+        ("expired", "(2.00 USD) expired before it was approved", "⌛"),
         ("failed", "failed (the payment network couldn't deliver it)", "⚠️"),
         # Cancelled at op_api (say by a "cancel" racing the poller): a cancellation, not a failure.
-        ("cancelled", "Cancelled. Nothing was sent.", "✖️"),
+        ("cancelled", "Cancelled: 2.00 USD to", "✖️"),
     ],
 )
 def test_unhappy_final_statuses(stack: Stack, uid, payments_api, outcome, needle, emoji) -> None:

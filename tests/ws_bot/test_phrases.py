@@ -129,3 +129,5 @@ def test_corrections(text: str, head: str, amount: str | None, recipient: str | 
 def test_not_a_correction() -> None:
     assert phrases.correction("mándale 20 a Bob") is None
     assert phrases.correction("mejor") is None
+    assert phrases.correction("espera un momento") is None
+    assert phrases.correction("wait a second") is None

@@ -8,20 +8,31 @@ alone must not reveal where someone keeps their money).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from ws_bot import phrases
 from ws_bot import store as st
 from ws_bot.dialog import Context, Question
 from ws_bot.incoming import Incoming
 from ws_bot.phrases import clean_name
 from ws_bot.texts import t
-from ws_bot.wallets import find_wallet
+from ws_bot.wallets import find_wallet, normalize
+
+
+@dataclass
+class Recipient:
+    """Who a payment goes to: their wallet, their WhatsApp id when on Paguito, and a label."""
+
+    wallet_url: str
+    wa_id: str | None
+    label: str
 
 
 class AddressBook:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def list(self, user: st.User) -> None:
+    async def show(self, user: st.User) -> None:
         ctx, lang = self.ctx, user.language
         book = await ctx.store.list_contacts(user.wa_id)
         if not book:
@@ -117,3 +128,34 @@ class AddressBook:
                 await self._ask_card_wallet(user, queue)  # the next card of the same message
             else:
                 await self.ctx.forget_question(user)
+
+    async def find_recipient(
+        self, user: st.User, label: str
+    ) -> Recipient | list[st.Contact] | None:
+        """Who `label` is: a recipient, several saved contacts to choose from, or unknown."""
+        ctx = self.ctx
+        pointer = find_wallet(label) or phrases.bare_wallet(label)
+        if pointer:
+            url = normalize(pointer, ctx.settings.allow_insecure_http)
+            known = await st.find_user_by_wallet(ctx.store, url)
+            return Recipient(url, known.wa_id if known else None, pointer)
+        if phrases.is_phone(label):
+            known = await ctx.store.find_user_by_phone(label)
+            if known and known.wallet_url:
+                return Recipient(known.wallet_url, known.wa_id, clean_name(known.name) or label)
+        matches = await ctx.store.match_contacts(user.wa_id, label)
+        if len(matches) > 1:
+            return matches
+        contact = matches[0] if matches else None
+        if contact is None:
+            return None
+        if contact.wallet_url:
+            known = await st.find_user_by_wallet(ctx.store, contact.wallet_url)
+            if known is None and contact.phone:
+                known = await ctx.store.find_user_by_phone(contact.phone)
+            return Recipient(contact.wallet_url, known.wa_id if known else None, contact.alias)
+        if contact.phone:
+            known = await ctx.store.find_user_by_phone(contact.phone)
+            if known and known.wallet_url:
+                return Recipient(known.wallet_url, known.wa_id, contact.alias)
+        return None

@@ -34,6 +34,7 @@ from ws_bot.buttons import (
     PayTap,
     parse,
 )
+from ws_bot.confirming import Confirmations
 from ws_bot.dialog import YES_NO, Context, Question, question
 from ws_bot.graph import Messenger
 from ws_bot.incoming import Incoming
@@ -41,6 +42,7 @@ from ws_bot.limits import RateLimiter
 from ws_bot.metrics import BACKEND_UNAVAILABLE, RATE_LIMITED
 from ws_bot.onboarding import Onboarding, language_from_text
 from ws_bot.paying import Payments
+from ws_bot.records import Records
 from ws_bot.settings import Settings
 from ws_bot.texts import normalize_language, t
 from ws_bot.wallets import WalletResolver, find_wallet
@@ -70,15 +72,17 @@ class Conversation:
         self.onboarding = Onboarding(self.ctx)
         self.book = AddressBook(self.ctx)
         self.payments = Payments(self.ctx, self.book)
+        self.confirmations = Confirmations(self.ctx, self.payments)
+        self.records = Records(self.ctx)
         # Typed commands and understood intents go through one table.
         self.commands: dict[str, Handler] = {
-            "cancel": self.payments.cancel,
-            "history": self.payments.history,
-            "status": self.payments.status,
-            "balance": self.payments.balance,
+            "cancel": self.confirmations.cancel,
+            "history": self.records.history,
+            "status": self.records.status,
+            "balance": self.records.balance,
             "help": lambda user: self.ctx.menu(user, t(user.language, "help")),
             "greeting": lambda user: self.ctx.menu(user, t(user.language, "help")),
-            "contacts": self.book.list,
+            "contacts": self.book.show,
             "thanks": lambda user: self.ctx.say.text(user.wa_id, t(user.language, "thanks")),
             "language": self.onboarding.ask_language,
             "wallet": lambda user: self.ctx.say.text(
@@ -89,7 +93,7 @@ class Conversation:
             MenuAction.SEND: lambda user: self.ctx.say.text(
                 user.wa_id, t(user.language, "ask_send")
             ),
-            MenuAction.HISTORY: self.payments.history,
+            MenuAction.HISTORY: self.records.history,
             MenuAction.HELP: self.commands["help"],
         }
 
@@ -151,9 +155,9 @@ class Conversation:
         if isinstance(tapped, MenuTap):
             await self.menu_actions[tapped.action](user)
         elif isinstance(tapped, PayTap) and tapped.confirm:
-            await self.payments.confirm(user, inc, tapped.draft_id)
+            await self.confirmations.confirm(user, inc, tapped.draft_id)
         elif isinstance(tapped, PayTap):
-            await self.payments.cancel_draft(user, tapped.draft_id)
+            await self.confirmations.cancel_draft(user, tapped.draft_id)
         elif isinstance(tapped, AnswerTap) and question(user) in YES_NO:
             await self._answer(user, inc, tapped.yes)
         elif isinstance(tapped, AnswerTap):  # an old question, already answered: never a "yes"
@@ -164,16 +168,11 @@ class Conversation:
             await self.ctx.menu(user, t(user.language, "menu"))
 
     async def _answer(self, user: st.User, inc: Incoming, yes: bool) -> None:
-        """Yes/No to the open question (typed or tapped)."""
-        asked = question(user)
-        if asked == Question.OVERWRITE:
+        """Yes/No to the open yes/no question (typed or tapped)."""
+        if question(user) == Question.OVERWRITE:
             await self.book.answer_overwrite(user, yes)
-        elif asked == Question.AGAIN:
-            await self.payments.answer_again(user, inc, yes)
-        elif yes:
-            await self.payments.confirm_live(user, inc)
         else:
-            await self.payments.cancel(user)
+            await self.payments.answer_again(user, inc, yes)
 
     async def _text(self, user: st.User, inc: Incoming, text: str) -> None:
         asked = question(user)
@@ -185,7 +184,7 @@ class Conversation:
             await self._answer(user, inc, phrases.is_yes(text))
             return
         if phrases.is_yes(text):
-            await self.payments.confirm_live(user, inc)
+            await self.confirmations.confirm_live(user, inc)
             return
         if command:
             await self.commands[command](user)
@@ -206,6 +205,9 @@ class Conversation:
         if pointer and asked == Question.RECIPIENT_WALLET:
             await self.payments.answer_recipient_wallet(user, inc, pointer)
             return
+        if asked == Question.PICK_CONTACT and await self.ctx.store.find_contact(user.wa_id, text):
+            await self.payments.pick_contact(user, inc, text)  # the choice typed, not tapped
+            return
         if await self._correction(user, inc, text):
             return
         if await self.payments.fill_draft(user, inc, text):
@@ -219,7 +221,9 @@ class Conversation:
             return False
         if fix.head:
             answer = await self._ask_llm(user, inc, fix.head, [])
-            if answer is not None and answer.intent == "send_payment":
+            if answer is None:
+                return True  # llm_back is away and the user has been told
+            if answer.intent == "send_payment":
                 update: dict[str, Any] = {}
                 if fix.amount:
                     update["monto"] = fix.amount
@@ -281,7 +285,7 @@ class Conversation:
         turn = TurnContext(
             text=heard[:500],
             intent=answer.intent[:32],
-            monto=answer.monto,
+            monto=answer.monto if answer.monto and len(answer.monto) <= 64 else None,
             currency=(answer.currency or "")[:8] or None,
             destinatario=(answer.destinatario or "")[:512] or None,
         )
@@ -298,7 +302,7 @@ class Conversation:
         if intent == "send_payment":
             await self.payments.on_intent(user, inc, answer)
         elif intent == "confirm":
-            await self.payments.confirm_live(user, inc)
+            await self.confirmations.confirm_live(user, inc)
         elif intent in self.commands:
             await self.commands[intent](user)
         else:  # "other", and any intent this version does not know yet

@@ -4,18 +4,21 @@ and wallet checks. Each part (onboarding, address book, payments) is an object o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from ws_bot import store as st
-from ws_bot.backends import LlmClient, OpClient
+from ws_bot.backends import LlmClient, OpClient, Unavailable
 from ws_bot.buttons import AnswerTap, MenuAction, MenuTap
 from ws_bot.graph import Messenger
 from ws_bot.settings import Settings
 from ws_bot.texts import t
 from ws_bot.wallets import WalletError, WalletInfo, WalletResolver
+
+logger = logging.getLogger(__name__)
 
 
 class Question(StrEnum):
@@ -80,6 +83,16 @@ class Context:
         if user.pending is not None:
             await self.store.update_user(user.wa_id, pending=None)
             user.pending = None
+
+    async def cancel_at_op(self, payment_id: str | None) -> bool:
+        """Cancel a payment's grant at op_api; False when op_api said no or is away."""
+        if not payment_id:
+            return True
+        try:
+            return await self.op.cancel_payment(payment_id)
+        except Unavailable:
+            logger.warning("op_api unavailable while cancelling a payment")
+            return False
 
     async def check_wallet(self, user: st.User, pointer: str) -> WalletInfo | None:
         """Resolve a wallet address, telling the user what is wrong when it is not one."""

@@ -1,8 +1,8 @@
-"""The payment dialogue: ask what is missing, quote, one confirmation, cancel, corrections.
+"""The payment dialogue: build the draft (asking what is missing, taking corrections), quote it
+at op_api and show the summary.
 
-One live payment per user: a new request replaces the unconfirmed one (and says so), a tap on
-a replaced or expired summary is refused, and every reply about a payment names its amount and
-recipient. "sí"/"ok" confirm exactly as the button does (the same conditional update).
+One live payment per user: a new request replaces the unconfirmed one (and says so); the same
+payment again within minutes asks "again?" first. Confirming and cancelling are in `confirming`.
 """
 
 from __future__ import annotations
@@ -10,18 +10,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from shared.contracts import (
-    FINAL_STATUSES,
-    MoneyView,
-    PaymentView,
-    SendPaymentRequest,
-    UnderstandResponse,
-)
-from shared.money import MoneyError, parse_decimal
+from shared.contracts import FINAL_STATUSES, SendPaymentRequest, UnderstandResponse
 from ws_bot import lateness, phrases
 from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
@@ -31,77 +22,14 @@ from ws_bot.dialog import Context, Question
 from ws_bot.incoming import Incoming
 from ws_bot.metrics import BACKEND_UNAVAILABLE
 from ws_bot.phrases import clean_name
+from ws_bot.summary import amount_text, decimal, quote_of, what
 from ws_bot.texts import plain_reason, short_ref, t
 from ws_bot.wallets import WalletError, find_wallet, normalize
 
 logger = logging.getLogger(__name__)
+MAX_AMOUNT_CHARS = 24
 AGAIN_WINDOW_SECONDS = 600.0  # the same payment again within this asks "again?" first
 D = st.DraftStatus
-
-
-def _decimal(value: str | None) -> Decimal | None:
-    try:
-        return parse_decimal(value) if value else None
-    except MoneyError:
-        return None
-
-
-def _money(view: MoneyView | None) -> str:
-    return f"{view.value} {view.asset_code}" if view else "—"
-
-
-def _fee(view: PaymentView, lang: str) -> str:
-    if view.fee is not None:
-        return _money(view.fee)
-    debit, receive = view.debit_amount, view.receive_amount
-    if debit and receive and debit.asset_code == receive.asset_code:
-        fee = (_decimal(debit.value) or Decimal(0)) - (_decimal(receive.value) or Decimal(0))
-        return t(lang, "fee_none") if fee == 0 else f"{fee} {debit.asset_code}"
-    return t(lang, "fee_in_rate")
-
-
-def _rate(view: PaymentView, lang: str) -> str:
-    """Across currencies: how many of the receiver's units one of the sender's buys."""
-    debit, receive = view.debit_amount, view.receive_amount
-    if not debit or not receive or debit.asset_code == receive.asset_code:
-        return ""
-    sent = _decimal(debit.value)
-    if view.fee is not None and view.fee.asset_code == debit.asset_code:
-        sent = (sent or Decimal(0)) - (_decimal(view.fee.value) or Decimal(0))
-    got = _decimal(receive.value)
-    if not sent or not got or sent <= 0:
-        return ""
-    rate = (got / sent).quantize(Decimal("0.0001"), ROUND_HALF_UP).normalize()
-    return t(lang, "rate_line", base=debit.asset_code, rate=f"{rate:f}", quote=receive.asset_code)
-
-
-def _quote_of(view: PaymentView, lang: str) -> dict[str, Any]:
-    return {
-        "confirmationUrl": view.confirmation_url,
-        "debit": _money(view.debit_amount),
-        "receive": _money(view.receive_amount),
-        "fee": _fee(view, lang),
-        "rate": _rate(view, lang),
-        "expiresAt": view.expires_at.timestamp() if view.expires_at else None,
-        "debitView": view.debit_amount.model_dump(by_alias=True) if view.debit_amount else None,
-        "receiveView": view.receive_amount.model_dump(by_alias=True)
-        if view.receive_amount
-        else None,
-    }
-
-
-def _amount_text(amount: str | None, asset: str | None) -> str:
-    value = _decimal(amount)
-    shown = f"{value.quantize(Decimal('0.01'))}" if value is not None else (amount or "?")
-    return f"{shown} {asset or ''}".strip()
-
-
-def what(lang: str | None, draft: st.Draft) -> str:
-    """'20.00 USD a Bob': how every reply names a payment."""
-    amount = (draft.quote or {}).get("receive") or _amount_text(draft.amount, draft.currency)
-    if not draft.recipient_label:
-        return amount
-    return t(lang, "what", amount=amount, recipient=clean_name(draft.recipient_label))
 
 
 def _same_recipient(a: str | None, b: str | None) -> bool:
@@ -119,61 +47,10 @@ def _same_person(recipient: str, draft: st.Draft, allow_insecure: bool) -> bool:
         return False
 
 
-@dataclass
-class Recipient:
-    wallet_url: str
-    wa_id: str | None
-    label: str
-
-
 class Payments:
     def __init__(self, ctx: Context, book: AddressBook) -> None:
         self.ctx = ctx
         self.book = book
-
-    # ------------------------------------------------------------------ answers
-
-    async def history(self, user: st.User) -> None:
-        ctx, lang = self.ctx, user.language
-        sent = await ctx.store.recent_payments(user.wa_id)
-        received = await ctx.store.received_payments(user.wa_id)
-        if not sent and not received:
-            await ctx.menu(user, t(lang, "history_empty"))
-            return
-        lines = [t(lang, "history_header")] if sent else []
-        for p in sent:
-            amount = (p.debit or {}).get("text") or "—"
-            lines.append(f"• {_day(p.created_at)} · {amount} → {p.recipient_label} · "
-                         f"{_status(lang, p)}")  # fmt: skip
-        if received:
-            lines.append(t(lang, "history_received"))
-        for p in received:
-            sender = await ctx.store.get_user(p.wa_id)
-            name = clean_name(sender.name) if sender and sender.name else f"+{p.wa_id}"
-            amount = (p.receive or {}).get("text") or "—"
-            lines.append(f"• {_day(p.created_at)} · {amount} ← {name}")
-        await ctx.say.text(user.wa_id, "\n".join(lines))
-
-    async def status(self, user: st.User) -> None:
-        ctx, lang = self.ctx, user.language
-        last = await ctx.store.recent_payments(user.wa_id, limit=1)
-        if not last:
-            draft = await ctx.store.open_draft(user.wa_id)
-            if draft is not None and draft.status == D.QUOTED:
-                await ctx.say.text(user.wa_id, t(lang, "already_waiting", what=what(lang, draft)))
-            else:
-                await ctx.say.text(user.wa_id, t(lang, "status_none"))
-            return
-        p = last[0]
-        amount = (p.receive or {}).get("text") or (p.debit or {}).get("text") or "—"
-        payment = t(lang, "what", amount=amount, recipient=p.recipient_label)
-        body = t(
-            lang, "status_last", what=payment, status=_status(lang, p), when=_day(p.created_at)
-        )
-        await ctx.say.text(user.wa_id, body)
-
-    async def balance(self, user: st.User) -> None:
-        await self.ctx.say.text(user.wa_id, t(user.language, "balance", url=user.wallet_url))
 
     # ------------------------------------------------------------------ building the draft
 
@@ -198,20 +75,11 @@ class Payments:
         replaced = await self.ctx.store.create_draft(draft)
         for old in replaced:
             if old.status == D.QUOTED:
-                await self._cancel_at_op(old.payment_id)
+                await self.ctx.cancel_at_op(old.payment_id)
                 if known.get("tell", True):
                     text = t(user.language, "replaced", what=what(user.language, old))
                     await self.ctx.say.text(user.wa_id, text)
         return draft
-
-    async def _cancel_at_op(self, payment_id: str | None) -> bool:
-        if not payment_id:
-            return True
-        try:
-            return await self.ctx.op.cancel_payment(payment_id)
-        except Unavailable:
-            logger.warning("op_api unavailable while cancelling a replaced quote")
-            return False
 
     async def fill_draft(self, user: st.User, inc: Incoming, text: str) -> bool:
         """A bare amount or recipient answering the bot's question, without asking llm_back."""
@@ -240,7 +108,8 @@ class Payments:
         ctx, lang = self.ctx, user.language
         if await lateness.refuse(ctx.say, lang, inc):  # ws_bot.lateness: late → not acted on
             return
-        amount = answer.monto
+        # An amount no wallet could hold (hundreds of digits) is asked for again, not stored.
+        amount = answer.monto if answer.monto and len(answer.monto) <= MAX_AMOUNT_CHARS else None
         # A wallet address typed in the message is the recipient even if the parser missed it.
         recipient = answer.destinatario or find_wallet(inc.text)
         if answer.currency and user.wallet_asset and answer.currency.upper() != user.wallet_asset:
@@ -248,7 +117,7 @@ class Payments:
             await ctx.say.text(user.wa_id, t(lang, "currency_mismatch", asset=user.wallet_asset))
         draft = await ctx.store.open_draft(user.wa_id)
         if draft is not None and draft.status == D.QUOTED:
-            same_amount = amount is None or _decimal(amount) == _decimal(draft.amount)
+            same_amount = amount is None or decimal(amount) == decimal(draft.amount)
             same_person = recipient is None or _same_person(
                 recipient, draft, ctx.settings.allow_insecure_http
             )
@@ -300,35 +169,6 @@ class Payments:
         await self.advance(user, draft, inc)
         return True
 
-    async def _resolve(self, user: st.User, label: str) -> Recipient | list[st.Contact] | None:
-        """Who `label` is: a recipient, several saved contacts to choose from, or unknown."""
-        ctx = self.ctx
-        pointer = find_wallet(label) or phrases.bare_wallet(label)
-        if pointer:
-            url = normalize(pointer, ctx.settings.allow_insecure_http)
-            known = await st.find_user_by_wallet(ctx.store, url)
-            return Recipient(url, known.wa_id if known else None, pointer)
-        if phrases.is_phone(label):
-            known = await ctx.store.find_user_by_phone(label)
-            if known and known.wallet_url:
-                return Recipient(known.wallet_url, known.wa_id, clean_name(known.name) or label)
-        matches = await ctx.store.match_contacts(user.wa_id, label)
-        if len(matches) > 1:
-            return matches
-        contact = matches[0] if matches else None
-        if contact is None:
-            return None
-        if contact.wallet_url:
-            known = await st.find_user_by_wallet(ctx.store, contact.wallet_url)
-            if known is None and contact.phone:
-                known = await ctx.store.find_user_by_phone(contact.phone)
-            return Recipient(contact.wallet_url, known.wa_id if known else None, contact.alias)
-        if contact.phone:
-            known = await ctx.store.find_user_by_phone(contact.phone)
-            if known and known.wallet_url:
-                return Recipient(known.wallet_url, known.wa_id, contact.alias)
-        return None
-
     async def advance(
         self, user: st.User, draft: st.Draft, inc: Incoming, again_ok: bool = False
     ) -> None:
@@ -336,7 +176,7 @@ class Payments:
         ctx, lang = self.ctx, user.language
         if draft.recipient_label and not draft.receiver_wallet:
             try:
-                found = await self._resolve(user, draft.recipient_label)
+                found = await self.book.find_recipient(user, draft.recipient_label)
             except WalletError as exc:
                 await ctx.store.update_draft(draft.id, (D.COLLECTING,), recipient_label=None)
                 key = "wallet_insecure" if exc.code == "insecure" else "wallet_invalid"
@@ -366,7 +206,7 @@ class Payments:
             )
         if not draft.recipient_label:
             if draft.amount:
-                amount = _amount_text(draft.amount, user.wallet_asset)
+                amount = amount_text(draft.amount, user.wallet_asset)
                 await ctx.say.text(user.wa_id, t(lang, "ask_recipient", amount=amount))
             else:
                 await ctx.say.text(user.wa_id, t(lang, "ask_recipient_only"))
@@ -389,7 +229,7 @@ class Payments:
         since = time.time() - AGAIN_WINDOW_SECONDS
         earlier = await self.ctx.store.recent_confirmed(user.wa_id, draft.receiver_wallet, since)
         for d in earlier:
-            if _decimal(d.amount) != _decimal(draft.amount) or not d.payment_id:
+            if decimal(d.amount) != decimal(draft.amount) or not d.payment_id:
                 continue
             payment = await self.ctx.store.get_payment(d.payment_id)
             # A payment rejected, expired, failed or cancelled was not sent: no "again?".
@@ -461,7 +301,7 @@ class Payments:
         if view.status in FINAL_STATUSES or not view.confirmation_url:
             await self._refused(user, draft, view.failure_reason or view.status.value)
             return
-        quote = _quote_of(view, lang or "es")
+        quote = quote_of(view, lang or "es")
         quoted = await ctx.store.update_draft(
             draft.id,
             (D.COLLECTING,),
@@ -472,7 +312,7 @@ class Payments:
             receiver_wallet=receiver.url,
         )
         if not quoted:  # replaced or cancelled while op_api was quoting
-            await self._cancel_at_op(view.payment_id)
+            await self.ctx.cancel_at_op(view.payment_id)
             return
         body = t(
             lang,
@@ -494,14 +334,13 @@ class Payments:
         )
 
     async def _wallet_line(self, user: st.User, draft: st.Draft, url: str) -> str:
-        """The receiving wallet, unless the user only knows this person by phone number (a
-        shared card of someone on Paguito): then their wallet stays theirs to tell."""
+        """The receiving wallet when the user gave it; someone found through Paguito (by phone
+        number, or a shared card of a Paguito user) keeps their wallet theirs to tell."""
         if find_wallet(draft.recipient_label or ""):
             return ""  # the address is already in the label
         contact = await self.ctx.store.find_contact(user.wa_id, draft.recipient_label or "")
-        if contact is not None and contact.wallet_url is None:
-            return ""
-        return f" · {url}"
+        given = contact is not None and contact.wallet_url == url
+        return f" · {url}" if given or not draft.receiver_wa_id else ""
 
     async def _refused(self, user: st.User, draft: st.Draft, detail: str) -> None:
         ctx, lang = self.ctx, user.language
@@ -568,145 +407,3 @@ class Payments:
             draft.id, (D.COLLECTING,), recipient_label=contact.alias, receiver_wallet=None
         )
         await self.advance(user, draft, inc)
-
-    # ------------------------------------------------------------------ confirm and cancel
-
-    async def confirm(self, user: st.User, inc: Incoming, draft_id: str) -> None:
-        """Exactly one confirmation wins the conditional update; the others are told why not."""
-        ctx, lang = self.ctx, user.language
-        draft = await ctx.store.get_draft(draft_id)
-        if draft is None or draft.wa_id != user.wa_id:
-            await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
-            return
-        expires = (draft.quote or {}).get("expiresAt")
-        if draft.status == D.QUOTED and (draft.stale or (expires and expires < time.time())):
-            if await ctx.store.update_draft(draft.id, (D.QUOTED,), status=D.CANCELLED):
-                await self._cancel_at_op(draft.payment_id)
-            await ctx.say.text(user.wa_id, t(lang, "draft_expired", what=what(lang, draft)))
-            return
-        won = await ctx.store.update_draft(
-            draft_id, (D.QUOTED,), status=D.CONFIRMED, confirmed_by=inc.message_id
-        )
-        if not won:
-            draft = await ctx.store.get_draft(draft_id)
-            assert draft is not None
-            # The same tap processed again after a crash is still the winner.
-            if not (draft.status == D.CONFIRMED and draft.confirmed_by == inc.message_id):
-                await self._not_confirmable(user, draft)
-                return
-        assert draft.payment_id
-        assert draft.quote is not None
-        await ctx.forget_question(user)
-        now = time.time()
-        await ctx.store.add_payment(
-            st.Payment(
-                payment_id=draft.payment_id,
-                wa_id=user.wa_id,
-                draft_id=draft.id,
-                status="awaiting_approval",
-                recipient_label=draft.recipient_label or "",
-                receiver_wallet=draft.receiver_wallet or "",
-                receiver_wa_id=draft.receiver_wa_id,
-                debit={"text": draft.quote.get("debit"), "view": draft.quote.get("debitView")},
-                receive={
-                    "text": draft.quote.get("receive"),
-                    "view": draft.quote.get("receiveView"),
-                },
-                react_message_id=draft.source_message_id,
-                deadline=now + ctx.settings.poll_deadline_seconds,
-                next_poll_at=now + ctx.settings.poll_initial_seconds,
-                attempts=0,
-                notified=False,
-                created_at=now,
-            )
-        )
-        await ctx.say.url_button(
-            user.wa_id, t(lang, "approve"), t(lang, "btn_approve"), draft.quote["confirmationUrl"]
-        )
-        ctx.wake_poller()
-
-    async def _not_confirmable(self, user: st.User, draft: st.Draft) -> None:
-        lang = user.language
-        key = {
-            D.CONFIRMED: "already_confirmed",
-            D.SUPERSEDED: "draft_superseded",
-            D.CANCELLED: "draft_cancelled",
-        }.get(draft.status)
-        if key is None:  # still collecting: nothing was quoted yet
-            await self.ctx.say.text(user.wa_id, t(lang, "nothing_to_confirm"))
-            return
-        await self.ctx.say.text(user.wa_id, t(lang, key, what=what(lang, draft)))
-
-    async def confirm_live(self, user: st.User, inc: Incoming) -> None:
-        """'sí' / 'ok' typed at a summary: the same confirmation as the button."""
-        draft = await self.ctx.store.open_draft(user.wa_id)
-        if draft is not None and draft.status == D.QUOTED:
-            await self.confirm(user, inc, draft.id)
-        elif draft is not None:
-            await self.advance(user, draft, inc)  # asks again for what is still missing
-        else:
-            await self.ctx.say.text(user.wa_id, t(user.language, "nothing_to_confirm"))
-
-    async def cancel_draft(self, user: st.User, draft_id: str) -> None:
-        """The Cancel button of one summary."""
-        ctx, lang = self.ctx, user.language
-        draft = await ctx.store.get_draft(draft_id)
-        if draft is None or draft.wa_id != user.wa_id:
-            await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
-            return
-        if await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED):
-            await self._cancel_at_op(draft.payment_id)
-            await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
-            await ctx.say.text(user.wa_id, t(lang, "cancelled_items", items=what(lang, draft)))
-            return
-        if draft.status == D.CONFIRMED:
-            await self.cancel(user)  # confirmed: the payment itself is what to cancel
-            return
-        await self._not_confirmable(user, draft)
-
-    async def cancel(self, user: st.User) -> None:
-        """Cancel everything in flight: the open draft and every payment not yet approved,
-        naming each; a payment that can no longer be cancelled is named as still waiting."""
-        ctx, lang = self.ctx, user.language
-        await ctx.forget_question(user)
-        cancelled: list[str] = []
-        waiting: list[str] = []
-        draft = await ctx.store.open_draft(user.wa_id)
-        if draft is not None and await ctx.store.update_draft(
-            draft.id, st.OPEN_DRAFT, status=D.CANCELLED
-        ):
-            await self._cancel_at_op(draft.payment_id)
-            await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
-            if draft.amount or draft.recipient_label:
-                cancelled.append(what(lang, draft))
-        for payment in await ctx.store.active_payments(user.wa_id):
-            amount = (payment.receive or {}).get("text") or (payment.debit or {}).get("text")
-            named = t(lang, "what", amount=amount or "?", recipient=payment.recipient_label)
-            if await self._cancel_at_op(payment.payment_id):
-                # The poller may notice the cancellation first; whichever of us finishes the
-                # payment tells the user, so they hear "cancelled" exactly once.
-                if await ctx.store.finish_payment(payment.payment_id, "cancelled"):
-                    await ctx.say.react(user.wa_id, payment.react_message_id, "✖️")
-                    cancelled.append(named)
-            else:
-                waiting.append(named)
-        if cancelled:
-            key = "cancelled_some" if waiting else "cancelled_items"
-            await ctx.say.text(user.wa_id, t(lang, key, items="; ".join(cancelled)))
-        if waiting:
-            await ctx.say.text(user.wa_id, t(lang, "still_waiting", items="; ".join(waiting)))
-        elif not cancelled:
-            key = "cancelled" if draft is not None else "nothing_to_cancel"
-            await ctx.say.text(user.wa_id, t(lang, key))
-
-
-def _day(epoch: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(epoch))
-
-
-def _status(lang: str | None, p: st.Payment) -> str:
-    key = f"status_{p.status}" if p.notified else "status_pending"
-    try:
-        return t(lang, key)
-    except KeyError:
-        return p.status

@@ -77,6 +77,10 @@ _TO = {"a", "al", "to", "para", "pa"}
 _CORRECTION = {("no", "espera"), ("espera",), ("mejor",), ("wait",), ("make", "it"),
                ("actually",), ("instead",), ("i", "mean"), ("quise", "decir"), ("perdón",),
                ("perdon",), ("corrijo",), ("cámbialo", "a"), ("cambialo", "a")}  # fmt: skip
+_ENGLISH = {("wait",), ("make", "it"), ("actually",), ("instead",), ("i", "mean")}
+_TO_EN = {"to"}
+_TO_ES = {"a", "al", "para", "pa"}
+_NAMING = {("mejor",), ("i", "mean"), ("quise", "decir"), ("actually",), ("instead",), ("corrijo",)}
 _FILLER = {"no", "oh", "uy", "ups", "oops", "sorry", "perdón", "perdon", "mm", "eh", "ah"}
 
 _AMOUNT = re.compile(r"\$?(\d{1,9}(?:[.,]\d{1,2})?)")
@@ -222,13 +226,14 @@ def correction(text: str) -> Correction | None:
     words = cap(text).split()
     tokens = [_token(w) for w in words]
     first = last = -1
+    marker: tuple[str, ...] = ()
     i = 0
     while i < len(tokens):
-        size = next((len(m) for m in _CORRECTION if tuple(tokens[i : i + len(m)]) == m), 0)
-        if size:
+        found = next((m for m in _CORRECTION if tuple(tokens[i : i + len(m)]) == m), ())
+        if found:
             first = i if first < 0 else first
-            last = i + size
-            i += size
+            last, marker = i + len(found), found
+            i += len(found)
         else:
             i += 1
     if first < 0:
@@ -244,7 +249,7 @@ def correction(text: str) -> Correction | None:
         token = _token(word)
         if found_amount is None and not in_name and (m := _AMOUNT.fullmatch(token)):
             found_amount = m.group(1).replace(",", ".")
-        elif token in _TO and not recipient:
+        elif token in (_TO_EN if marker in _ENGLISH else _TO_ES) and not recipient:
             in_name = True
         elif in_name or word.startswith("$"):
             recipient.append(word.strip(_PUNCT.replace("$", "")))
@@ -252,7 +257,8 @@ def correction(text: str) -> Correction | None:
     name = " ".join(recipient[:4]) or None
     if found_amount is None and name is None:
         rest = " ".join(w.strip(_PUNCT) for w in tail)
-        name = rest if rest and is_name(rest) else None
+        # "mejor Alice" names someone; "espera un momento" does not.
+        name = rest if marker in _NAMING and rest and is_name(rest) else None
     if found_amount is None and name is None:
         return None
     return Correction(" ".join(head).strip(_PUNCT), found_amount, name)

@@ -153,13 +153,14 @@ class Poller:
                 if view and view.failure_reason
                 else ""
             )
-            body = t(lang, "failed", reason=reason, recipient=recipient)
+            body = t(lang, "failed", reason=reason, **values)
         elif status in (PaymentStatus.REJECTED, PaymentStatus.EXPIRED):
-            body = t(lang, status, recipient=recipient)
+            body = t(lang, status, **values)
         elif status == "cancelled":
-            body = t(lang, "cancelled")
+            what = t(lang, "what", amount=receive, recipient=recipient)
+            body = t(lang, "cancelled_items", items=what)
         else:
-            body = t(lang, "unknown_final", recipient=recipient)
+            body = t(lang, "unknown_final", **values)
         # A payment can end long after the user last wrote: then only a template reaches them.
         await self.notices.notify(
             payment.wa_id,

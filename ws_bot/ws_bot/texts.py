@@ -152,8 +152,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "That payment ({what}) was cancelled; nothing was sent.",
     },
     "approve": {
-        "es": "Aprueba el pago en tu billetera con el botón. Te aviso cuando termine.",
-        "en": "Approve the payment at your wallet with the button. "
+        "es": "Aprueba el pago de {what} en tu billetera con el botón. Te aviso cuando termine.",
+        "en": "Approve the payment of {what} at your wallet with the button. "
         "I'll let you know when it's done.",
     },
     "receipt": {
@@ -163,20 +163,23 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "To: {recipient}\nReference: {ref}",
     },
     "rejected": {
-        "es": "❌ Rechazaste el pago a {recipient}. No se cobró nada.",
-        "en": "❌ You rejected the payment to {recipient}. Nothing was charged.",
+        "es": "❌ Rechazaste el pago a {recipient} ({receive}). No se cobró nada.",
+        "en": "❌ You rejected the payment to {recipient} ({receive}). Nothing was charged.",
     },
     "expired": {
-        "es": "⌛ El pago a {recipient} expiró sin aprobarse. No se cobró nada.",
-        "en": "⌛ The payment to {recipient} expired before it was approved. Nothing was charged.",
+        "es": "⌛ El pago a {recipient} ({receive}) expiró sin aprobarse. No se cobró nada.",
+        "en": "⌛ The payment to {recipient} ({receive}) expired before it was approved. "
+        "Nothing was charged.",
     },
     "failed": {
-        "es": "⚠️ El pago a {recipient} falló{reason}. Revisa tu billetera.",
-        "en": "⚠️ The payment to {recipient} failed{reason}. Please check your wallet.",
+        "es": "⚠️ El pago a {recipient} ({receive}) falló{reason}. Revisa tu billetera.",
+        "en": "⚠️ The payment to {recipient} ({receive}) failed{reason}. Please check your wallet.",
     },
     "unknown_final": {
-        "es": "No pude confirmar el estado del pago a {recipient}. Revisa tu billetera.",
-        "en": "I couldn't confirm the status of the payment to {recipient}. Check your wallet.",
+        "es": "No pude confirmar el estado del pago a {recipient} ({receive}). "
+        "Revisa tu billetera.",
+        "en": "I couldn't confirm the status of the payment to {recipient} ({receive}). "
+        "Check your wallet.",
     },
     "recipient_notice": {
         "es": "💸 {sender} te envió {amount} con Paguito.",

@@ -1,0 +1,171 @@
+"""Confirming and cancelling: the Confirm button and a typed "sí" win the same conditional
+update exactly once; a replaced, cancelled or expired summary is refused naming the payment;
+"cancel" cancels the draft and every payment still awaiting approval, naming each."""
+
+from __future__ import annotations
+
+import time
+
+from ws_bot import store as st
+from ws_bot.dialog import Context
+from ws_bot.incoming import Incoming
+from ws_bot.paying import Payments
+from ws_bot.summary import what
+from ws_bot.texts import t
+
+D = st.DraftStatus
+
+
+class Confirmations:
+    def __init__(self, ctx: Context, payments: Payments) -> None:
+        self.ctx = ctx
+        self.payments = payments
+
+    async def confirm(self, user: st.User, inc: Incoming, draft_id: str) -> None:
+        """Exactly one confirmation wins the conditional update; the others are told why not."""
+        ctx, lang = self.ctx, user.language
+        draft = await ctx.store.get_draft(draft_id)
+        if draft is None or draft.wa_id != user.wa_id:
+            await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
+            return
+        expires = (draft.quote or {}).get("expiresAt")
+        if draft.status == D.QUOTED and (draft.stale or (expires and expires < time.time())):
+            if await ctx.store.update_draft(draft.id, (D.QUOTED,), status=D.CANCELLED):
+                await self.ctx.cancel_at_op(draft.payment_id)
+            await ctx.say.text(user.wa_id, t(lang, "draft_expired", what=what(lang, draft)))
+            return
+        won = await ctx.store.update_draft(
+            draft_id, (D.QUOTED,), status=D.CONFIRMED, confirmed_by=inc.message_id
+        )
+        if not won:
+            draft = await ctx.store.get_draft(draft_id)
+            assert draft is not None
+            # The same tap processed again after a crash is still the winner.
+            if not (draft.status == D.CONFIRMED and draft.confirmed_by == inc.message_id):
+                await self._not_confirmable(user, draft)
+                return
+        assert draft.payment_id
+        assert draft.quote is not None
+        await ctx.forget_question(user)
+        now = time.time()
+        await ctx.store.add_payment(
+            st.Payment(
+                payment_id=draft.payment_id,
+                wa_id=user.wa_id,
+                draft_id=draft.id,
+                status="awaiting_approval",
+                recipient_label=draft.recipient_label or "",
+                receiver_wallet=draft.receiver_wallet or "",
+                receiver_wa_id=draft.receiver_wa_id,
+                debit={"text": draft.quote.get("debit"), "view": draft.quote.get("debitView")},
+                receive={
+                    "text": draft.quote.get("receive"),
+                    "view": draft.quote.get("receiveView"),
+                },
+                react_message_id=draft.source_message_id,
+                deadline=now + ctx.settings.poll_deadline_seconds,
+                next_poll_at=now + ctx.settings.poll_initial_seconds,
+                attempts=0,
+                notified=False,
+                created_at=now,
+            )
+        )
+        await ctx.say.url_button(
+            user.wa_id,
+            t(lang, "approve", what=what(lang, draft)),
+            t(lang, "btn_approve"),
+            draft.quote["confirmationUrl"],
+        )
+        ctx.wake_poller()
+
+    async def _not_confirmable(self, user: st.User, draft: st.Draft) -> None:
+        lang = user.language
+        key = {
+            D.CONFIRMED: "already_confirmed",
+            D.SUPERSEDED: "draft_superseded",
+            D.CANCELLED: "draft_cancelled",
+        }.get(draft.status)
+        if key is None:  # still collecting: nothing was quoted yet
+            await self.ctx.say.text(user.wa_id, t(lang, "nothing_to_confirm"))
+            return
+        await self.ctx.say.text(user.wa_id, t(lang, key, what=what(lang, draft)))
+
+    async def confirm_live(self, user: st.User, inc: Incoming) -> None:
+        """'sí' / 'ok' typed at a summary: the same confirmation as the button."""
+        draft = await self.ctx.store.open_draft(user.wa_id)
+        if draft is not None and draft.status == D.QUOTED:
+            await self.confirm(user, inc, draft.id)
+        elif draft is not None:
+            await self.payments.advance(user, draft, inc)  # asks again for what is still missing
+        else:
+            await self.ctx.say.text(user.wa_id, t(user.language, "nothing_to_confirm"))
+
+    async def cancel_draft(self, user: st.User, draft_id: str) -> None:
+        """The Cancel button of one summary."""
+        ctx, lang = self.ctx, user.language
+        draft = await ctx.store.get_draft(draft_id)
+        if draft is None or draft.wa_id != user.wa_id:
+            await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
+            return
+        if await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED):
+            await self.ctx.cancel_at_op(draft.payment_id)
+            await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
+            await ctx.say.text(user.wa_id, t(lang, "cancelled_items", items=what(lang, draft)))
+            return
+        payment = await ctx.store.get_payment(draft.payment_id) if draft.payment_id else None
+        if draft.status == D.CONFIRMED and payment is not None and not payment.notified:
+            # Confirmed: the payment itself, waiting at the wallet, is what to cancel.
+            await self._report(user, *await self._cancel_payments([payment], lang))
+            return
+        await self._not_confirmable(user, draft)
+
+    async def cancel(self, user: st.User) -> None:
+        """Cancel everything in flight: the open draft and every payment not yet approved,
+        naming each; a payment that can no longer be cancelled is named as still waiting."""
+        ctx, lang = self.ctx, user.language
+        await ctx.forget_question(user)
+        cancelled: list[str] = []
+        draft = await ctx.store.open_draft(user.wa_id)
+        if draft is not None and await ctx.store.update_draft(
+            draft.id, st.OPEN_DRAFT, status=D.CANCELLED
+        ):
+            await self.ctx.cancel_at_op(draft.payment_id)
+            await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
+            if draft.amount or draft.recipient_label:
+                cancelled.append(what(lang, draft))
+        more, waiting = await self._cancel_payments(
+            await ctx.store.active_payments(user.wa_id), lang
+        )
+        await self._report(user, cancelled + more, waiting, nothing="cancelled" if draft else None)
+
+    async def _cancel_payments(
+        self, payments: list[st.Payment], lang: str | None
+    ) -> tuple[list[str], list[str]]:
+        """Cancel payments awaiting approval: (those cancelled, those still waiting), named."""
+        cancelled: list[str] = []
+        waiting: list[str] = []
+        for payment in payments:
+            amount = (payment.receive or {}).get("text") or (payment.debit or {}).get("text")
+            named = t(lang, "what", amount=amount or "?", recipient=payment.recipient_label)
+            if await self.ctx.cancel_at_op(payment.payment_id):
+                # The poller may notice the cancellation first; whichever of us finishes the
+                # payment tells the user, so they hear "cancelled" exactly once.
+                if await self.ctx.store.finish_payment(payment.payment_id, "cancelled"):
+                    await self.ctx.say.react(payment.wa_id, payment.react_message_id, "✖️")
+                    cancelled.append(named)
+            else:
+                waiting.append(named)
+        return cancelled, waiting
+
+    async def _report(
+        self, user: st.User, cancelled: list[str], waiting: list[str], nothing: str | None = None
+    ) -> None:
+        """One message for what was cancelled, one naming what still waits at the wallet."""
+        ctx, lang = self.ctx, user.language
+        if cancelled:
+            key = "cancelled_some" if waiting else "cancelled_items"
+            await ctx.say.text(user.wa_id, t(lang, key, items="; ".join(cancelled)))
+        if waiting:
+            await ctx.say.text(user.wa_id, t(lang, "still_waiting", items="; ".join(waiting)))
+        elif not cancelled:
+            await ctx.say.text(user.wa_id, t(lang, nothing or "nothing_to_cancel"))
