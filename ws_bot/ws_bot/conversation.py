@@ -20,7 +20,7 @@ from shared.contracts import (
     UnderstandRequest,
     UnderstandResponse,
 )
-from ws_bot import lateness, phrases
+from ws_bot import lateness, phrases, several
 from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import LlmClient, OpClient, Unavailable
@@ -41,6 +41,7 @@ from ws_bot.limits import RateLimiter
 from ws_bot.metrics import BACKEND_UNAVAILABLE, RATE_LIMITED
 from ws_bot.onboarding import Onboarding, language_from_text
 from ws_bot.paying import Payments
+from ws_bot.readings import Readings
 from ws_bot.settings import Settings
 from ws_bot.texts import normalize_language, t
 from ws_bot.wallets import WalletResolver, find_wallet
@@ -70,9 +71,10 @@ class Conversation:
         self.onboarding = Onboarding(self.ctx)
         self.book = AddressBook(self.ctx)
         self.payments = Payments(self.ctx, self.book)
+        self.readings = Readings(self.ctx, self.payments)  # issue 16: several, repeats, requests
         # Typed commands and understood intents go through one table.
         self.commands: dict[str, Handler] = {
-            "cancel": self.payments.cancel,
+            "cancel": self.readings.cancel,
             "history": self.payments.history,
             "status": self.payments.status,
             "balance": self.payments.balance,
@@ -150,6 +152,8 @@ class Conversation:
     async def _tap(self, user: st.User, inc: Incoming, tapped: ButtonData | None) -> None:
         if isinstance(tapped, MenuTap):
             await self.menu_actions[tapped.action](user)
+        elif isinstance(tapped, PayTap) and several.owns(tapped.draft_id):
+            await self.readings.several.tap(user, tapped.draft_id, tapped.confirm)
         elif isinstance(tapped, PayTap) and tapped.confirm:
             await self.payments.confirm(user, inc, tapped.draft_id)
         elif isinstance(tapped, PayTap):
@@ -185,7 +189,8 @@ class Conversation:
             await self._answer(user, inc, phrases.is_yes(text))
             return
         if phrases.is_yes(text):
-            await self.payments.confirm_live(user, inc)
+            if not await self.readings.several.confirm_typed(user):
+                await self.payments.confirm_live(user, inc)
             return
         if command:
             await self.commands[command](user)
@@ -295,7 +300,9 @@ class Conversation:
         if answer is None:
             return
         intent = answer.intent
-        if intent == "send_payment":
+        if await self.readings.take(user, inc, answer):
+            pass
+        elif intent == "send_payment":
             await self.payments.on_intent(user, inc, answer)
         elif intent == "confirm":
             await self.payments.confirm_live(user, inc)

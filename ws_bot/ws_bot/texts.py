@@ -355,6 +355,71 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "Your message reached me late ({age}), so I did not act on it. If you still "
         "mean it, please send it again.",
     },
+    # ---- issue 16: several recipients, repeats, money requests (ws_bot.readings and friends)
+    "no_recurrence": {
+        "es": "Aún no puedo programar pagos que se repitan ({every}). Puedo hacerlo una sola "
+        "vez, ahora: confírmalo solo si eso quieres.",
+        "en": "I can't schedule repeating payments ({every}) yet. I can do it once, now: "
+        "confirm only if that's what you want.",
+    },
+    "request_unavailable": {
+        "es": "Todavía no puedo enviar solicitudes de cobro. No le pedí nada a {name} y no "
+        "envié dinero.",
+        "en": "I can't send money requests yet. I asked {name} for nothing and sent no money.",
+    },
+    "several_header": {
+        "es": "Resumen de {count} pagos:",
+        "en": "Summary of {count} payments:",
+    },
+    "several_line": {
+        "es": "• {what} · sale de tu billetera: {debit} (comisión: {fee})",
+        "en": "• {what} · leaves your wallet: {debit} (fee: {fee})",
+    },
+    "several_total": {
+        "es": "Total que sale de tu billetera: {total}",
+        "en": "Total leaving your wallet: {total}",
+    },
+    "several_split": {
+        "es": "(Reparto de {total}; tu parte se queda contigo.)",
+        "en": "(Splitting {total}; your own share stays with you.)",
+    },
+    "several_confirm": {
+        "es": "¿Confirmas todos? Cada pago se aprueba en tu billetera.",
+        "en": "Confirm them all? You approve each payment at your wallet.",
+    },
+    "several_amounts": {
+        "es": "¿Cuánto le envío a cada uno ({names})? Por ejemplo: 20 a Bob y 10 a Alice. "
+        "No envié nada.",
+        "en": "How much for each of them ({names})? For example: 20 to Bob and 10 to Alice. "
+        "Nothing was sent.",
+    },
+    "several_currency": {
+        "es": "Tu billetera es en {asset}: dime los montos en {asset}. No envié nada.",
+        "en": "Your wallet is in {asset}: tell me the amounts in {asset}. Nothing was sent.",
+    },
+    "several_unknown": {
+        "es": "Aún no conozco a: {names}. Guárdalos primero (por ejemplo: guarda a Alice como "
+        "$wallet.example/alice) y envíame el mensaje otra vez. No envié nada.",
+        "en": "I don't know these people yet: {names}. Save them first (for example: save Alice "
+        "as $wallet.example/alice) and send me the message again. Nothing was sent.",
+    },
+    "several_refused": {
+        "es": "No pude preparar el pago a {recipient}: {reason}. No envié ninguno de los pagos.",
+        "en": "I couldn't prepare the payment to {recipient}: {reason}. None of the payments "
+        "was sent.",
+    },
+    "several_gone": {
+        "es": "Ese resumen ya no está vigente (fue reemplazado o cancelado). No se envió nada.",
+        "en": "That summary is no longer valid (it was replaced or cancelled). Nothing was sent.",
+    },
+    "several_expired": {
+        "es": "Ese resumen venció: {items}. No se envió nada; pídemelo de nuevo.",
+        "en": "That summary expired: {items}. Nothing was sent; ask me again.",
+    },
+    "several_approve": {
+        "es": "Aprueba el pago de {what} en tu billetera. Te aviso cuando termine.",
+        "en": "Approve the payment of {what} at your wallet. I'll let you know when it's done.",
+    },
 }
 
 
