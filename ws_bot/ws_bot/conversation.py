@@ -20,7 +20,7 @@ from shared.contracts import (
     UnderstandRequest,
     UnderstandResponse,
 )
-from ws_bot import lateness, phrases, several
+from ws_bot import lateness, phrases
 from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import LlmClient, OpClient, Unavailable
@@ -75,7 +75,7 @@ class Conversation:
         # Typed commands and understood intents go through one table.
         self.commands: dict[str, Handler] = {
             "cancel": self.readings.cancel,
-            "history": self.payments.history,
+            "history": self.readings.history,
             "status": self.payments.status,
             "balance": self.payments.balance,
             "help": lambda user: self.ctx.menu(user, t(user.language, "help")),
@@ -91,7 +91,7 @@ class Conversation:
             MenuAction.SEND: lambda user: self.ctx.say.text(
                 user.wa_id, t(user.language, "ask_send")
             ),
-            MenuAction.HISTORY: self.payments.history,
+            MenuAction.HISTORY: self.readings.history,
             MenuAction.HELP: self.commands["help"],
         }
 
@@ -152,8 +152,8 @@ class Conversation:
     async def _tap(self, user: st.User, inc: Incoming, tapped: ButtonData | None) -> None:
         if isinstance(tapped, MenuTap):
             await self.menu_actions[tapped.action](user)
-        elif isinstance(tapped, PayTap) and several.owns(tapped.draft_id):
-            await self.readings.several.tap(user, tapped.draft_id, tapped.confirm)
+        elif isinstance(tapped, PayTap) and self.readings.owns(tapped.draft_id):
+            await self.readings.tap(user, inc, tapped.draft_id, tapped.confirm)
         elif isinstance(tapped, PayTap) and tapped.confirm:
             await self.payments.confirm(user, inc, tapped.draft_id)
         elif isinstance(tapped, PayTap):
@@ -189,7 +189,7 @@ class Conversation:
             await self._answer(user, inc, phrases.is_yes(text))
             return
         if phrases.is_yes(text):
-            if not await self.readings.several.confirm_typed(user):
+            if not await self.readings.confirm_typed(user, inc):
                 await self.payments.confirm_live(user, inc)
             return
         if command:

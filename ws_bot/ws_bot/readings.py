@@ -7,11 +7,13 @@ it is an ordinary payment for `Payments.on_intent`.
 from __future__ import annotations
 
 from shared.contracts import Intent, UnderstandResponse
-from ws_bot import lateness
+from ws_bot import lateness, several
 from ws_bot import store as st
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
 from ws_bot.paying import Payments
+from ws_bot.requests_flow import MoneyRequests
+from ws_bot.requests_flow import owns as request_owns
 from ws_bot.several import Several
 from ws_bot.texts import t
 
@@ -37,6 +39,7 @@ class Readings:
         self.ctx = ctx
         self.payments = payments
         self.several = Several(ctx, payments)
+        self.requests = MoneyRequests(ctx, payments)
 
     async def take(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> bool:
         """Handle a reading the single-payment dialogue would misread; False: not one of those
@@ -51,9 +54,8 @@ class Readings:
             # behind the usual summary and its Confirm button (the user's choice).
             text = t(lang, "no_recurrence", every=every(lang, answer.recurrence))
             await ctx.say.text(user.wa_id, text)
-        if answer.intent == Intent.REQUEST_PAYMENT:
-            name = answer.destinatario or "?"
-            await ctx.say.text(user.wa_id, t(lang, "request_unavailable", name=name))
+        if answer.intent == Intent.REQUEST_PAYMENT:  # Bob is asked to pay; never a payment
+            await self.requests.start(user, inc, answer)
             return True
         if answer.amount_issue is not None:
             await self._amount_issue(user, inc, answer)
@@ -69,7 +71,32 @@ class Readings:
         await self.payments._new_draft(user, inc, None, answer.destinatario)
         await self.ctx.say.text(user.wa_id, answer.response)
 
+    @staticmethod
+    def owns(tap_id: str) -> bool:
+        """Whether a PayTap is one of ours (a batch summary, a request) rather than a draft's."""
+        return several.owns(tap_id) or request_owns(tap_id)
+
+    async def tap(self, user: st.User, inc: Incoming, tap_id: str, yes: bool) -> None:
+        if several.owns(tap_id):
+            await self.several.tap(user, tap_id, yes)
+        else:
+            await self.requests.tap(user, inc, tap_id, yes)
+
+    async def confirm_typed(self, user: st.User, inc: Incoming) -> bool:
+        """'sí' at a batch or request summary: its Confirm; False when none is waiting."""
+        return await self.several.confirm_typed(user) or await self.requests.answer_typed(
+            user, True
+        )
+
     async def cancel(self, user: st.User) -> None:
-        """'cancel': a batch summary waiting for its confirmation, else the usual cancel."""
-        if not await self.several.cancel(user):
-            await self.payments.cancel(user)
+        """'cancel': a batch or request summary waiting for its confirmation, else the usual."""
+        if await self.several.cancel(user) or await self.requests.answer_typed(user, False):
+            return
+        await self.payments.cancel(user)
+
+    async def history(self, user: st.User) -> None:
+        """The payments' history, then the money requests made and received."""
+        await self.payments.history(user)
+        lines = await self.requests.history_lines(user)
+        if lines:
+            await self.ctx.say.text(user.wa_id, "\n".join(lines))

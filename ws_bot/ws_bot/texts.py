@@ -362,11 +362,6 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "I can't schedule repeating payments ({every}) yet. I can do it once, now: "
         "confirm only if that's what you want.",
     },
-    "request_unavailable": {
-        "es": "Todavía no puedo enviar solicitudes de cobro. No le pedí nada a {name} y no "
-        "envié dinero.",
-        "en": "I can't send money requests yet. I asked {name} for nothing and sent no money.",
-    },
     "several_header": {
         "es": "Resumen de {count} pagos:",
         "en": "Summary of {count} payments:",
@@ -420,6 +415,98 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "Aprueba el pago de {what} en tu billetera. Te aviso cuando termine.",
         "en": "Approve the payment of {what} at your wallet. I'll let you know when it's done.",
     },
+    "request_incomplete": {
+        "es": "Dime cuánto y a quién en un solo mensaje, por ejemplo: cóbrale 50 a Bob. "
+        "No pedí nada.",
+        "en": "Tell me how much and whom in one message, for example: request 50 from Bob. "
+        "Nothing was requested.",
+    },
+    "request_currency": {
+        "es": "Tu billetera es en {asset}: dime el monto en {asset}. No pedí nada.",
+        "en": "Your wallet is in {asset}: tell me the amount in {asset}. Nothing was requested.",
+    },
+    "request_which": {
+        "es": "Tengo varios contactos llamados {name}: escribe el nombre completo. No pedí nada.",
+        "en": "I have several contacts called {name}: write the full name. Nothing was requested.",
+    },
+    "request_self": {
+        "es": "No puedes pedirte dinero a ti mismo. No pedí nada.",
+        "en": "You can't request money from yourself. Nothing was requested.",
+    },
+    "request_summary": {
+        "es": "Solicitud de cobro:\n• Le pides: {amount}\n• A: *{payer}*\n• Llega a tu "
+        "billetera; tú no pagas nada.\n{how}\n¿La envío?",
+        "en": "Money request:\n• You ask for: {amount}\n• From: *{payer}*\n• It goes into your "
+        "wallet; you pay nothing.\n{how}\nSend it?",
+    },
+    "request_how_chat": {
+        "es": "{payer} la recibirá por WhatsApp para pagarla o rechazarla.",
+        "en": "{payer} will get it on WhatsApp to pay or decline.",
+    },
+    "request_how_link": {
+        "es": "{payer} no está en Paguito: te daré un enlace para compartirle.",
+        "en": "{payer} isn't on Paguito: I'll give you a link to share with them.",
+    },
+    "request_not_sent": {
+        "es": "Listo, no le pedí nada a {payer}.",
+        "en": "OK, I didn't ask {payer} for anything.",
+    },
+    "request_failed": {
+        "es": "No pude crear la solicitud: {reason}. No se pidió nada.",
+        "en": "I couldn't create the request: {reason}. Nothing was requested.",
+    },
+    "request_sent": {
+        "es": "📨 Le pedí {amount} a {payer}. Te aviso cuando pague, rechace o venza.",
+        "en": "📨 I asked {payer} for {amount}. I'll tell you when they pay, decline or it "
+        "expires.",
+    },
+    "request_link": {
+        "es": "📨 Solicitud creada por {amount}. {payer} no está en Paguito: compártele este "
+        "enlace; cualquier billetera Open Payments puede pagarlo:\n{url}\nTe aviso cuando se "
+        "pague o venza.",
+        "en": "📨 Request created for {amount}. {payer} isn't on Paguito: share this link with "
+        "them; any Open Payments wallet can pay it:\n{url}\nI'll tell you when it's paid or "
+        "expires.",
+    },
+    "request_to_payer": {
+        "es": "🙋 {requester} te pide {amount} con Paguito. ¿Pagas?",
+        "en": "🙋 {requester} asks you for {amount} with Paguito. Pay?",
+    },
+    "btn_pay_request": {"es": "Pagar", "en": "Pay"},
+    "btn_decline_request": {"es": "Rechazar", "en": "Decline"},
+    "request_you_declined": {
+        "es": "Rechazaste la solicitud de {requester} por {amount}. No se envió nada.",
+        "en": "You declined {requester}'s request for {amount}. Nothing was sent.",
+    },
+    "request_closed": {
+        "es": "Esa solicitud ya no está abierta ({status}).",
+        "en": "That request is no longer open ({status}).",
+    },
+    "request_cannot_pay": {
+        "es": "No pude preparar el pago de esa solicitud: {reason}. No se envió nada.",
+        "en": "I couldn't prepare the payment of that request: {reason}. Nothing was sent.",
+    },
+    "request_paid": {
+        "es": "✅ {payer} pagó tu solicitud de {amount}.",
+        "en": "✅ {payer} paid your request for {amount}.",
+    },
+    "request_declined": {
+        "es": "{payer} no pagó tu solicitud de {amount} (la rechazó). No recibiste nada.",
+        "en": "{payer} did not pay your request for {amount} (declined). You received nothing.",
+    },
+    "request_expired": {
+        "es": "⌛ Tu solicitud de {amount} a {payer} venció sin pagarse.",
+        "en": "⌛ Your request for {amount} from {payer} expired unpaid.",
+    },
+    "request_expired_payer": {
+        "es": "⌛ La solicitud de {requester} por {amount} venció; ya no se puede pagar.",
+        "en": "⌛ {requester}'s request for {amount} expired; it can't be paid now.",
+    },
+    "history_requests": {"es": "Solicitudes de cobro:", "en": "Money requests:"},
+    "request_status_asked": {"es": "pendiente", "en": "pending"},
+    "request_status_paid": {"es": "pagada", "en": "paid"},
+    "request_status_declined": {"es": "rechazada", "en": "declined"},
+    "request_status_expired": {"es": "vencida", "en": "expired"},
 }
 
 
