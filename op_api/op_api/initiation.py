@@ -47,6 +47,7 @@ from op_api.lifecycle import Status, transition
 from op_api.maximum import check_maximum
 from op_api.metrics import INITIATION_SECONDS
 from op_api.records import PaymentRecord, StoredToken
+from op_api.request_incoming import pay_existing
 from op_api.steps import complete_incoming, external_ref
 from op_api.store import DuplicateKey, utcnow
 from op_api.tokens import with_shared_grant
@@ -61,7 +62,9 @@ ABANDONED_AFTER = timedelta(seconds=120)
 
 
 def fingerprint(request: SendPaymentRequest) -> str:
-    fields = request.model_dump(by_alias=True, exclude={"idempotency_key"})
+    # A field added later is left out while unset, so earlier payments keep their fingerprint.
+    unset = {"incoming_payment_url"} if request.incoming_payment_url is None else set()
+    fields = request.model_dump(by_alias=True, exclude={"idempotency_key", *unset})
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
@@ -235,6 +238,16 @@ async def _incoming_payment(
         and earlier.receiver.id == receiver.id
     ):
         return earlier.incoming_payment_url, earlier.incoming_token
+    if request.incoming_payment_url:  # paying a money request: its incoming payment, as it is
+        url, token = await pay_existing(deps, receiver, request.incoming_payment_url)
+        await deps.store.update(
+            payment_id,
+            expect=Status.INITIATING,
+            receiver=receiver.wire(),
+            incoming_payment_url=url,
+            incoming_token=token.dump(),
+        )
+        return url, token
     metadata = {"externalRef": external_ref(payment_id)}
     if request.description:
         metadata["description"] = request.description

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from op_api.api import router
 from op_api.deps import Deps
+from op_api.payment_requests import router as payment_requests_router
 from op_api.platform import build_client, check_configuration
 from op_api.runner import PaymentRunner
 from op_api.settings import Settings, get_settings
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Open Payments client and payment state machine",
     )
     app.include_router(router)
+    app.include_router(payment_requests_router)  # money requests (issue 16)
     return app
 
 

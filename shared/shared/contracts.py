@@ -3,7 +3,10 @@
 - llm_back `POST /webhook/whatsapp`: `UnderstandRequest` → `UnderstandResponse`.
 - op_api `POST /send-payment`: `SendPaymentRequest` → `PaymentView`;
   `POST /confirm-payment`: `ConfirmPaymentRequest` → `PaymentView`;
-  `GET /payments/{id}` → `PaymentView`.
+  `GET /payments/{id}` → `PaymentView`;
+  `POST /payment-requests`: `PaymentRequestCreate` → `PaymentRequestView`;
+  `GET /payment-requests/{id}` and `DELETE /payment-requests/{id}` (decline) →
+  `PaymentRequestView`.
 """
 
 from __future__ import annotations
@@ -203,6 +206,11 @@ class SendPaymentRequest(_Strict):
     asset_code: str | None = Field(default=None, alias="assetCode", pattern=r"^[A-Z]{3}$")
     idempotency_key: str | None = Field(default=None, alias="idempotencyKey", max_length=256)
     description: str | None = Field(default=None, max_length=256)
+    # Added for issue 16: pay this incoming payment (a money request, `PaymentRequestView`)
+    # instead of a new one; it must belong to `receiverWalletUrl`.
+    incoming_payment_url: str | None = Field(
+        default=None, alias="incomingPaymentUrl", min_length=1, max_length=2048
+    )
 
     @field_validator("amount")
     @classmethod
@@ -251,3 +259,40 @@ class ErrorBody(_Open):
     """Every 4xx/5xx body: `{"detail": "<human-readable message>"}` (FastAPI's shape)."""
 
     detail: str | list[dict[str, object]]
+
+
+# ---------------------------------------------------------------- op_api: money requests (issue 16)
+
+
+class PaymentRequestCreate(_Strict):
+    """Ask to be paid: an incoming payment at the requester's wallet for exactly `amount`."""
+
+    requester_wallet_url: str = Field(alias="requesterWalletUrl", min_length=1, max_length=2048)
+    amount: str = Field(description="decimal string in the requester's asset, e.g. '50.00'")
+    description: str | None = Field(default=None, max_length=256)
+    expires_in_seconds: int = Field(default=86400, alias="expiresInSeconds", ge=1, le=30 * 86400)
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, v: str) -> str:
+        return SendPaymentRequest._positive_decimal(v)
+
+
+class PaymentRequestStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    DECLINED = "declined"  # closed before it was paid (declined, or the payer's payment ended)
+    EXPIRED = "expired"
+
+
+class PaymentRequestView(_Open):
+    request_id: str = Field(alias="requestId")
+    incoming_payment_url: str = Field(
+        alias="incomingPaymentUrl", description="any Open Payments wallet can pay it"
+    )
+    requester_wallet_url: str = Field(alias="requesterWalletUrl")
+    amount: MoneyView
+    received: MoneyView
+    expires_at: datetime | None = Field(default=None, alias="expiresAt")
+    status: PaymentRequestStatus
+    description: str | None = None

@@ -113,6 +113,14 @@ def _blanks() -> dict[str, str]:
         "base",
         "quote",
         "age",
+        # issue 16: several recipients, repeats, money requests
+        "every",
+        "count",
+        "total",
+        "names",
+        "payer",
+        "how",
+        "requester",
     ]
     return dict.fromkeys(names, "x")
 

@@ -42,6 +42,7 @@ from ws_bot.limits import RateLimiter
 from ws_bot.metrics import BACKEND_UNAVAILABLE, RATE_LIMITED
 from ws_bot.onboarding import Onboarding, language_from_text
 from ws_bot.paying import Payments
+from ws_bot.readings import Readings
 from ws_bot.records import Records
 from ws_bot.settings import Settings
 from ws_bot.texts import normalize_language, t
@@ -74,10 +75,12 @@ class Conversation:
         self.payments = Payments(self.ctx, self.book)
         self.confirmations = Confirmations(self.ctx, self.payments)
         self.records = Records(self.ctx)
+        # issue 16: several recipients, repeats, requests
+        self.readings = Readings(self.ctx, self.payments, self.confirmations, self.records)
         # Typed commands and understood intents go through one table.
         self.commands: dict[str, Handler] = {
-            "cancel": self.confirmations.cancel,
-            "history": self.records.history,
+            "cancel": self.readings.cancel,
+            "history": self.readings.history,
             "status": self.records.status,
             "balance": self.records.balance,
             "help": lambda user: self.ctx.menu(user, t(user.language, "help")),
@@ -93,7 +96,7 @@ class Conversation:
             MenuAction.SEND: lambda user: self.ctx.say.text(
                 user.wa_id, t(user.language, "ask_send")
             ),
-            MenuAction.HISTORY: self.records.history,
+            MenuAction.HISTORY: self.readings.history,
             MenuAction.HELP: self.commands["help"],
         }
 
@@ -154,6 +157,8 @@ class Conversation:
     async def _tap(self, user: st.User, inc: Incoming, tapped: ButtonData | None) -> None:
         if isinstance(tapped, MenuTap):
             await self.menu_actions[tapped.action](user)
+        elif isinstance(tapped, PayTap) and self.readings.owns(tapped.draft_id):
+            await self.readings.tap(user, inc, tapped.draft_id, tapped.confirm)
         elif isinstance(tapped, PayTap) and tapped.confirm:
             await self.confirmations.confirm(user, inc, tapped.draft_id)
         elif isinstance(tapped, PayTap):
@@ -184,7 +189,8 @@ class Conversation:
             await self._answer(user, inc, phrases.is_yes(text))
             return
         if phrases.is_yes(text):
-            await self.confirmations.confirm_live(user, inc)
+            if not await self.readings.confirm_typed(user, inc):
+                await self.confirmations.confirm_live(user, inc)
             return
         if command:
             await self.commands[command](user)
@@ -299,7 +305,9 @@ class Conversation:
         if answer is None:
             return
         intent = answer.intent
-        if intent == "send_payment":
+        if await self.readings.take(user, inc, answer):
+            pass
+        elif intent == "send_payment":
             await self.payments.on_intent(user, inc, answer)
         elif intent == "confirm":
             await self.confirmations.confirm_live(user, inc)

@@ -57,11 +57,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ready_checks.update({"llm_back": llm_ready, "op_api": op_ready})
     worker.start()
     poller.start()
+    conversation.readings.requests.start_sweeping()  # money requests' outcomes (issue 16)
     try:
         yield
     finally:
         await worker.stop()
         await poller.stop()
+        await conversation.readings.requests.stop()
         await app.state.statuses.stop()
         for client in (llm, op, wallets):
             await client.aclose()

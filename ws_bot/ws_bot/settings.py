@@ -48,6 +48,9 @@ class Settings(ServiceSettings):
     poll_max_seconds: float = Field(default=30.0, gt=0)
     poll_lease_seconds: float = Field(default=60.0, gt=0, description="A poller's claim on a row")
     poller_tick_seconds: float = Field(default=1.0, gt=0)
+    payment_request_ttl_seconds: int = Field(
+        default=86400, ge=1, le=30 * 86400, description="How long a money request can be paid"
+    )
     rate_limit_messages: int = Field(default=20, ge=1, description="Messages per user per window")
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)
     worker_concurrency: int = Field(default=4, ge=1, le=64)

@@ -358,6 +358,158 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "Your message reached me late ({age}), so I did not act on it. If you still "
         "mean it, please send it again.",
     },
+    # ---- issue 16: several recipients, repeats, money requests (ws_bot.readings and friends)
+    "no_recurrence": {
+        "es": "Aún no puedo programar pagos que se repitan ({every}). Puedo hacerlo una sola "
+        "vez, ahora: confírmalo solo si eso quieres.",
+        "en": "I can't schedule repeating payments ({every}) yet. I can do it once, now: "
+        "confirm only if that's what you want.",
+    },
+    "several_header": {
+        "es": "Resumen de {count} pagos:",
+        "en": "Summary of {count} payments:",
+    },
+    "several_line": {
+        "es": "• {what} · sale de tu billetera: {debit} (comisión: {fee})",
+        "en": "• {what} · leaves your wallet: {debit} (fee: {fee})",
+    },
+    "several_total": {
+        "es": "Total que sale de tu billetera: {total}",
+        "en": "Total leaving your wallet: {total}",
+    },
+    "several_split": {
+        "es": "(Reparto de {total}; tu parte se queda contigo.)",
+        "en": "(Splitting {total}; your own share stays with you.)",
+    },
+    "several_confirm": {
+        "es": "¿Confirmas todos? Cada pago se aprueba en tu billetera.",
+        "en": "Confirm them all? You approve each payment at your wallet.",
+    },
+    "several_amounts": {
+        "es": "¿Cuánto le envío a cada uno ({names})? Por ejemplo: 20 a Bob y 10 a Alice. "
+        "No envié nada.",
+        "en": "How much for each of them ({names})? For example: 20 to Bob and 10 to Alice. "
+        "Nothing was sent.",
+    },
+    "several_currency": {
+        "es": "Tu billetera es en {asset}: dime los montos en {asset}. No envié nada.",
+        "en": "Your wallet is in {asset}: tell me the amounts in {asset}. Nothing was sent.",
+    },
+    "several_unknown": {
+        "es": "Aún no conozco a: {names}. Guárdalos primero (por ejemplo: guarda a Alice como "
+        "$wallet.example/alice) y envíame el mensaje otra vez. No envié nada.",
+        "en": "I don't know these people yet: {names}. Save them first (for example: save Alice "
+        "as $wallet.example/alice) and send me the message again. Nothing was sent.",
+    },
+    "several_refused": {
+        "es": "No pude preparar el pago a {recipient}: {reason}. No envié ninguno de los pagos.",
+        "en": "I couldn't prepare the payment to {recipient}: {reason}. None of the payments "
+        "was sent.",
+    },
+    "several_gone": {
+        "es": "Ese resumen ya no está vigente (fue reemplazado o cancelado). No se envió nada.",
+        "en": "That summary is no longer valid (it was replaced or cancelled). Nothing was sent.",
+    },
+    "several_expired": {
+        "es": "Ese resumen venció: {items}. No se envió nada; pídemelo de nuevo.",
+        "en": "That summary expired: {items}. Nothing was sent; ask me again.",
+    },
+    "several_approve": {
+        "es": "Aprueba el pago de {what} en tu billetera. Te aviso cuando termine.",
+        "en": "Approve the payment of {what} at your wallet. I'll let you know when it's done.",
+    },
+    "request_incomplete": {
+        "es": "Dime cuánto y a quién en un solo mensaje, por ejemplo: cóbrale 50 a Bob. "
+        "No pedí nada.",
+        "en": "Tell me how much and whom in one message, for example: request 50 from Bob. "
+        "Nothing was requested.",
+    },
+    "request_currency": {
+        "es": "Tu billetera es en {asset}: dime el monto en {asset}. No pedí nada.",
+        "en": "Your wallet is in {asset}: tell me the amount in {asset}. Nothing was requested.",
+    },
+    "request_which": {
+        "es": "Tengo varios contactos llamados {name}: escribe el nombre completo. No pedí nada.",
+        "en": "I have several contacts called {name}: write the full name. Nothing was requested.",
+    },
+    "request_self": {
+        "es": "No puedes pedirte dinero a ti mismo. No pedí nada.",
+        "en": "You can't request money from yourself. Nothing was requested.",
+    },
+    "request_summary": {
+        "es": "Solicitud de cobro:\n• Le pides: {amount}\n• A: *{payer}*\n• Llega a tu "
+        "billetera; tú no pagas nada.\n{how}\n¿La envío?",
+        "en": "Money request:\n• You ask for: {amount}\n• From: *{payer}*\n• It goes into your "
+        "wallet; you pay nothing.\n{how}\nSend it?",
+    },
+    "request_how_chat": {
+        "es": "{payer} la recibirá por WhatsApp para pagarla o rechazarla.",
+        "en": "{payer} will get it on WhatsApp to pay or decline.",
+    },
+    "request_how_link": {
+        "es": "{payer} no está en Paguito: te daré un enlace para compartirle.",
+        "en": "{payer} isn't on Paguito: I'll give you a link to share with them.",
+    },
+    "request_not_sent": {
+        "es": "Listo, no le pedí nada a {payer}.",
+        "en": "OK, I didn't ask {payer} for anything.",
+    },
+    "request_failed": {
+        "es": "No pude crear la solicitud: {reason}. No se pidió nada.",
+        "en": "I couldn't create the request: {reason}. Nothing was requested.",
+    },
+    "request_sent": {
+        "es": "📨 Le pedí {amount} a {payer}. Te aviso cuando pague, rechace o venza.",
+        "en": "📨 I asked {payer} for {amount}. I'll tell you when they pay, decline or it "
+        "expires.",
+    },
+    "request_link": {
+        "es": "📨 Solicitud creada por {amount}. {payer} no está en Paguito: compártele este "
+        "enlace; cualquier billetera Open Payments puede pagarlo:\n{url}\nTe aviso cuando se "
+        "pague o venza.",
+        "en": "📨 Request created for {amount}. {payer} isn't on Paguito: share this link with "
+        "them; any Open Payments wallet can pay it:\n{url}\nI'll tell you when it's paid or "
+        "expires.",
+    },
+    "request_to_payer": {
+        "es": "🙋 {requester} te pide {amount} con Paguito. ¿Pagas?",
+        "en": "🙋 {requester} asks you for {amount} with Paguito. Pay?",
+    },
+    "btn_pay_request": {"es": "Pagar", "en": "Pay"},
+    "btn_decline_request": {"es": "Rechazar", "en": "Decline"},
+    "request_you_declined": {
+        "es": "Rechazaste la solicitud de {requester} por {amount}. No se envió nada.",
+        "en": "You declined {requester}'s request for {amount}. Nothing was sent.",
+    },
+    "request_closed": {
+        "es": "Esa solicitud ya no está abierta ({status}).",
+        "en": "That request is no longer open ({status}).",
+    },
+    "request_cannot_pay": {
+        "es": "No pude preparar el pago de esa solicitud: {reason}. No se envió nada.",
+        "en": "I couldn't prepare the payment of that request: {reason}. Nothing was sent.",
+    },
+    "request_paid": {
+        "es": "✅ {payer} pagó tu solicitud de {amount}.",
+        "en": "✅ {payer} paid your request for {amount}.",
+    },
+    "request_declined": {
+        "es": "{payer} no pagó tu solicitud de {amount} (la rechazó). No recibiste nada.",
+        "en": "{payer} did not pay your request for {amount} (declined). You received nothing.",
+    },
+    "request_expired": {
+        "es": "⌛ Tu solicitud de {amount} a {payer} venció sin pagarse.",
+        "en": "⌛ Your request for {amount} from {payer} expired unpaid.",
+    },
+    "request_expired_payer": {
+        "es": "⌛ La solicitud de {requester} por {amount} venció; ya no se puede pagar.",
+        "en": "⌛ {requester}'s request for {amount} expired; it can't be paid now.",
+    },
+    "history_requests": {"es": "Solicitudes de cobro:", "en": "Money requests:"},
+    "request_status_asked": {"es": "pendiente", "en": "pending"},
+    "request_status_paid": {"es": "pagada", "en": "paid"},
+    "request_status_declined": {"es": "rechazada", "en": "declined"},
+    "request_status_expired": {"es": "vencida", "en": "expired"},
 }
 
 

@@ -1,0 +1,265 @@
+"""Several recipients in one message ("20 a Bob y 10 a Alice", "split 60 between Bob, Alice and
+me"): every share quoted at op_api, one summary listing each, one confirmation, then each
+payment followed to its own result by the poller. Nothing is dropped: when a share cannot be
+paid (no amount, unknown recipient, refused quote) nothing is paid and the user is told why.
+
+The batch waits for its confirmation in `users.pending` (kind "several"): like every open
+question it is replaced by the next one, and a tap on a replaced batch is refused. Each payment
+has its own grant (one approval link each).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from shared.contracts import FINAL_STATUSES, SendPaymentRequest, Share, UnderstandResponse
+from shared.money import MoneyError, parse_decimal
+from ws_bot import store as st
+from ws_bot.addressbook import Recipient
+from ws_bot.backends import Refused, Unavailable
+from ws_bot.buttons import PayTap
+from ws_bot.dialog import Context
+from ws_bot.incoming import Incoming
+from ws_bot.metrics import BACKEND_UNAVAILABLE
+from ws_bot.paying import Payments
+from ws_bot.phrases import clean_name
+from ws_bot.summary import quote_of, what
+from ws_bot.texts import plain_reason, t
+
+logger = logging.getLogger(__name__)
+KIND = "several"
+PREFIX = "several-"  # batch ids, so a tap on a batch summary is told apart from a draft's
+MAX_SHARES = 10
+
+
+def owns(draft_id: str) -> bool:
+    """Whether a summary's PayTap belongs to a batch (not to a single draft)."""
+    return draft_id.startswith(PREFIX)
+
+
+def _batch(user: st.User) -> dict[str, Any] | None:
+    pending = user.pending or {}
+    return pending if pending.get("kind") == KIND else None
+
+
+def _value(text: str | None) -> Decimal:
+    try:
+        return parse_decimal(text or "0")
+    except MoneyError:
+        return Decimal(0)
+
+
+def _line(lang: str | None, share: dict[str, Any]) -> str:
+    return t(lang, "what", amount=share["quote"]["receive"], recipient=share["label"])
+
+
+def _items(lang: str | None, shares: list[dict[str, Any]]) -> str:
+    return "; ".join(_line(lang, s) for s in shares)
+
+
+class Several:
+    def __init__(self, ctx: Context, payments: Payments) -> None:
+        self.ctx = ctx
+        self.payments = payments
+
+    async def start(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+        ctx, lang = self.ctx, user.language
+        shares: list[Share] = list(answer.recipients or [])[:MAX_SHARES]
+        if any(s.monto is None for s in shares):
+            names = ", ".join(clean_name(s.destinatario) for s in shares)
+            await ctx.say.text(user.wa_id, t(lang, "several_amounts", names=names))
+            return
+        asset = user.wallet_asset
+        if any(s.currency and asset and s.currency.upper() != asset for s in shares):
+            await ctx.say.text(user.wa_id, t(lang, "several_currency", asset=asset))
+            return
+        found: list[Recipient] = []
+        unknown: list[str] = []
+        for share in shares:
+            who = await self.payments.book.find_recipient(user, share.destinatario)
+            if isinstance(who, Recipient):
+                found.append(who)
+            else:  # unknown, or several contacts by that name
+                unknown.append(clean_name(share.destinatario))
+        if unknown:
+            names = ", ".join(unknown)
+            await ctx.say.text(user.wa_id, t(lang, "several_unknown", names=names))
+            return
+        await self._replace_open_draft(user)
+        await ctx.say.react(user.wa_id, inc.message_id, "⏳")
+        quoted = await self._quote_all(user, inc, shares, found)
+        if quoted is None:
+            return
+        batch_id = PREFIX + uuid.uuid4().hex
+        pending = {"kind": KIND, "batch": batch_id, "source": inc.message_id, "shares": quoted}
+        await ctx.store.update_user(user.wa_id, pending=pending)
+        user.pending = pending
+        await ctx.say.buttons(
+            user.wa_id,
+            self._summary(lang, quoted, answer.split_total),
+            [
+                (t(lang, "btn_confirm"), PayTap(batch_id, True).to_str()),
+                (t(lang, "btn_cancel"), PayTap(batch_id, False).to_str()),
+            ],
+        )
+
+    async def _replace_open_draft(self, user: st.User) -> None:
+        """One live payment dialogue per user: the batch replaces an unconfirmed draft."""
+        draft = await self.ctx.store.open_draft(user.wa_id)
+        if draft is None or not draft.payment_id:
+            if draft is not None:
+                await self.ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.SUPERSEDED)
+            return
+        if await self.ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.SUPERSEDED):
+            await self._cancel_at_op([draft.payment_id])
+            replaced = t(user.language, "replaced", what=what(user.language, draft))
+            await self.ctx.say.text(user.wa_id, replaced)
+
+    async def _quote_all(
+        self, user: st.User, inc: Incoming, shares: list[Share], found: list[Recipient]
+    ) -> list[dict[str, Any]] | None:
+        """Every share quoted, or none (the ones already quoted are cancelled) and the user told."""
+        ctx, lang = self.ctx, user.language
+        assert user.wallet_url
+        quoted: list[dict[str, Any]] = []
+        for i, (share, who) in enumerate(zip(shares, found, strict=True)):
+            assert share.monto
+            label = clean_name(who.label)
+            problem: str | None = None
+            try:
+                view = await ctx.op.send_payment(
+                    SendPaymentRequest(
+                        sender_wallet_url=user.wallet_url,
+                        receiver_wallet_url=who.wallet_url,
+                        amount=share.monto,
+                        amount_type="receive",
+                        idempotency_key=f"{inc.message_id}:{i}"[:256],
+                        description=f"Paguito: {user.name}"[:256] if user.name else None,
+                    )
+                )
+                if view.status in FINAL_STATUSES or not view.confirmation_url:
+                    problem = view.failure_reason or view.status.value
+            except Unavailable:
+                BACKEND_UNAVAILABLE.labels("op_api").inc()
+                problem = "unavailable"
+            except Refused as exc:
+                problem = str(exc)
+            if problem is not None:
+                await self._cancel_at_op([q["paymentId"] for q in quoted])
+                await ctx.say.react(user.wa_id, inc.message_id, "❌")
+                reason = (
+                    t(lang, "op_down") if problem == "unavailable" else plain_reason(lang, problem)
+                )
+                await ctx.say.text(
+                    user.wa_id, t(lang, "several_refused", recipient=label, reason=reason)
+                )
+                return None
+            quoted.append(
+                {
+                    "paymentId": view.payment_id,
+                    "label": label,
+                    "wallet": who.wallet_url,
+                    "waId": who.wa_id,
+                    "quote": quote_of(view, lang or "es"),
+                }
+            )
+        return quoted
+
+    @staticmethod
+    def _summary(lang: str | None, shares: list[dict[str, Any]], split_total: str | None) -> str:
+        lines = [t(lang, "several_header", count=len(shares))]
+        debits: list[dict[str, Any]] = []
+        for share in shares:
+            quote = share["quote"]
+            lines.append(
+                t(
+                    lang,
+                    "several_line",
+                    what=_line(lang, share),
+                    debit=quote["debit"],
+                    fee=quote["fee"],
+                )
+            )
+            debits.append(quote.get("debitView") or {})
+        assets = {d.get("assetCode") for d in debits}
+        if len(assets) == 1 and None not in assets:
+            total = sum((_value(d.get("value")) for d in debits), Decimal(0))
+            lines.append(t(lang, "several_total", total=f"{total} {assets.pop()}"))
+        if split_total:
+            lines.append(t(lang, "several_split", total=split_total))
+        lines.append(t(lang, "several_confirm"))
+        return "\n".join(lines)
+
+    async def tap(self, user: st.User, batch_id: str, confirm: bool) -> None:
+        """Confirm or Cancel on a batch summary (or a typed yes while one waits)."""
+        ctx, lang = self.ctx, user.language
+        batch = _batch(user)
+        if batch is None or batch.get("batch") != batch_id:
+            await ctx.say.text(user.wa_id, t(lang, "several_gone"))
+            return
+        shares: list[dict[str, Any]] = list(batch["shares"])
+        await ctx.forget_question(user)
+        expired = any((s["quote"].get("expiresAt") or 0) < time.time() for s in shares)
+        if not confirm or expired:
+            await self._cancel_at_op([s["paymentId"] for s in shares])
+            await ctx.say.react(user.wa_id, batch.get("source"), "✖️")
+            key = "several_expired" if confirm else "cancelled_items"
+            await ctx.say.text(user.wa_id, t(lang, key, items=_items(lang, shares)))
+            return
+        now = time.time()
+        for share in shares:
+            quote = share["quote"]
+            await ctx.store.add_payment(
+                st.Payment(
+                    payment_id=share["paymentId"],
+                    wa_id=user.wa_id,
+                    draft_id=batch_id,
+                    status="awaiting_approval",
+                    recipient_label=share["label"],
+                    receiver_wallet=share["wallet"],
+                    receiver_wa_id=share["waId"],
+                    debit={"text": quote.get("debit"), "view": quote.get("debitView")},
+                    receive={"text": quote.get("receive"), "view": quote.get("receiveView")},
+                    react_message_id=batch.get("source"),
+                    deadline=now + ctx.settings.poll_deadline_seconds,
+                    next_poll_at=now + ctx.settings.poll_initial_seconds,
+                    attempts=0,
+                    notified=False,
+                    created_at=now,
+                )
+            )
+        for share in shares:  # one grant per payment: one approval each
+            await ctx.say.url_button(
+                user.wa_id,
+                t(lang, "several_approve", what=_line(lang, share)),
+                t(lang, "btn_approve"),
+                share["quote"]["confirmationUrl"],
+            )
+        ctx.wake_poller()
+
+    async def confirm_typed(self, user: st.User) -> bool:
+        """'sí' while a batch summary waits: the same as its Confirm button."""
+        batch = _batch(user)
+        if batch is None:
+            return False
+        await self.tap(user, str(batch.get("batch")), True)
+        return True
+
+    async def cancel(self, user: st.User) -> bool:
+        """'cancel' while a batch summary waits: every quoted share is cancelled and named."""
+        batch = _batch(user)
+        if batch is None:
+            return False
+        await self.tap(user, str(batch.get("batch")), False)
+        return True
+
+    async def _cancel_at_op(self, payment_ids: list[str]) -> None:
+        for payment_id in payment_ids:
+            try:
+                await self.ctx.op.cancel_payment(payment_id)
+            except Unavailable:
+                logger.warning("op_api unavailable while cancelling a batch quote")
