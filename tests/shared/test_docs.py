@@ -55,3 +55,17 @@ def test_the_docs_index_lists_every_document() -> None:
     for doc in sorted((ROOT / "docs").glob("*.md")):
         if doc.name != "README.md":
             assert f"]({doc.name})" in index, doc.name
+
+
+def test_the_conversation_doc_names_every_draft_state_and_question() -> None:
+    """The draft diagram is written by hand: at least every state and question must be in it."""
+    from ws_bot.dialog import Question
+    from ws_bot.store import DraftStatus
+
+    text = (ROOT / "docs" / "conversation.md").read_text()
+    (diagram,) = re.findall(r"```mermaid\n(.*?)\n```", text, flags=re.DOTALL)
+    drawn = set(re.findall(r"\b([a-z_]+)\b\s*(?:-->|:)", diagram)) | set(
+        re.findall(r"-->\s*([a-z_]+)", diagram)
+    )
+    assert {s.value for s in DraftStatus} <= drawn
+    assert all(f"`{q.value}`" in text for q in Question)
