@@ -281,7 +281,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
-        "--database-url", default=None, help="ws_bot's DATABASE_URL (default: its SQLite file); the baseline stays on SQLite",
+        "--database-url",
+        default=None,
+        help="ws_bot's DATABASE_URL (default: its SQLite file); the baseline stays on SQLite",
     )
     args = parser.parse_args(argv or [])
     with tempfile.TemporaryDirectory(prefix="ack-bench-") as tmp, spawner(Path(tmp)) as spawn:
