@@ -204,8 +204,9 @@ class InboxWorker:
             for webhook in stored:
                 try:
                     items, found = split_update(json.loads(webhook.body))
-                except (ValueError, RecursionError, BadUpdate) as exc:
+                except Exception as exc:
                     # Signed by Meta and acknowledged, yet not splittable: keep it for a person.
+                    # Any error, not only BadUpdate: one body left pending would block the rest.
                     logger.error(
                         "webhook body does not split; marked bad",
                         extra={"webhook_id": webhook.id, "reason": str(exc)[:200]},
