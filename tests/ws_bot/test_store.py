@@ -16,7 +16,7 @@ from sandbox.phone import meta
 from shared.db import create_engine
 from tests.ws_bot.support import run_async
 from ws_bot.settings import Settings
-from ws_bot.store import Store, webhooks
+from ws_bot.store import InboxMessage, Store, in_sent_order, webhooks
 from ws_bot.worker import InboxWorker
 
 
@@ -24,7 +24,8 @@ async def _enqueue(store: Store, items: list[tuple[str, str, bytes]]) -> int:
     """Store one webhook body and file it as already split into `items`; how many were new."""
     await store.store_webhook(b"{}")
     (webhook,) = await store.pending_webhooks()
-    return (await store.file_webhooks([(webhook.id, items)], [])).new
+    messages = [InboxMessage(*item, sent_at=0.0) for item in items]
+    return (await store.file_webhooks([(webhook.id, messages)], [])).new
 
 
 def test_dedupe_claims_and_pruning(tmp_path: Path) -> None:
@@ -57,7 +58,16 @@ async def _scenario(tmp_path: Path) -> None:
         assert [w.body for w in stored] == [f'{{"n":{i}}}'.encode() for i in range(20)]
         # Filed together, a message id repeated across bodies is new exactly once.
         filed = await store.file_webhooks(
-            [(w.id, [("m9", "222", b"{}"), (f"x{i}", "222", b"{}")]) for i, w in enumerate(stored)],
+            [
+                (
+                    w.id,
+                    [
+                        InboxMessage("m9", "222", b"{}", 0.0),
+                        InboxMessage(f"x{i}", "222", b"{}", 0.0),
+                    ],
+                )
+                for i, w in enumerate(stored)
+            ],
             [],
         )
         assert (filed.new, filed.duplicate) == (21, 19)
@@ -114,6 +124,48 @@ async def _splitting(tmp_path: Path) -> None:
         assert "message without id" in note
     finally:
         await store.engine.dispose()
+
+
+def test_messages_filed_together_are_handled_in_the_order_they_were_sent(tmp_path: Path) -> None:
+    """Issue 15: Meta may deliver a user's messages out of order; the newer one arriving first
+    must not be handled first."""
+    run_async(lambda: _sent_order(tmp_path))
+
+
+async def _sent_order(tmp_path: Path) -> None:
+    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    await store.create()
+    worker = InboxWorker(_settings(), store, None, None)  # type: ignore[arg-type]
+
+    def body(message_id: str, text: str, sent: int) -> bytes:
+        msg = meta.message("111", message_id, "text", {"body": text})
+        msg["timestamp"] = str(sent)
+        update = meta.message_update(
+            phone_id="1", display_phone="15550001234", wa_id="111", name="Ana", messages=[msg]
+        )
+        return json.dumps(update).encode()
+
+    try:
+        await store.store_webhook(body("wamid.new", "send 3 to Bob", 1_700_000_060))
+        await store.store_webhook(body("wamid.old", "cancel", 1_700_000_000))
+        await worker.split()
+        handled = []
+        while items := await store.claim_inbox("r", 60, 10, set()):
+            for item in items:
+                handled.append(item.message_id)
+                await store.finish_inbox(item.id)
+        assert handled == ["wamid.old", "wamid.new"]
+    finally:
+        await store.engine.dispose()
+
+
+def test_sent_order_keeps_arrival_order_for_ties_and_missing_times() -> None:
+    def m(message_id: str, sent: float) -> InboxMessage:
+        return InboxMessage(message_id, "1", b"{}", sent)
+
+    messages = [m("a", 20), m("b", 0), m("c", 10), m("d", 10), m("e", 0)]
+    # "b" has no time: it stays after "a"; "e" stays after "d".
+    assert [x.message_id for x in in_sent_order(messages)] == ["c", "d", "e", "a", "b"]
 
 
 def test_a_message_that_keeps_failing_is_parked_and_the_user_told(tmp_path: Path) -> None:

@@ -153,8 +153,8 @@ def test_split_update_fills_user_id_and_separates_messages() -> None:
     }
     items, statuses = split_update(body)
     assert len(statuses) == 1
-    assert [(mid, wa) for mid, wa, _ in items] == [("m1", "111"), ("m2", "222")]
-    second = json.loads(items[1][2])["entry"][0]["changes"][0]["value"]
+    assert [(m.message_id, m.wa_id) for m in items] == [("m1", "111"), ("m2", "222")]
+    second = json.loads(items[1].payload)["entry"][0]["changes"][0]["value"]
     assert second["contacts"] == [{"wa_id": "222", "profile": {"name": "B"}, "user_id": "222"}]
     assert second["messages"][0]["id"] == "m2"
     assert "statuses" not in second

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -195,6 +195,27 @@ class Filed:
     new: int
     duplicate: int
     bad: int
+
+
+class InboxMessage(NamedTuple):
+    """One message of a webhook body, as the worker files it in the inbox."""
+
+    message_id: str
+    wa_id: str
+    payload: bytes  # a single-message webhook update, as pywa reads it
+    sent_at: float  # the message's own timestamp (0 when it carries none)
+
+
+def in_sent_order(messages: list[InboxMessage]) -> list[InboxMessage]:
+    """Oldest first: Meta may deliver a user's messages out of order, and rows are handled in
+    the order they are filed. A message without a timestamp keeps its place after the one
+    before it (the sort is stable)."""
+    keyed: list[tuple[float, InboxMessage]] = []
+    last = 0.0
+    for message in messages:
+        last = message.sent_at or last
+        keyed.append((last, message))
+    return [message for _, message in sorted(keyed, key=lambda pair: pair[0])]
 
 
 @dataclass(frozen=True)
@@ -416,12 +437,13 @@ class Store:
         return [StoredWebhook(row.id, bytes(row.body)) for row in rows]
 
     async def file_webhooks(
-        self, split: list[tuple[int, list[tuple[str, str, bytes]]]], bad: list[tuple[int, str]]
+        self, split: list[tuple[int, list[InboxMessage]]], bad: list[tuple[int, str]]
     ) -> Filed:
         """In one transaction: add the messages of the `split` bodies to the inbox (a message id
         already there is ignored: that is the dedupe, across restarts and replicas), mark those
-        bodies split, and mark the `bad` ones with their reason."""
-        messages = [item for _, items in split for item in items]
+        bodies split, and mark the `bad` ones with their reason. Messages filed together go in
+        the order they were sent, whatever order their bodies arrived in."""
+        messages = in_sent_order([item for _, items in split for item in items])
         new_ids: set[str] = set()
         async with self._write() as conn:
             if messages:
@@ -435,7 +457,7 @@ class Store:
                         "attempts": 0,
                         "received_at": now,
                     }
-                    for message_id, wa_id, payload in messages
+                    for message_id, wa_id, payload, _ in messages
                 ]
                 for start in range(0, len(rows), INSERT_CHUNK):
                     result = await conn.execute(
@@ -456,7 +478,7 @@ class Store:
                     .where(webhooks.c.id == row_id, webhooks.c.status == "pending")
                     .values(status="bad", note=reason[:256])
                 )
-        new = len({message_id for message_id, _, _ in messages} & new_ids)
+        new = len({message.message_id for message in messages} & new_ids)
         return Filed(new=new, duplicate=len(messages) - new, bad=len(bad))
 
     async def claim_inbox(

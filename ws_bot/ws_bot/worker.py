@@ -30,7 +30,7 @@ from ws_bot.conversation import Conversation
 from ws_bot.intake import Intake
 from ws_bot.metrics import WEBHOOK_MESSAGES, WEBHOOK_UNSPLITTABLE
 from ws_bot.settings import Settings
-from ws_bot.store import SPLIT_BATCH, InboxItem, Store
+from ws_bot.store import SPLIT_BATCH, InboxItem, InboxMessage, Store
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +49,22 @@ def check_update_shape(body: Any) -> None:
         raise BadUpdate("not a webhook update")
 
 
-def split_update(body: Any) -> tuple[list[tuple[str, str, bytes]], list[dict[str, Any]]]:
+def _sent_at(msg: dict[str, Any]) -> float:
+    """A message's `timestamp` (seconds, sent as a string); 0 when missing or unreadable."""
+    try:
+        return max(float(msg.get("timestamp") or 0), 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def split_update(body: Any) -> tuple[list[InboxMessage], list[dict[str, Any]]]:
     """One (message_id, wa_id, single-message update) per message; and the status entries.
 
     Each single update keeps its entry id and metadata and carries only the contact of its
     sender, with `user_id` filled in (pywa requires it; older payloads have only `wa_id`).
     """
     check_update_shape(body)
-    items: list[tuple[str, str, bytes]] = []
+    items: list[InboxMessage] = []
     statuses: list[dict[str, Any]] = []
     for entry in body["entry"]:
         if not isinstance(entry, dict):
@@ -107,7 +115,7 @@ def split_update(body: Any) -> tuple[list[tuple[str, str, bytes]], list[dict[str
                     ],
                 }
                 payload = json.dumps(single, separators=(",", ":"), ensure_ascii=False).encode()
-                items.append((str(msg["id"])[:256], wa_id[:64], payload))
+                items.append(InboxMessage(str(msg["id"])[:256], wa_id[:64], payload, _sent_at(msg)))
     return items, statuses
 
 
@@ -198,7 +206,7 @@ class InboxWorker:
             stored = await self.store.pending_webhooks()
             if not stored:
                 return new
-            split: list[tuple[int, list[tuple[str, str, bytes]]]] = []
+            split: list[tuple[int, list[InboxMessage]]] = []
             bad: list[tuple[int, str]] = []
             statuses: list[dict[str, Any]] = []
             for webhook in stored:
