@@ -38,6 +38,7 @@ from op_api.client import OpenPaymentsClient  # noqa: E402
 from op_api.deps import Deps  # noqa: E402
 from op_api.initiation import send_payment  # noqa: E402
 from op_api.platform import signing_key  # noqa: E402
+from op_api.sealing import TokenSealer  # noqa: E402
 from op_api.settings import Settings  # noqa: E402
 from op_api.store import PaymentStore  # noqa: E402
 from shared.contracts import SendPaymentRequest  # noqa: E402
@@ -149,7 +150,7 @@ class InProcess:
             http_client=httpx.AsyncClient(transport=self.transport),
             allow_insecure_http=True,
         )
-        self.store = PaymentStore(self.engine, "bench_")
+        self.store = PaymentStore(self.engine, "bench_", sealer=TokenSealer.from_secret("bench"))
 
     async def once(self) -> tuple[float, int, int]:
         """A cold initiation: fresh caches, so every step goes to the wallet."""

@@ -14,6 +14,7 @@ from op_api.deps import Deps
 from op_api.payment_requests import router as payment_requests_router
 from op_api.platform import build_client, check_configuration
 from op_api.runner import PaymentRunner
+from op_api.sealing import TokenSealer
 from op_api.settings import Settings, get_settings
 from op_api.store import PaymentStore
 from shared.app import create_service_app
@@ -32,7 +33,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.error("cannot start: %s", exc)
         raise
     db = create_engine(settings.database_url, settings.sqlite_path)
-    store = PaymentStore(db, settings.db_table_prefix)
+    sealer = TokenSealer.from_secret(settings.token_sealing_secret)
+    store = PaymentStore(db, settings.db_table_prefix, sealer=sealer)
     await store.create_schema()
     deps = Deps(settings=settings, client=client, store=store)
     runner = PaymentRunner(deps)

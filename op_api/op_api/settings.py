@@ -66,6 +66,11 @@ class Settings(ServiceSettings):
         description="Largest amount one payment may request, in the units of the asset it is "
         "written in (e.g. 500 → at most 500.00 USD or 500 MXN); unset: no limit but the wallet's.",
     )
+    token_encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Key that seals GNAP tokens in the database (default: derived from "
+        "INTERNAL_API_TOKEN). Changing it makes the tokens of payments in flight unreadable.",
+    )
     db_table_prefix: str = Field(
         default="op_", pattern=r"^[a-z][a-z0-9_]{0,30}$", description="Prefix of op_api's tables."
     )
@@ -74,6 +79,11 @@ class Settings(ServiceSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else None
+
+    @property
+    def token_sealing_secret(self) -> str:
+        secret = self.token_encryption_key or self.internal_api_token
+        return secret.get_secret_value()
 
 
 @lru_cache

@@ -34,13 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from op_api.lifecycle import ACTIVE_STATUSES, Status, birth
 from op_api.records import PaymentRecord
+from op_api.sealing import SealedJSON, SealedText, TokenSealer
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_table(prefix: str) -> Table:
+def build_table(prefix: str, sealer: TokenSealer) -> Table:
+    """The payments table; the GNAP token columns are stored sealed (`op_api.sealing`)."""
     metadata = MetaData()
     return Table(
         f"{prefix}payments",
@@ -58,19 +60,19 @@ def build_table(prefix: str) -> Table:
         Column("received_amount", JSON, nullable=True),
         Column("description", Text, nullable=True),
         Column("incoming_payment_url", Text, nullable=True),
-        Column("incoming_token", JSON, nullable=True),
+        Column("incoming_token", SealedJSON(sealer), nullable=True),
         Column("quote_url", Text, nullable=True),
         Column("quote_expires_at", DateTime(timezone=True), nullable=True),
-        Column("quote_token", JSON, nullable=True),
+        Column("quote_token", SealedJSON(sealer), nullable=True),
         Column("confirmation_url", Text, nullable=True),
         Column("continue_uri", Text, nullable=True),
-        Column("continue_token", Text, nullable=True),
+        Column("continue_token", SealedText(sealer), nullable=True),
         Column("continue_wait", Integer, nullable=True),
         Column("next_poll_at", DateTime(timezone=True), nullable=True),
         Column("continue_claimed_at", DateTime(timezone=True), nullable=True),
         Column("finish_nonce", Text, nullable=True),
         Column("as_finish_nonce", Text, nullable=True),
-        Column("outgoing_token", JSON, nullable=True),
+        Column("outgoing_token", SealedJSON(sealer), nullable=True),
         Column("op_claimed_at", DateTime(timezone=True), nullable=True),
         Column("op_uncertain_since", DateTime(timezone=True), nullable=True),
         Column("op_attempts", Integer, nullable=False, default=0),
@@ -85,7 +87,7 @@ def build_table(prefix: str) -> Table:
         Column("status_changed_at", DateTime(timezone=True), nullable=True),
         Column("next_check_at", DateTime(timezone=True), nullable=True),
         Column("initiation_failed_at", DateTime(timezone=True), nullable=True),
-        Column("interact_ref", Text, nullable=True),
+        Column("interact_ref", SealedText(sealer), nullable=True),
     )
 
 
@@ -94,9 +96,9 @@ class DuplicateKey(Exception):
 
 
 class PaymentStore:
-    def __init__(self, engine: AsyncEngine, prefix: str = "op_") -> None:
+    def __init__(self, engine: AsyncEngine, prefix: str = "op_", *, sealer: TokenSealer) -> None:
         self.engine = engine
-        self.table = build_table(prefix)
+        self.table = build_table(prefix, sealer)
 
     async def create_schema(self) -> None:
         async with self.engine.begin() as conn:

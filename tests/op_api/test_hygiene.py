@@ -16,6 +16,7 @@ from op_api.client import load_private_key
 from op_api.client.keys import SigningKey
 from op_api.deps import Deps, ServiceError
 from op_api.initiation import fingerprint, send_payment
+from op_api.sealing import TokenSealer
 from op_api.settings import Settings
 from op_api.store import PaymentStore, utcnow
 from shared.contracts import SendPaymentRequest
@@ -24,6 +25,8 @@ from tests.op_api.harness import OpApi, Wallet, run_async
 from tests.support.processes import console_script
 
 Start = Callable[..., OpApi]
+
+SEALER = TokenSealer.from_secret("tests")
 
 
 def _tokens(exchanges: list[dict[str, object]]) -> set[str]:
@@ -87,7 +90,7 @@ async def _abandoned(tmp_path: Path) -> None:
         data_dir=tmp_path,
     )
     engine = create_engine(None, tmp_path / "db.sqlite3")
-    store = PaymentStore(engine)
+    store = PaymentStore(engine, sealer=SEALER)
     await store.create_schema()
     request = SendPaymentRequest.model_validate(
         {

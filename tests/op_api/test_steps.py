@@ -12,12 +12,15 @@ from op_api import steps
 from op_api.client import OpenPaymentsClient, SigningKey
 from op_api.deps import Deps
 from op_api.records import Status, StoredToken
+from op_api.sealing import TokenSealer
 from op_api.settings import Settings
 from op_api.store import PaymentStore, utcnow
 from shared.db import create_engine
 from tests.op_api import fake_server as fs
 from tests.op_api.harness import run_async
 from tests.op_api.lifecycle_paths import move_to
+
+SEALER = TokenSealer.from_secret("tests")
 
 
 async def _approved_payment(tmp_path: Path, server: fs.FakeServer, quote_age: timedelta) -> Deps:
@@ -26,7 +29,7 @@ async def _approved_payment(tmp_path: Path, server: fs.FakeServer, quote_age: ti
         wallet_address_url=fs.PLATFORM,
         data_dir=tmp_path,
     )
-    store = PaymentStore(create_engine(None, tmp_path / "db.sqlite3"))
+    store = PaymentStore(create_engine(None, tmp_path / "db.sqlite3"), sealer=SEALER)
     await store.create_schema()
     client = OpenPaymentsClient(
         fs.PLATFORM,
@@ -178,7 +181,7 @@ def test_new_columns_are_added_to_an_existing_table(tmp_path: Path) -> None:
         engine = create_engine(None, tmp_path / "old.sqlite3")
         async with engine.begin() as conn:
             await conn.execute(text('CREATE TABLE "op_payments" (id VARCHAR(64) PRIMARY KEY)'))
-        store = PaymentStore(engine)
+        store = PaymentStore(engine, sealer=SEALER)
         await store.create_schema()
         async with engine.connect() as conn:
             rows = await conn.execute(text('PRAGMA table_info("op_payments")'))

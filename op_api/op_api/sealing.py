@@ -1,0 +1,103 @@
+"""GNAP tokens sealed at rest.
+
+op_api's database holds the access tokens that create incoming payments, quotes and outgoing
+payments. Whoever reads the file (a backup, a copied disk, a leaked dump) must not get tokens
+that move money, so the token columns are stored sealed with AES-GCM under a key from the
+environment (`TOKEN_ENCRYPTION_KEY`, or one derived from `INTERNAL_API_TOKEN`). The sealing is a
+column type: every read and write of those columns, the lifecycle's included, goes through it.
+
+Values written before sealing existed (plain JSON objects, plain text) are still read as they
+are and sealed the next time they are written.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import JSON, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+PREFIX = "sealed:v1:"
+_NONCE_BYTES = 12
+_DERIVATION_LABEL = b"paguito op_api token sealing v1"
+
+
+class UnsealError(ValueError):
+    """A sealed value that this key cannot open (another key, or a damaged value)."""
+
+
+class TokenSealer:
+    """Seals and opens strings with AES-GCM (a fresh random nonce per value)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    @classmethod
+    def from_secret(cls, secret: str) -> TokenSealer:
+        """A sealer keyed by a service secret (derived, so the secret itself is never the key)."""
+        return cls(hmac.new(secret.encode(), _DERIVATION_LABEL, hashlib.sha256).digest())
+
+    def seal(self, plaintext: str) -> str:
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), None)
+        return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def open(self, value: str) -> str:
+        """The plaintext of a sealed value; a value written before sealing, as it is."""
+        if not value.startswith(PREFIX):
+            return value
+        try:
+            raw = base64.urlsafe_b64decode(value[len(PREFIX) :])
+            opened = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None)
+        except (InvalidTag, ValueError) as exc:
+            raise UnsealError(
+                "a stored token cannot be opened: TOKEN_ENCRYPTION_KEY (or INTERNAL_API_TOKEN, "
+                "which it defaults to) differs from the one it was sealed with"
+            ) from exc
+        return opened.decode()
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """A JSON column (a stored token: value, management URL, expiry) kept sealed."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, sealer: TokenSealer) -> None:
+        super().__init__()
+        self.sealer = sealer
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return self.sealer.seal(json.dumps(value, separators=(",", ":")))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str):
+            return json.loads(self.sealer.open(value))
+        return value  # an object written before sealing
+
+
+class SealedText(TypeDecorator[str]):
+    """A text column (a continuation token) kept sealed."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, sealer: TokenSealer) -> None:
+        super().__init__()
+        self.sealer = sealer
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.sealer.seal(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.sealer.open(value)
