@@ -209,8 +209,12 @@ def test_a_wallets_public_name_cannot_fake_the_summary(hostile: Hostile, uid: Ui
         phone.wait_for(alice, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
     )
     lines = summary.splitlines()
-    # The name stays inside its own line: no line of the summary is one the wallet wrote.
-    assert "• Leaves your wallet: 500.00 USD" in lines, summary
+    # The name stays inside its own line: no line of the summary is one the wallet wrote. Bob
+    # receives the 500 named (the fee on top: amountType "receive"), and the amounts come first.
+    assert "• Receives: 500.00 USD" in lines, summary
+    assert "• Leaves your wallet: 505.00 USD" in lines, summary
+    to_line = next(i for i, line in enumerate(lines) if line.startswith("• To:"))
+    assert lines.index("• Receives: 500.00 USD") < to_line, summary
     assert not [line for line in lines if line.startswith("• Leaves your wallet: 5.00")], summary
     assert len(summary) < 600, summary  # the padding is gone: nothing real can be pushed out
 
