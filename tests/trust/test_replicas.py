@@ -241,7 +241,9 @@ def test_a_message_held_by_a_killed_replica_is_answered_once_by_the_other(
     os.kill(stack.llm.proc.pid, signal.SIGSTOP)  # the handler now waits on llm_back
     owner, victim = None, None
     try:
-        body = update_body(wa_id, "Ines", text_message(wa_id, message_id, "what a lovely day it is"))
+        body = update_body(
+            wa_id, "Ines", text_message(wa_id, message_id, "what a lovely day it is")
+        )
         assert asyncio.run(deliver_all([(stack.bots[0].url, body)])) == [200]
         deadline = time.monotonic() + 10
         while owner is None and time.monotonic() < deadline:
