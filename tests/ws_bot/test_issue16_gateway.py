@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Wallet]]:
     base = tmp_path_factory.mktemp("ws_bot_issue16")
     spawn, started = make_spawner(base)
-    global _spawn
+    global _spawn, _bot_db
     _spawn = spawn
+    _bot_db = base / "ws_bot" / "data" / "ws_bot.sqlite3"
     wallet_proc, wallet = start_wallet(base / "wallet")
     try:
         op = spawn(
@@ -46,6 +47,7 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Wall
 
 
 _spawn: Any = None  # the module's spawner, for a second gateway with other settings
+_bot_db: Any = None  # the gateway's SQLite file
 
 
 def _url(m: Message) -> str | None:
@@ -333,4 +335,37 @@ def test_request_expired(real: tuple[Stack, Wallet], uid, tmp_path) -> None:
     n = phone.count(payer)
     phone.tap(payer, "Pay")
     phone.wait_text(payer, "no longer open (expired)", after=n)
+    assert wallet.balance(r_wallet) == 0
+
+
+def test_request_outside_the_window_is_the_template_then_a_reply_shows_the_buttons(
+    real: tuple[Stack, Wallet], uid
+) -> None:
+    import sqlite3
+
+    stack, wallet = real
+    phone = stack.phone
+    requester, payer, r_wallet, _ = _pair(stack, wallet, uid)
+    # Pat last wrote 25 hours ago, for the gateway and for WhatsApp alike.
+    with sqlite3.connect(_bot_db) as db:
+        db.execute(
+            "UPDATE ws_last_inbound SET at = ? WHERE wa_id = ?", (time.time() - 25 * 3600, payer)
+        )
+    phone.client.post(
+        f"{phone.url}/api/users/{payer}/window", json={"lastInboundAgeSeconds": 25 * 3600}
+    )
+    n = phone.count(payer)
+    _request(stack, requester, "request 2 from Pat")
+    notice = phone.wait_text(payer, "Ana asks you for 2.00 USD", after=n, timeout=30)
+    assert notice["type"] == "template"
+    assert notice["body"]["template"]["name"] == "paguito_money_request"
+    n = phone.count(payer)
+    phone.say(payer, "ok")
+    ask = phone.wait_for(payer, lambda m: buttons_of(m) == ["Pay", "Decline"], after=n)
+    assert "Ana asks you for 2.00 USD" in text_of(ask)
+    time.sleep(1.0)
+    assert [text_of(m) for m in phone.bot_messages(payer)[n:]] == [text_of(ask)]
+    n = phone.count(payer)
+    phone.tap(payer, "Pay")
+    assert "Receives: 2.00 USD" in text_of(phone.wait_for(payer, _is_summary, after=n))
     assert wallet.balance(r_wallet) == 0

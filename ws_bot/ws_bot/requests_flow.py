@@ -33,8 +33,8 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.request_id import request_id_scope
+from ws_bot import phrases, templates, window
 from ws_bot import store as st
-from ws_bot import templates, window
 from ws_bot.backends import Refused, Unavailable, _post
 from ws_bot.buttons import PayTap
 from ws_bot.dialog import Context
@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 KIND = "request"
 ASK = "reqask-"  # the requester's Confirm / Cancel on the request summary
 ANSWER = "reqpay-"  # the payer's Pay / Decline
+_PAY_WORDS = frozenset({"pagar", "pago", "pay", "pay it", "rechazar", "decline"})
 _OUTCOME = {
     PaymentRequestStatus.PAID: RequestStatus.PAID,
     PaymentRequestStatus.DECLINED: RequestStatus.DECLINED,
@@ -237,6 +238,14 @@ class MoneyRequests:
             except Exception:
                 logger.warning("money request template not delivered", exc_info=True)
             return
+        await self._offer(row, lang, values["requester"])
+
+    async def _offer(self, row: MoneyRequest, lang: str | None, requester: str) -> None:
+        """Pay / Decline, shown to the payer once."""
+        assert row.payer
+        if not await self.rows.mark_offered(row.id):
+            return
+        values = {"requester": requester, "amount": row.amount_text}
         await self.ctx.say.buttons(
             row.payer,
             t(lang, "request_to_payer", **values),
@@ -245,6 +254,15 @@ class MoneyRequests:
                 (t(lang, "btn_decline_request"), PayTap(ANSWER + row.id, False).to_str()),
             ],
         )
+
+    async def offer_waiting(self, user: st.User, text: str) -> bool:
+        """A payer writing after the template ("Reply to this message to pay"): the Pay /
+        Decline buttons of their requests. True when the message was just that reply."""
+        rows = await self.rows.not_offered(user.wa_id)
+        for row in rows:
+            requester = await self.ctx.store.get_user(row.requester)
+            await self._offer(row, user.language, _who(requester, row.requester))
+        return bool(rows) and (phrases.is_yes(text) or phrases.fold(text) in _PAY_WORDS)
 
     # ------------------------------------------------------------------ the payer
 
