@@ -164,6 +164,34 @@ def test_split_in_spanish_and_an_unknown_name_pays_nobody(real: tuple[Stack, Wal
     assert wallet.balance(bob.rsplit("/", 1)[1]) == 0
 
 
+def test_a_typed_yes_confirms_the_newest_summary_only(real: tuple[Stack, Wallet], uid) -> None:
+    stack, wallet = real
+    phone = stack.phone
+    bob, carl = wallet.add_wallet(f"b{uid()}", "0"), wallet.add_wallet(f"c{uid()}", "0")
+    wa_id = _user(stack, wallet, uid, Bob=bob, Alice=carl)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 2 to Bob and 1 to Alice")
+    phone.wait_text(wa_id, "Summary of 2 payments", after=n, timeout=30)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "request 4 from Alice")
+    phone.wait_text(wa_id, "Money request", after=n, timeout=30)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 3 to Bob")
+    phone.wait_text(wa_id, "Receives: 3.00 USD", after=n, timeout=30)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "yes")
+    link = phone.wait_for(wa_id, lambda m: _url(m) is not None, after=n)
+    assert "Approve the payment at your wallet" in text_of(link)
+    time.sleep(1.0)
+    assert len([m for m in phone.bot_messages(wa_id)[n:] if _url(m)]) == 1
+    assert not any("📨" in text_of(m) for m in phone.bot_messages(wa_id)[n:])
+    n = phone.count(wa_id)
+    phone.say(wa_id, "cancel")
+    phone.wait_text(wa_id, "Cancelled: 3.00 USD to Bob", after=n)
+    # The older summaries stay what they were: nothing was asked of Alice, nothing paid twice.
+    assert not any("📨" in text_of(m) for m in phone.bot_messages(wa_id))
+
+
 def test_a_repeat_is_never_silently_ignored(real: tuple[Stack, Wallet], uid) -> None:
     stack, wallet = real
     phone = stack.phone

@@ -40,7 +40,7 @@ from ws_bot.buttons import PayTap
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
 from ws_bot.notices import Notifier
-from ws_bot.paying import Payments, Recipient, _quote_of
+from ws_bot.paying import Payments, Recipient, _amount_text, _quote_of
 from ws_bot.phrases import clean_name
 from ws_bot.request_store import MoneyRequest, RequestStatus, RequestStore
 from ws_bot.texts import plain_reason, t
@@ -125,7 +125,7 @@ class MoneyRequests:
         ):
             await ctx.say.text(user.wa_id, t(lang, "request_self"))
             return
-        amount = f"{answer.monto} {user.wallet_asset or ''}".strip()
+        amount = _amount_text(answer.monto, user.wallet_asset)
         tap_id = ASK + uuid.uuid4().hex
         pending = {
             "kind": KIND,
@@ -134,6 +134,7 @@ class MoneyRequests:
             "payer": payer,
             "payerWa": payer_wa,
             "source": inc.message_id,
+            "at": time.time(),
         }
         await ctx.store.update_user(user.wa_id, pending=pending)
         user.pending = pending

@@ -93,7 +93,13 @@ class Several:
         if quoted is None:
             return
         batch_id = PREFIX + uuid.uuid4().hex
-        pending = {"kind": KIND, "batch": batch_id, "source": inc.message_id, "shares": quoted}
+        pending = {
+            "kind": KIND,
+            "batch": batch_id,
+            "source": inc.message_id,
+            "shares": quoted,
+            "at": time.time(),
+        }
         await ctx.store.update_user(user.wa_id, pending=pending)
         user.pending = pending
         await ctx.say.buttons(
