@@ -127,6 +127,8 @@ async def complete_incoming(deps: Deps, record: PaymentRecord) -> None:
     Uses the receiver's shared grant, so it works whether or not the row still exists."""
     if record.incoming_payment_url is None or record.receiver is None:
         return
+    if record.incoming_is_request:
+        return  # a money request's incoming payment outlives one attempt to pay it
     url, receiver = record.incoming_payment_url, record.receiver
     try:
         await with_shared_grant(

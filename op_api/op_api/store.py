@@ -86,6 +86,7 @@ def build_table(prefix: str) -> Table:
         Column("next_check_at", DateTime(timezone=True), nullable=True),
         Column("initiation_failed_at", DateTime(timezone=True), nullable=True),
         Column("interact_ref", Text, nullable=True),
+        Column("incoming_is_request", Integer, nullable=True),  # pays a money request (1)
     )
 
 

@@ -31,6 +31,17 @@ def test_a_request_paid_by_another_wallet(wallet: Wallet, op_api: Callable[..., 
     asker = wallet.add_wallet("req_asker", "0")
     payer = wallet.add_wallet("req_payer", "100.00")
     request = _ask(op, asker, "12.34", description="Paguito: dinner")
+    # A first attempt the payer rejects at their wallet leaves the request open.
+    rejected = op.start(
+        payer,
+        asker,
+        "12.34",
+        amountType="receive",
+        assetCode="USD",
+        incomingPaymentUrl=request["incomingPaymentUrl"],
+    )
+    assert wallet.answer(rejected["confirmationUrl"], "reject").status_code == 200
+    assert op.until_final(rejected["paymentId"])["status"] == "rejected"
     assert request["status"] == "pending"
     assert request["amount"] == {"value": "12.34", "assetCode": "USD", "assetScale": 2}
     assert request["description"] == "Paguito: dinner"

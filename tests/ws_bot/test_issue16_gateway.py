@@ -263,6 +263,13 @@ def test_request_paid_end_to_end(real: tuple[Stack, Wallet], uid) -> None:
     assert "I asked Pat for 12.34 USD" in text_of(sent)
     ask = phone.wait_text(payer, "Ana asks you for 12.34 USD", after=n_payer, timeout=30)
     assert buttons_of(ask) == ["Pay", "Decline"]
+    # A first attempt cancelled at its summary leaves the request open.
+    n = phone.count(payer)
+    phone.tap(payer, "Pay")
+    phone.wait_for(payer, _is_summary, after=n, timeout=30)
+    n = phone.count(payer)
+    phone.tap(payer, "Cancel")
+    phone.wait_text(payer, "Cancelled", after=n)
     n = phone.count(payer)
     phone.tap(payer, "Pay")
     summary = text_of(phone.wait_for(payer, _is_summary, after=n, timeout=30))
