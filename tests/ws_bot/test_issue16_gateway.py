@@ -164,6 +164,23 @@ def test_split_in_spanish_and_an_unknown_name_pays_nobody(real: tuple[Stack, Wal
     assert wallet.balance(bob.rsplit("/", 1)[1]) == 0
 
 
+def test_one_refused_share_pays_nobody(real: tuple[Stack, Wallet], uid) -> None:
+    stack, wallet = real
+    phone = stack.phone
+    bob = wallet.add_wallet(f"b{uid()}", "0")
+    wa_id = _user(stack, wallet, uid, Bob=bob)
+    n = phone.count(wa_id)
+    phone.say(wa_id, f"save Mia as {pointer(wallet.address(f'u{wa_id}'))}")  # her own wallet
+    phone.wait_text(wa_id, "📇", after=n)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 2 to Bob and 3 to Mia")
+    told = text_of(phone.wait_text(wa_id, "couldn't prepare the payment to Mia", after=n))
+    assert "None of the payments was sent" in told
+    time.sleep(1.0)
+    assert not any(_is_summary(m) for m in phone.bot_messages(wa_id)[n:])
+    assert wallet.balance(bob.rsplit("/", 1)[1]) == 0
+
+
 def test_a_typed_yes_confirms_the_newest_summary_only(real: tuple[Stack, Wallet], uid) -> None:
     stack, wallet = real
     phone = stack.phone

@@ -403,6 +403,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "I couldn't prepare the payment to {recipient}: {reason}. None of the payments "
         "was sent.",
     },
+    "several_too_many": {
+        "es": "Puedo pagar a {most} personas como máximo en un mensaje. No envié nada.",
+        "en": "I can pay at most {most} people in one message. Nothing was sent.",
+    },
     "several_gone": {
         "es": "Ese resumen ya no está vigente (fue reemplazado o cancelado). No se envió nada.",
         "en": "That summary is no longer valid (it was replaced or cancelled). Nothing was sent.",
