@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 from pydantic import ValidationError
 
 from shared.contracts import (
@@ -35,7 +36,7 @@ from shared.contracts import (
 from shared.request_id import request_id_scope
 from ws_bot import phrases, templates, window
 from ws_bot import store as st
-from ws_bot.backends import Refused, Unavailable, _post
+from ws_bot.backends import Refused, Unavailable, _detail, _post
 from ws_bot.buttons import PayTap
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -88,12 +89,12 @@ class MoneyRequests:
         else:
             try:
                 response = await http.request(method, path)
-            except Exception as exc:  # httpx errors: the service did not answer
+            except httpx.HTTPError as exc:  # the service did not answer
                 raise Unavailable(f"{path}: {type(exc).__name__}") from exc
             if response.status_code >= 500:
                 raise Unavailable(f"{path}: HTTP {response.status_code}")
             if response.status_code >= 400:
-                raise Refused(response.status_code, response.text[:300])
+                raise Refused(response.status_code, _detail(response))
         try:
             return PaymentRequestView.model_validate(response.json())
         except (ValueError, ValidationError) as exc:
