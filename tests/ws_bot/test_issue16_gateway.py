@@ -312,6 +312,18 @@ def test_request_paid_end_to_end(real: tuple[Stack, Wallet], uid) -> None:
     del n_requester
 
 
+def test_a_request_to_several_people_asks_nobody_silently(real: tuple[Stack, Wallet], uid) -> None:
+    stack, wallet = real
+    phone = stack.phone
+    wa_id = _user(stack, wallet, uid, "Español", balance="0")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "cóbrale 10 a Bob y 5 a Alice")
+    told = text_of(phone.wait_text(wa_id, "una persona por mensaje (Bob, Alice)", after=n))
+    assert "No pedí nada" in told
+    time.sleep(1.0)
+    assert not any(_is_summary(m) for m in phone.bot_messages(wa_id)[n:])
+
+
 def test_request_declined(real: tuple[Stack, Wallet], uid) -> None:
     stack, wallet = real
     phone = stack.phone

@@ -106,6 +106,10 @@ class MoneyRequests:
         """'cóbrale 50 a Bob': a summary to confirm; nothing is asked of Bob before that."""
         ctx, lang = self.ctx, user.language
         payer = clean_name(answer.destinatario or "")
+        if answer.recipients and len(answer.recipients) > 1:  # never ask only the first
+            names = ", ".join(clean_name(s.destinatario) for s in answer.recipients)
+            await ctx.say.text(user.wa_id, t(lang, "request_one_at_a_time", names=names))
+            return
         if answer.monto is None or not payer:
             # llm_back's explanation names the problem (negative, too many decimals…).
             text = answer.response if answer.amount_issue else t(lang, "request_incomplete")

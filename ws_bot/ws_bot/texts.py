@@ -429,6 +429,12 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "Tu billetera es en {asset}: dime el monto en {asset}. No pedí nada.",
         "en": "Your wallet is in {asset}: tell me the amount in {asset}. Nothing was requested.",
     },
+    "request_one_at_a_time": {
+        "es": "Por ahora pido dinero a una persona por mensaje ({names}): envíame una solicitud "
+        "para cada una. No pedí nada.",
+        "en": "For now I ask one person per message ({names}): send me one request for each. "
+        "Nothing was requested.",
+    },
     "request_which": {
         "es": "Tengo varios contactos llamados {name}: escribe el nombre completo. No pedí nada.",
         "en": "I have several contacts called {name}: write the full name. Nothing was requested.",
