@@ -246,6 +246,7 @@ async def _incoming_payment(
             receiver=receiver.wire(),
             incoming_payment_url=url,
             incoming_token=token.dump(),
+            incoming_is_request=1,
         )
         return url, token
     metadata = {"externalRef": external_ref(payment_id)}

@@ -83,6 +83,7 @@ class PaymentRecord(BaseModel):
     next_check_at: datetime | None = None
     initiation_failed_at: datetime | None = None
     interact_ref: str | None = None
+    incoming_is_request: bool | None = None  # the incoming payment is a money request's
     created_at: datetime
     updated_at: datetime
 

@@ -130,6 +130,8 @@ async def complete_incoming(deps: Deps, record: PaymentRecord) -> None:
     that token is refused."""
     if record.incoming_payment_url is None or record.receiver is None:
         return
+    if record.incoming_is_request:
+        return  # a money request's incoming payment outlives one attempt to pay it
     url, receiver, held = record.incoming_payment_url, record.receiver, record.incoming_token
 
     async def complete(token: str) -> None:

@@ -88,6 +88,7 @@ def build_table(prefix: str, sealer: TokenSealer) -> Table:
         Column("next_check_at", DateTime(timezone=True), nullable=True),
         Column("initiation_failed_at", DateTime(timezone=True), nullable=True),
         Column("interact_ref", SealedText(sealer), nullable=True),
+        Column("incoming_is_request", Integer, nullable=True),  # pays a money request (1)
     )
 
 

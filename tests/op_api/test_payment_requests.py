@@ -26,25 +26,34 @@ def _state(op: OpApi, request_id: str) -> dict[str, Any]:
     return answer
 
 
+def _pay(op: OpApi, payer: str, asker: str, amount: str, request: dict[str, Any]) -> Any:
+    """Start paying a request (fixed receive of its amount, its incoming payment)."""
+    return op.start(
+        payer,
+        asker,
+        amount,
+        amountType="receive",
+        assetCode="USD",
+        incomingPaymentUrl=request["incomingPaymentUrl"],
+    )
+
+
 def test_a_request_paid_by_another_wallet(wallet: Wallet, op_api: Callable[..., OpApi]) -> None:
     op = op_api()
     asker = wallet.add_wallet("req_asker", "0")
     payer = wallet.add_wallet("req_payer", "100.00")
     request = _ask(op, asker, "12.34", description="Paguito: dinner")
+    # A first attempt the payer rejects at their wallet leaves the request open.
+    rejected = _pay(op, payer, asker, "12.34", request)
+    assert wallet.answer(rejected["confirmationUrl"], "reject").status_code == 200
+    assert op.until_final(rejected["paymentId"])["status"] == "rejected"
     assert request["status"] == "pending"
     assert request["amount"] == {"value": "12.34", "assetCode": "USD", "assetScale": 2}
     assert request["description"] == "Paguito: dinner"
     assert request["incomingPaymentUrl"].startswith(wallet.url)
     assert _state(op, request["requestId"])["status"] == "pending"
 
-    payment = op.start(
-        payer,
-        asker,
-        "12.34",
-        amountType="receive",
-        assetCode="USD",
-        incomingPaymentUrl=request["incomingPaymentUrl"],
-    )
+    payment = _pay(op, payer, asker, "12.34", request)
     assert payment["receiveAmount"]["value"] == "12.34"
     assert wallet.answer(payment["confirmationUrl"], "approve").status_code == 200
     assert op.until_final(payment["paymentId"])["status"] == "completed"

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Wallet]]:
     base = tmp_path_factory.mktemp("ws_bot_issue16")
     spawn, started = make_spawner(base)
-    global _spawn
+    global _spawn, _bot_db
     _spawn = spawn
+    _bot_db = base / "ws_bot" / "data" / "ws_bot.sqlite3"
     wallet_proc, wallet = start_wallet(base / "wallet")
     try:
         op = spawn(
@@ -46,6 +47,7 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Wall
 
 
 _spawn: Any = None  # the module's spawner, for a second gateway with other settings
+_bot_db: Any = None  # the gateway's SQLite file
 
 
 def _url(m: Message) -> str | None:
@@ -162,6 +164,51 @@ def test_split_in_spanish_and_an_unknown_name_pays_nobody(real: tuple[Stack, Wal
     assert wallet.balance(bob.rsplit("/", 1)[1]) == 0
 
 
+def test_one_refused_share_pays_nobody(real: tuple[Stack, Wallet], uid) -> None:
+    stack, wallet = real
+    phone = stack.phone
+    bob = wallet.add_wallet(f"b{uid()}", "0")
+    wa_id = _user(stack, wallet, uid, Bob=bob)
+    n = phone.count(wa_id)
+    phone.say(wa_id, f"save Mia as {pointer(wallet.address(f'u{wa_id}'))}")  # her own wallet
+    phone.wait_text(wa_id, "📇", after=n)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 2 to Bob and 3 to Mia")
+    told = text_of(phone.wait_text(wa_id, "couldn't prepare the payment to Mia", after=n))
+    assert "None of the payments was sent" in told
+    time.sleep(1.0)
+    assert not any(_is_summary(m) for m in phone.bot_messages(wa_id)[n:])
+    assert wallet.balance(bob.rsplit("/", 1)[1]) == 0
+
+
+def test_a_typed_yes_confirms_the_newest_summary_only(real: tuple[Stack, Wallet], uid) -> None:
+    stack, wallet = real
+    phone = stack.phone
+    bob, carl = wallet.add_wallet(f"b{uid()}", "0"), wallet.add_wallet(f"c{uid()}", "0")
+    wa_id = _user(stack, wallet, uid, Bob=bob, Alice=carl)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 2 to Bob and 1 to Alice")
+    phone.wait_text(wa_id, "Summary of 2 payments", after=n, timeout=30)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "request 4 from Alice")
+    phone.wait_text(wa_id, "Money request", after=n, timeout=30)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 3 to Bob")
+    phone.wait_text(wa_id, "Receives: 3.00 USD", after=n, timeout=30)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "yes")
+    link = phone.wait_for(wa_id, lambda m: _url(m) is not None, after=n)
+    assert "Approve the payment at your wallet" in text_of(link)
+    time.sleep(1.0)
+    assert len([m for m in phone.bot_messages(wa_id)[n:] if _url(m)]) == 1
+    assert not any("📨" in text_of(m) for m in phone.bot_messages(wa_id)[n:])
+    n = phone.count(wa_id)
+    phone.say(wa_id, "cancel")
+    phone.wait_text(wa_id, "Cancelled: 3.00 USD to Bob", after=n)
+    # The older summaries stay what they were: nothing was asked of Alice, nothing paid twice.
+    assert not any("📨" in text_of(m) for m in phone.bot_messages(wa_id))
+
+
 def test_a_repeat_is_never_silently_ignored(real: tuple[Stack, Wallet], uid) -> None:
     stack, wallet = real
     phone = stack.phone
@@ -233,6 +280,13 @@ def test_request_paid_end_to_end(real: tuple[Stack, Wallet], uid) -> None:
     assert "I asked Pat for 12.34 USD" in text_of(sent)
     ask = phone.wait_text(payer, "Ana asks you for 12.34 USD", after=n_payer, timeout=30)
     assert buttons_of(ask) == ["Pay", "Decline"]
+    # A first attempt cancelled at its summary leaves the request open.
+    n = phone.count(payer)
+    phone.tap(payer, "Pay")
+    phone.wait_for(payer, _is_summary, after=n, timeout=30)
+    n = phone.count(payer)
+    phone.tap(payer, "Cancel")
+    phone.wait_text(payer, "Cancelled", after=n)
     n = phone.count(payer)
     phone.tap(payer, "Pay")
     summary = text_of(phone.wait_for(payer, _is_summary, after=n, timeout=30))
@@ -256,6 +310,18 @@ def test_request_paid_end_to_end(real: tuple[Stack, Wallet], uid) -> None:
         phone.say(who, "history")
         phone.wait_text(who, arrow, after=n)
     del n_requester
+
+
+def test_a_request_to_several_people_asks_nobody_silently(real: tuple[Stack, Wallet], uid) -> None:
+    stack, wallet = real
+    phone = stack.phone
+    wa_id = _user(stack, wallet, uid, "Español", balance="0")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "cóbrale 10 a Bob y 5 a Alice")
+    told = text_of(phone.wait_text(wa_id, "una persona por mensaje (Bob, Alice)", after=n))
+    assert "No pedí nada" in told
+    time.sleep(1.0)
+    assert not any(_is_summary(m) for m in phone.bot_messages(wa_id)[n:])
 
 
 def test_request_declined(real: tuple[Stack, Wallet], uid) -> None:
@@ -333,4 +399,37 @@ def test_request_expired(real: tuple[Stack, Wallet], uid, tmp_path) -> None:
     n = phone.count(payer)
     phone.tap(payer, "Pay")
     phone.wait_text(payer, "no longer open (expired)", after=n)
+    assert wallet.balance(r_wallet) == 0
+
+
+def test_request_outside_the_window_is_the_template_then_a_reply_shows_the_buttons(
+    real: tuple[Stack, Wallet], uid
+) -> None:
+    import sqlite3
+
+    stack, wallet = real
+    phone = stack.phone
+    requester, payer, r_wallet, _ = _pair(stack, wallet, uid)
+    # Pat last wrote 25 hours ago, for the gateway and for WhatsApp alike.
+    with sqlite3.connect(_bot_db) as db:
+        db.execute(
+            "UPDATE ws_last_inbound SET at = ? WHERE wa_id = ?", (time.time() - 25 * 3600, payer)
+        )
+    phone.client.post(
+        f"{phone.url}/api/users/{payer}/window", json={"lastInboundAgeSeconds": 25 * 3600}
+    )
+    n = phone.count(payer)
+    _request(stack, requester, "request 2 from Pat")
+    notice = phone.wait_text(payer, "Ana asks you for 2.00 USD", after=n, timeout=30)
+    assert notice["type"] == "template"
+    assert notice["body"]["template"]["name"] == "paguito_money_request"
+    n = phone.count(payer)
+    phone.say(payer, "ok")
+    ask = phone.wait_for(payer, lambda m: buttons_of(m) == ["Pay", "Decline"], after=n)
+    assert "Ana asks you for 2.00 USD" in text_of(ask)
+    time.sleep(1.0)
+    assert [text_of(m) for m in phone.bot_messages(payer)[n:]] == [text_of(ask)]
+    n = phone.count(payer)
+    phone.tap(payer, "Pay")
+    assert "Receives: 2.00 USD" in text_of(phone.wait_for(payer, _is_summary, after=n))
     assert wallet.balance(r_wallet) == 0

@@ -121,6 +121,7 @@ def _blanks() -> dict[str, str]:
         "payer",
         "how",
         "requester",
+        "most",
     ]
     return dict.fromkeys(names, "x")
 

@@ -180,6 +180,8 @@ class Conversation:
             await self.payments.answer_again(user, inc, yes)
 
     async def _text(self, user: st.User, inc: Incoming, text: str) -> None:
+        if await self.readings.requests.offer_waiting(user, text):
+            return  # the reply to a money request's template: its Pay / Decline buttons
         asked = question(user)
         command = phrases.command(text)
         acts = phrases.is_yes(text) or command == "cancel"

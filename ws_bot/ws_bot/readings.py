@@ -88,17 +88,27 @@ class Readings:
         else:
             await self.requests.tap(user, inc, tap_id, yes)
 
+    async def _newest_is_a_draft(self, user: st.User) -> bool:
+        """Whether a single payment's summary came after our batch / request summary (then a
+        typed "sí" is for that payment, as the newest summary always is)."""
+        draft = await self.ctx.store.open_draft(user.wa_id)
+        asked_at = float((user.pending or {}).get("at") or 0)
+        return draft is not None and draft.updated_at > asked_at
+
     async def confirm_typed(self, user: st.User, inc: Incoming) -> bool:
         """'sí' at a batch or request summary: its Confirm; False when none is waiting."""
+        if await self._newest_is_a_draft(user):
+            return False
         return await self.several.confirm_typed(user) or await self.requests.answer_typed(
             user, True
         )
 
     async def cancel(self, user: st.User) -> None:
-        """'cancel': a batch or request summary waiting for its confirmation, else the usual."""
-        if await self.several.cancel(user) or await self.requests.answer_typed(user, False):
-            return
-        await self.confirmations.cancel(user)
+        """'cancel': a batch or request summary waiting for its confirmation, and the usual
+        (an open draft, payments awaiting approval)."""
+        ours = await self.several.cancel(user) or await self.requests.answer_typed(user, False)
+        if not ours or await self.ctx.store.open_draft(user.wa_id) is not None:
+            await self.confirmations.cancel(user)
 
     async def history(self, user: st.User) -> None:
         """The payments' history, then the money requests made and received."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Float, String, Table, Text, insert, or_, select, update
+from sqlalchemy import Column, Float, Integer, String, Table, Text, insert, or_, select, update
 
 from ws_bot import store as st
 
@@ -38,6 +38,9 @@ money_requests = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
     Column("next_check_at", Float, nullable=False, index=True),
+    # The payer was shown Pay / Decline (outside the 24-hour window only the template goes
+    # out; the buttons follow the payer's next message).
+    Column("offered", Integer, nullable=False, default=0),
 )
 
 
@@ -94,6 +97,7 @@ class RequestStore:
                     created_at=request.created_at,
                     expires_at=request.expires_at,
                     next_check_at=next_check_at,
+                    offered=0,
                 )
             )
 
@@ -113,6 +117,33 @@ class RequestStore:
                 .values(status=status.value)
             )
         return bool(result.rowcount == 1)
+
+    async def mark_offered(self, request_id: str) -> bool:
+        """True for the one caller that shows the payer the buttons."""
+        async with self.store._write() as conn:  # the gateway's one writer queue
+            result = await conn.execute(
+                update(money_requests)
+                .where(money_requests.c.id == request_id, money_requests.c.offered == 0)
+                .values(offered=1)
+            )
+        return bool(result.rowcount == 1)
+
+    async def not_offered(self, payer: str) -> list[MoneyRequest]:
+        """Open requests to `payer` whose buttons were never shown (the template went out)."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(money_requests)
+                    .where(
+                        money_requests.c.payer == payer,
+                        money_requests.c.status.in_(OPEN),
+                        money_requests.c.offered == 0,
+                    )
+                    .order_by(money_requests.c.created_at)
+                    .limit(3)
+                )
+            ).all()
+        return [_row(r) for r in rows]
 
     async def due(self, now: float, next_check_at: float, limit: int = 20) -> list[MoneyRequest]:
         """Open requests whose check is due; each is pushed back to `next_check_at`."""

@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 from pydantic import ValidationError
 
 from shared.contracts import (
@@ -33,10 +34,10 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.request_id import request_id_scope
+from ws_bot import phrases, templates, window
 from ws_bot import store as st
-from ws_bot import templates, window
 from ws_bot.addressbook import Recipient
-from ws_bot.backends import Refused, Unavailable, _post
+from ws_bot.backends import Refused, Unavailable, _detail, _post
 from ws_bot.buttons import PayTap
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -44,13 +45,14 @@ from ws_bot.notices import Notifier
 from ws_bot.paying import Payments
 from ws_bot.phrases import clean_name
 from ws_bot.request_store import MoneyRequest, RequestStatus, RequestStore
-from ws_bot.summary import quote_of
+from ws_bot.summary import amount_text, quote_of
 from ws_bot.texts import plain_reason, t
 
 logger = logging.getLogger(__name__)
 KIND = "request"
 ASK = "reqask-"  # the requester's Confirm / Cancel on the request summary
 ANSWER = "reqpay-"  # the payer's Pay / Decline
+_PAY_WORDS = frozenset({"pagar", "pago", "pay", "pay it", "rechazar", "decline"})
 _OUTCOME = {
     PaymentRequestStatus.PAID: RequestStatus.PAID,
     PaymentRequestStatus.DECLINED: RequestStatus.DECLINED,
@@ -89,12 +91,12 @@ class MoneyRequests:
         else:
             try:
                 response = await http.request(method, path)
-            except Exception as exc:  # httpx errors: the service did not answer
+            except httpx.HTTPError as exc:  # the service did not answer
                 raise Unavailable(f"{path}: {type(exc).__name__}") from exc
             if response.status_code >= 500:
                 raise Unavailable(f"{path}: HTTP {response.status_code}")
             if response.status_code >= 400:
-                raise Refused(response.status_code, response.text[:300])
+                raise Refused(response.status_code, _detail(response))
         try:
             return PaymentRequestView.model_validate(response.json())
         except (ValueError, ValidationError) as exc:
@@ -106,6 +108,10 @@ class MoneyRequests:
         """'cóbrale 50 a Bob': a summary to confirm; nothing is asked of Bob before that."""
         ctx, lang = self.ctx, user.language
         payer = clean_name(answer.destinatario or "")
+        if answer.recipients and len(answer.recipients) > 1:  # never ask only the first
+            names = ", ".join(clean_name(s.destinatario) for s in answer.recipients)
+            await ctx.say.text(user.wa_id, t(lang, "request_one_at_a_time", names=names))
+            return
         if answer.monto is None or not payer:
             # llm_back's explanation names the problem (negative, too many decimals…).
             text = answer.response if answer.amount_issue else t(lang, "request_incomplete")
@@ -126,7 +132,7 @@ class MoneyRequests:
         ):
             await ctx.say.text(user.wa_id, t(lang, "request_self"))
             return
-        amount = f"{answer.monto} {user.wallet_asset or ''}".strip()
+        amount = amount_text(answer.monto, user.wallet_asset)
         tap_id = ASK + uuid.uuid4().hex
         pending = {
             "kind": KIND,
@@ -135,6 +141,7 @@ class MoneyRequests:
             "payer": payer,
             "payerWa": payer_wa,
             "source": inc.message_id,
+            "at": time.time(),
         }
         await ctx.store.update_user(user.wa_id, pending=pending)
         user.pending = pending
@@ -239,6 +246,14 @@ class MoneyRequests:
             except Exception:
                 logger.warning("money request template not delivered", exc_info=True)
             return
+        await self._offer(row, lang, values["requester"])
+
+    async def _offer(self, row: MoneyRequest, lang: str | None, requester: str) -> None:
+        """Pay / Decline, shown to the payer once."""
+        assert row.payer
+        if not await self.rows.mark_offered(row.id):
+            return
+        values = {"requester": requester, "amount": row.amount_text}
         await self.ctx.say.buttons(
             row.payer,
             t(lang, "request_to_payer", **values),
@@ -247,6 +262,15 @@ class MoneyRequests:
                 (t(lang, "btn_decline_request"), PayTap(ANSWER + row.id, False).to_str()),
             ],
         )
+
+    async def offer_waiting(self, user: st.User, text: str) -> bool:
+        """A payer writing after the template ("Reply to this message to pay"): the Pay /
+        Decline buttons of their requests. True when the message was just that reply."""
+        rows = await self.rows.not_offered(user.wa_id)
+        for row in rows:
+            requester = await self.ctx.store.get_user(row.requester)
+            await self._offer(row, user.language, _who(requester, row.requester))
+        return bool(rows) and (phrases.is_yes(text) or phrases.fold(text) in _PAY_WORDS)
 
     # ------------------------------------------------------------------ the payer
 

@@ -10,13 +10,20 @@ has its own grant (one approval link each).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from decimal import Decimal
 from typing import Any
 
-from shared.contracts import FINAL_STATUSES, SendPaymentRequest, Share, UnderstandResponse
+from shared.contracts import (
+    FINAL_STATUSES,
+    PaymentView,
+    SendPaymentRequest,
+    Share,
+    UnderstandResponse,
+)
 from shared.money import MoneyError, parse_decimal
 from ws_bot import store as st
 from ws_bot.addressbook import Recipient
@@ -68,7 +75,10 @@ class Several:
 
     async def start(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
         ctx, lang = self.ctx, user.language
-        shares: list[Share] = list(answer.recipients or [])[:MAX_SHARES]
+        shares: list[Share] = list(answer.recipients or [])
+        if len(shares) > MAX_SHARES:  # never a silent cut: say how many at most
+            await ctx.say.text(user.wa_id, t(lang, "several_too_many", most=MAX_SHARES))
+            return
         if any(s.monto is None for s in shares):
             names = ", ".join(clean_name(s.destinatario) for s in shares)
             await ctx.say.text(user.wa_id, t(lang, "several_amounts", names=names))
@@ -95,7 +105,13 @@ class Several:
         if quoted is None:
             return
         batch_id = PREFIX + uuid.uuid4().hex
-        pending = {"kind": KIND, "batch": batch_id, "source": inc.message_id, "shares": quoted}
+        pending = {
+            "kind": KIND,
+            "batch": batch_id,
+            "source": inc.message_id,
+            "shares": quoted,
+            "at": time.time(),
+        }
         await ctx.store.update_user(user.wa_id, pending=pending)
         user.pending = pending
         await ctx.say.buttons(
@@ -119,55 +135,63 @@ class Several:
             replaced = t(user.language, "replaced", what=what(user.language, draft))
             await self.ctx.say.text(user.wa_id, replaced)
 
+    async def _quote_one(
+        self, user: st.User, inc: Incoming, i: int, share: Share, who: Recipient
+    ) -> PaymentView | str:
+        """The quoted payment of one share, or why it could not be quoted."""
+        assert share.monto
+        assert user.wallet_url
+        try:
+            view = await self.ctx.op.send_payment(
+                SendPaymentRequest(
+                    sender_wallet_url=user.wallet_url,
+                    receiver_wallet_url=who.wallet_url,
+                    amount=share.monto,
+                    amount_type="receive",
+                    idempotency_key=f"{inc.message_id}:{i}"[:256],
+                    description=f"Paguito: {user.name}"[:256] if user.name else None,
+                )
+            )
+        except Unavailable:
+            BACKEND_UNAVAILABLE.labels("op_api").inc()
+            return t(user.language, "op_down")
+        except Refused as exc:
+            return plain_reason(user.language, str(exc))
+        if view.status in FINAL_STATUSES or not view.confirmation_url:
+            return plain_reason(user.language, view.failure_reason or view.status.value)
+        return view
+
     async def _quote_all(
         self, user: st.User, inc: Incoming, shares: list[Share], found: list[Recipient]
     ) -> list[dict[str, Any]] | None:
-        """Every share quoted, or none (the ones already quoted are cancelled) and the user told."""
+        """Every share quoted (concurrently), or none: the quoted ones are cancelled and the
+        user is told which share failed and why."""
         ctx, lang = self.ctx, user.language
-        assert user.wallet_url
-        quoted: list[dict[str, Any]] = []
-        for i, (share, who) in enumerate(zip(shares, found, strict=True)):
-            assert share.monto
-            label = clean_name(who.label)
-            problem: str | None = None
-            try:
-                view = await ctx.op.send_payment(
-                    SendPaymentRequest(
-                        sender_wallet_url=user.wallet_url,
-                        receiver_wallet_url=who.wallet_url,
-                        amount=share.monto,
-                        amount_type="receive",
-                        idempotency_key=f"{inc.message_id}:{i}"[:256],
-                        description=f"Paguito: {user.name}"[:256] if user.name else None,
-                    )
-                )
-                if view.status in FINAL_STATUSES or not view.confirmation_url:
-                    problem = view.failure_reason or view.status.value
-            except Unavailable:
-                BACKEND_UNAVAILABLE.labels("op_api").inc()
-                problem = "unavailable"
-            except Refused as exc:
-                problem = str(exc)
-            if problem is not None:
-                await self._cancel_at_op([q["paymentId"] for q in quoted])
-                await ctx.say.react(user.wa_id, inc.message_id, "❌")
-                reason = (
-                    t(lang, "op_down") if problem == "unavailable" else plain_reason(lang, problem)
-                )
-                await ctx.say.text(
-                    user.wa_id, t(lang, "several_refused", recipient=label, reason=reason)
-                )
-                return None
-            quoted.append(
-                {
-                    "paymentId": view.payment_id,
-                    "label": label,
-                    "wallet": who.wallet_url,
-                    "waId": who.wa_id,
-                    "quote": quote_of(view, lang or "es"),
-                }
+        views = await asyncio.gather(
+            *(
+                self._quote_one(user, inc, i, share, who)
+                for i, (share, who) in enumerate(zip(shares, found, strict=True))
             )
-        return quoted
+        )
+        failed = [(who, v) for who, v in zip(found, views, strict=True) if isinstance(v, str)]
+        if failed:
+            await self._cancel_at_op([v.payment_id for v in views if not isinstance(v, str)])
+            await ctx.say.react(user.wa_id, inc.message_id, "❌")
+            who, reason = failed[0]
+            text = t(lang, "several_refused", recipient=clean_name(who.label), reason=reason)
+            await ctx.say.text(user.wa_id, text)
+            return None
+        return [
+            {
+                "paymentId": view.payment_id,
+                "label": clean_name(who.label),
+                "wallet": who.wallet_url,
+                "waId": who.wa_id,
+                "quote": quote_of(view, lang or "es"),
+            }
+            for who, view in zip(found, views, strict=True)
+            if not isinstance(view, str)
+        ]
 
     @staticmethod
     def _summary(lang: str | None, shares: list[dict[str, Any]], split_total: str | None) -> str:

@@ -406,6 +406,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "I couldn't prepare the payment to {recipient}: {reason}. None of the payments "
         "was sent.",
     },
+    "several_too_many": {
+        "es": "Puedo pagar a {most} personas como máximo en un mensaje. No envié nada.",
+        "en": "I can pay at most {most} people in one message. Nothing was sent.",
+    },
     "several_gone": {
         "es": "Ese resumen ya no está vigente (fue reemplazado o cancelado). No se envió nada.",
         "en": "That summary is no longer valid (it was replaced or cancelled). Nothing was sent.",
@@ -427,6 +431,12 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     "request_currency": {
         "es": "Tu billetera es en {asset}: dime el monto en {asset}. No pedí nada.",
         "en": "Your wallet is in {asset}: tell me the amount in {asset}. Nothing was requested.",
+    },
+    "request_one_at_a_time": {
+        "es": "Por ahora pido dinero a una persona por mensaje ({names}): envíame una solicitud "
+        "para cada una. No pedí nada.",
+        "en": "For now I ask one person per message ({names}): send me one request for each. "
+        "Nothing was requested.",
     },
     "request_which": {
         "es": "Tengo varios contactos llamados {name}: escribe el nombre completo. No pedí nada.",

@@ -1,0 +1,79 @@
+"""Money requests as the gateway keeps them, on SQLite and PostgreSQL: each outcome and each
+offer of the Pay / Decline buttons is won by exactly one caller; due checks are pushed back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from shared.db import create_engine
+from tests.ws_bot.support import run_async
+from tests.ws_bot.test_postgres import _admin
+from ws_bot.request_store import MoneyRequest, RequestStatus, RequestStore
+from ws_bot.store import Store
+
+
+def _request(requester: str, payer: str | None) -> MoneyRequest:
+    now = time.time()
+    return MoneyRequest(
+        id=uuid.uuid4().hex,
+        requester=requester,
+        payer=payer,
+        payer_label="Pat",
+        amount={"value": "5.00", "assetCode": "USD", "assetScale": 2},
+        op_request_id="b3A",
+        incoming_payment_url="https://wallet.example/incoming-payments/1",
+        status=RequestStatus.ASKED,
+        created_at=now,
+        expires_at=now + 60,
+    )
+
+
+async def _scenario(store: Store) -> None:
+    await store.create()
+    rows = RequestStore(store)
+    now = time.time()
+    asked = _request("111", "222")
+    linked = _request("111", None)
+    await rows.add(asked, now - 1)
+    await rows.add(linked, now + 3600)
+    assert (await rows.get(asked.id)) == asked
+    assert await rows.get("nope") is None
+    # Due once; then pushed back.
+    assert [r.id for r in await rows.due(now, now + 30)] == [asked.id]
+    assert await rows.due(now, now + 30) == []
+    # The buttons are offered once.
+    assert [r.id for r in await rows.not_offered("222")] == [asked.id]
+    assert await rows.mark_offered(asked.id)
+    assert not await rows.mark_offered(asked.id)
+    assert await rows.not_offered("222") == []
+    # One outcome, told once; a closed request is never due again.
+    assert await rows.finish(asked.id, RequestStatus.PAID)
+    assert not await rows.finish(asked.id, RequestStatus.EXPIRED)
+    assert (await rows.get(asked.id)).status == RequestStatus.PAID  # type: ignore[union-attr]
+    assert await rows.due(now + 7200, now + 7300) == [await rows.get(linked.id)]
+    # Both users' histories.
+    assert {r.id for r in await rows.of_user("111")} == {asked.id, linked.id}
+    assert [r.id for r in await rows.of_user("222")] == [asked.id]
+    await store.engine.dispose()
+
+
+def test_request_rows_on_sqlite(tmp_path: Path) -> None:
+    run_async(lambda: _scenario(Store(create_engine(None, tmp_path / "ws.sqlite3"))))
+
+
+@pytest.mark.postgres
+def test_request_rows_on_postgres() -> None:
+    name = f"ws_bot_{uuid.uuid4().hex[:12]}"
+    try:
+        _admin(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    try:
+        url = f"postgresql://postgres@127.0.0.1/{name}"
+        run_async(lambda: _scenario(Store(create_engine(url, Path("unused.sqlite3")))))
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
