@@ -198,7 +198,7 @@ def test_a_typed_yes_confirms_the_newest_summary_only(real: tuple[Stack, Wallet]
     n = phone.count(wa_id)
     phone.say(wa_id, "yes")
     link = phone.wait_for(wa_id, lambda m: _url(m) is not None, after=n)
-    assert "Approve the payment at your wallet" in text_of(link)
+    assert "Approve the payment of 3.00 USD to Bob at your wallet" in text_of(link)
     time.sleep(1.0)
     assert len([m for m in phone.bot_messages(wa_id)[n:] if _url(m)]) == 1
     assert not any("📨" in text_of(m) for m in phone.bot_messages(wa_id)[n:])
