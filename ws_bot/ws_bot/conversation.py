@@ -213,6 +213,8 @@ class Conversation:
         if pointer and asked == Question.RECIPIENT_WALLET:
             await self.payments.answer_recipient_wallet(user, inc, pointer)
             return
+        if pointer and await self.readings.several.answer_wallet(user, inc, pointer):
+            return  # the wallet of a batch's recipient the book lacked
         if await self._correction(user, inc, text):
             return
         if await self.payments.fill_draft(user, inc, text):
