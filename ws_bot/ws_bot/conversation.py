@@ -309,7 +309,8 @@ class Conversation:
         elif intent == "send_payment":
             await self.payments.on_intent(user, inc, answer)
         elif intent == "confirm":
-            await self.payments.confirm_live(user, inc)
+            if not await self.readings.confirm_typed(user, inc):
+                await self.payments.confirm_live(user, inc)
         elif intent in self.commands:
             await self.commands[intent](user)
         else:  # "other", and any intent this version does not know yet
