@@ -138,14 +138,21 @@ def test_split_in_spanish_and_an_unknown_name_pays_nobody(real: tuple[Stack, Wal
     bob = wallet.add_wallet(f"b{uid()}", "0")
     wa_id = _user(stack, wallet, uid, "Español", Bob=bob)
     n = phone.count(wa_id)
-    phone.say(wa_id, "20 a Bob y 10 a Zoe")
-    answer = text_of(phone.wait_text(wa_id, "Aún no conozco a: Zoe", after=n, timeout=30))
-    assert "No envié nada" in answer
+    phone.say(wa_id, "20 a Bob y 10 a Zoe y 5 a Yan")
+    phone.wait_text(wa_id, "Aún no conozco a Zoe", after=n, timeout=30)
     assert not any(_is_summary(m) for m in phone.bot_messages(wa_id)[n:])
     zoe = wallet.add_wallet(f"z{uid()}", "0")
     n = phone.count(wa_id)
-    phone.say(wa_id, f"guarda a Zoe como {pointer(zoe)}")
-    phone.wait_text(wa_id, "📇", after=n)
+    phone.say(wa_id, "sí")  # not a wallet, and no summary yet: nothing is confirmed
+    phone.say(wa_id, pointer(zoe))
+    phone.wait_text(wa_id, "Aún no conozco a Yan", after=n, timeout=30)
+    assert not any(_url(m) for m in phone.bot_messages(wa_id)[n:])
+    n = phone.count(wa_id)
+    phone.say(wa_id, pointer(wallet.add_wallet(f"y{uid()}", "0")))
+    summary = text_of(phone.wait_for(wa_id, _is_summary, after=n, timeout=30))
+    assert "Resumen de 3 pagos" in summary
+    for line in ("20.00 USD a Bob", "10.00 USD a Zoe", "5.00 USD a Yan"):
+        assert line in summary
     n = phone.count(wa_id)
     phone.say(wa_id, "split 60 between Bob, Zoe and me")
     summary = text_of(phone.wait_for(wa_id, _is_summary, after=n, timeout=40))

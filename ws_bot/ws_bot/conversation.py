@@ -216,6 +216,8 @@ class Conversation:
         if asked == Question.PICK_CONTACT and await self.ctx.store.find_contact(user.wa_id, text):
             await self.payments.pick_contact(user, inc, text)  # the choice typed, not tapped
             return
+        if pointer and await self.readings.several.answer_wallet(user, inc, pointer):
+            return  # the wallet of a batch's recipient the book lacked
         if await self._correction(user, inc, text):
             return
         if await self.payments.fill_draft(user, inc, text):
@@ -312,7 +314,8 @@ class Conversation:
         elif intent == "send_payment":
             await self.payments.on_intent(user, inc, answer)
         elif intent == "confirm":
-            await self.confirmations.confirm_live(user, inc)
+            if not await self.readings.confirm_typed(user, inc):
+                await self.confirmations.confirm_live(user, inc)
         elif intent in self.commands:
             await self.commands[intent](user)
         else:  # "other", and any intent this version does not know yet

@@ -402,6 +402,8 @@ class MoneyRequests:
                     view = await self._op("GET", f"/payment-requests/{row.op_request_id}")
                 except (Refused, Unavailable) as exc:
                     logger.warning("money request not readable", extra={"detail": str(exc)})
+                    if isinstance(exc, Refused) and exc.status == 404 and now > row.expires_at:
+                        await self._outcome(row, RequestStatus.EXPIRED)  # gone, and past due
                     continue
                 outcome = _OUTCOME.get(view.status)
                 if outcome is not None:

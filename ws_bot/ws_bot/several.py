@@ -25,6 +25,7 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.money import MoneyError, parse_decimal
+from ws_bot import phrases
 from ws_bot import store as st
 from ws_bot.addressbook import Recipient
 from ws_bot.backends import Refused, Unavailable
@@ -34,7 +35,7 @@ from ws_bot.incoming import Incoming
 from ws_bot.metrics import BACKEND_UNAVAILABLE
 from ws_bot.paying import Payments
 from ws_bot.phrases import clean_name
-from ws_bot.summary import quote_of, what
+from ws_bot.summary import amount_text, quote_of, what
 from ws_bot.texts import plain_reason, t
 
 logger = logging.getLogger(__name__)
@@ -87,22 +88,49 @@ class Several:
         if any(s.currency and asset and s.currency.upper() != asset for s in shares):
             await ctx.say.text(user.wa_id, t(lang, "several_currency", asset=asset))
             return
-        found: list[Recipient] = []
-        unknown: list[str] = []
+        wanted: list[dict[str, Any]] = []
+        ambiguous: list[str] = []
         for share in shares:
             who = await self.payments.book.find_recipient(user, share.destinatario)
-            if isinstance(who, Recipient):
-                found.append(who)
-            else:  # unknown, or several contacts by that name
-                unknown.append(clean_name(share.destinatario))
-        if unknown:
-            names = ", ".join(unknown)
-            await ctx.say.text(user.wa_id, t(lang, "several_unknown", names=names))
+            if isinstance(who, list):
+                ambiguous.append(clean_name(share.destinatario))
+            known = who if isinstance(who, Recipient) else None
+            wanted.append(
+                {
+                    "label": clean_name(known.label if known else share.destinatario),
+                    "amount": share.monto,
+                    "wallet": known.wallet_url if known else None,
+                    "waId": known.wa_id if known else None,
+                }
+            )
+        if ambiguous:
+            names = ", ".join(ambiguous)
+            await ctx.say.text(user.wa_id, t(lang, "several_ambiguous", names=names))
             return
+        pending = {"kind": KIND, "wanted": wanted, "split": answer.split_total}
+        await self._go_on(user, inc, pending)
+
+    async def _go_on(self, user: st.User, inc: Incoming, pending: dict[str, Any]) -> None:
+        """Ask for the next recipient's wallet (as for one payment), or quote every share and
+        show the one summary."""
+        ctx, lang = self.ctx, user.language
+        pending["at"] = time.time()
+        missing = next((w for w in pending["wanted"] if not w["wallet"]), None)
+        if missing is not None:
+            await ctx.store.update_user(user.wa_id, pending=pending)
+            user.pending = pending
+            name = missing["label"]
+            slug = "-".join(phrases.fold(name).replace("'", "").split()) or "name"
+            await ctx.say.text(user.wa_id, t(lang, "unknown_recipient", name=name, slug=slug))
+            return
+        wanted, split = pending["wanted"], pending.get("split")
+        shares = [Share(destinatario=w["label"], monto=w["amount"]) for w in wanted]
+        found = [Recipient(w["wallet"], w["waId"], w["label"]) for w in wanted]
         await self._replace_open_draft(user)
         await ctx.say.react(user.wa_id, inc.message_id, "⏳")
         quoted = await self._quote_all(user, inc, shares, found)
         if quoted is None:
+            await ctx.forget_question(user)
             return
         batch_id = PREFIX + uuid.uuid4().hex
         pending = {
@@ -116,12 +144,28 @@ class Several:
         user.pending = pending
         await ctx.say.buttons(
             user.wa_id,
-            self._summary(lang, quoted, answer.split_total),
+            self._summary(lang, quoted, split),
             [
                 (t(lang, "btn_confirm"), PayTap(batch_id, True).to_str()),
                 (t(lang, "btn_cancel"), PayTap(batch_id, False).to_str()),
             ],
         )
+
+    async def answer_wallet(self, user: st.User, inc: Incoming, pointer: str) -> bool:
+        """A wallet address answering "who is Zoe?" for a batch: saved, then the batch goes on."""
+        batch = _batch(user)
+        if batch is None or "batch" in batch:
+            return False
+        missing = next((w for w in batch["wanted"] if not w["wallet"]), None)
+        if missing is None:
+            return False
+        wallet = await self.payments.book.save(user, missing["label"], pointer)
+        if wallet is None:
+            return True  # the user was told why (a bad wallet)
+        known = await st.find_user_by_wallet(self.ctx.store, wallet)
+        missing["wallet"], missing["waId"] = wallet, known.wa_id if known else None
+        await self._go_on(user, inc, batch)
+        return True
 
     async def _replace_open_draft(self, user: st.User) -> None:
         """One live payment dialogue per user: the batch replaces an unconfirmed draft."""
@@ -268,7 +312,7 @@ class Several:
     async def confirm_typed(self, user: st.User) -> bool:
         """'sí' while a batch summary waits: the same as its Confirm button."""
         batch = _batch(user)
-        if batch is None:
+        if batch is None or "batch" not in batch:  # still asking for a wallet: no summary yet
             return False
         await self.tap(user, str(batch.get("batch")), True)
         return True
@@ -278,6 +322,15 @@ class Several:
         batch = _batch(user)
         if batch is None:
             return False
+        if "batch" not in batch:  # still asking for a wallet: nothing quoted yet
+            await self.ctx.forget_question(user)
+            lang, asset = user.language, user.wallet_asset
+            items = "; ".join(
+                t(lang, "what", amount=amount_text(w["amount"], asset), recipient=w["label"])
+                for w in batch["wanted"]
+            )
+            await self.ctx.say.text(user.wa_id, t(lang, "cancelled_items", items=items))
+            return True
         await self.tap(user, str(batch.get("batch")), False)
         return True
 

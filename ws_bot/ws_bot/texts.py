@@ -395,11 +395,11 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "Tu billetera es en {asset}: dime los montos en {asset}. No envié nada.",
         "en": "Your wallet is in {asset}: tell me the amounts in {asset}. Nothing was sent.",
     },
-    "several_unknown": {
-        "es": "Aún no conozco a: {names}. Guárdalos primero (por ejemplo: guarda a Alice como "
-        "$wallet.example/alice) y envíame el mensaje otra vez. No envié nada.",
-        "en": "I don't know these people yet: {names}. Save them first (for example: save Alice "
-        "as $wallet.example/alice) and send me the message again. Nothing was sent.",
+    "several_ambiguous": {
+        "es": "Tengo varios contactos llamados {names}: escribe el nombre completo de cada uno. "
+        "No envié nada.",
+        "en": "I have several contacts called {names}: write each one's full name. "
+        "Nothing was sent.",
     },
     "several_refused": {
         "es": "No pude preparar el pago a {recipient}: {reason}. No envié ninguno de los pagos.",
