@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from llm_back.extraction import Part, Understood
 from shared.contracts import AmountIssue, Intent
+from shared.money import MoneyError, parse_decimal
 
 MONEY_INTENTS = frozenset({Intent.SEND_PAYMENT.value, Intent.REQUEST_PAYMENT.value})
 # ISO 4217 minor units of currencies people name whose scale differs from 2; for a currency
@@ -45,7 +46,10 @@ def scale_of(currency: str | None, asset_code: str, asset_scale: int) -> int:
 
 def issue_with(monto: str, scale: int) -> AmountIssue | None:
     """Why `monto` cannot be sent as is, or None when it can."""
-    value = Decimal(monto)
+    try:
+        value = parse_decimal(monto)
+    except MoneyError:
+        return AmountIssue.TOO_LARGE  # hundreds of digits: no contract may carry it
     if value < 0:
         return AmountIssue.NEGATIVE
     if value == 0:

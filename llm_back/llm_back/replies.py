@@ -270,6 +270,9 @@ def _amount_issue(u: Understood, asset_code: str, asset_scale: int) -> str:
     if u.amount_issue == AmountIssue.NEGATIVE:
         head = "No puedo usar una cantidad negativa." if es else "I can't use a negative amount."
         return f"{head} {ask}"
+    if u.amount_issue == AmountIssue.TOO_LARGE:
+        head = "Esa cantidad es demasiado grande." if es else "That amount is far too large."
+        return f"{head} {ask}"
     if u.amount_issue == AmountIssue.ZERO:
         head = (
             "El monto tiene que ser mayor que cero." if es else "The amount must be more than zero."

@@ -60,6 +60,7 @@ class AmountIssue(StrEnum):
     NEGATIVE = "negative"  # "manda -5 a Bob"
     ZERO = "zero"  # "send 0 to Bob"
     TOO_PRECISE = "too_precise"  # "send 10.999 to bob" with a 2-decimal asset: never rounded
+    TOO_LARGE = "too_large"  # more digits than any wallet holds (shared.money.MAX_DIGITS)
 
 
 class Share(_Open):

@@ -209,3 +209,16 @@ def test_not_json_is_422(llm_offline):
 def test_the_token_never_reaches_the_logs(llm_offline):
     understand(llm_offline.url, {"wa_id": "1", "message": "hola"})
     assert TEST_TOKEN not in llm_offline.logs()
+
+
+def test_an_amount_hundreds_of_digits_long_is_asked_again_not_a_500(llm_offline):
+    """Found when the branches met: such a monto broke the response's own contract (500)."""
+    for digits in (45, 300):
+        r = understand(
+            llm_offline.url, {"wa_id": "15551230000", "message": f"send {'9' * digits} to Bob"}
+        )
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        assert answer["amount_issue"] == "too_large"
+        assert answer.get("monto") is None
+        assert "How much" in answer["response"]

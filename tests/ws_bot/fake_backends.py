@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from shared.contracts import ConfirmPaymentRequest, SendPaymentRequest, UnderstandRequest
+from shared.money import MAX_DIGITS
 
 WALLETS = {"alice": "USD", "bob": "USD", "carol": "MXN", "dave": "USD"}
 OGG = b"OggS\x00\x02" + b"\x00" * 40  # a stand-in voice note
@@ -48,6 +49,16 @@ def understand(message: str, media: list[Any]) -> dict[str, Any]:
         return {"intent": "other", "response": f"echo: {message[:100]}", "transcript": transcript}
     cur = (m.group("cur") or "").lower()
     currency = {"usd": "USD", "mxn": "MXN", "eur": "EUR"}.get(cur, "USD" if cur else None)
+    amount = m.group("amount") or ""
+    if len(amount) > MAX_DIGITS:  # as llm_back does: never a monto no contract can carry
+        return {
+            "intent": "send_payment",
+            "destinatario": m.group("who"),
+            "amount_issue": "too_large",
+            "response": "That amount is far too large. "
+            f"How much do you want to send to {m.group('who')}?",
+            "transcript": transcript,
+        }
     return {
         "intent": "send_payment",
         "monto": m.group("amount").replace(",", ".") if m.group("amount") else None,
