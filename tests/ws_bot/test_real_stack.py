@@ -227,3 +227,16 @@ def test_a_tap_on_an_expired_summary_is_refused(real: tuple[Stack, Wallet], uid)
     assert "That summary (2.00 USD to Bob" in refused
     time.sleep(1.0)
     assert not any(_url(m) for m in phone.bot_messages(wa_id)[n:])
+
+
+def test_the_welcome_is_in_the_language_of_the_first_message(real, uid) -> None:
+    """Issue 16: a "+1" number writing "hi" gets English; "hola" gets Spanish (llm_back reads
+    the first message). The language list still follows, to change it."""
+    stack, _ = real
+    for text, welcome in (("hi", "Hi! 👋 I'm Paguito"), ("hola, buenas", "¡Hola! 👋 Soy Paguito")):
+        wa_id = uid()
+        assert wa_id.startswith("1")  # a US number
+        n = stack.phone.count(wa_id)
+        stack.phone.say(wa_id, text, name="")
+        first = stack.phone.wait_for(wa_id, lambda m: "English" in buttons_of(m), after=n)
+        assert text_of(first).startswith(welcome), text_of(first)

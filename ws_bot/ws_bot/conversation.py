@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -49,6 +50,7 @@ from ws_bot.texts import normalize_language, t
 from ws_bot.wallets import WalletResolver, find_wallet
 
 logger = logging.getLogger(__name__)
+_ASSET = re.compile(r"[A-Z0-9]{1,12}")  # what UnderstandRequest.asset_code accepts
 
 # llm_back refuses longer texts (its MAX_TEXT_CHARS default); nobody pays with an essay.
 MAX_UNDERSTAND_CHARS = 2000
@@ -138,7 +140,10 @@ class Conversation:
             await self.onboarding.set_language(user, picked)
             return
         if user.language is None:
-            await self.onboarding.ask_language(user)
+            first = user.state == "new" and inc.kind == "text"
+            await self.onboarding.ask_language(
+                user, await self._language_of(user, inc) if first else None
+            )
             return
         if user.wallet_url is None:
             await self.onboarding.onboard_wallet(user, inc)
@@ -261,6 +266,21 @@ class Conversation:
         )
         await self._understand(user, inc, inc.text, [item])
 
+    async def _language_of(self, user: st.User, inc: Incoming) -> str | None:
+        """The language llm_back reads in a newcomer's first message (a "+1" number writing
+        "hi" is English), for the welcome; None when it cannot tell or is not answering."""
+        text = phrases.cap(inc.text).strip()
+        if not text:
+            return None
+        request = UnderstandRequest(
+            wa_id=user.wa_id, name=user.name[:256], message=text[:MAX_UNDERSTAND_CHARS]
+        )
+        try:
+            answer = await self.ctx.llm.understand(request)
+        except Unavailable:
+            return None
+        return answer.language if answer.language in ("es", "en") else None
+
     async def _ask_llm(
         self, user: st.User, inc: Incoming, text: str, media: list[MediaItem]
     ) -> UnderstandResponse | None:
@@ -275,6 +295,8 @@ class Conversation:
             message=text[:MAX_UNDERSTAND_CHARS],
             media=media,
             language="en" if normalize_language(user.language) == "en" else "es",
+            # The user's own asset: "$" is their peso, and its decimals bound the amounts.
+            asset_code=user.wallet_asset if _ASSET.fullmatch(user.wallet_asset or "") else None,
             draft=DraftContext(
                 monto=draft.amount,
                 currency=draft.currency,

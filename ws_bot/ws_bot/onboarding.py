@@ -29,11 +29,12 @@ class Onboarding:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def ask_language(self, user: st.User) -> None:
-        """The language list: with the welcome for a newcomer, plainly for everyone else."""
+    async def ask_language(self, user: st.User, detected: str | None = None) -> None:
+        """The language list: with the welcome for a newcomer (in the language their first
+        message was written in, when that could be told), plainly for everyone else."""
         ctx = self.ctx
         await ctx.store.update_user(user.wa_id, state="language")
-        lang = user.language or "es"
+        lang = user.language or detected or "es"
         name = clean_name(user.name)
         name = "" if is_phone(name) else name  # a profile without a name shows the number
         body = (
