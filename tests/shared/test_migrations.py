@@ -9,6 +9,7 @@ are checked against, so it must not move when they do.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -426,4 +427,21 @@ async def test_ws_bot_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
     await store.create()
     async with engine.connect() as conn:
         drift = await conn.run_sync(schema_drift, ws_store.metadata, todays_ws_tables())
+    assert drift == []
+
+
+async def test_replicas_starting_together_upgrade_once(engine: AsyncEngine) -> None:
+    """Several replicas upgrading one PostgreSQL database at once take turns (advisory lock)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("one SQLite file is one replica's")
+    others = [create_async_engine(engine.url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(Store(db).create() for db in [engine, *others]))
+    finally:
+        for db in others:
+            await db.dispose()
+    async with engine.connect() as conn:
+        version = (await conn.execute(text("SELECT * FROM ws_alembic_version"))).all()
+        drift = await conn.run_sync(schema_drift, ws_store.metadata, todays_ws_tables())
+    assert version == [("ws0002",)]
     assert drift == []
