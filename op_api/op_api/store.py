@@ -22,17 +22,17 @@ from sqlalchemy import (
     Text,
     and_,
     insert,
-    inspect,
     or_,
     select,
     text,
     update,
 )
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from op_api.lifecycle import ACTIVE_STATUSES, Status, birth
+from op_api.migrations import migrations
 from op_api.records import PaymentRecord
 from op_api.sealing import SealedJSON, SealedText, TokenSealer
 
@@ -82,7 +82,7 @@ def build_table(prefix: str, sealer: TokenSealer) -> Table:
         Column("sending_since", DateTime(timezone=True), nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
-        # Added later (see _add_missing_columns):
+        # Added since release 0d3dbba (migration op0002):
         Column("status_reason", Text, nullable=True),
         Column("status_changed_at", DateTime(timezone=True), nullable=True),
         Column("next_check_at", DateTime(timezone=True), nullable=True),
@@ -99,30 +99,17 @@ class DuplicateKey(Exception):
 class PaymentStore:
     def __init__(self, engine: AsyncEngine, prefix: str = "op_", *, sealer: TokenSealer) -> None:
         self.engine = engine
+        self.prefix = prefix
         self.table = build_table(prefix, sealer)
 
     async def create_schema(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(self.table.metadata.create_all)
-            await conn.run_sync(self._add_missing_columns)
-
-    def _add_missing_columns(self, conn: Connection) -> None:
-        """Columns added since a table was created (all nullable): ALTER TABLE … ADD COLUMN.
-
-        Hand-written rather than a migration tool: additive, nullable columns are all this
-        schema has needed, and the statement is the same on SQLite and PostgreSQL.
-        """
-        existing = {c["name"] for c in inspect(conn).get_columns(self.table.name)}
-        for column in self.table.columns:
-            if column.name not in existing:
-                kind = column.type.compile(dialect=conn.dialect)
-                conn.execute(
-                    text(f'ALTER TABLE "{self.table.name}" ADD COLUMN "{column.name}" {kind}')
-                )
+        """Create or upgrade the payments table to the newest schema (`op_api.migrations`)."""
+        await migrations(self.prefix).upgrade(self.engine)
 
     async def drop_schema(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(self.table.metadata.drop_all)
+            await conn.execute(text(f'DROP TABLE IF EXISTS "{self.prefix}alembic_version"'))
 
     async def ping(self) -> bool:
         async with self.engine.connect() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from pydantic import ValidationError
@@ -12,8 +12,10 @@ from pydantic import ValidationError
 from shared.logging import configure_logging
 from shared.settings import ServiceSettings
 
+S = TypeVar("S", bound=ServiceSettings)
 
-def load_or_exit(factory: Callable[[], ServiceSettings], service: str) -> ServiceSettings:
+
+def load_or_exit(factory: Callable[[], S], service: str) -> S:
     """Load settings; on error print which variables are wrong (never their values) and exit 2."""
     try:
         return factory()

@@ -174,24 +174,6 @@ def test_a_5xx_is_retried_until_created(tmp_path: Path) -> None:
     run_async(scenario())
 
 
-def test_new_columns_are_added_to_an_existing_table(tmp_path: Path) -> None:
-    from sqlalchemy import text
-
-    async def scenario() -> None:
-        engine = create_engine(None, tmp_path / "old.sqlite3")
-        async with engine.begin() as conn:
-            await conn.execute(text('CREATE TABLE "op_payments" (id VARCHAR(64) PRIMARY KEY)'))
-        store = PaymentStore(engine, sealer=SEALER)
-        await store.create_schema()
-        async with engine.connect() as conn:
-            rows = await conn.execute(text('PRAGMA table_info("op_payments")'))
-            names = {row[1] for row in rows}
-        assert {"op_uncertain_since", "status", "outgoing_token"} <= names
-        await engine.dispose()
-
-    run_async(scenario())
-
-
 def test_an_unreachable_wallet_is_retried_later(tmp_path: Path) -> None:
     """No connection means the POST never left: the claim is released and a later step pays."""
     server = fs.FakeServer()

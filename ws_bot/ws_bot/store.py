@@ -43,8 +43,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.contracts import TurnContext
-from shared.db import create_tables
 from ws_bot import identity
+from ws_bot.migrations import MIGRATIONS
 from ws_bot.phrases import fold
 
 metadata = MetaData()
@@ -372,7 +372,8 @@ class Store:
             yield conn
 
     async def create(self) -> None:
-        await create_tables(self.engine, metadata)
+        """Create or upgrade the gateway's tables to the newest schema (`ws_bot.migrations`)."""
+        await MIGRATIONS.upgrade(self.engine)
 
     def _insert_ignore(self, table: Table) -> Any:
         # "Insert unless already there" is how the dedupe survives races and restarts.
