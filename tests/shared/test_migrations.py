@@ -410,7 +410,7 @@ async def test_ws_bot_database_from_0d3dbba_is_upgraded_without_losing_a_row(
     assert user.wallet_url == WS_ROWS["ws_users"]["wallet_url"]
     async with engine.connect() as conn:
         version = (await conn.execute(text("SELECT * FROM ws_alembic_version"))).all()
-        assert version == [("ws0002",)]
+        assert version == [("ws0003",)]
         tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
         drift = await conn.run_sync(schema_drift, ws_store.metadata, todays_ws_tables())
     assert todays_ws_tables() <= tables
@@ -443,5 +443,5 @@ async def test_replicas_starting_together_upgrade_once(engine: AsyncEngine) -> N
     async with engine.connect() as conn:
         version = (await conn.execute(text("SELECT * FROM ws_alembic_version"))).all()
         drift = await conn.run_sync(schema_drift, ws_store.metadata, todays_ws_tables())
-    assert version == [("ws0002",)]
+    assert version == [("ws0003",)]
     assert drift == []

@@ -159,6 +159,40 @@ async def _sent_order(tmp_path: Path) -> None:
         await store.engine.dispose()
 
 
+def test_a_users_older_message_delivered_later_is_still_handled_first(tmp_path: Path) -> None:
+    """Issue 15: bodies split in separate batches, the newer message first; while both wait,
+    the one sent first is claimed first."""
+    run_async(lambda: _later_delivery(tmp_path))
+
+
+async def _later_delivery(tmp_path: Path) -> None:
+    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    await store.create()
+    worker = InboxWorker(_settings(), store, None, None)  # type: ignore[arg-type]
+
+    def body(message_id: str, sent: int) -> bytes:
+        msg = meta.message("111", message_id, "text", {"body": message_id})
+        msg["timestamp"] = str(sent)
+        update = meta.message_update(
+            phone_id="1", display_phone="15550001234", wa_id="111", name="Ana", messages=[msg]
+        )
+        return json.dumps(update).encode()
+
+    try:
+        await store.store_webhook(body("wamid.newer", 1_700_000_060))
+        await worker.split()
+        await store.store_webhook(body("wamid.older", 1_700_000_000))
+        await worker.split()
+        handled = []
+        while items := await store.claim_inbox("r", 60, 10, set()):
+            assert len(items) == 1  # one message at a time for one user
+            handled.append(items[0].message_id)
+            await store.finish_inbox(items[0].id)
+        assert handled == ["wamid.older", "wamid.newer"]
+    finally:
+        await store.engine.dispose()
+
+
 def test_sent_order_keeps_arrival_order_for_ties_and_missing_times() -> None:
     def m(message_id: str, sent: float) -> InboxMessage:
         return InboxMessage(message_id, "1", b"{}", sent)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -61,6 +62,7 @@ inbox = Table(
     Column("lease_owner", String(64)),
     Column("lease_until", Float),
     Column("received_at", Float, nullable=False),
+    Column("sent_at", Float),  # the message's own timestamp: rows are handled in this order
 )
 
 # Signed webhook bodies exactly as received, stored before the 200. The inbox worker splits each
@@ -457,8 +459,9 @@ class Store:
                         "status": "pending",
                         "attempts": 0,
                         "received_at": now,
+                        "sent_at": sent_at or None,
                     }
-                    for message_id, wa_id, payload, _ in messages
+                    for message_id, wa_id, payload, sent_at in messages
                 ]
                 for start in range(0, len(rows), INSERT_CHUNK):
                     result = await conn.execute(
@@ -485,21 +488,22 @@ class Store:
     async def claim_inbox(
         self, owner: str, lease: float, limit: int, busy: set[str]
     ) -> list[InboxItem]:
-        """Claim up to `limit` pending rows whose lease is free: each user's oldest row only,
-        skipping users in `busy` (one message at a time per user keeps their order)."""
+        """Claim up to `limit` pending rows: each user's first row in the order their messages
+        were sent (`sent_at`, else arrival), skipping users in `busy` and users with a row
+        leased elsewhere (one message at a time per user, across replicas, keeps their order)."""
         now = time.time()
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(inbox.c.id, inbox.c.wa_id)
+                    select(inbox.c.id, inbox.c.wa_id, inbox.c.lease_until)
                     .where(inbox.c.status == "pending")
-                    .order_by(inbox.c.id)
+                    .order_by(func.coalesce(inbox.c.sent_at, inbox.c.received_at), inbox.c.id)
                     .limit(max(limit * 20, 100))
                 )
             ).all()
         chosen: list[int] = []
-        seen: set[str] = set(busy)
-        for row_id, wa_id in rows:
+        seen: set[str] = set(busy) | {wa for _, wa, until in rows if until and until >= now}
+        for row_id, wa_id, _ in rows:
             if wa_id not in seen and len(chosen) < limit:
                 chosen.append(row_id)
             seen.add(wa_id)
