@@ -112,6 +112,7 @@ async def transition(
     if result.rowcount != 1:
         return False
     PAYMENT_TRANSITIONS.labels(target.value).inc()
+    store.changes.moved(payment_id)  # wakes the long polls following it (POST /payments/watch)
     logger.info(
         "payment %s → %s: %s",
         source.value,

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from op_api import initiation, steps
 from op_api.deps import Deps
-from op_api.records import Status
+from op_api.records import PaymentRecord, Status
 from op_api.store import utcnow
 from shared.request_id import request_id_scope
 
@@ -78,12 +78,19 @@ class PaymentRunner:
         ):
             await initiation.forget(self.deps, stale)
         for record in await self.deps.store.active():
-            if record.status == Status.AWAITING_APPROVAL and not record.interact_ref:
-                # Grants are polled when the gateway asks (/confirm-payment), not here; one
-                # the user approved through the finish redirect is continued when it is due.
+            if record.status == Status.AWAITING_APPROVAL and not self._continuation_due(record):
                 await steps.expire_if_due(self.deps, record)
             else:
                 self.kick(record.id)
+
+    def _continuation_due(self, record: PaymentRecord) -> bool:
+        """Is a grant awaiting approval due for a continuation? Polled here at its `wait`
+        cadence (so approvals are noticed without the gateway calling /confirm-payment; the
+        continuation claim keeps it to one poll at a time); in finish-redirect mode only once
+        the redirect brought its `interact_ref` (such grants cannot be polled)."""
+        if self.deps.settings.public_url and not record.interact_ref:
+            return False
+        return record.next_poll_at is None or record.next_poll_at <= utcnow()
 
     async def _sweep_forever(self) -> None:
         interval = self.deps.settings.worker_interval_seconds

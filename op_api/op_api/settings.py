@@ -47,6 +47,12 @@ class Settings(ServiceSettings):
     worker_interval_seconds: float = Field(
         default=1.0, gt=0, description="Background sweep: expiry, outgoing payments, settlement."
     )
+    watch_reread_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="A long poll (POST /payments/watch) re-reads its payments this often, for "
+        "moves made by other op_api replicas (moves in its own process wake it at once).",
+    )
     claim_stale_seconds: float = Field(
         default=30,
         gt=0,

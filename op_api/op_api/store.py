@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from op_api.changes import Changes
 from op_api.lifecycle import ACTIVE_STATUSES, Status, birth
 from op_api.records import PaymentRecord
 from op_api.sealing import SealedJSON, SealedText, TokenSealer
@@ -100,6 +101,7 @@ class PaymentStore:
     def __init__(self, engine: AsyncEngine, prefix: str = "op_", *, sealer: TokenSealer) -> None:
         self.engine = engine
         self.table = build_table(prefix, sealer)
+        self.changes = Changes()  # status moves made in this process (`lifecycle.transition`)
 
     async def create_schema(self) -> None:
         async with self.engine.begin() as conn:
@@ -149,6 +151,15 @@ class PaymentStore:
                 await conn.execute(select(self.table).where(self.table.c.id == payment_id))
             ).first()
         return PaymentRecord.from_row(row._mapping) if row else None
+
+    async def get_many(self, payment_ids: Sequence[str]) -> list[PaymentRecord]:
+        """The payments among `payment_ids` that exist (one SELECT; any order)."""
+        if not payment_ids:
+            return []
+        query = select(self.table).where(self.table.c.id.in_(list(payment_ids)))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [PaymentRecord.from_row(r._mapping) for r in rows]
 
     async def get_by_key(self, key: str) -> PaymentRecord | None:
         async with self.engine.connect() as conn:
