@@ -33,9 +33,7 @@ def test_a_difference_or_an_unknown_payment_is_answered_at_once(
     assert time.monotonic() - started < 10  # far from the 20 s it may wait
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert [(v["paymentId"], v["status"]) for v in body["payments"]] == [
-        (pid, "awaiting_approval")
-    ]
+    assert [(v["paymentId"], v["status"]) for v in body["payments"]] == [(pid, "awaiting_approval")]
     assert body["payments"][0]["debitAmount"]["value"] == payment["debitAmount"]["value"]
     assert body["unknown"] == ["nope"]
 
