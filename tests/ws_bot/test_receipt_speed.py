@@ -12,13 +12,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.op_api.harness import Wallet, start_wallet, wallet_env
 from tests.support.processes import console_script, free_port, make_spawner
+from tests.trust.support import approval_url
 from tests.ws_bot.conftest import pointer
 from tests.ws_bot.support import Stack, buttons_of, metric, start_stack, text_of
 
@@ -59,11 +59,6 @@ def finish_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stac
         wallet_proc.stop()
 
 
-def _url(m: dict[str, Any]) -> str | None:
-    i = m["body"].get("interactive", {})
-    return i["action"]["parameters"]["url"] if i.get("type") == "cta_url" else None
-
-
 def _balance_moves(wallet: Wallet, name: str, stop: threading.Event) -> list[float]:
     """Start watching `name`'s balance; the list gets the time it first changes."""
     before = wallet.balance(name)
@@ -94,7 +89,7 @@ def test_the_receipt_arrives_within_a_second_of_the_wallets_final_state(
     phone.wait_for(alice, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
     n = phone.count(alice)
     phone.tap(alice, "Confirm")
-    url = _url(phone.wait_for(alice, lambda m: _url(m) is not None, after=n))
+    url = approval_url(phone.wait_for(alice, lambda m: approval_url(m) is not None, after=n))
     assert url is not None
 
     time.sleep(3)  # the user takes a moment: ws_bot's one long poll waits meanwhile

@@ -165,7 +165,8 @@ class Poller:
             ],
             wait_seconds=wait,
         )
-        watch = asyncio.create_task(self.op.watch(request))
+        with request_id_scope(f"watch-{self.settings.replica_id}"[:128]):  # op_api's log says who
+            watch = asyncio.create_task(self.op.watch(request))
         woken = asyncio.create_task(self._wake.wait())
         try:
             await asyncio.wait({watch, woken}, return_when=asyncio.FIRST_COMPLETED)
