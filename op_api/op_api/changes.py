@@ -1,9 +1,10 @@
 """Wake-ups for long polls: `lifecycle.transition` says which payment moved, watchers wait.
 
-In-process only: each watcher registers one `asyncio.Event` under every payment it follows, and a
-transition sets the events registered under its payment (no busy loop, no cost per payment that
-does not move). Moves made by another op_api replica are not signalled here: `POST
-/payments/watch` also re-reads its rows at `WATCH_REREAD_SECONDS` for those.
+Each watcher registers one `asyncio.Event` under every payment it follows, and a transition
+sets the events registered under its payment (no busy loop, no cost per payment that does not
+move). On PostgreSQL, moves made by other op_api replicas arrive here too, by LISTEN/NOTIFY
+(`PaymentStore.listening`); and `POST /payments/watch` re-reads its rows every
+`WATCH_REREAD_SECONDS` anyway, in case a notification is lost with its connection.
 """
 
 from __future__ import annotations

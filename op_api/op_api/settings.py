@@ -50,8 +50,9 @@ class Settings(ServiceSettings):
     watch_reread_seconds: float = Field(
         default=1.0,
         gt=0,
-        description="A long poll (POST /payments/watch) re-reads its payments this often, for "
-        "moves made by other op_api replicas (moves in its own process wake it at once).",
+        description="A long poll (POST /payments/watch) re-reads its payments this often. Moves "
+        "wake it at once (other replicas' too, on PostgreSQL, by LISTEN/NOTIFY): this only "
+        "covers a notification lost with its connection.",
     )
     claim_stale_seconds: float = Field(
         default=30,

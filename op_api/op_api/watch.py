@@ -2,8 +2,9 @@
 
 Answers at once with the payments whose status differs from the one the caller gave (and the ids
 it does not know); otherwise waits until one of them moves or `waitSeconds` pass (then nothing).
-A move in this process wakes it through `PaymentStore.changes`; moves made by another replica
-are seen by re-reading the rows every `watch_reread_seconds` (one SELECT for all of them).
+A move wakes it through `PaymentStore.changes` (moves by other replicas too, on PostgreSQL,
+by LISTEN/NOTIFY); it also re-reads the rows every `watch_reread_seconds` (one SELECT for all of
+them), which covers a notification lost with its connection.
 """
 
 from __future__ import annotations

@@ -64,7 +64,8 @@ class Poller:
         self.notices = Notifier(store, say)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.watching = True  # until op_api answers 404 to a watch: then /confirm-payment
+        # Until op_api answers 404 to a watch: then /confirm-payment, one payment at a time.
+        self.watching = settings.op_watch
         self._following: dict[str, st.Payment] = {}
         self._renewed_at = 0.0
 
