@@ -195,6 +195,15 @@ class PaymentStore:
             ).first()
         return PaymentRecord.from_row(row._mapping) if row else None
 
+    async def statuses(self, payment_ids: Sequence[str]) -> dict[str, Status]:
+        """The status of each of `payment_ids` that exists (one light SELECT: no token is
+        unsealed, so a long poll can re-read thousands of them cheaply)."""
+        t = self.table
+        query = select(t.c.id, t.c.status).where(t.c.id.in_(list(payment_ids)))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {row.id: Status(row.status) for row in rows}
+
     async def get_many(self, payment_ids: Sequence[str]) -> list[PaymentRecord]:
         """The payments among `payment_ids` that exist (one SELECT; any order)."""
         if not payment_ids:

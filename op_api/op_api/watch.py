@@ -13,17 +13,19 @@ import asyncio
 import contextlib
 
 from op_api.deps import Deps
-from op_api.views import payment_view
+from op_api.views import payment_view, public_status
 from shared.contracts import PaymentStatus, WatchAnswer, WatchRequest
 
 
 async def differences(deps: Deps, seen: dict[str, PaymentStatus]) -> WatchAnswer:
-    """The payments whose status is not the one in `seen`, and the ids nobody knows."""
-    views = [payment_view(r) for r in await deps.store.get_many(list(seen))]
-    found = {view.payment_id for view in views}
+    """The payments whose status is not the one in `seen`, and the ids nobody knows. Only
+    statuses are read for all of them; whole rows only for the ones that moved."""
+    current = await deps.store.statuses(list(seen))
+    moved = [pid for pid, status in current.items() if public_status(status) != seen[pid]]
+    views = [payment_view(r) for r in await deps.store.get_many(moved)] if moved else []
     return WatchAnswer(
         payments=[view for view in views if view.status != seen[view.payment_id]],
-        unknown=[payment_id for payment_id in seen if payment_id not in found],
+        unknown=[payment_id for payment_id in seen if payment_id not in current],
     )
 
 
