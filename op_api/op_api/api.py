@@ -9,14 +9,20 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from op_api import finish as finish_flow
-from op_api import initiation, steps
+from op_api import initiation, steps, watch
 from op_api.deps import Deps, ServiceError
 from op_api.lifecycle import ACTIVE_STATUSES, Status
 from op_api.records import PaymentRecord
 from op_api.runner import PaymentRunner
 from op_api.views import payment_view
 from shared.auth import InternalAuth
-from shared.contracts import ConfirmPaymentRequest, PaymentView, SendPaymentRequest
+from shared.contracts import (
+    ConfirmPaymentRequest,
+    PaymentView,
+    SendPaymentRequest,
+    WatchAnswer,
+    WatchRequest,
+)
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -89,6 +95,19 @@ async def confirm_payment(body: ConfirmPaymentRequest, deps: DepsDep, runner: Ru
         await runner.advance_within(record.id, deps.settings.confirm_budget_seconds)
         record = await _record(deps, body.payment_id)
     return _view(record)
+
+
+@router.post(
+    "/payments/watch",
+    dependencies=[InternalAuth],
+    response_model=WatchAnswer,
+    responses={401: ERRORS[401]},
+)
+async def watch_payments(body: WatchRequest, deps: DepsDep) -> Any:
+    """Long poll: the payments whose status differs from the one given (and unknown ids) at
+    once; otherwise wait until one of them changes, or `waitSeconds` pass (then none)."""
+    answer = await watch.watch(deps, body)
+    return answer.model_dump(by_alias=True, mode="json")
 
 
 @router.get(

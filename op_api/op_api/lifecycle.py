@@ -108,10 +108,12 @@ async def transition(
     )
     async with store.engine.begin() as conn:
         result = await conn.execute(update(table).where(condition).values(**values))
-    assert isinstance(result, CursorResult)
-    if result.rowcount != 1:
-        return False
+        assert isinstance(result, CursorResult)
+        if result.rowcount != 1:
+            return False
+        await store.announce(conn, payment_id)  # to other replicas, on commit (PostgreSQL)
     PAYMENT_TRANSITIONS.labels(target.value).inc()
+    store.changes.moved(payment_id)  # wakes the long polls following it (POST /payments/watch)
     logger.info(
         "payment %s → %s: %s",
         source.value,

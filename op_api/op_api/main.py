@@ -44,7 +44,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ready_checks["wallet"] = lambda: client.wallet_address.get(client.wallet_address_url)
     runner.start()
     try:
-        yield
+        async with store.listening():  # other replicas' status moves wake our long polls
+            yield
     finally:
         await runner.stop()
         await client.aclose()

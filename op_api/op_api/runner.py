@@ -13,12 +13,14 @@ from datetime import timedelta
 
 from op_api import initiation, steps
 from op_api.deps import Deps
-from op_api.records import Status
+from op_api.records import PaymentRecord, Status
 from op_api.store import utcnow
 from shared.request_id import request_id_scope
 
 logger = logging.getLogger(__name__)
 ABANDONED_START = timedelta(minutes=15)  # no initiation runs this long: its process died
+FOLLOW_UP_HORIZON_SECONDS = 60.0  # steps due sooner get a timer of their own
+MIN_PAUSE_SECONDS = 0.2
 
 
 class PaymentRunner:
@@ -28,6 +30,7 @@ class PaymentRunner:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._worker: asyncio.Task[None] | None = None
 
     def kick(self, payment_id: str) -> asyncio.Task[None]:
@@ -46,8 +49,40 @@ class PaymentRunner:
     async def _advance(self, payment_id: str) -> None:
         try:
             await steps.advance(self.deps, payment_id)
+            await self._plan_next(payment_id)
         except Exception:
             logger.exception("advancing a payment failed", extra={"payment_id": payment_id})
+
+    async def _plan_next(self, payment_id: str) -> None:
+        """The payment's next step (a settlement check, the grant's next poll) is taken when it
+        is due rather than at the next sweep after it: a receipt is not late by a sweep."""
+        record = await self.deps.store.get(payment_id)
+        if record is None:
+            return
+        due = None
+        if record.status == Status.SENDING:
+            due = record.next_check_at
+        elif (
+            record.status == Status.AWAITING_APPROVAL
+            and record.continue_uri
+            and self._continuable(record)
+            and record.continue_claimed_at is None  # else whoever continues it plans next
+        ):
+            due = record.next_poll_at
+        if due is None or payment_id in self._timers:
+            return
+        delay = (due - utcnow()).total_seconds()
+        if delay > FOLLOW_UP_HORIZON_SECONDS:
+            return  # the sweep will find it
+        # Never sooner than MIN_PAUSE: a step that cannot be taken yet is not retried in a loop.
+        delay = max(delay, MIN_PAUSE_SECONDS)
+        self._timers[payment_id] = asyncio.get_running_loop().call_later(
+            delay, self._follow_up, payment_id
+        )
+
+    def _follow_up(self, payment_id: str) -> None:
+        del self._timers[payment_id]
+        self.kick(payment_id)
 
     async def advance_within(self, payment_id: str, budget: float) -> None:
         """Advance, but answer after `budget` seconds at most (the work carries on)."""
@@ -61,6 +96,9 @@ class PaymentRunner:
         self._worker = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -78,12 +116,21 @@ class PaymentRunner:
         ):
             await initiation.forget(self.deps, stale)
         for record in await self.deps.store.active():
-            if record.status == Status.AWAITING_APPROVAL and not record.interact_ref:
-                # Grants are polled when the gateway asks (/confirm-payment), not here; one
-                # the user approved through the finish redirect is continued when it is due.
+            if record.status == Status.AWAITING_APPROVAL and not self._continuation_due(record):
                 await steps.expire_if_due(self.deps, record)
             else:
                 self.kick(record.id)
+
+    def _continuable(self, record: PaymentRecord) -> bool:
+        """Grants awaiting approval are continued here at their `wait` cadence (so approvals
+        are noticed without the gateway calling /confirm-payment; the continuation claim keeps
+        it to one poll at a time); in finish-redirect mode only once the redirect brought its
+        `interact_ref` (such grants cannot be polled)."""
+        return not self.deps.settings.public_url or bool(record.interact_ref)
+
+    def _continuation_due(self, record: PaymentRecord) -> bool:
+        due = record.next_poll_at is None or record.next_poll_at <= utcnow()
+        return self._continuable(record) and due
 
     async def _sweep_forever(self) -> None:
         interval = self.deps.settings.worker_interval_seconds

@@ -47,6 +47,13 @@ class Settings(ServiceSettings):
     worker_interval_seconds: float = Field(
         default=1.0, gt=0, description="Background sweep: expiry, outgoing payments, settlement."
     )
+    watch_reread_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="A long poll (POST /payments/watch) re-reads its payments this often. Moves "
+        "wake it at once (other replicas' too, on PostgreSQL, by LISTEN/NOTIFY): this only "
+        "covers a notification lost with its connection.",
+    )
     claim_stale_seconds: float = Field(
         default=30,
         gt=0,

@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 UNCERTAIN_RETRY_WINDOW = timedelta(seconds=60)
 RETRY_FIRST_PAUSE_SECONDS = 1.0
 RETRY_MAX_PAUSE_SECONDS = 30.0
-SETTLEMENT_FIRST_PAUSE_SECONDS = 1.0
+SETTLEMENT_FIRST_PAUSE_SECONDS = 0.25  # a wallet settling in under a second is seen at once
 SETTLEMENT_MAX_PAUSE_SECONDS = 15.0
 LOOKUP_PAGES = 5  # outgoing payments listed (100 a page) when looking for a lost one
 UNPAID_ENDS = frozenset({Status.REJECTED, Status.EXPIRED, Status.FAILED})
@@ -463,7 +463,7 @@ def _reached(received: Amount, target: Amount | None) -> bool:
 
 
 def _next_check(record: PaymentRecord) -> dict[str, Any]:
-    """Settlement checks back off: a quarter of the time spent sending so far, 1 s to 15 s
+    """Settlement checks back off: a quarter of the time spent sending so far, 0.25 s to 15 s
     (a payment settling in a second is seen at once; a slow one is not read every second)."""
     since = record.sending_since or record.updated_at
     waited = (utcnow() - since).total_seconds()

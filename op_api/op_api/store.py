@@ -7,7 +7,10 @@ concurrent requests, the background worker and several op_api replicas alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    func,
     insert,
     or_,
     select,
@@ -29,12 +33,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from op_api.changes import Changes
 from op_api.lifecycle import ACTIVE_STATUSES, Status, birth
 from op_api.migrations import migrations
 from op_api.records import PaymentRecord
 from op_api.sealing import SealedJSON, SealedText, TokenSealer
+
+logger = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -101,10 +108,48 @@ class PaymentStore:
         self.engine = engine
         self.prefix = prefix
         self.table = build_table(prefix, sealer)
+        self.changes = Changes()  # status moves made in this process (`lifecycle.transition`)
+        self.channel = f"{self.table.name}_moved"  # PostgreSQL NOTIFY channel of status moves
 
     async def create_schema(self) -> None:
         """Create or upgrade the payments table to the newest schema (`op_api.migrations`)."""
         await migrations(self.prefix).upgrade(self.engine)
+
+    @property
+    def _postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    async def announce(self, conn: AsyncConnection, payment_id: str) -> None:
+        """Inside the transaction that moved a payment: on PostgreSQL, NOTIFY the other
+        replicas (delivered when it commits), so their long polls wake too."""
+        if self._postgres:
+            await conn.execute(select(func.pg_notify(self.channel, payment_id)))
+
+    @asynccontextmanager
+    async def listening(self) -> AsyncIterator[None]:
+        """While open, on PostgreSQL, moves announced by any replica wake this process's
+        watchers (LISTEN on one held connection). Elsewhere, or if LISTEN fails, watchers
+        still see such moves by re-reading their rows."""
+        if not self._postgres:
+            yield
+            return
+        async with self.engine.connect() as conn:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+
+            def heard(_conn: object, _pid: int, _channel: str, payment_id: str) -> None:
+                self.changes.moved(payment_id)
+
+            try:
+                await driver.add_listener(self.channel, heard)
+            except Exception:
+                logger.warning("LISTEN failed: other replicas' moves are seen by re-reading")
+                yield
+                return
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):
+                    await driver.remove_listener(self.channel, heard)
 
     async def drop_schema(self) -> None:
         async with self.engine.begin() as conn:
@@ -136,6 +181,24 @@ class PaymentStore:
                 await conn.execute(select(self.table).where(self.table.c.id == payment_id))
             ).first()
         return PaymentRecord.from_row(row._mapping) if row else None
+
+    async def statuses(self, payment_ids: Sequence[str]) -> dict[str, Status]:
+        """The status of each of `payment_ids` that exists (one light SELECT: no token is
+        unsealed, so a long poll can re-read thousands of them cheaply)."""
+        t = self.table
+        query = select(t.c.id, t.c.status).where(t.c.id.in_(list(payment_ids)))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {row.id: Status(row.status) for row in rows}
+
+    async def get_many(self, payment_ids: Sequence[str]) -> list[PaymentRecord]:
+        """The payments among `payment_ids` that exist (one SELECT; any order)."""
+        if not payment_ids:
+            return []
+        query = select(self.table).where(self.table.c.id.in_(list(payment_ids)))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [PaymentRecord.from_row(r._mapping) for r in rows]
 
     async def get_by_key(self, key: str) -> PaymentRecord | None:
         async with self.engine.connect() as conn:

@@ -31,15 +31,17 @@ def fee(record: PaymentRecord) -> MoneyView | None:
     )
 
 
+def public_status(status: Status) -> PaymentStatus:
+    """What the gateway is told: `initiating` is still awaiting approval to it."""
+    if status == Status.INITIATING:
+        return PaymentStatus.AWAITING_APPROVAL
+    return PaymentStatus(status.value)
+
+
 def payment_view(record: PaymentRecord) -> PaymentView:
-    status = (
-        PaymentStatus.AWAITING_APPROVAL
-        if record.status == Status.INITIATING
-        else PaymentStatus(record.status.value)
-    )
     return PaymentView(
         payment_id=record.id,
-        status=status,
+        status=public_status(record.status),
         confirmation_url=record.confirmation_url,
         debit_amount=money(record.debit_amount),
         receive_amount=money(record.receive_amount),

@@ -4,6 +4,7 @@
 - op_api `POST /send-payment`: `SendPaymentRequest` → `PaymentView`;
   `POST /confirm-payment`: `ConfirmPaymentRequest` → `PaymentView`;
   `GET /payments/{id}` → `PaymentView`;
+  `POST /payments/watch`: `WatchRequest` → `WatchAnswer` (a long poll over many payments);
   `POST /payment-requests`: `PaymentRequestCreate` → `PaymentRequestView`;
   `GET /payment-requests/{id}` and `DELETE /payment-requests/{id}` (decline) →
   `PaymentRequestView`.
@@ -254,6 +255,34 @@ class PaymentView(_Open):
     failure_reason: str | None = Field(default=None, alias="failureReason")
     created_at: datetime | None = Field(default=None, alias="createdAt")
     updated_at: datetime | None = Field(default=None, alias="updatedAt")
+
+
+MAX_WATCHED = 5000
+MAX_WATCH_SECONDS = 25.0
+
+
+class WatchedPayment(_Strict):
+    """A payment the gateway follows, with the status it last saw."""
+
+    payment_id: str = Field(alias="paymentId", min_length=1, max_length=64)
+    status: PaymentStatus
+
+
+class WatchRequest(_Strict):
+    """Tell me about any of these payments whose status is not the one I give; if none, wait
+    up to `waitSeconds` for one of them to change (a long poll: requests follow events, not the
+    number of payments followed)."""
+
+    payments: list[WatchedPayment] = Field(min_length=1, max_length=MAX_WATCHED)
+    wait_seconds: float = Field(default=20.0, alias="waitSeconds", ge=0, le=MAX_WATCH_SECONDS)
+
+
+class WatchAnswer(_Open):
+    """The payments whose status differs from the one given (empty: none changed in time), and
+    the ids op_api does not know."""
+
+    payments: list[PaymentView] = Field(default_factory=list)
+    unknown: list[str] = Field(default_factory=list)
 
 
 class ErrorBody(_Open):

@@ -155,10 +155,12 @@ def test_crash_while_the_outgoing_payment_is_being_created(
     first = op_api(data_dir=data, **env)
     alice = wallet.balance("alice")
     payment = first.start(wallet.address("alice"), wallet.address("bob"), "2.60")
-    wallet.answer(payment["confirmationUrl"])
-    time.sleep(1.1)
+    # Hung before the approval: op_api's runner continues the grant by itself (at its `wait`)
+    # and goes straight on to the outgoing payment.
     fault = {"scope": "resource", "mode": "hang", "seconds": 4}
     assert wallet.admin("POST", "/faults", json=fault).status_code == 201
+    wallet.answer(payment["confirmationUrl"])
+    time.sleep(1.1)
     assert first.confirm(payment["paymentId"])["status"] == "approved"  # POST now in flight
     first.proc.kill()
     wallet.admin("DELETE", "/faults")

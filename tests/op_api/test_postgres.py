@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -59,3 +62,31 @@ def test_postgres_flow_survives_restart(wallet: Wallet, op_api: Start, table_pre
     assert rows == [("completed",)]
     ready = second.http.get("/ready").json()
     assert ready["checks"]["database"] == "ok"
+
+
+@pytest.mark.postgres
+def test_a_move_at_one_replica_wakes_a_watch_at_another(
+    wallet: Wallet, op_api: Start, table_prefix: str
+) -> None:
+    """LISTEN/NOTIFY: the re-read interval is set beyond the test, so only the notification
+    from the replica that moved the payment can wake the long poll at the other one."""
+    env = {"DATABASE_URL": PG_URL, "DB_TABLE_PREFIX": table_prefix, "WATCH_REREAD_SECONDS": "60"}
+    mover, watcher = op_api(**env), op_api(**env)
+    pid = mover.start(wallet.address("alice"), wallet.address("bob"), "1.35")["paymentId"]
+    answers: list[tuple[float, dict[str, Any]]] = []
+
+    def watch() -> None:
+        body = {"payments": [{"paymentId": pid, "status": "awaiting_approval"}], "waitSeconds": 25}
+        answer = watcher.http.post("/payments/watch", json=body)
+        answers.append((time.monotonic(), answer.json()))
+
+    waiting = threading.Thread(target=watch)
+    waiting.start()
+    time.sleep(1.0)  # the watch is waiting at the other replica
+    cancelled_at = time.monotonic()
+    assert mover.http.delete(f"/payments/{pid}").status_code == 200
+    waiting.join(timeout=30)
+    assert answers, "the watch never answered"
+    answered, body = answers[0]
+    assert [(v["paymentId"], v["status"]) for v in body["payments"]] == [(pid, "failed")], body
+    assert answered - cancelled_at < 10, answered - cancelled_at  # not the 25 s wait, nor 60 s

@@ -8,7 +8,6 @@ duplicate at both replicas concurrently and count what reached the wallet and th
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
 import signal
@@ -136,8 +135,8 @@ def test_duplicate_webhooks_and_taps_across_replicas_pay_once(stack: Replicated)
     assert len(outgoing_creations(stack.wallet, stack.wallet.address(wallet_name))) == 1
 
 
-def _poll_times(stack: Replicated, payment_id: str) -> list[tuple[float, float, int]]:
-    """(start, end, replica) of every /confirm-payment the pollers sent for one payment, from
+def _requests(stack: Replicated, path: str, request_id: str) -> list[tuple[float, float, int]]:
+    """(start, end, op_api replica) of every request to `path` with `request_id`, from
     op_api's access log (one line at the end of each request, with its duration)."""
     seen: list[tuple[float, float, int]] = []
     for i, op in enumerate(stack.ops):
@@ -147,8 +146,8 @@ def _poll_times(stack: Replicated, payment_id: str) -> list[tuple[float, float, 
             record = json.loads(line)
             if (
                 record.get("message") == "request"
-                and record.get("path") == "/confirm-payment"
-                and record.get("request_id") == f"poll-{payment_id}"
+                and record.get("path") == path
+                and record.get("request_id") == request_id
             ):
                 when = datetime.strptime(record["time"], "%Y-%m-%d %H:%M:%S,%f").astimezone()
                 end = when.timestamp()
@@ -156,22 +155,35 @@ def _poll_times(stack: Replicated, payment_id: str) -> list[tuple[float, float, 
     return sorted(seen)
 
 
-def test_polling_is_shared_by_lease_and_taken_over_when_a_replica_dies(stack: Replicated) -> None:
+def _lease_owner(stack: Replicated, payment_id: str) -> str | None:
+    assert stack.database_url is not None
+    query = f"SELECT lease_owner, notified FROM ws_payments WHERE payment_id = '{payment_id}'"
+    (owner, notified), *_ = sql(stack.database_url, query)
+    return None if notified else owner
+
+
+def test_a_payment_is_followed_by_one_lease_and_taken_over_when_a_replica_dies(
+    stack: Replicated,
+) -> None:
+    """Each ws_bot replica follows the payments it leased with one long poll at its op_api
+    (`POST /payments/watch`), renewing the leases: a payment is never followed by both at
+    once, nor polled one by one. When the holder dies, the other takes the payment over once
+    the lease lapses, and the user gets one receipt."""
     phone = stack.phone
     wa_id, _ = _new_sender(stack, "carol")
     url = ask_and_confirm(phone, wa_id, "send 2 to " + pointer(stack.wallet.address("bob")))
-    time.sleep(4.0)  # unapproved: both replicas' pollers keep asking op_api
     payment_id = _payment_id_for(stack, wa_id)
-    polls = _poll_times(stack, payment_id)
-    assert len(polls) >= 4, polls
-    overlaps = [(a, b) for a, b in itertools.pairwise(polls) if b[0] < a[1] - 0.002]
-    # Two replicas polling the same row at once would show up as overlapping requests (the
-    # log's millisecond clock allows 2 ms).
-    assert not overlaps, polls
-    assert {r for _, _, r in polls} == {0, 1}, polls  # shared: both replicas took turns
-
-    victim = polls[-1][2]
+    holders = []
+    for _ in range(8):  # 4 s, past the 3 s lease: renewed by its holder, never shared
+        holders.append(_lease_owner(stack, payment_id))
+        time.sleep(0.5)
+    assert len(set(holders)) == 1, holders
+    assert holders[0] in {"bot-0", "bot-1"}, holders
+    assert _requests(stack, "/confirm-payment", f"poll-{payment_id}") == []
+    victim = int(holders[0].removeprefix("bot-"))
     survivor = 1 - victim
+    assert _requests(stack, "/payments/watch", f"watch-bot-{victim}"), "the holder never watched"
+
     stack.bots[victim].kill()
     try:
         killed_at = time.time()
@@ -180,9 +192,9 @@ def test_polling_is_shared_by_lease_and_taken_over_when_a_replica_dies(stack: Re
         phone.wait_text(wa_id, "Payment sent", after=n, timeout=30)
         time.sleep(1.5)
         assert receipts(phone, wa_id, n) == 1
-        after = [p for p in _poll_times(stack, payment_id) if p[0] > killed_at]
-        assert after, "nobody polled after the kill"
-        assert {r for _, _, r in after} == {survivor}, after
+        after = _requests(stack, "/payments/watch", f"watch-bot-{survivor}")
+        assert [w for w in after if w[1] > killed_at], "nobody watched after the kill"
+        assert _requests(stack, "/confirm-payment", f"poll-{payment_id}") == []
     finally:
         if victim is not None:
             stack.bots[victim].start()

@@ -18,6 +18,8 @@ from shared.contracts import (
     SendPaymentRequest,
     UnderstandRequest,
     UnderstandResponse,
+    WatchAnswer,
+    WatchRequest,
 )
 from shared.http import create_client
 
@@ -47,9 +49,15 @@ def _detail(response: httpx.Response) -> str:
     return str(detail or body)[:300]
 
 
-async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> httpx.Response:
+async def _post(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], *, seconds: float | None = None
+) -> httpx.Response:
+    """POST; `seconds` overrides the client's timeout (a long poll waits longer)."""
     try:
-        response = await client.post(path, json=body)
+        if seconds is None:
+            response = await client.post(path, json=body)
+        else:
+            response = await client.post(path, json=body, timeout=seconds)
     except httpx.HTTPError as exc:
         raise Unavailable(f"{path}: {type(exc).__name__}") from exc
     if response.status_code >= 500:
@@ -82,7 +90,9 @@ class LlmClient:
 class OpClient:
     def __init__(self, base_url: str, token: str, timeout: float) -> None:
         # POST /send-payment is retried too: the idempotency key makes a retry return the same
-        # payment instead of creating a second one. /confirm-payment only reads and advances.
+        # payment instead of creating a second one. /confirm-payment only reads and advances,
+        # and /payments/watch only reads.
+        self.timeout = timeout
         self.http = create_client(
             base_url=base_url,
             bearer_token=token,
@@ -104,6 +114,17 @@ class OpClient:
     async def confirm_payment(self, payment_id: str) -> PaymentView:
         body = ConfirmPaymentRequest(payment_id=payment_id).model_dump(by_alias=True)
         return self._view(await _post(self.http, "/confirm-payment", body))
+
+    async def watch(self, request: WatchRequest) -> WatchAnswer:
+        """Long poll: the payments whose status differs from the one given; waits up to
+        `request.wait_seconds` for one to change. `Refused(404)`: op_api has no watch."""
+        body = request.model_dump(by_alias=True, mode="json")
+        seconds = request.wait_seconds + self.timeout
+        response = await _post(self.http, "/payments/watch", body, seconds=seconds)
+        try:
+            return WatchAnswer.model_validate(response.json())
+        except (ValueError, ValidationError) as exc:
+            raise Unavailable("op_api answered something unreadable") from exc
 
     async def cancel_payment(self, payment_id: str) -> bool:
         """Cancel the grant of a payment the user abandoned; True when op_api agreed."""

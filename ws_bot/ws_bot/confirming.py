@@ -115,7 +115,8 @@ class Confirmations:
         payment = await ctx.store.get_payment(draft.payment_id) if draft.payment_id else None
         if draft.status == D.CONFIRMED and payment is not None and not payment.notified:
             # Confirmed: the payment itself, waiting at the wallet, is what to cancel.
-            await self._report(user, *await self._cancel_payments([payment], lang))
+            cancelled, waiting, told = await self._cancel_payments([payment], lang)
+            await self._report(user, cancelled, waiting, told=told)
             return
         await self._not_confirmable(user, draft)
 
@@ -133,17 +134,21 @@ class Confirmations:
             await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
             if draft.amount or draft.recipient_label:
                 cancelled.append(what(lang, draft))
-        more, waiting = await self._cancel_payments(
+        more, waiting, told = await self._cancel_payments(
             await ctx.store.active_payments(user.wa_id), lang
         )
-        await self._report(user, cancelled + more, waiting, nothing="cancelled" if draft else None)
+        await self._report(
+            user, cancelled + more, waiting, nothing="cancelled" if draft else None, told=told
+        )
 
     async def _cancel_payments(
         self, payments: list[st.Payment], lang: str | None
-    ) -> tuple[list[str], list[str]]:
-        """Cancel payments awaiting approval: (those cancelled, those still waiting), named."""
+    ) -> tuple[list[str], list[str], bool]:
+        """Cancel payments awaiting approval: (those cancelled, those still waiting), named,
+        and whether the poller already told the user of a cancellation made here."""
         cancelled: list[str] = []
         waiting: list[str] = []
+        told = False
         for payment in payments:
             amount = (payment.receive or {}).get("text") or (payment.debit or {}).get("text")
             named = t(lang, "what", amount=amount or "?", recipient=payment.recipient_label)
@@ -153,12 +158,20 @@ class Confirmations:
                 if await self.ctx.store.finish_payment(payment.payment_id, "cancelled"):
                     await self.ctx.say.react(payment.wa_id, payment.react_message_id, "✖️")
                     cancelled.append(named)
+                else:
+                    told = True
             else:
                 waiting.append(named)
-        return cancelled, waiting
+        return cancelled, waiting, told
 
     async def _report(
-        self, user: st.User, cancelled: list[str], waiting: list[str], nothing: str | None = None
+        self,
+        user: st.User,
+        cancelled: list[str],
+        waiting: list[str],
+        nothing: str | None = None,
+        *,
+        told: bool = False,
     ) -> None:
         """One message for what was cancelled, one naming what still waits at the wallet."""
         ctx, lang = self.ctx, user.language
@@ -167,5 +180,5 @@ class Confirmations:
             await ctx.say.text(user.wa_id, t(lang, key, items="; ".join(cancelled)))
         if waiting:
             await ctx.say.text(user.wa_id, t(lang, "still_waiting", items="; ".join(waiting)))
-        elif not cancelled:
+        elif not cancelled and not told:  # `told`: the poller's "cancelled" was the answer
             await ctx.say.text(user.wa_id, t(lang, nothing or "nothing_to_cancel"))

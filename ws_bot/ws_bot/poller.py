@@ -1,10 +1,16 @@
 """Durable polling of op_api until each confirmed payment reaches a final status.
 
-Rows live in `ws_payments` with their next poll time, so a restart resumes where it stopped.
-A lease (owner + expiry) lets several replicas share the table without polling a payment twice
-at once; `finish_payment` is a conditional update, so the user is told exactly once.
-The backoff is hand-written rather than tenacity's because the schedule must survive restarts
-(it is a column, not a sleeping coroutine).
+Rows live in `ws_payments`, so a restart resumes where it stopped. A lease (owner + expiry) lets
+several replicas share the table without following a payment twice at once; `finish_payment`
+is a conditional update, so the user is told exactly once.
+
+Each replica follows all the payments it holds with one long poll (`POST /payments/watch`):
+op_api answers as soon as one of them changes, so the request rate follows events, not the
+number of payments pending, and a receipt goes out as soon as op_api sees the final state. Leases
+are renewed while payments are followed. Against an op_api without that endpoint (404/405), each
+payment is polled with `/confirm-payment` at growing pauses instead; that backoff is
+hand-written rather than tenacity's because the schedule must survive restarts (it is a column,
+not a sleeping coroutine).
 """
 
 from __future__ import annotations
@@ -14,7 +20,14 @@ import contextlib
 import logging
 import time
 
-from shared.contracts import PaymentStatus, PaymentView
+from shared.contracts import (
+    MAX_WATCHED,
+    PaymentStatus,
+    PaymentView,
+    WatchAnswer,
+    WatchedPayment,
+    WatchRequest,
+)
 from shared.request_id import request_id_scope
 from ws_bot import store as st
 from ws_bot import templates
@@ -51,6 +64,10 @@ class Poller:
         self.notices = Notifier(store, say)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Until op_api answers 404 to a watch: then /confirm-payment, one payment at a time.
+        self.watching = settings.op_watch
+        self._following: dict[str, st.Payment] = {}
+        self._renewed_at = 0.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -70,13 +87,127 @@ class Poller:
 
     async def _run(self) -> None:
         while True:
-            try:
-                await self.tick()
-            except Exception:
-                logger.exception("poller tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.poller_tick_seconds)
+            if self.watching:
+                try:
+                    if await self.follow():
+                        continue
+                except Exception:
+                    logger.exception("following payments failed")
+            else:
+                try:
+                    await self.tick()
+                except Exception:
+                    logger.exception("poller tick failed")
+            await self._pause(self.settings.poller_tick_seconds)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep until woken (a new payment to follow) or `seconds` pass."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    # ------------------------------------------------------------ watch mode
+
+    async def follow(self) -> bool:
+        """One round: take up new payments, renew leases, give up on overdue ones, then one
+        long poll over all of them. False when there is nothing to wait on (pause first)."""
+        owner, lease = self.settings.replica_id, self.settings.poll_lease_seconds
+        room = MAX_WATCHED - len(self._following)
+        if room > 0:
+            # Every payment not leased elsewhere, due or not: following one costs no request.
+            for payment in await self.store.claim_due_payments(
+                owner, lease, min(room, 500), ahead=self.settings.poll_deadline_seconds * 2
+            ):
+                self._following[payment.payment_id] = payment
+        await self._renew(owner, lease)
+        now = time.time()
+        for payment in [p for p in self._following.values() if now >= p.deadline]:
+            if await self._give_up(payment, self._known(payment), None, now):
+                del self._following[payment.payment_id]
+        if not self._following:
+            return False
+        answer = await self._watch_or_wake()
+        if answer is None:
+            return True  # woken: a new payment joins the next long poll
+        for view in answer.payments:
+            await self._moved(view, owner)
+        for payment_id in answer.unknown:
+            gone = self._following.pop(payment_id, None)
+            if gone is not None:
+                logger.warning("op_api does not know a payment", extra={"payment_id": payment_id})
+                await self._final(gone, "failed", None)
+        return True
+
+    async def _renew(self, owner: str, lease: float) -> None:
+        """Keep the leases of the payments followed (a third of the lease before they lapse);
+        drop the ones no longer ours (finished by a cancel, or taken over)."""
+        if not self._following or time.time() - self._renewed_at < lease / 3:
+            return
+        self._renewed_at = time.time()
+        held = await self.store.renew_leases(owner, list(self._following), lease)
+        for payment_id in set(self._following) - held:
+            del self._following[payment_id]
+
+    @staticmethod
+    def _known(payment: st.Payment) -> PaymentStatus:
+        try:
+            return PaymentStatus(payment.status)
+        except ValueError:
+            return PaymentStatus.AWAITING_APPROVAL
+
+    async def _watch_or_wake(self) -> WatchAnswer | None:
+        """One long poll over every payment followed; None if woken before it answered (or
+        op_api could not answer: then after a pause)."""
+        wait = min(self.settings.watch_wait_seconds, self.settings.poll_lease_seconds / 3)
+        request = WatchRequest(
+            payments=[
+                WatchedPayment(payment_id=p.payment_id, status=self._known(p))
+                for p in self._following.values()
+            ],
+            wait_seconds=wait,
+        )
+        with request_id_scope(f"watch-{self.settings.replica_id}"[:128]):  # op_api's log says who
+            watch = asyncio.create_task(self.op.watch(request))
+        woken = asyncio.create_task(self._wake.wait())
+        try:
+            await asyncio.wait({watch, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            if not watch.done():
+                watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watch
+        if not watch.done() or watch.cancelled():
             self._wake.clear()
+            return None
+        try:
+            return watch.result()
+        except Refused as exc:
+            if exc.status in (404, 405):  # an op_api older than the endpoint
+                logger.warning("op_api has no /payments/watch: polling /confirm-payment instead")
+                self.watching = False
+                self._following.clear()
+                await self.store.release_leases(self.settings.replica_id)
+                return None
+            logger.warning("op_api refused a watch", extra={"detail": str(exc)})
+        except Unavailable:
+            logger.warning("op_api unavailable while watching payments")
+        await self._pause(self.settings.poll_initial_seconds)
+        return None
+
+    async def _moved(self, view: PaymentView, owner: str) -> None:
+        payment = self._following.get(view.payment_id)
+        if payment is None:
+            return
+        with request_id_scope(f"watch-{payment.payment_id}"[:128]):
+            if view.status.is_final:
+                del self._following[view.payment_id]
+                await self._final(payment, self._final_status(view), view)
+                return
+            payment.status = view.status.value
+            await self.store.note_payment_status(payment.payment_id, owner, payment.status)
+
+    # ------------------------------------------------------------ /confirm-payment mode
 
     async def tick(self) -> None:
         owner = self.settings.replica_id
@@ -98,24 +229,35 @@ class Poller:
                 logger.warning("op_api unavailable while polling")
                 view = None
             if view is not None and view.status.is_final:
-                status = view.status.value
-                if view.status == PaymentStatus.FAILED and view.failure_reason == "cancelled":
-                    status = "cancelled"  # the user cancelled it in the chat: not a failure
-                await self._final(payment, status, view)
+                await self._final(payment, self._final_status(view), view)
                 return
-            if now >= payment.deadline and await self._give_up(payment, view, now):
+            known = view.status if view is not None else None
+            if now >= payment.deadline and await self._give_up(payment, known, view, now):
                 return
             status = view.status.value if view is not None else payment.status
             await self.store.reschedule_payment(
                 payment.payment_id, owner, status, now + self._next_delay(payment.attempts)
             )
 
-    async def _give_up(self, payment: st.Payment, view: PaymentView | None, now: float) -> bool:
-        """Past the deadline. An unapproved payment is cancelled and reported expired. One
-        already approved may still be settling, and an unreachable op_api may come back: those
-        are followed for one more deadline's length (money that may move is never called
-        "expired"), then the user is told we could not confirm. False means: keep polling."""
-        awaiting = view is not None and view.status == PaymentStatus.AWAITING_APPROVAL
+    @staticmethod
+    def _final_status(view: PaymentView) -> str:
+        if view.status == PaymentStatus.FAILED and view.failure_reason == "cancelled":
+            return "cancelled"  # the user cancelled it in the chat: not a failure
+        return view.status.value
+
+    async def _give_up(
+        self,
+        payment: st.Payment,
+        known: PaymentStatus | None,
+        view: PaymentView | None,
+        now: float,
+    ) -> bool:
+        """Past the deadline. An unapproved payment (`known` status) is cancelled (if op_api
+        agrees) and reported expired. One already approved may still be settling, and an
+        unreachable op_api may come back: those are followed for one more deadline's length
+        (money that may move is never called "expired"), then the user is told we could not
+        confirm. False means: keep polling."""
+        awaiting = known == PaymentStatus.AWAITING_APPROVAL
         if awaiting and await self.op.cancel_payment(payment.payment_id):
             await self._final(payment, "expired", view)
             return True

@@ -48,6 +48,17 @@ class Settings(ServiceSettings):
     poll_max_seconds: float = Field(default=30.0, gt=0)
     poll_lease_seconds: float = Field(default=60.0, gt=0, description="A poller's claim on a row")
     poller_tick_seconds: float = Field(default=1.0, gt=0)
+    op_watch: bool = Field(
+        default=True,
+        description="Follow payments with one long poll (op_api POST /payments/watch); false: "
+        "poll /confirm-payment per payment (also the fallback when op_api lacks the endpoint)",
+    )
+    watch_wait_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=25,
+        description="Longest wait of one long poll at op_api (POST /payments/watch)",
+    )
     payment_request_ttl_seconds: int = Field(
         default=86400, ge=1, le=30 * 86400, description="How long a money request can be paid"
     )

@@ -929,8 +929,11 @@ class Store:
             ).first()
         return self._payment(row) if row else None
 
-    async def claim_due_payments(self, owner: str, lease: float, limit: int = 20) -> list[Payment]:
-        """Claim payments whose next poll is due and whose lease is free (replica-safe)."""
+    async def claim_due_payments(
+        self, owner: str, lease: float, limit: int = 20, *, ahead: float = 0.0
+    ) -> list[Payment]:
+        """Claim payments whose next poll is due (within `ahead` seconds) and whose lease is
+        free (replica-safe)."""
         now = time.time()
         async with self.engine.connect() as conn:
             ids = (
@@ -938,7 +941,7 @@ class Store:
                     select(payments.c.payment_id)
                     .where(
                         payments.c.notified == 0,
-                        payments.c.next_poll_at <= now,
+                        payments.c.next_poll_at <= now + ahead,
                         or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
                     )
                     .order_by(payments.c.next_poll_at)
@@ -984,6 +987,37 @@ class Store:
                     updated_at=time.time(),
                     **values,
                 )
+            )
+
+    async def renew_leases(self, owner: str, payment_ids: list[str], lease: float) -> set[str]:
+        """Extend this owner's leases on `payment_ids`; the ids it still holds (a payment
+        finished meanwhile, or taken over after a lapsed lease, is no longer among them)."""
+        now = time.time()
+        held: set[str] = set()
+        for start in range(0, len(payment_ids), 500):
+            chunk = payment_ids[start : start + 500]
+            mine = and_(
+                payments.c.payment_id.in_(chunk),
+                payments.c.lease_owner == owner,
+                payments.c.notified == 0,
+            )
+            async with self._write() as conn:
+                await conn.execute(update(payments).where(mine).values(lease_until=now + lease))
+                rows = (await conn.execute(select(payments.c.payment_id).where(mine))).all()
+            held.update(row.payment_id for row in rows)
+        return held
+
+    async def note_payment_status(self, payment_id: str, owner: str, status: str) -> None:
+        """Record a status op_api reported (not final), keeping this owner's lease."""
+        async with self._write() as conn:
+            await conn.execute(
+                update(payments)
+                .where(
+                    payments.c.payment_id == payment_id,
+                    payments.c.lease_owner == owner,
+                    payments.c.notified == 0,
+                )
+                .values(status=status, updated_at=time.time())
             )
 
     async def finish_payment(self, payment_id: str, status: str, **values: Any) -> bool:
