@@ -250,4 +250,7 @@ def test_acknowledged_bodies_survive_a_kill_right_after_the_200(stack: Stack, ui
     stack.restart_bot(kill=True)
     for wa_id in users:
         stack.phone.wait_for(wa_id, lambda m: "English" in json.dumps(m["body"]))
-        assert len(stack.phone.bot_messages(wa_id)) == 1
+        # Answered after the restart, whatever the kill interrupted. A reply already on its way
+        # when the process died is sent again (its row was not yet marked done): replies are
+        # at-least-once; what moves money is exactly-once through conditional updates.
+        assert 1 <= len(stack.phone.bot_messages(wa_id)) <= 2
