@@ -54,12 +54,13 @@ def test_the_outgoing_payment_is_found_after_a_crash_mid_post(
     env = {"CLAIM_STALE_SECONDS": "3", "CONFIRM_BUDGET_SECONDS": "0.5"}
     first = op_api(data_dir=data, **env)
     payment = first.start(wallet.address("alice"), wallet.address("bob"), "2.70")
-    wallet.answer(payment["confirmationUrl"])
-    time.sleep(1.1)  # the continuation is due
     # The wallet creates the payment at once but holds the answer: op_api dies waiting for it.
+    # Installed before the approval: op_api continues the grant (and posts) on its own.
     fault = {"scope": "resource", "mode": "late", "seconds": 5, "method": "POST"}
     fault["path"] = "/outgoing-payments"
     assert wallet.admin("POST", "/faults", json=fault).status_code == 201
+    wallet.answer(payment["confirmationUrl"])
+    time.sleep(1.1)  # the continuation is due
     assert first.until_status(payment["paymentId"], "approved")["status"] == "approved"
     first.proc.kill()
     seen = len(wallet.exchanges())  # after the first POST: it is recorded before its answer
