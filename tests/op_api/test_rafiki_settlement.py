@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 
@@ -87,5 +88,5 @@ def test_settlement_checks_back_off(wallet: Wallet, op_api: Start) -> None:
     # (from 0.25 s, so a fast wallet is seen at once): reads grow with the log of the time,
     # about 14 in 8 s (and about 23 in 70 s, where every second made 75).
     assert 2 <= len(reads) <= 17, len(reads)
-    gaps = [b["time"] - a["time"] for a, b in zip(reads, reads[1:], strict=False)]
+    gaps = [b["time"] - a["time"] for a, b in pairwise(reads)]
     assert gaps[-1] > 2 * gaps[0], gaps  # the pauses grow
