@@ -42,6 +42,14 @@ def _sent_at(update: Any) -> float:
     return when.timestamp() if when is not None else 0.0
 
 
+def raw_sent_at(msg: dict[str, Any]) -> float:
+    """A raw message's `timestamp` (seconds, sent as a string); 0 when missing or unreadable."""
+    try:
+        return max(float(msg.get("timestamp") or 0), 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def _user(update: Any) -> tuple[str, str]:
     """The sender's canonical key (see identity.py) and profile name."""
     user = update.from_user

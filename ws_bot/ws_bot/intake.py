@@ -25,7 +25,7 @@ from pywa_async.types.system import IdentityChange, PhoneNumberChange, SystemTyp
 from ws_bot import identity, lateness
 from ws_bot import store as st
 from ws_bot.conversation import Conversation
-from ws_bot.incoming import Incoming
+from ws_bot.incoming import Incoming, raw_sent_at
 from ws_bot.texts import t
 
 logger = logging.getLogger(__name__)
@@ -188,10 +188,6 @@ def from_raw(msg: dict[str, Any], contact: dict[str, Any]) -> Incoming | None:
     sender = sender or contact.get("user_id")
     if not sender or not msg.get("id"):
         return None
-    try:
-        sent_at = float(msg.get("timestamp") or 0)
-    except (TypeError, ValueError):
-        sent_at = 0.0
     kind, text, data = _what(msg)
     return Incoming(
         wa_id=identity.canonical(str(sender)),
@@ -200,5 +196,5 @@ def from_raw(msg: dict[str, Any], contact: dict[str, Any]) -> Incoming | None:
         kind=kind,
         text=text,
         data=data,
-        timestamp=sent_at,
+        timestamp=raw_sent_at(msg),
     )

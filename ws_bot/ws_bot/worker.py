@@ -49,14 +49,6 @@ def check_update_shape(body: Any) -> None:
         raise BadUpdate("not a webhook update")
 
 
-def _sent_at(msg: dict[str, Any]) -> float:
-    """A message's `timestamp` (seconds, sent as a string); 0 when missing or unreadable."""
-    try:
-        return max(float(msg.get("timestamp") or 0), 0.0)
-    except (TypeError, ValueError):
-        return 0.0
-
-
 def split_update(body: Any) -> tuple[list[InboxMessage], list[dict[str, Any]]]:
     """One (message_id, wa_id, single-message update) per message; and the status entries.
 
@@ -115,7 +107,11 @@ def split_update(body: Any) -> tuple[list[InboxMessage], list[dict[str, Any]]]:
                     ],
                 }
                 payload = json.dumps(single, separators=(",", ":"), ensure_ascii=False).encode()
-                items.append(InboxMessage(str(msg["id"])[:256], wa_id[:64], payload, _sent_at(msg)))
+                items.append(
+                    InboxMessage(
+                        str(msg["id"])[:256], wa_id[:64], payload, incoming.raw_sent_at(msg)
+                    )
+                )
     return items, statuses
 
 
