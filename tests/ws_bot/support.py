@@ -4,18 +4,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 from sandbox.phone.meta import sign
-from tests.support.processes import TEST_TOKEN, ServiceProcess, console_script, free_port
+from tests.op_api.harness import Wallet, start_wallet, wallet_env
+from tests.support.processes import (
+    TEST_TOKEN,
+    ServiceProcess,
+    console_script,
+    free_port,
+    make_spawner,
+)
 
 APP_SECRET = "test-app-secret-0123456789"
 ACCESS_TOKEN = "test-graph-token-0123456789"
@@ -269,3 +278,37 @@ def metric(bot_url: str, sample: str) -> float:
     return sum(
         float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(sample)
     )
+
+
+def approval_url(m: Message) -> str | None:
+    """The URL behind a bot message's approval button (a cta_url), if it has one."""
+    i = m["body"].get("interactive", {})
+    return i["action"]["parameters"]["url"] if i.get("type") == "cta_url" else None
+
+
+@contextlib.contextmanager
+def real_stack(
+    base: Path, op_env: dict[str, str] | None = None, *, fake_openai: bool = False
+) -> Iterator[tuple[Stack, Wallet, Callable[..., ServiceProcess]]]:
+    """ws_bot with the real op_api and llm_back (offline, or on the fake OpenAI) on the sandbox
+    wallet and phone; yields the stack, the wallet and the spawner (for more processes)."""
+    spawn, started = make_spawner(base)
+    wallet_proc, wallet = start_wallet(base / "wallet")
+    try:
+        op = spawn("op_api", [console_script("op-api")], {**wallet_env(wallet), **(op_env or {})})
+        llm_env = {"OPENAI_API_KEY": ""}
+        if fake_openai:
+            fake = spawn(
+                "fake_openai", [console_script("paguito-sandbox"), "openai", "--port", "{port}"]
+            )
+            llm_env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.url + "/v1"}
+        llm = spawn("llm_back", [console_script("llm-back")], llm_env)
+        yield (
+            start_stack(spawn, llm_url=llm.url, op_url=op.url, wallet_base=wallet.url),
+            wallet,
+            spawn,
+        )
+    finally:
+        for proc in reversed(started):
+            proc.stop()
+        wallet_proc.stop()

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.op_api.harness import Wallet, start_wallet, wallet_env
-from tests.support.processes import console_script, make_spawner
+from tests.op_api.harness import Wallet
 from tests.ws_bot.conftest import pointer
-from tests.ws_bot.support import Message, Phone, Stack, buttons_of, start_stack, text_of
+from tests.ws_bot.support import Message, Phone, Stack, buttons_of, real_stack, text_of
 
 pytestmark = pytest.mark.slow
 WAIT = 30.0
@@ -25,22 +24,8 @@ def real(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stack, Wallet]]:
     base = tmp_path_factory.mktemp(f"dialogue_{request.param}")
-    spawn, started = make_spawner(base)
-    wallet_proc, wallet = start_wallet(base / "wallet")
-    try:
-        op = spawn("op_api", [console_script("op-api")], wallet_env(wallet))
-        llm_env = {"OPENAI_API_KEY": ""}
-        if request.param == "openai":
-            fake = spawn(
-                "fake_openai", [console_script("paguito-sandbox"), "openai", "--port", "{port}"]
-            )
-            llm_env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.url + "/v1"}
-        llm = spawn("llm_back", [console_script("llm-back")], llm_env)
-        yield start_stack(spawn, llm_url=llm.url, op_url=op.url, wallet_base=wallet.url), wallet
-    finally:
-        for proc in reversed(started):
-            proc.stop()
-        wallet_proc.stop()
+    with real_stack(base, fake_openai=request.param == "openai") as (stack, wallet, _):
+        yield stack, wallet
 
 
 def _is_summary(m: Message) -> bool:

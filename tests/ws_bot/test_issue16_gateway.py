@@ -11,10 +11,18 @@ from typing import Any
 
 import pytest
 
-from tests.op_api.harness import Wallet, start_wallet, wallet_env
-from tests.support.processes import TEST_TOKEN, console_script, make_spawner
+from tests.op_api.harness import Wallet
+from tests.support.processes import TEST_TOKEN
 from tests.ws_bot.conftest import pointer
-from tests.ws_bot.support import Message, Stack, buttons_of, start_stack, text_of
+from tests.ws_bot.support import (
+    Message,
+    Stack,
+    approval_url,
+    buttons_of,
+    real_stack,
+    start_stack,
+    text_of,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -22,37 +30,16 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Wallet]]:
     base = tmp_path_factory.mktemp("ws_bot_issue16")
-    spawn, started = make_spawner(base)
     global _spawn, _bot_db
-    _spawn = spawn
     _bot_db = base / "ws_bot" / "data" / "ws_bot.sqlite3"
-    wallet_proc, wallet = start_wallet(base / "wallet")
-    try:
-        op = spawn(
-            "op_api",
-            [console_script("op-api")],
-            {
-                **wallet_env(wallet),
-                "PAYMENT_EXPIRY_SECONDS": "60",
-                "WORKER_INTERVAL_SECONDS": "0.3",
-            },
-        )
-        llm = spawn("llm_back", [console_script("llm-back")], {"OPENAI_API_KEY": ""})
-        stack = start_stack(spawn, llm_url=llm.url, op_url=op.url, wallet_base=wallet.url)
+    op_env = {"PAYMENT_EXPIRY_SECONDS": "60", "WORKER_INTERVAL_SECONDS": "0.3"}
+    with real_stack(base, op_env) as (stack, wallet, spawn):
+        _spawn = spawn
         yield stack, wallet
-    finally:
-        for proc in reversed(started):
-            proc.stop()
-        wallet_proc.stop()
 
 
 _spawn: Any = None  # the module's spawner, for a second gateway with other settings
 _bot_db: Any = None  # the gateway's SQLite file
-
-
-def _url(m: Message) -> str | None:
-    i = m["body"].get("interactive", {})
-    return i["action"]["parameters"]["url"] if i.get("type") == "cta_url" else None
 
 
 def _is_summary(m: Message) -> bool:
@@ -82,7 +69,7 @@ def _approve_all(stack: Stack, wallet: Wallet, wa_id: str, after: int, count: in
     deadline = time.monotonic() + 30
     links: list[str] = []
     while len(links) < count and time.monotonic() < deadline:
-        links = [u for m in stack.phone.bot_messages(wa_id)[after:] if (u := _url(m))]
+        links = [u for m in stack.phone.bot_messages(wa_id)[after:] if (u := approval_url(m))]
         time.sleep(0.1)
     assert len(links) == count, [text_of(m) for m in stack.phone.bot_messages(wa_id)[after:]]
     for link in links:
@@ -146,7 +133,7 @@ def test_split_in_spanish_and_an_unknown_name_pays_nobody(real: tuple[Stack, Wal
     phone.say(wa_id, "sí")  # not a wallet, and no summary yet: nothing is confirmed
     phone.say(wa_id, pointer(zoe))
     phone.wait_text(wa_id, "Aún no conozco a Yan", after=n, timeout=30)
-    assert not any(_url(m) for m in phone.bot_messages(wa_id)[n:])
+    assert not any(approval_url(m) for m in phone.bot_messages(wa_id)[n:])
     n = phone.count(wa_id)
     phone.say(wa_id, pointer(wallet.add_wallet(f"y{uid()}", "0")))
     summary = text_of(phone.wait_for(wa_id, _is_summary, after=n, timeout=30))
@@ -204,10 +191,10 @@ def test_a_typed_yes_confirms_the_newest_summary_only(real: tuple[Stack, Wallet]
     phone.wait_text(wa_id, "Receives: 3.00 USD", after=n, timeout=30)
     n = phone.count(wa_id)
     phone.say(wa_id, "yes")
-    link = phone.wait_for(wa_id, lambda m: _url(m) is not None, after=n)
+    link = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n)
     assert "Approve the payment of 3.00 USD to Bob at your wallet" in text_of(link)
     time.sleep(1.0)
-    assert len([m for m in phone.bot_messages(wa_id)[n:] if _url(m)]) == 1
+    assert len([m for m in phone.bot_messages(wa_id)[n:] if approval_url(m)]) == 1
     assert not any("📨" in text_of(m) for m in phone.bot_messages(wa_id)[n:])
     n = phone.count(wa_id)
     phone.say(wa_id, "cancel")

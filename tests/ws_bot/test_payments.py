@@ -17,15 +17,11 @@ from tests.ws_bot.support import (
     PHONE_ID,
     Phone,
     Stack,
+    approval_url,
     buttons_of,
     start_stack,
     text_of,
 )
-
-
-def _url_button(m: dict[str, Any]) -> str | None:
-    i = m["body"].get("interactive", {})
-    return i["action"]["parameters"]["url"] if i.get("type") == "cta_url" else None
 
 
 def _to_summary(stack: Stack, wa_id: str, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -39,8 +35,8 @@ def _to_summary(stack: Stack, wa_id: str, text: str) -> tuple[dict[str, Any], di
 def _confirm(stack: Stack, wa_id: str) -> str:
     n = stack.phone.count(wa_id)
     stack.phone.tap(wa_id, "Confirm")
-    link = stack.phone.wait_for(wa_id, lambda m: _url_button(m) is not None, after=n)
-    url = _url_button(link)
+    link = stack.phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n)
+    url = approval_url(link)
     assert url is not None
     return url
 
@@ -141,14 +137,14 @@ def test_fifty_concurrent_confirm_taps_create_one_payment(stack: Stack, uid, pay
 
     with ThreadPoolExecutor(max_workers=25) as pool:
         assert set(pool.map(tap, range(50))) == {200}
-    phone.wait_for(wa_id, lambda m: _url_button(m) is not None, after=n)
+    phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n)
     time.sleep(2.0)
     later = phone.bot_messages(wa_id)[n:]
-    assert len([m for m in later if _url_button(m)]) == 1
+    assert len([m for m in later if approval_url(m)]) == 1
     assert len([p for p in payments_api.list() if p["idempotency_key"] == sent["id"]]) == 1
     # The taps beyond the rate limit are dropped; the others are told it is already done.
     assert all(
-        "already confirmed" in text_of(m) or _url_button(m) or "too fast" in text_of(m)
+        "already confirmed" in text_of(m) or approval_url(m) or "too fast" in text_of(m)
         for m in later
     )
 
@@ -211,7 +207,7 @@ def test_the_whole_payment_speaks_the_users_language(stack: Stack, uid, payments
     assert "Bob" in text_of(summary)  # the wallet's public name, not only its address
     n = phone.count(wa_id)
     phone.tap(wa_id, "Confirmar")
-    link = phone.wait_for(wa_id, lambda m: _url_button(m) is not None, after=n)
+    link = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n)
     assert buttons_of(link) == ["Aprobar pago"]
     n = phone.count(wa_id)
     payments_api.outcome(payments_api.for_key(sent["id"])["id"], "completed")

@@ -7,14 +7,20 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.op_api.harness import Wallet, start_wallet, wallet_env
+from tests.op_api.harness import Wallet
 from tests.support.processes import console_script, make_spawner
 from tests.ws_bot.conftest import pointer
-from tests.ws_bot.support import Stack, buttons_of, start_stack, text_of
+from tests.ws_bot.support import (
+    Stack,
+    approval_url,
+    buttons_of,
+    real_stack,
+    start_stack,
+    text_of,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -22,26 +28,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Wallet]]:
     base = tmp_path_factory.mktemp("ws_bot_real")
-    spawn, started = make_spawner(base)
-    wallet_proc, wallet = start_wallet(base / "wallet")
-    try:
-        op = spawn(
-            "op_api",
-            [console_script("op-api")],
-            {**wallet_env(wallet), "PAYMENT_EXPIRY_SECONDS": "5", "WORKER_INTERVAL_SECONDS": "0.3"},
-        )
-        llm = spawn("llm_back", [console_script("llm-back")], {"OPENAI_API_KEY": ""})
-        stack = start_stack(spawn, llm_url=llm.url, op_url=op.url, wallet_base=wallet.url)
+    op_env = {"PAYMENT_EXPIRY_SECONDS": "5", "WORKER_INTERVAL_SECONDS": "0.3"}
+    with real_stack(base, op_env) as (stack, wallet, _):
         yield stack, wallet
-    finally:
-        for proc in reversed(started):
-            proc.stop()
-        wallet_proc.stop()
-
-
-def _url(m: dict[str, Any]) -> str | None:
-    i = m["body"].get("interactive", {})
-    return i["action"]["parameters"]["url"] if i.get("type") == "cta_url" else None
 
 
 def _pay(stack: Stack, wa_id: str, text: str) -> str:
@@ -53,8 +42,8 @@ def _pay(stack: Stack, wa_id: str, text: str) -> str:
     assert "Leaves your wallet" in text_of(summary)
     n = phone.count(wa_id)
     phone.tap(wa_id, "Confirm")
-    link = phone.wait_for(wa_id, lambda m: _url(m) is not None, after=n)
-    url = _url(link)
+    link = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n)
+    url = approval_url(link)
     assert url is not None
     return url
 
@@ -139,8 +128,8 @@ def test_real_failed_payment(real: tuple[Stack, Wallet], uid) -> None:
     if "Confirm" in buttons_of(answer):
         n = phone.count(wa_id)
         phone.tap(wa_id, "Confirm")
-        link = phone.wait_for(wa_id, lambda m: _url(m) is not None, after=n)
-        wallet.answer(_url(link) or "", "approve")
+        link = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n)
+        wallet.answer(approval_url(link) or "", "approve")
         failed = phone.wait_text(wa_id, "failed", after=n, timeout=30)
         assert "enough funds" in text_of(failed)
     else:
@@ -226,7 +215,7 @@ def test_a_tap_on_an_expired_summary_is_refused(real: tuple[Stack, Wallet], uid)
     refused = text_of(phone.wait_text(wa_id, "expired", after=n))
     assert "That summary (2.00 USD to Bob" in refused
     time.sleep(1.0)
-    assert not any(_url(m) for m in phone.bot_messages(wa_id)[n:])
+    assert not any(approval_url(m) for m in phone.bot_messages(wa_id)[n:])
 
 
 def test_the_welcome_is_in_the_language_of_the_first_message(real, uid) -> None:
