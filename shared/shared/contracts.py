@@ -7,7 +7,12 @@
   `POST /payments/watch`: `WatchRequest` → `WatchAnswer` (a long poll over many payments);
   `POST /payment-requests`: `PaymentRequestCreate` → `PaymentRequestView`;
   `GET /payment-requests/{id}` and `DELETE /payment-requests/{id}` (decline) →
-  `PaymentRequestView`.
+  `PaymentRequestView`;
+  `POST /links`: `LinkCreate` → `LinkView` (a standing grant at the user's wallet);
+  `GET /links/{id}`, `POST /links/{id}/confirm` (advance, like /confirm-payment) and
+  `DELETE /links/{id}` (revoke at the wallet) → `LinkView`;
+  `POST /payments/{id}/authorize` → `PaymentView` (a one-tap payment, confirmed in chat, paid with
+  its link's grant).
 """
 
 from __future__ import annotations
@@ -213,6 +218,11 @@ class SendPaymentRequest(_Strict):
     incoming_payment_url: str | None = Field(
         default=None, alias="incomingPaymentUrl", min_length=1, max_length=2048
     )
+    # Added for issue 17: pay within this link's allowance when the quote fits (no consent page;
+    # the chat Confirm then calls /payments/{id}/authorize). The link must be active and belong
+    # to `senderWalletUrl`; otherwise the payment falls back to its own interactive grant and
+    # `PaymentView.fallbackReason` says why.
+    link_id: str | None = Field(default=None, alias="linkId", min_length=1, max_length=64)
 
     @field_validator("amount")
     @classmethod
@@ -230,6 +240,15 @@ class SendPaymentRequest(_Strict):
 
 class ConfirmPaymentRequest(_Strict):
     payment_id: str = Field(alias="paymentId", min_length=1, max_length=64)
+
+
+class FallbackReason(StrEnum):
+    """Why a payment asked with a `linkId` needs its own approval at the wallet after all."""
+
+    OVER_ALLOWANCE = "over_allowance"  # the quote's debit is more than the interval has left
+    LINK_REVOKED = "link_revoked"  # the wallet answered 401/403 to the link's token
+    LINK_INACTIVE = "link_inactive"  # the link is not active (pending, rejected, expired, revoked)
+    NO_ALLOWANCE = "no_allowance"  # an "ask me every time" link: it allows no spending
 
 
 class MoneyView(_Open):
@@ -255,6 +274,18 @@ class PaymentView(_Open):
     failure_reason: str | None = Field(default=None, alias="failureReason")
     created_at: datetime | None = Field(default=None, alias="createdAt")
     updated_at: datetime | None = Field(default=None, alias="updatedAt")
+    # Issue 17: set when the payment is paid with a link's grant (no `confirmationUrl`).
+    link_id: str | None = Field(default=None, alias="linkId")
+    allowance_remaining: MoneyView | None = Field(
+        default=None,
+        alias="allowanceRemaining",
+        description="what the link's allowance leaves in this interval once this payment is paid",
+    )
+    fallback_reason: FallbackReason | None = Field(
+        default=None,
+        alias="fallbackReason",
+        description="a `linkId` was given but this payment needs its own approval at the wallet",
+    )
 
 
 MAX_WATCHED = 5000
@@ -326,3 +357,66 @@ class PaymentRequestView(_Open):
     expires_at: datetime | None = Field(default=None, alias="expiresAt")
     status: PaymentRequestStatus
     description: str | None = None
+
+
+# ---------------------------------------------------------------- op_api: linked wallets (issue 17)
+
+
+ISO_DURATION = r"^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$"
+
+
+class Allowance(_Strict):
+    """Spending allowed without asking, per repeating interval (`limits.debitAmount` +
+    `limits.interval` of an outgoing-payment grant)."""
+
+    amount: str = Field(description="decimal string in the wallet's asset, e.g. '50.00'")
+    interval: str = Field(
+        description="ISO 8601 duration of one interval, e.g. 'P1W' or 'P1M'",
+        pattern=ISO_DURATION,
+        max_length=32,
+    )
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, v: str) -> str:
+        return SendPaymentRequest._positive_decimal(v)
+
+    @field_validator("interval")
+    @classmethod
+    def _not_empty(cls, v: str) -> str:
+        if v in ("P", "PT") or v.endswith("T"):
+            raise ValueError("interval must be an ISO 8601 duration such as 'P1W'")
+        return v
+
+
+class LinkCreate(_Strict):
+    """Link a wallet: an interactive grant the owner approves at their wallet (its sign-in is the
+    proof of control). Without `allowance` ("ask me every time") the grant allows no spending."""
+
+    wallet_url: str = Field(alias="walletUrl", min_length=1, max_length=2048)
+    allowance: Allowance | None = None
+    idempotency_key: str | None = Field(default=None, alias="idempotencyKey", max_length=256)
+
+
+class LinkStatus(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    EXPIRED = "expired"  # not approved in time
+    REVOKED = "revoked"  # revoked here (DELETE) or found revoked at the wallet
+    FAILED = "failed"
+
+
+class LinkView(_Open):
+    link_id: str = Field(alias="linkId")
+    wallet_url: str = Field(alias="walletUrl")
+    status: LinkStatus
+    confirmation_url: str | None = Field(default=None, alias="confirmationUrl")
+    allowance: MoneyView | None = Field(default=None, description="per interval; null: none")
+    interval: str | None = Field(default=None, description="ISO 8601 duration, e.g. 'P1W'")
+    spent: MoneyView | None = Field(default=None, description="spent in the current interval")
+    remaining: MoneyView | None = Field(default=None, description="left in the current interval")
+    interval_ends_at: datetime | None = Field(default=None, alias="intervalEndsAt")
+    expires_at: datetime | None = Field(default=None, alias="expiresAt")
+    failure_reason: str | None = Field(default=None, alias="failureReason")
+    created_at: datetime | None = Field(default=None, alias="createdAt")
