@@ -58,6 +58,11 @@ class Intent(StrEnum):
     FEES = "fees"  # "¿cuánto cobran de comisión?"
     THANKS = "thanks"  # "gracias", "👍"
     LANGUAGE = "language"  # "english please": switch the chat language (`target_language`)
+    # Added for issue 17 (linked wallets).
+    UNLINK = "unlink"  # "desvincular mi wallet": revoke the link's grant at the wallet
+    ALLOWANCE = "allowance"  # "cambiar mi límite" / "set my allowance to 50 a week" (monto,
+    # currency and `recurrence` carry the new allowance when the user said one)
+    SCHEDULES = "schedules"  # "mis pagos programados" / "my scheduled payments": list them
 
 
 class AmountIssue(StrEnum):
