@@ -33,6 +33,8 @@ from ws_bot.buttons import (
     MenuAction,
     MenuTap,
     PayTap,
+    ScheduleTap,
+    StopSchedule,
     parse,
 )
 from ws_bot.confirming import Confirmations
@@ -90,6 +92,7 @@ class Conversation:
             "contacts": self.book.show,
             "thanks": lambda user: self.ctx.say.text(user.wa_id, t(user.language, "thanks")),
             "language": self.onboarding.ask_language,
+            "schedules": self.readings.schedules.show,  # issue 17: "mis pagos programados"
             "wallet": lambda user: self.ctx.say.text(
                 user.wa_id, t(user.language, "your_wallet", url=user.wallet_url)
             ),
@@ -168,6 +171,10 @@ class Conversation:
             await self.confirmations.confirm(user, inc, tapped.draft_id)
         elif isinstance(tapped, PayTap):
             await self.confirmations.cancel_draft(user, tapped.draft_id)
+        elif isinstance(tapped, ScheduleTap):
+            await self.readings.schedules.tap(user, inc, tapped)
+        elif isinstance(tapped, StopSchedule):
+            await self.readings.schedules.stop(user, tapped)
         elif isinstance(tapped, AnswerTap) and question(user) in YES_NO:
             await self._answer(user, inc, tapped.yes)
         elif isinstance(tapped, AnswerTap):  # an old question, already answered: never a "yes"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from shared.contracts import Intent, UnderstandResponse
 from ws_bot import lateness, several
 from ws_bot import store as st
+from ws_bot.cadence import every
 from ws_bot.confirming import Confirmations
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -16,24 +17,11 @@ from ws_bot.paying import Payments
 from ws_bot.records import Records
 from ws_bot.requests_flow import MoneyRequests
 from ws_bot.requests_flow import owns as request_owns
+from ws_bot.schedules import Schedules
 from ws_bot.several import Several
 from ws_bot.texts import t
 
 PAYMENT_INTENTS = (Intent.SEND_PAYMENT.value, Intent.REQUEST_PAYMENT.value)
-# ISO 8601 durations llm_back gives for `recurrence`, as the user would say them.
-_EVERY = {
-    "P1D": ("cada día", "every day"),
-    "P1W": ("cada semana", "every week"),
-    "P2W": ("cada quincena", "every two weeks"),
-    "P15D": ("cada quincena", "every two weeks"),
-    "P1M": ("cada mes", "every month"),
-    "P1Y": ("cada año", "every year"),
-}
-
-
-def every(lang: str | None, recurrence: str) -> str:
-    es, en = _EVERY.get(recurrence.upper(), ("cada cierto tiempo", "on a schedule"))
-    return en if lang == "en" else es
 
 
 class Readings:
@@ -46,6 +34,7 @@ class Readings:
         self.records = records
         self.several = Several(ctx, payments)
         self.requests = MoneyRequests(ctx, payments)
+        self.schedules = Schedules(ctx, payments.book)
 
     async def take(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> bool:
         """Handle a reading the single-payment dialogue would misread; False: not one of those
@@ -55,8 +44,11 @@ class Readings:
         ctx, lang = self.ctx, user.language
         if await lateness.refuse(ctx.say, lang, inc):  # an old message never starts money moving
             return True
+        if answer.recurrence and answer.intent == Intent.SEND_PAYMENT:
+            await self.schedules.start(user, inc, answer)  # issue 17: a scheduled payment
+            return True
         if answer.recurrence:
-            # No scheduled payments yet: say so plainly; what follows is one payment, now,
+            # No repeating requests: say so plainly; what follows is one request, now,
             # behind the usual summary and its Confirm button (the user's choice).
             text = t(lang, "no_recurrence", every=every(lang, answer.recurrence))
             await ctx.say.text(user.wa_id, text)

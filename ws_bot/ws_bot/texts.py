@@ -515,6 +515,133 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "⌛ La solicitud de {requester} por {amount} venció; ya no se puede pagar.",
         "en": "⌛ {requester}'s request for {amount} expired; it can't be paid now.",
     },
+    # ---- issue 17: scheduled payments (ws_bot.schedules, ws_bot.scheduler)
+    "schedule_summary": {
+        "es": "🔁 {what} {every}, el primero hoy.\n"
+        "Cada pago sale de tu billetera: {debit} (comisión: {fee}).\n"
+        "Lo apruebas una sola vez en tu billetera: permitirá pagar hasta {allowance} {every} "
+        "(un margen de {margin}% por si la comisión cambia). Lo detienes cuando quieras con "
+        "«mis pagos programados».",
+        "en": "🔁 {what} {every}, the first one today.\n"
+        "Each payment leaves your wallet: {debit} (fee: {fee}).\n"
+        "You approve it once at your wallet: it will allow up to {allowance} {every} "
+        '(a {margin}% margin in case the fee changes). Stop it anytime with "my scheduled '
+        'payments".',
+    },
+    "schedule_needs_details": {
+        "es": "Para programar un pago dime cuánto y a quién, por ejemplo «mándale 10 a Bob cada "
+        "mes». No programé nada.",
+        "en": 'To schedule a payment tell me how much and to whom, for example "pay Bob 10 every '
+        'month". Nothing was scheduled.',
+    },
+    "schedule_one_recipient": {
+        "es": "Programo pagos a una persona a la vez: pídemelos uno por uno. No programé nada.",
+        "en": "I schedule payments to one person at a time: ask me one by one. Nothing was "
+        "scheduled.",
+    },
+    "schedule_unknown_recipient": {
+        "es": "Para programar pagos a {name} necesito su billetera: guárdala primero («guarda a "
+        "{name} como $wallet.example/…») y pídemelo de nuevo. No programé nada.",
+        "en": 'To schedule payments to {name} I need their wallet: save it first ("save {name} '
+        'as $wallet.example/…") and ask me again. Nothing was scheduled.',
+    },
+    "schedule_cadence": {
+        "es": "No puedo programar pagos {every}: como mucho, uno al día. No programé nada.",
+        "en": "I can't schedule payments {every}: at most one a day. Nothing was scheduled.",
+    },
+    "schedule_approve": {
+        "es": "Aprueba en tu billetera el pago programado ({what} {every}). Solo esta vez: "
+        "después los pagos salen solos.",
+        "en": "Approve the scheduled payment ({what} {every}) at your wallet. Only this once: "
+        "after that the payments go out by themselves.",
+    },
+    "btn_approve_schedule": {"es": "Aprobar", "en": "Approve"},
+    "schedule_active": {
+        "es": "✅ Pago programado activo: {what} {every}. El primero sale ahora.",
+        "en": "✅ Scheduled payment active: {what} {every}. The first one goes out now.",
+    },
+    "schedule_not_approved": {
+        "es": "El pago programado de {what} {every} no se aprobó en tu billetera: no programé "
+        "nada.",
+        "en": "The scheduled payment of {what} {every} was not approved at your wallet: nothing "
+        "was scheduled.",
+    },
+    "schedule_cancelled": {
+        "es": "Cancelado: {what} {every}. No programé nada.",
+        "en": "Cancelled: {what} {every}. Nothing was scheduled.",
+    },
+    "schedule_gone": {
+        "es": "Ese pago programado ya no está vigente.",
+        "en": "That scheduled payment is no longer valid.",
+    },
+    "schedule_expired": {
+        "es": "Ese resumen venció: {what} {every}. No programé nada; pídemelo de nuevo.",
+        "en": "That summary expired: {what} {every}. Nothing was scheduled; ask me again.",
+    },
+    "schedule_run": {
+        "es": "⏰ Pago programado n.º {run}: {what}. Te aviso cuando llegue.",
+        "en": "⏰ Scheduled payment #{run}: {what}. I'll tell you when it arrives.",
+    },
+    "schedule_run_failed": {
+        "es": "⚠️ El pago programado n.º {run} ({what}) no se hizo: {reason}. No lo reintento; "
+        "el siguiente es el {next}.",
+        "en": "⚠️ Scheduled payment #{run} ({what}) was not made: {reason}. I won't retry it; "
+        "the next one is on {next}.",
+    },
+    "schedule_ended": {
+        "es": "⛔ El pago programado de {what} {every} se detuvo: {reason}. No se harán más pagos.",
+        "en": "⛔ The scheduled payment of {what} {every} stopped: {reason}. No more payments "
+        "will be made.",
+    },
+    "sched_reason_over_allowance": {
+        "es": "costaba más de lo que aprobaste en tu billetera",
+        "en": "it cost more than you approved at your wallet",
+    },
+    "sched_reason_link_revoked": {
+        "es": "el permiso se revocó en tu billetera",
+        "en": "the permission was revoked at your wallet",
+    },
+    "sched_reason_link_inactive": {
+        "es": "el permiso de tu billetera ya no está activo",
+        "en": "your wallet's permission is no longer active",
+    },
+    "sched_reason_no_answer": {
+        "es": "el servicio de pagos no respondió a tiempo",
+        "en": "the payment service did not answer in time",
+    },
+    "schedules_none": {
+        "es": "No tienes pagos programados. Por ejemplo: «mándale 10 a Bob cada mes».",
+        "en": 'You have no scheduled payments. For example: "pay Bob 10 every month".',
+    },
+    "schedules_header": {
+        "es": "Tus pagos programados (toca uno para detenerlo):",
+        "en": "Your scheduled payments (tap one to stop it):",
+    },
+    "schedules_line": {
+        "es": "• {what} {every} · {state}",
+        "en": "• {what} {every} · {state}",
+    },
+    "schedule_state_active": {"es": "próximo: {next}", "en": "next: {next}"},
+    "schedule_state_linking": {
+        "es": "esperando tu aprobación en la billetera",
+        "en": "waiting for your approval at your wallet",
+    },
+    "btn_stop_schedule": {"es": "Detener uno", "en": "Stop one"},
+    "schedules_section": {"es": "Programados", "en": "Scheduled"},
+    "schedule_stop_row": {"es": "Detener: {what}", "en": "Stop: {what}"},
+    "schedule_stopped": {
+        "es": "⏹️ Detuve el pago programado de {what} {every} y revoqué su permiso en tu "
+        "billetera. No se harán más pagos.",
+        "en": "⏹️ I stopped the scheduled payment of {what} {every} and revoked its permission at "
+        "your wallet. No more payments will be made.",
+    },
+    "schedule_stopped_unrevoked": {
+        "es": "⏹️ Detuve el pago programado de {what} {every}: no se harán más pagos. No pude "
+        "revocar su permiso en tu billetera ahora; también puedes revocarlo ahí.",
+        "en": "⏹️ I stopped the scheduled payment of {what} {every}: no more payments will be "
+        "made. I couldn't revoke its permission at your wallet just now; you can also revoke "
+        "it there.",
+    },
     "history_requests": {"es": "Solicitudes de cobro:", "en": "Money requests:"},
     "request_status_asked": {"es": "pendiente", "en": "pending"},
     "request_status_paid": {"es": "pagada", "en": "paid"},
