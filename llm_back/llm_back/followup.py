@@ -19,7 +19,8 @@ ALLOWANCE = str(Intent.ALLOWANCE)
 def complete(
     result: Understood, message: str, history: list[Turn], pending: Turn | None
 ) -> Understood:
-    if result.intent == Intent.OTHER and history and history[-1].intent == ALLOWANCE:
+    after_limit = bool(history) and history[-1].intent == ALLOWANCE
+    if after_limit and result.intent in {Intent.OTHER, PAY} and result.destinatario is None:
         limit = _new_limit(result, message, history[-1])
         if limit is not None:
             return limit
@@ -57,6 +58,8 @@ def _new_limit(result: Understood, message: str, asked: Turn) -> Understood | No
     said before, now with its period). A name makes it something else ("20 a Bob")."""
     fragment = parse_fragment(message, result.language)
     every = period(message)
+    if fragment.intent is not Intent.OTHER or fragment.vetoed:
+        return None  # "mándale 30": a payment still; a model may read "30 a la semana" as one
     if fragment.destinatario is not None or (fragment.monto is None and asked.monto is None):
         return None
     if fragment.monto is None and every is None:
