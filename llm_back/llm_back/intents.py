@@ -82,19 +82,24 @@ def confirmation(words: list[str], phrase: str) -> bool:
     )
 
 
-def account_intent(words: list[str], *, has_amount: bool) -> Intent | None:
+def account_intent(
+    words: list[str], phrase: str, *, has_amount: bool, repeats: bool
+) -> Intent | None:
     """The linked wallet's settings: unlink it, its allowance, the payments scheduled on it.
 
     These win over cancel and history ("cancela mis pagos automáticos" is about the schedules,
-    "mis pagos programados" is not the history). An amount makes "mi pago automático de 10"
-    a payment and "saca 20 de mi cuenta" not an unlink; a negated unlink ("no la desvincules")
-    is a cancel.
+    "mis pagos programados" is not the history). So does stopping a repeat ("stop paying Bob
+    every month"): a plain cancel would say nothing moves while the schedule runs on. An amount
+    makes "mi pago automático de 10" a payment and "saca 20 de mi cuenta" not an unlink; a
+    negated unlink ("no la desvincules") is a cancel.
     """
-    if any(w in lx.LIMIT_WORDS for w in words):
+    if any(w in lx.LIMIT_WORDS for w in words) or _has_phrase(phrase, lx.ALLOWANCE_PHRASES):
         return Intent.ALLOWANCE
     if has_amount:
         return None
     if any(w in lx.SCHEDULE_WORDS for w in words):
+        return Intent.SCHEDULES
+    if repeats and any(w in lx.CANCEL_WORDS for w in words):
         return Intent.SCHEDULES
     for i, w in enumerate(words):
         detach = w in lx.DETACH_VERBS and any(x in lx.LINKED_THINGS for x in words[i + 1 : i + 4])

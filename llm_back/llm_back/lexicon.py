@@ -298,6 +298,10 @@ LINKED_THINGS = frozenset(
 )
 # "cambiar mi límite", "set my allowance": the most the user lets Paguito spend.
 LIMIT_WORDS = frozenset(_w("limite limites tope topes allowance limit limits cap"))
+ALLOWANCE_PHRASES = (
+    "cuanto puedo gastar", "cuanto me dejas gastar", "how much can i spend", "spending cap",
+    "gasto maximo",
+)  # fmt: skip
 # "hasta 30 dólares por semana" (said about the limit): at most this much each period.
 UP_TO_PHRASES = ("hasta", "up to", "no mas de", "maximo", "max", "at most", "no more than")
 # "mis pagos programados", "my recurring payments": payments that repeat on their own.

@@ -26,9 +26,11 @@ from llm_back.tokens import TRAIL, Tok, find_specials, index_of, next_word, prev
 from shared.contracts import Intent
 
 _MAKE_TRANSFER = re.compile(
-    r"\b(?:haz|hazle|hazme|hacer|hacerle|realiza|realizar|quiero hacer)\s+(?:una|un)\s+"
+    r"\b(?:haz|hazle|hazme|hacer|hacerle|realiza|realizar|quiero hacer|programa|programar"
+    r"|programame|agenda|agendar)\s+(?:una|un)\s+"
     r"(?:transferencia|pago|envio|deposito|bizum|nequi|yape|plin|sinpe)\b"
-    r"|\bmake\s+a\s+(?:payment|transfer)\b"
+    r"|\b(?:make|schedule|set\s+up)\s+a\s+(?:(?:weekly|monthly|recurring)\s+)?"
+    r"(?:payment|transfer)\b"
 )
 
 
@@ -63,7 +65,11 @@ def parse(text: str, language: str | None = None, home: str | None = None) -> Pa
     question = "?" in text or "¿" in text
 
     found = find_amounts(toks, lang, home)
-    account = intents.account_intent(words, has_amount=bool(found))
+    account = intents.account_intent(
+        words, phrase, has_amount=bool(found), repeats=recurrence(text) is not None
+    )
+    if account is Intent.ALLOWANCE and found and _money_verb(toks, True)[0] is not None:
+        account = None  # "send 20 to Bob, that's my limit": a payment that names the limit
     if account is Intent.ALLOWANCE or (
         account is None and _new_limit(text, toks, phrase, found, lang)
     ):

@@ -43,6 +43,10 @@ _NOT_A_PAYMENT = frozenset(
     {Intent.REQUEST_PAYMENT, Intent.CANCEL, Intent.FEES, Intent.STATUS, Intent.BALANCE,
      Intent.HELP, Intent.HISTORY, Intent.UNLINK, Intent.ALLOWANCE, Intent.SCHEDULES}
 )  # fmt: skip
+# A model's reading the parser's overrules: "no la desvincules" is no unlink, and "cancel my
+# weekly payment to Bob" is the schedules (a plain cancel would say nothing moves while the
+# schedule runs on).
+_PARSER_WINS = frozenset({(Intent.UNLINK, Intent.CANCEL), (Intent.CANCEL, Intent.SCHEDULES)})
 _MONEY = frozenset({Intent.SEND_PAYMENT.value, Intent.REQUEST_PAYMENT.value})
 
 
@@ -62,8 +66,8 @@ def checked_model_reading(
         result.intent == Intent.SEND_PAYMENT and offline.intent in _NOT_A_PAYMENT
     ):
         return replace(_understood(offline), response=None)
-    if result.intent == Intent.UNLINK and offline.intent == Intent.CANCEL:
-        return replace(_understood(offline), response=None)  # "no la desvincules"
+    if (result.intent, offline.intent) in _PARSER_WINS:
+        return replace(_understood(offline), response=None)
     if result.intent == Intent.ALLOWANCE and offline.intent == Intent.ALLOWANCE:
         return _limit_checked(result, offline)
     if result.intent not in _MONEY or offline.intent.value != result.intent:

@@ -205,6 +205,8 @@ def test_a_plus_one_number_saying_hi_gets_english(service):
         ("cancela mis pagos automáticos", "schedules", "es"),
         ("my scheduled payments", "schedules", "en"),
         ("show my recurring payments", "schedules", "en"),
+        ("stop paying Bob every month", "schedules", "en"),
+        ("cancel my weekly payment to Bob", "schedules", "en"),
     ],
 )
 def test_the_linked_wallet_intents_on_both_paths(service, text, intent, language):
