@@ -289,7 +289,9 @@ def _amount_issue(u: Understood, asset_code: str, asset_scale: int) -> str:
     # With several recipients, the one whose amount was refused.
     who = next((p.destinatario for p in u.parts if p.monto is None), u.destinatario)
     request = u.intent == Intent.REQUEST_PAYMENT
-    if es:
+    if u.intent == Intent.ALLOWANCE:
+        ask = "¿Cuál quieres que sea tu límite?" if es else "What should your limit be?"
+    elif es:
         ask = f"¿Cuánto quieres {'pedirle' if request else 'enviarle'} a {who}?" if who else (
             f"¿Cuánto quieres {'pedir' if request else 'enviar'}?")  # fmt: skip
     else:

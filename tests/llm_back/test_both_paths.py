@@ -262,3 +262,18 @@ def test_an_answer_about_the_limit_is_the_new_allowance(service):
 def test_the_new_intents_leave_payments_and_negations_alone(service, text, want):
     answer = _ask(service, text)
     assert _fields(answer) == want, answer
+
+
+@pytest.mark.parametrize(
+    ("text", "issue"),
+    [
+        ("set my allowance to 0 a week", "zero"),
+        ("límite de -5 a la semana", "negative"),
+        ("set my limit to 10.999 a week", "too_precise"),
+    ],
+)
+def test_an_unusable_limit_is_refused_with_a_question(service, text, issue):
+    answer = _ask(service, text)
+    assert (answer["intent"], answer["amount_issue"]) == ("allowance", issue)
+    assert answer.get("monto") is None
+    assert answer["response"].endswith(("¿Cuál quieres que sea tu límite?", "limit be?"))
