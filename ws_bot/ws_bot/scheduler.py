@@ -167,14 +167,18 @@ class Scheduler:
             link_id=schedule.link_id,
             description="Paguito: scheduled",
         )
+        prepared: str | None = None
         try:
             view = await self.op.send_payment(request)
+            prepared = view.payment_id
             if view.status == PaymentStatus.AWAITING_APPROVAL and view.fallback_reason is None:
                 view = await authorize(self.op, view.payment_id)
         except Unavailable:
             await self._unanswered(schedule, run)
             return
         except Refused as exc:
+            if prepared is not None:  # quoted but not paid: withdrawn, never left waiting
+                await self.op.cancel_payment(prepared)
             if await self.rows.finish_run(schedule.id, run):
                 lang = await self._lang(schedule)
                 await self._run_failed(schedule, run, plain_reason(lang, str(exc)))

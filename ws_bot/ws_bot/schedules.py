@@ -220,7 +220,8 @@ class Schedules:
             assert schedule is not None
             # The same tap handled again after a crash is still the winner.
             if not (schedule.status == S.LINKING and schedule.confirmed_by == inc.message_id):
-                await ctx.say.text(user.wa_id, t(lang, "schedule_gone"))
+                key = "schedule_confirmed" if schedule.status in LIVE else "schedule_gone"
+                await ctx.say.text(user.wa_id, t(lang, key, **named))
                 return
         request = LinkCreate(
             wallet_url=schedule.sender_wallet,

@@ -574,6 +574,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "Ese pago programado ya no está vigente.",
         "en": "That scheduled payment is no longer valid.",
     },
+    "schedule_confirmed": {
+        "es": "Ese pago programado ya estaba confirmado: {what} {every}.",
+        "en": "That scheduled payment was already confirmed: {what} {every}.",
+    },
     "schedule_expired": {
         "es": "Ese resumen venció: {what} {every}. No programé nada; pídemelo de nuevo.",
         "en": "That summary expired: {what} {every}. Nothing was scheduled; ask me again.",
