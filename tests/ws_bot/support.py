@@ -288,10 +288,15 @@ def approval_url(m: Message) -> str | None:
 
 @contextlib.contextmanager
 def real_stack(
-    base: Path, op_env: dict[str, str] | None = None, *, fake_openai: bool = False
+    base: Path,
+    op_env: dict[str, str] | None = None,
+    *,
+    fake_openai: bool = False,
+    bot_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[Stack, Wallet, Callable[..., ServiceProcess]]]:
     """ws_bot with the real op_api and llm_back (offline, or on the fake OpenAI) on the sandbox
-    wallet and phone; yields the stack, the wallet and the spawner (for more processes)."""
+    wallet and phone; yields the stack, the wallet and the spawner (for more processes).
+    `bot_env`: more of ws_bot's settings (e.g. a shared DATABASE_URL)."""
     spawn, started = make_spawner(base)
     wallet_proc, wallet = start_wallet(base / "wallet")
     try:
@@ -304,7 +309,9 @@ def real_stack(
             llm_env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.url + "/v1"}
         llm = spawn("llm_back", [console_script("llm-back")], llm_env)
         yield (
-            start_stack(spawn, llm_url=llm.url, op_url=op.url, wallet_base=wallet.url),
+            start_stack(
+                spawn, llm_url=llm.url, op_url=op.url, wallet_base=wallet.url, extra_env=bot_env
+            ),
             wallet,
             spawn,
         )
