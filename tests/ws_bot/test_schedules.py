@@ -201,7 +201,7 @@ def test_schedule_survives_a_restart(stack: Stack, uid) -> None:
     assert all(p["authorized"] == 1 for p in runs)
 
 
-def test_spanish_summary_cancel_and_unknown_recipient(stack: Stack, uid) -> None:
+def test_spanish_summary_cancel_typed_yes_and_unknown_recipient(stack: Stack, uid) -> None:
     phone, ana, bob = stack.phone, uid(), uid()
     phone.onboard(bob, "Bob", pointer(stack.wallet("bob")))
     phone.onboard(ana, "Ana", pointer(stack.wallet("alice")), lang="Español")
@@ -221,6 +221,17 @@ def test_spanish_summary_cancel_and_unknown_recipient(stack: Stack, uid) -> None
     n = phone.count(ana)
     phone.say(ana, "mis pagos programados")
     phone.wait_text(ana, "No tienes pagos programados", after=n)
+    # A typed "sí" confirms the newest schedule summary, as its button would.
+    n = phone.count(ana)
+    phone.say(ana, "mándale 10 a Bob cada semana")
+    phone.wait_for(ana, lambda m: "Confirmar" in buttons_of(m), after=n)
+    n = phone.count(ana)
+    phone.say(ana, "sí")
+    approval = phone.wait_for(ana, lambda m: approval_url(m) is not None, after=n)
+    assert "10.00 USD a Bob cada semana" in text_of(approval)
+    n = phone.count(ana)
+    phone.say(ana, "mis pagos programados")
+    phone.wait_text(ana, "esperando tu aprobación", after=n)
 
 
 # ---------------------------------------------------------------- two replicas, one database

@@ -88,7 +88,10 @@ class Readings:
         return draft is not None and draft.updated_at > asked_at
 
     async def confirm_typed(self, user: st.User, inc: Incoming) -> bool:
-        """'sí' at a batch or request summary: its Confirm; False when none is waiting."""
+        """'sí' at a batch, request or schedule summary: its Confirm; False when none is
+        waiting."""
+        if await self.schedules.confirm_typed(user, inc):  # when it is the newest summary
+            return True
         if await self._newest_is_a_draft(user):
             return False
         return await self.several.confirm_typed(user) or await self.requests.answer_typed(

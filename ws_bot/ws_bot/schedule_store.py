@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -207,6 +208,22 @@ class ScheduleStore:
             ).all()
         return [_row(r) for r in rows]
 
+    async def newest_proposed(self, wa_id: str) -> Schedule | None:
+        """The user's latest schedule summary still waiting for its Confirm."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(schedules)
+                    .where(
+                        schedules.c.wa_id == wa_id,
+                        schedules.c.status == ScheduleStatus.PROPOSED.value,
+                    )
+                    .order_by(schedules.c.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        return _row(row) if row is not None else None
+
     async def linking_due(
         self, now: float, next_check_at: float, limit: int = 20
     ) -> list[Schedule]:
@@ -257,7 +274,12 @@ class ScheduleStore:
         return float(value) if value is not None else None
 
     async def claim_runs(
-        self, owner: str, lease: float, cadence_of: Any, now: float, limit: int = 20
+        self,
+        owner: str,
+        lease: float,
+        cadence_of: Callable[[Schedule], Cadence],
+        now: float,
+        limit: int = 20,
     ) -> list[Schedule]:
         """Claim the runs that are due: each claim advances `run_number` and `next_run_at` in
         one conditional UPDATE, so of all the replicas reading a due schedule one runs it. Runs
@@ -279,7 +301,7 @@ class ScheduleStore:
         claimed: list[Schedule] = []
         for row in rows:
             schedule = _row(row)
-            cadence: Cadence = cadence_of(schedule)
+            cadence = cadence_of(schedule)
             assert schedule.first_run_at is not None
             slot = schedule.slot + 1
             while cadence.run_at(schedule.first_run_at, slot) <= now:

@@ -248,6 +248,21 @@ class Schedules:
                 link.confirmation_url,
             )
 
+    async def confirm_typed(self, user: st.User, inc: Incoming) -> bool:
+        """'sí' typed at a schedule's summary (when it is newer than any payment summary): its
+        Confirm; False when no schedule summary is waiting."""
+        proposed = await self.rows.newest_proposed(user.wa_id)
+        if proposed is None or proposed.created_at < time.time() - st.DRAFT_TTL_SECONDS:
+            return False
+        draft = await self.ctx.store.open_draft(user.wa_id)
+        asked_at = float((user.pending or {}).get("at") or 0)  # a batch or request summary
+        if (draft is not None and draft.updated_at > proposed.created_at) or (
+            asked_at > proposed.created_at
+        ):
+            return False  # a later summary is waiting: the "sí" is for it
+        await self.tap(user, inc, ScheduleTap(proposed.id, True))
+        return True
+
     async def show(self, user: st.User) -> None:
         """'mis pagos programados': the live schedules, each with a Stop row."""
         ctx, lang = self.ctx, user.language
