@@ -219,6 +219,12 @@ def test_spanish_summary_cancel_typed_yes_and_unknown_recipient(stack: Stack, ui
     phone.tap(ana, "Cancelar")
     phone.wait_text(ana, "Cancelado: 10.00 USD a Bob cada mes", after=n)
     n = phone.count(ana)
+    phone.say(ana, "mándale 10 a Bob cada día")
+    phone.wait_for(ana, lambda m: "Confirmar" in buttons_of(m), after=n)
+    n = phone.count(ana)
+    phone.say(ana, "cancelar")  # typed, as the button would
+    phone.wait_text(ana, "Cancelado: 10.00 USD a Bob cada día", after=n)
+    n = phone.count(ana)
     phone.say(ana, "mis pagos programados")
     phone.wait_text(ana, "No tienes pagos programados", after=n)
     # A typed "sí" confirms the newest schedule summary, as its button would.

@@ -99,10 +99,11 @@ class Readings:
         )
 
     async def cancel(self, user: st.User) -> None:
-        """'cancel': a batch or request summary waiting for its confirmation, and the usual
-        (an open draft, payments awaiting approval)."""
+        """'cancel': a batch, request or schedule summary waiting for its confirmation, and
+        the usual (an open draft, payments awaiting approval)."""
+        scheduled = await self.schedules.cancel_proposed(user)
         ours = await self.several.cancel(user) or await self.requests.answer_typed(user, False)
-        if not ours or await self.ctx.store.open_draft(user.wa_id) is not None:
+        if not (ours or scheduled) or await self.ctx.store.open_draft(user.wa_id) is not None:
             await self.confirmations.cancel(user)
 
     async def history(self, user: st.User) -> None:

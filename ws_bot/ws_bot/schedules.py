@@ -263,6 +263,19 @@ class Schedules:
         await self.tap(user, inc, ScheduleTap(proposed.id, True))
         return True
 
+    async def cancel_proposed(self, user: st.User) -> bool:
+        """'cancel' typed: the schedule summary waiting for its Confirm is cancelled (told);
+        False when none was waiting. Live schedules are stopped from their list, not here."""
+        proposed = await self.rows.newest_proposed(user.wa_id)
+        if proposed is None or proposed.created_at < time.time() - st.DRAFT_TTL_SECONDS:
+            return False
+        if not await self.rows.move(proposed.id, (S.PROPOSED,), status=S.CANCELLED):
+            return False
+        lang = user.language
+        named = {"what": what(lang, proposed), "every": every(lang, proposed.cadence)}
+        await self.ctx.say.text(user.wa_id, t(lang, "schedule_cancelled", **named))
+        return True
+
     async def show(self, user: st.User) -> None:
         """'mis pagos programados': the live schedules, each with a Stop row."""
         ctx, lang = self.ctx, user.language
