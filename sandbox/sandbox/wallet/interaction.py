@@ -20,9 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sandbox.wallet.allowance import money
 from sandbox.wallet.clients import local_wallet_name, wallet_document
 from sandbox.wallet.models import Grant, IncomingPayment, Quote, Wallet
-from sandbox.wallet.pages import money, render
+from sandbox.wallet.pages import render
 from sandbox.wallet.state import State, WalletState
 
 router = APIRouter(prefix="/auth/interact", tags=["consent"])

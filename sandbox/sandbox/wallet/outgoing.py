@@ -10,7 +10,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox.wallet.errors import RSError
 from sandbox.wallet.models import Grant, IncomingPayment, OutgoingPayment, Quote, Wallet
@@ -27,6 +26,7 @@ from sandbox.wallet.resource import (
     wallet_amount,
 )
 from sandbox.wallet.settlement import schedule
+from sandbox.wallet.spending import spending_window, spent_under
 from sandbox.wallet.state import State, WalletState
 
 router = APIRouter(tags=["outgoing-payment"])
@@ -42,26 +42,15 @@ async def _parties(state: WalletState, quote: Quote) -> tuple[Wallet, IncomingPa
     return sender, incoming, receiver
 
 
-async def _spent(session: AsyncSession, grant_id: str) -> tuple[int, int]:
-    """Debit and receive amounts already committed under a grant (failed payments excluded)."""
-    rows = (
-        await session.execute(
-            select(OutgoingPayment.debit, OutgoingPayment.receive).where(
-                OutgoingPayment.grant_id == grant_id, OutgoingPayment.state != "failed"
-            )
-        )
-    ).all()
-    return sum(r[0] for r in rows), sum(r[1] for r in rows)
-
-
 def _check_limits(
     state: WalletState,
     limits: dict[str, Any],
     quote: Quote,
-    spent: tuple[int, int],
+    spent: tuple[int, int, int],
     sender: Wallet,
     receiver: Wallet,
 ) -> None:
+    """Rafiki's checks: the receiver, the amounts' assets, and what is left in this interval."""
     receiver_limit = limits.get("receiver")
     if receiver_limit and receiver_limit != incoming_url(state, quote.incoming_id):
         raise RSError(403, "Insufficient Grant: the grant is for another receiver")
@@ -132,8 +121,11 @@ async def create_outgoing(request: Request, state: State) -> JSONResponse:
     )
     # Limits are checked and the payment stored in one serialized write: two payments cannot
     # both squeeze under the same limit.
+    window = spending_window(limits, payment.created_at)
+    if window is None:
+        raise RSError(403, "Insufficient Grant: no interval of the grant holds this moment")
     async with state.write() as session:
-        spent = await _spent(session, auth.grant.id)
+        spent = await spent_under(session, auth.grant.id, window)
         _check_limits(state, limits, quote, spent, sender, receiver)
         stored = await session.get(Quote, quote.id)
         if stored is None or stored.used:
@@ -142,8 +134,9 @@ async def create_outgoing(request: Request, state: State) -> JSONResponse:
         session.add(payment)
     schedule(state, payment.id)
     result = outgoing_json(state, payment, sender, receiver)
-    result["grantSpentDebitAmount"] = wallet_amount(spent[0] + quote.debit, sender)
-    result["grantSpentReceiveAmount"] = wallet_amount(spent[1] + quote.receive, receiver)
+    # Like Rafiki: what the grant had spent (in this interval) before this payment.
+    result["grantSpentDebitAmount"] = wallet_amount(spent[0], sender)
+    result["grantSpentReceiveAmount"] = wallet_amount(spent[1], receiver)
     return JSONResponse(result, status_code=201)
 
 
@@ -220,20 +213,25 @@ async def grant_spent(request: Request, state: State) -> JSONResponse:
     )
     grant: Grant = auth.grant
     limits: dict[str, Any] = auth.item.get("limits", {})
-    async with state.sessions() as session:
-        debit, receive = await _spent(session, grant.id)
-    has_payments = bool(debit or receive)
+    window = spending_window(limits, time.time())
+    debit = receive = made = 0
+    if window is not None:
+        async with state.sessions() as session:
+            debit, receive, made = await spent_under(session, grant.id, window)
+    # Rafiki: null before the first payment or outside every interval; otherwise what was
+    # spent in the current interval (zero in a fresh one), or in all when there is no interval.
+    known = window is not None and made > 0
     debit_asset = limits.get("debitAmount")
     receive_asset = limits.get("receiveAmount")
     return JSONResponse(
         {
             "spentDebitAmount": amount(debit, debit_asset["assetCode"], debit_asset["assetScale"])
-            if debit_asset and has_payments
+            if debit_asset and known
             else None,
             "spentReceiveAmount": amount(
                 receive, receive_asset["assetCode"], receive_asset["assetScale"]
             )
-            if receive_asset and has_payments
+            if receive_asset and known
             else None,
         }
     )

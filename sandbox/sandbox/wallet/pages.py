@@ -23,13 +23,6 @@ _env = Environment(
 router = APIRouter(tags=["pages"])
 
 
-def money(amount: dict[str, Any]) -> str:
-    """`{"value": "2050", "assetCode": "USD", "assetScale": 2}` → `20.50 USD`."""
-    return (
-        f"{from_minor_units(int(amount['value']), int(amount['assetScale']))} {amount['assetCode']}"
-    )
-
-
 def minor(value: int, wallet: Wallet) -> str:
     return f"{from_minor_units(value, wallet.asset_scale)} {wallet.asset_code}"
 
