@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.sandbox_wallet.openapi_check import validate
 from tests.sandbox_wallet.support import NodeFlow, Wallet, start_wallet
+from tests.support.consent import approve
 
 pytestmark = [pytest.mark.browser, pytest.mark.node]
 
@@ -26,7 +27,7 @@ def _approve_in_browser(page: Page, redirect: str, artifacts: Path) -> None:
     expect(page.get_by_test_id("fee")).to_have_text("0.20 USD")
     expect(page.get_by_test_id("receive")).to_have_text("20.00 USD")
     page.screenshot(path=str(artifacts / "consent.png"), full_page=True)
-    page.get_by_test_id("approve").click()
+    approve(page)
 
 
 def _check_payment(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sandbox.wallet.allowance import allowance_words, money
+from sandbox.wallet.allowance import allowance_words, money, spends
 from sandbox.wallet.clients import local_wallet_name
 from sandbox.wallet.models import Grant, Wallet
 from sandbox.wallet.spending import spending_window, spent_under
@@ -62,7 +62,9 @@ async def _view(
         "allowance": allowance_words(item, client_name),
         # Debits in the current interval (all time without one); None outside every interval.
         "spentDebit": None if spent is None else str(spent),
-        "spentText": "outside every interval"
+        "spentText": "—"
+        if not spends(item)
+        else "outside every interval"
         if spent is None
         else money({"value": str(spent), **asset}),
         "intervalEnds": iso(window[1]) if window and limits.get("interval") else None,
