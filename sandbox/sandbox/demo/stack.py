@@ -138,6 +138,15 @@ class DemoStack:
         ]
         return "\n".join(lines)
 
+    def wallet_passwords(self) -> dict[str, str]:
+        """Each sandbox wallet's consent-page password for this run (the platform's excepted:
+        it never approves), from the wallet's local admin API."""
+        answer = httpx.get(self.url("wallet") + "/admin/wallets", timeout=5)
+        answer.raise_for_status()
+        return {
+            w["name"]: w["password"] for w in answer.json()["wallets"] if w["name"] != "paguito"
+        }
+
     def __enter__(self) -> DemoStack:
         self.start()
         return self
