@@ -3,6 +3,7 @@ access back from the wallet's own page — both in headless Chromium."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.sandbox_wallet.gnap import PyClient
-from tests.sandbox_wallet.support import Wallet
+from tests.sandbox_wallet.support import Wallet, start_wallet
 from tests.support.consent import approve, sign_in, wallet_password
+from tests.support.processes import console_script
 
 pytestmark = pytest.mark.browser
 
@@ -133,3 +135,19 @@ def test_revoke_refuses_a_form_from_elsewhere(op: PyClient, shared_wallet: Walle
         assert httpx.post(url, data=form, timeout=10).status_code == 403
     quote = op.quote(op.quote_token(), op.incoming(op.incoming_token("bob"), value="100")["id"])
     assert op.pay(issued["value"], quote).status_code == 201
+
+
+def test_configured_passwords_are_used_and_bad_ones_refused(spawn, tmp_path: Path):
+    wallet = start_wallet(spawn, tmp_path, "--password", "alice=open-sesame")
+    assert wallet.admin("GET", "/wallets/alice")["password"] == "open-sesame"
+    bob = wallet.admin("GET", "/wallets/bob")["password"]
+    assert len(bob) >= 8  # not configured: random for this run
+    assert bob != "open-sesame"
+    bad = subprocess.run(
+        [console_script("paguito-sandbox"), "wallet", "--password", "alice"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert bad.returncode != 0
+    assert "expected NAME=PASSWORD" in bad.stderr

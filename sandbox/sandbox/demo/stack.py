@@ -210,7 +210,9 @@ class DemoStack:
         ]
         if cfg.wallet_wait_seconds is not None:
             wallet_args += ["--wait-seconds", str(cfg.wallet_wait_seconds)]
-        self._run("wallet", wallet_args, {}, note=f"(balances: {self.url('wallet')}/balances)")
+        # Consent-page passwords the person chose (`WALLET_PASSWORDS=alice=…,bob=…`); else random.
+        chosen = {k: os.environ[k] for k in ("WALLET_PASSWORDS",) if os.environ.get(k)}
+        self._run("wallet", wallet_args, chosen, note=f"(balances: {self.url('wallet')}/balances)")
 
         self._run(
             "phone",
