@@ -151,3 +151,17 @@ def test_configured_passwords_are_used_and_bad_ones_refused(spawn, tmp_path: Pat
     )
     assert bad.returncode != 0
     assert "expected NAME=PASSWORD" in bad.stderr
+
+
+def test_guessing_locks_the_request(op: PyClient, shared_wallet: Wallet):
+    pending = op.pending_grant({"debitAmount": _usd("100")})
+    url = pending["interact"]["redirect"] + "/approve"
+    for guess in range(5):
+        wrong = httpx.post(url, data={"password": f"guess-{guess}"}, timeout=10)
+        assert wrong.status_code == 401
+        assert "Wrong password" in wrong.text
+    right = shared_wallet.admin("GET", "/wallets/alice")["password"]
+    locked = httpx.post(url, data={"password": right}, timeout=10)
+    assert locked.status_code == 401
+    assert "this request is locked" in locked.text
+    assert _state(shared_wallet, pending) == "pending"

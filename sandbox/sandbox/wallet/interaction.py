@@ -209,9 +209,11 @@ async def _signed_in(request: Request, state: WalletState, grant: Grant) -> str 
     password = (await request.form()).get("password")
     item = next((a for a in grant.access if a["type"] == "outgoing-payment"), {})
     wallet = local_wallet_name(state, item.get("identifier", ""))
+    if state.passwords.locked(grant.id):
+        return "Too many wrong passwords: this request is locked. Nothing was approved."
     if not isinstance(password, str) or not password:
         return "Enter your wallet's password to approve."
-    if wallet is None or not state.passwords.check(wallet, password):
+    if wallet is None or not state.passwords.check(wallet, password, grant.id):
         return "Wrong password. Nothing was approved; try again."
     return None
 

@@ -29,14 +29,27 @@ def parse_passwords(pairs: list[str]) -> dict[str, str]:
     return result
 
 
+# Wrong passwords one consent request takes before it stops accepting any (as a wallet's login
+# locks): guessing a random password through the page is then hopeless.
+MAX_WRONG = 5
+
+
 class Passwords:
     def __init__(self, configured: Mapping[str, str]) -> None:
         self._known = dict(configured)
+        self._wrong: dict[str, int] = {}
 
     def of(self, wallet: str) -> str:
         if wallet not in self._known:
             self._known[wallet] = secrets.token_urlsafe(6)
         return self._known[wallet]
 
-    def check(self, wallet: str, given: str) -> bool:
-        return secrets.compare_digest(self.of(wallet).encode(), given.encode())
+    def locked(self, request: str) -> bool:
+        return self._wrong.get(request, 0) >= MAX_WRONG
+
+    def check(self, wallet: str, given: str, request: str) -> bool:
+        """Whether `given` is the wallet's password; a wrong one counts against `request`."""
+        right = secrets.compare_digest(self.of(wallet).encode(), given.encode())
+        if not right:
+            self._wrong[request] = self._wrong.get(request, 0) + 1
+        return right
