@@ -129,6 +129,8 @@ async def consent_details(state: WalletState, grant: Grant) -> dict[str, Any]:
         if payer is None:
             return details
         details["payer_name"], details["wallet"] = payer.public_name, payer.name
+        if details["recurring"] or not details["spends"]:
+            return details  # an allowance or a link is not one payment to one recipient
         quote = await _matching_quote(state, session, grant, payer.name, limits)
         if quote is None:
             return details
