@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sandbox.wallet.interval import RepeatingInterval, parse_interval
+from sandbox.wallet.interval import IntervalError, RepeatingInterval, parse_interval
 from shared.money import from_minor_units
 
 _UNITS = (
@@ -77,9 +77,11 @@ def allowance_words(item: dict[str, Any], client_name: str) -> str:
     received = " received" if "receiveAmount" in limits else ""
     interval = limits.get("interval")
     if amount is None:
-        cap = "any amount"
-        return cap + (f", {interval_words(interval)}" if interval else "")
+        return "payments of any amount: no limit"
     if interval is None:
         return f"up to {money(amount)}{received} in all"
-    per = _every(interval, parse_interval(interval))
+    try:
+        per = _every(interval, parse_interval(interval))
+    except IntervalError:  # stored before intervals were checked at the grant request
+        return f"up to {money(amount)}{received} per interval {interval} (unreadable)"
     return f"up to {money(amount)}{received} per {per}, {interval_words(interval)}"

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sandbox.wallet.interval import parse_interval
+from sandbox.wallet.interval import IntervalError, parse_interval
 from sandbox.wallet.models import OutgoingPayment
 
 
@@ -20,7 +20,10 @@ def spending_window(limits: dict[str, Any], at: float) -> tuple[float, float] | 
     text = limits.get("interval")
     if text is None:
         return -math.inf, math.inf
-    found = parse_interval(text).window(datetime.fromtimestamp(at, tz=UTC))
+    try:
+        found = parse_interval(text).window(datetime.fromtimestamp(at, tz=UTC))
+    except IntervalError:  # stored before intervals were checked: Rafiki refuses such payments
+        return None
     return None if found is None else (found[0].timestamp(), found[1].timestamp())
 
 
