@@ -36,10 +36,10 @@ def _into_next_interval(start: int) -> None:
     time.sleep(STEP - (time.time() - start) % STEP + 0.05)
 
 
-def _spent(op: PyClient, wallet: Wallet, token: str) -> Any:
+def _spent(op: PyClient, wallet: Wallet, token: str, field: str = "spentDebitAmount") -> Any:
     response = op.request("GET", f"{wallet.url}/outgoing-payment-grant", token=token)
     assert response.status_code == 200, response.text
-    return response.json()["spentDebitAmount"]
+    return response.json()[field]
 
 
 def _refused(response: httpx.Response) -> bool:
@@ -63,6 +63,8 @@ def test_allowance_is_counted_per_interval_and_renews(op: PyClient, shared_walle
     assert second.json()["grantSpentDebitAmount"]["value"] == "404"
     assert _refused(third), third.text  # 404 + 404 + 404 > 1000
     assert _spent(op, shared_wallet, token)["value"] == "808"
+    # Like Rafiki, the receive side too, though only the debit is limited.
+    assert _spent(op, shared_wallet, token, "spentReceiveAmount") == _usd("800")
     listed = shared_wallet.admin("GET", "/grants?wallet=alice")["grants"]
     mine = [g for g in listed if g["limits"] == limits]
     assert [g["spentDebit"] for g in mine] == ["808"]

@@ -15,7 +15,6 @@ from sandbox.wallet.errors import RSError
 from sandbox.wallet.models import Grant, IncomingPayment, OutgoingPayment, Quote, Wallet
 from sandbox.wallet.quotes import create_quote
 from sandbox.wallet.resource import (
-    amount,
     authorize,
     authorize_listing,
     incoming_url,
@@ -46,7 +45,7 @@ def _check_limits(
     state: WalletState,
     limits: dict[str, Any],
     quote: Quote,
-    spent: tuple[int, int, int],
+    spent: tuple[int, int],
     sender: Wallet,
     receiver: Wallet,
 ) -> None:
@@ -214,24 +213,28 @@ async def grant_spent(request: Request, state: State) -> JSONResponse:
     grant: Grant = auth.grant
     limits: dict[str, Any] = auth.item.get("limits", {})
     window = spending_window(limits, time.time())
-    debit = receive = made = 0
-    if window is not None:
-        async with state.sessions() as session:
-            debit, receive, made = await spent_under(session, grant.id, window)
-    # Rafiki: null before the first payment or outside every interval; otherwise what was
-    # spent in the current interval (zero in a fresh one), or in all when there is no interval.
-    known = window is not None and made > 0
-    debit_asset = limits.get("debitAmount")
-    receive_asset = limits.get("receiveAmount")
+    nothing = JSONResponse({"spentDebitAmount": None, "spentReceiveAmount": None})
+    if window is None:
+        return nothing  # Rafiki: no interval holds now
+    async with state.sessions() as session:
+        debit, receive = await spent_under(session, grant.id, window)
+        latest = await session.scalar(
+            select(OutgoingPayment)
+            .where(OutgoingPayment.grant_id == grant.id, OutgoingPayment.state != "failed")
+            .order_by(OutgoingPayment.created_at.desc())
+            .limit(1)
+        )
+        if latest is None:
+            return nothing  # Rafiki: no payment under the grant yet
+        quote = await session.get(Quote, latest.quote_id)
+    if quote is None:
+        return nothing
+    sender, _incoming, receiver = await _parties(state, quote)
+    # Rafiki: both amounts, in the assets of the grant's latest payment; spent in the current
+    # interval (zero in a fresh one), or in all when the grant has no interval.
     return JSONResponse(
         {
-            "spentDebitAmount": amount(debit, debit_asset["assetCode"], debit_asset["assetScale"])
-            if debit_asset and known
-            else None,
-            "spentReceiveAmount": amount(
-                receive, receive_asset["assetCode"], receive_asset["assetScale"]
-            )
-            if receive_asset and known
-            else None,
+            "spentDebitAmount": wallet_amount(debit, sender),
+            "spentReceiveAmount": wallet_amount(receive, receiver),
         }
     )

@@ -29,9 +29,9 @@ def spending_window(limits: dict[str, Any], at: float) -> tuple[float, float] | 
 
 async def spent_under(
     session: AsyncSession, grant_id: str, window: tuple[float, float]
-) -> tuple[int, int, int]:
+) -> tuple[int, int]:
     """Debit and receive amounts committed under a grant in `[start, end)` (failed payments
-    excluded), and how many payments the grant has made at all."""
+    excluded: Rafiki gives a failed payment's reservation back)."""
     rows = (
         await session.execute(
             select(
@@ -40,4 +40,4 @@ async def spent_under(
         )
     ).all()
     inside = [r for r in rows if window[0] <= r[2] < window[1]]
-    return sum(r[0] for r in inside), sum(r[1] for r in inside), len(rows)
+    return sum(r[0] for r in inside), sum(r[1] for r in inside)
