@@ -160,3 +160,17 @@ def test_revoked_by_the_owner_the_token_is_inactive(op: PyClient, shared_wallet:
     assert again.status_code == 404
     listed = shared_wallet.admin("GET", "/grants?wallet=alice")["grants"]
     assert grant_id not in {g["id"] for g in listed}
+
+
+def test_revoked_before_the_client_continues_no_token_comes(op: PyClient, shared_wallet: Wallet):
+    limits = {"debitAmount": _usd("900"), "interval": "R/2026-01-01T00:00:00Z/P1W"}
+    pending = op.pending_grant(limits)
+    op.decide(pending)
+    grant_id = next(
+        g["id"]
+        for g in shared_wallet.admin("GET", "/grants?wallet=alice")["grants"]
+        if g["limits"] == limits
+    )
+    shared_wallet.admin("POST", f"/grants/{grant_id}/revoke")
+    time.sleep(pending["continue"]["wait"] + 0.05)
+    assert error(op.continue_grant(pending)) == (401, "request_denied")
