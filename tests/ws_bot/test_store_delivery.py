@@ -9,6 +9,7 @@ from pathlib import Path
 
 from shared.db import create_engine
 from tests.ws_bot.support import run_async
+from ws_bot import notice_store
 from ws_bot import store as st
 
 
@@ -27,12 +28,14 @@ async def _scenario(tmp_path: Path) -> None:
         await asyncio.gather(*(st.record_inbound(store, "111", 400.0 + i) for i in range(10)))
         assert await st.get_last_inbound(store, "111") == 409.0
         # A notice falls back once, however many failed statuses arrive.
-        notice = st.SentNotice("wamid.n", "111", "paguito_staff_notice", "en", {"ref": "p1"})
-        await st.remember_notice(store, notice)
-        claims = await asyncio.gather(*(st.claim_fallback(store, "wamid.n") for _ in range(5)))
+        notice = notice_store.SentNotice(
+            "wamid.n", "111", "paguito_staff_notice", "en", {"ref": "p1"}
+        )
+        await store.notices.remember(notice)
+        claims = await asyncio.gather(*(store.notices.claim_fallback("wamid.n") for _ in range(5)))
         assert [c for c in claims if c is not None] == [notice]
-        assert await st.claim_fallback(store, "wamid.other") is None
-        await st.prune_notices(store, time.time() + 1)
+        assert await store.notices.claim_fallback("wamid.other") is None
+        await store.notices.prune(time.time() + 1)
         # A number change moves the user, their book, and others' cards of them.
         await store.ensure_user("111", "Old")
         await store.update_user("111", language="en", wallet_url="https://w.example/old")

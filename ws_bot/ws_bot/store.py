@@ -48,7 +48,11 @@ from ws_bot import identity
 from ws_bot.migrations import MIGRATIONS
 from ws_bot.phrases import fold
 
+# The shared metadata comes before the repositories are imported: each of them defines its table
+# on it when it is first imported (and they import this module for it).
 metadata = MetaData()
+
+from ws_bot import notice_store  # noqa: E402  (after `metadata`, see above)
 
 inbox = Table(
     "ws_inbox",
@@ -292,20 +296,20 @@ def alias_key(alias: str) -> str:
     return fold(alias)[:128]
 
 
-def _clip(value: str | None, limit: int) -> str | None:
+def clip(value: str | None, limit: int) -> str | None:
     """Column limits are enforced by PostgreSQL (not SQLite): clip free text before storing."""
     return value[:limit] if value is not None else None
 
 
-def _loads(text: str | None) -> dict[str, Any] | None:
+def from_json(text: str | None) -> dict[str, Any] | None:
     return json.loads(text) if text else None
 
 
-def _dumps(value: dict[str, Any] | None) -> str | None:
+def to_json(value: dict[str, Any] | None) -> str | None:
     return json.dumps(value, separators=(",", ":")) if value is not None else None
 
 
-def _rowcount(result: Any) -> int:
+def rowcount(result: Any) -> int:
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
 
@@ -361,6 +365,7 @@ class Store:
             else None
         )
         self._flusher: asyncio.Task[None] | None = None
+        self.notices = notice_store.NoticeStore(self)
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
@@ -523,7 +528,7 @@ class Store:
                         attempts=inbox.c.attempts + 1,
                     )
                 )
-                if _rowcount(result) != 1:
+                if rowcount(result) != 1:
                     continue
                 row = (await conn.execute(select(inbox).where(inbox.c.id == row_id))).one()
             claimed.append(
@@ -583,7 +588,7 @@ class Store:
                     webhooks.c.status == "split", webhooks.c.received_at < older_than
                 )
             )
-        return _rowcount(result)
+        return rowcount(result)
 
     async def inbox_counts(self) -> dict[str, int]:
         return await self._counts(inbox)
@@ -613,7 +618,7 @@ class Store:
             wallet_url=row.wallet_url,
             wallet_asset=row.wallet_asset,
             state=row.state,
-            pending=_loads(row.pending),
+            pending=from_json(row.pending),
         )
 
     async def ensure_user(self, wa_id: str, name: str) -> User:
@@ -640,7 +645,7 @@ class Store:
 
     async def update_user(self, wa_id: str, **values: Any) -> None:
         if "pending" in values:
-            values["pending"] = _dumps(values["pending"])
+            values["pending"] = to_json(values["pending"])
         values["updated_at"] = time.time()
         async with self._write() as conn:
             await conn.execute(update(users).where(users.c.wa_id == wa_id).values(**values))
@@ -663,18 +668,18 @@ class Store:
                 .values(
                     alias=alias.strip()[:128],
                     wallet_url=wallet_url,
-                    phone=_clip(phone, 32),
+                    phone=clip(phone, 32),
                     updated_at=now,
                 )
             )
-            if _rowcount(result) == 0:
+            if rowcount(result) == 0:
                 await conn.execute(
                     insert(contacts).values(
                         owner=owner,
                         alias=alias.strip()[:128],
                         alias_key=key,
                         wallet_url=wallet_url,
-                        phone=_clip(phone, 32),
+                        phone=clip(phone, 32),
                         updated_at=now,
                     )
                 )
@@ -717,7 +722,7 @@ class Store:
                     contacts.c.owner == owner, contacts.c.alias_key == alias_key(alias)
                 )
             )
-        return _rowcount(result) > 0
+        return rowcount(result) > 0
 
     # ------------------------------------------------------------------ drafts
 
@@ -734,7 +739,7 @@ class Store:
             receiver_wa_id=row.receiver_wa_id,
             source_message_id=row.source_message_id,
             payment_id=row.payment_id,
-            quote=_loads(row.quote),
+            quote=from_json(row.quote),
             confirmed_by=row.confirmed_by,
             updated_at=row.updated_at,
         )
@@ -789,12 +794,12 @@ class Store:
                     status=draft.status,
                     amount=draft.amount,
                     currency=draft.currency,
-                    recipient_label=_clip(draft.recipient_label, 256),
-                    receiver_wallet=_clip(draft.receiver_wallet, 2048),
+                    recipient_label=clip(draft.recipient_label, 256),
+                    receiver_wallet=clip(draft.receiver_wallet, 2048),
                     receiver_wa_id=draft.receiver_wa_id,
                     source_message_id=draft.source_message_id,
                     payment_id=draft.payment_id,
-                    quote=_dumps(draft.quote),
+                    quote=to_json(draft.quote),
                     confirmed_by=draft.confirmed_by,
                     created_at=now,
                     updated_at=now,
@@ -821,9 +826,9 @@ class Store:
     async def update_draft(self, draft_id: str, expect: tuple[str, ...], **values: Any) -> bool:
         """Conditional update: only when the draft is still in one of `expect` statuses."""
         if "quote" in values:
-            values["quote"] = _dumps(values["quote"])
+            values["quote"] = to_json(values["quote"])
         if "recipient_label" in values:
-            values["recipient_label"] = _clip(values["recipient_label"], 256)
+            values["recipient_label"] = clip(values["recipient_label"], 256)
         values["updated_at"] = time.time()
         async with self._write() as conn:
             result = await conn.execute(
@@ -831,7 +836,7 @@ class Store:
                 .where(drafts.c.id == draft_id, drafts.c.status.in_(expect))
                 .values(**values)
             )
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     # ------------------------------------------------------------------ recent turns
 
@@ -845,9 +850,9 @@ class Store:
                     at=now,
                     text=turn.text[:500],
                     intent=turn.intent[:32],
-                    monto=_clip(turn.monto, 64),
-                    currency=_clip(turn.currency, 8),
-                    destinatario=_clip(turn.destinatario, 512),
+                    monto=clip(turn.monto, 64),
+                    currency=clip(turn.currency, 8),
+                    destinatario=clip(turn.destinatario, 512),
                 )
             )
             await conn.execute(delete(turns).where(turns.c.at < now - TURN_TTL_SECONDS))
@@ -887,8 +892,8 @@ class Store:
             recipient_label=row.recipient_label,
             receiver_wallet=row.receiver_wallet,
             receiver_wa_id=row.receiver_wa_id,
-            debit=_loads(row.debit),
-            receive=_loads(row.receive),
+            debit=from_json(row.debit),
+            receive=from_json(row.receive),
             react_message_id=row.react_message_id,
             deadline=row.deadline,
             next_poll_at=row.next_poll_at,
@@ -906,11 +911,11 @@ class Store:
                     wa_id=payment.wa_id,
                     draft_id=payment.draft_id,
                     status=payment.status,
-                    recipient_label=_clip(payment.recipient_label, 256),
+                    recipient_label=clip(payment.recipient_label, 256),
                     receiver_wallet=payment.receiver_wallet,
                     receiver_wa_id=payment.receiver_wa_id,
-                    debit=_dumps(payment.debit),
-                    receive=_dumps(payment.receive),
+                    debit=to_json(payment.debit),
+                    receive=to_json(payment.receive),
                     react_message_id=payment.react_message_id,
                     deadline=payment.deadline,
                     next_poll_at=payment.next_poll_at,
@@ -920,7 +925,7 @@ class Store:
                     updated_at=now,
                 )
             )
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     async def get_payment(self, payment_id: str) -> Payment | None:
         async with self.engine.connect() as conn:
@@ -960,7 +965,7 @@ class Store:
                     )
                     .values(lease_owner=owner, lease_until=now + lease)
                 )
-                if _rowcount(result) != 1:
+                if rowcount(result) != 1:
                     continue
                 row = (
                     await conn.execute(select(payments).where(payments.c.payment_id == payment_id))
@@ -973,7 +978,7 @@ class Store:
     ) -> None:
         for key in ("debit", "receive"):
             if key in values:
-                values[key] = _dumps(values[key])
+                values[key] = to_json(values[key])
         async with self._write() as conn:
             await conn.execute(
                 update(payments)
@@ -1024,7 +1029,7 @@ class Store:
         """Mark final and notified; True only for the caller that flips it (tell the user once)."""
         for key in ("debit", "receive"):
             if key in values:
-                values[key] = _dumps(values[key])
+                values[key] = to_json(values[key])
         async with self._write() as conn:
             result = await conn.execute(
                 update(payments)
@@ -1038,7 +1043,7 @@ class Store:
                     **values,
                 )
             )
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     async def recent_payments(self, wa_id: str, limit: int = 5) -> list[Payment]:
         async with self.engine.connect() as conn:
@@ -1097,27 +1102,6 @@ last_inbound = Table(
     Column("at", Float, nullable=False),  # the newest timestamp of a message the user sent
 )
 
-sent_notices = Table(
-    "ws_sent_notices",
-    metadata,
-    Column("message_id", String(256), primary_key=True),
-    Column("wa_id", String(64), nullable=False),
-    Column("template", String(128), nullable=False),
-    Column("language", String(8), nullable=False),
-    Column("params", Text, nullable=False),
-    Column("fell_back", Integer, nullable=False, default=0),
-    Column("created_at", Float, nullable=False, index=True),
-)
-
-
-@dataclass(frozen=True)
-class SentNotice:
-    message_id: str
-    wa_id: str
-    template: str
-    language: str
-    params: dict[str, str]
-
 
 async def record_inbound(store: Store, wa_id: str, at: float) -> float | None:
     """Remember the user's newest message time (never moved back); the previous one.
@@ -1144,42 +1128,6 @@ async def get_last_inbound(store: Store, wa_id: str) -> float | None:
             await conn.execute(select(last_inbound.c.at).where(last_inbound.c.wa_id == wa_id))
         ).scalar()
     return float(at) if at is not None else None
-
-
-async def remember_notice(store: Store, notice: SentNotice) -> None:
-    async with store._write() as conn:
-        await conn.execute(
-            store._insert_ignore(sent_notices).values(
-                message_id=notice.message_id[:256],
-                wa_id=notice.wa_id,
-                template=notice.template,
-                language=notice.language,
-                params=json.dumps(notice.params, ensure_ascii=False),
-                fell_back=0,
-                created_at=time.time(),
-            )
-        )
-
-
-async def claim_fallback(store: Store, message_id: str) -> SentNotice | None:
-    """The notice behind a failed message, exactly once (a conditional update decides)."""
-    async with store._write() as conn:
-        result = await conn.execute(
-            update(sent_notices)
-            .where(sent_notices.c.message_id == message_id, sent_notices.c.fell_back == 0)
-            .values(fell_back=1)
-        )
-        if _rowcount(result) == 0:
-            return None
-        row = (
-            await conn.execute(select(sent_notices).where(sent_notices.c.message_id == message_id))
-        ).one()
-    return SentNotice(row.message_id, row.wa_id, row.template, row.language, json.loads(row.params))
-
-
-async def prune_notices(store: Store, older_than: float) -> None:
-    async with store._write() as conn:
-        await conn.execute(delete(sent_notices).where(sent_notices.c.created_at < older_than))
 
 
 async def move_user(store: Store, old: str, new: str) -> bool:
@@ -1209,7 +1157,7 @@ async def move_user(store: Store, old: str, new: str) -> bool:
             (drafts, drafts.c.receiver_wa_id),
             (payments, payments.c.wa_id),
             (payments, payments.c.receiver_wa_id),
-            (sent_notices, sent_notices.c.wa_id),
+            (notice_store.sent_notices, notice_store.sent_notices.c.wa_id),
         ]
         for table, column in moves:
             await conn.execute(update(table).where(column == old).values({column.name: new}))
