@@ -288,7 +288,7 @@ class Conversation:
         the user told) when it cannot answer."""
         ctx = self.ctx
         draft = await ctx.store.open_draft(user.wa_id)
-        turns = await ctx.store.recent_turns(user.wa_id)
+        turns = await ctx.store.turns.recent(user.wa_id)
         request = UnderstandRequest(
             wa_id=user.wa_id,
             name=user.name[:256],
@@ -321,7 +321,7 @@ class Conversation:
             currency=(answer.currency or "")[:8] or None,
             destinatario=(answer.destinatario or "")[:512] or None,
         )
-        await ctx.store.add_turn(user.wa_id, turn)
+        await ctx.store.turns.add(user.wa_id, turn)
         return answer
 
     async def _understand(

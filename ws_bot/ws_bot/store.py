@@ -43,16 +43,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.contracts import TurnContext
 from ws_bot import identity
 from ws_bot.migrations import MIGRATIONS
 from ws_bot.phrases import fold
 
 # The shared metadata comes before the repositories are imported: each of them defines its table
 # on it when it is first imported (and they import this module for it).
-metadata = MetaData()
+metadata: MetaData = MetaData()
 
-from ws_bot import notice_store  # noqa: E402  (after `metadata`, see above)
+from ws_bot import notice_store, turn_store  # noqa: E402  (after `metadata`, see above)
 
 inbox = Table(
     "ws_inbox",
@@ -127,19 +126,6 @@ drafts = Table(
     Column("updated_at", Float, nullable=False),
 )
 
-turns = Table(
-    "ws_turns",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("wa_id", String(64), nullable=False, index=True),
-    Column("at", Float, nullable=False),
-    Column("text", Text, nullable=False),
-    Column("intent", String(32), nullable=False),
-    Column("monto", String(64)),
-    Column("currency", String(8)),
-    Column("destinatario", Text),
-)
-
 payments = Table(
     "ws_payments",
     metadata,
@@ -181,8 +167,6 @@ CANCELLED = DraftStatus.CANCELLED
 SUPERSEDED = DraftStatus.SUPERSEDED
 OPEN_DRAFT = (COLLECTING, QUOTED)
 DRAFT_TTL_SECONDS = 1800.0
-TURNS_KEPT = 6  # recent understood messages sent to llm_back as context
-TURN_TTL_SECONDS = 24 * 3600.0
 MAX_BATCH = 200  # webhook bodies per group commit
 SPLIT_BATCH = 100  # webhook bodies split per transaction
 INSERT_CHUNK = 500  # inbox rows per INSERT (6 parameters each: far below either database's cap)
@@ -366,6 +350,7 @@ class Store:
         )
         self._flusher: asyncio.Task[None] | None = None
         self.notices = notice_store.NoticeStore(self)
+        self.turns = turn_store.TurnStore(self)
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
@@ -837,48 +822,6 @@ class Store:
                 .values(**values)
             )
         return rowcount(result) == 1
-
-    # ------------------------------------------------------------------ recent turns
-
-    async def add_turn(self, wa_id: str, turn: TurnContext) -> None:
-        """Remember one understood message (the context llm_back gets with the next ones)."""
-        now = time.time()
-        async with self._write() as conn:
-            await conn.execute(
-                insert(turns).values(
-                    wa_id=wa_id,
-                    at=now,
-                    text=turn.text[:500],
-                    intent=turn.intent[:32],
-                    monto=clip(turn.monto, 64),
-                    currency=clip(turn.currency, 8),
-                    destinatario=clip(turn.destinatario, 512),
-                )
-            )
-            await conn.execute(delete(turns).where(turns.c.at < now - TURN_TTL_SECONDS))
-
-    async def recent_turns(self, wa_id: str) -> list[TurnContext]:
-        """The user's last understood messages within a day, oldest first."""
-        since = time.time() - TURN_TTL_SECONDS
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(turns)
-                    .where(turns.c.wa_id == wa_id, turns.c.at >= since)
-                    .order_by(turns.c.at.desc(), turns.c.id.desc())
-                    .limit(TURNS_KEPT)
-                )
-            ).all()
-        return [
-            TurnContext(
-                text=r.text,
-                intent=r.intent,
-                monto=r.monto,
-                currency=r.currency,
-                destinatario=r.destinatario,
-            )
-            for r in reversed(rows)
-        ]
 
     # ------------------------------------------------------------------ payments
 
