@@ -40,16 +40,16 @@ async def _scenario(tmp_path: Path) -> None:
         await store.ensure_user("111", "Old")
         await store.update_user("111", language="en", wallet_url="https://w.example/old")
         await store.ensure_user("222", "Friend")
-        await store.save_contact("222", "Old", None, "+111")
-        await store.save_contact("111", "Pal", "https://w.example/pal")
+        await store.contacts.save("222", "Old", None, "+111")
+        await store.contacts.save("111", "Pal", "https://w.example/pal")
         await store.ensure_user("333", "")  # a first message from the new number came first
         assert await st.move_user(store, "111", "333")
         moved = await store.get_user("333")
         assert moved is not None
         assert (moved.language, moved.wallet_url) == ("en", "https://w.example/old")
         assert await store.get_user("111") is None
-        assert await store.find_contact("333", "Pal") is not None
-        friend_card = await store.find_contact("222", "Old")
+        assert await store.contacts.find("333", "Pal") is not None
+        friend_card = await store.contacts.find("222", "Old")
         assert friend_card is not None
         assert friend_card.phone == "+333"
         assert await st.get_last_inbound(store, "333") == 409.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ws_bot import phrases
+from ws_bot import contact_store, phrases
 from ws_bot import store as st
 from ws_bot.dialog import Context, Question
 from ws_bot.incoming import Incoming
@@ -34,7 +34,7 @@ class AddressBook:
 
     async def show(self, user: st.User) -> None:
         ctx, lang = self.ctx, user.language
-        book = await ctx.store.list_contacts(user.wa_id)
+        book = await ctx.store.contacts.book(user.wa_id)
         if not book:
             await ctx.say.text(user.wa_id, t(lang, "contacts_empty"))
             return
@@ -52,7 +52,7 @@ class AddressBook:
         info = await ctx.check_wallet(user, pointer)
         if info is None:
             return None
-        saved = await ctx.store.find_contact(user.wa_id, name)
+        saved = await ctx.store.contacts.find(user.wa_id, name)
         conflict = (
             saved is not None
             and saved.wallet_url != info.url
@@ -63,7 +63,7 @@ class AddressBook:
             body = t(user.language, "overwrite_contact", name=saved.alias, old=old, new=info.url)
             await ctx.ask(user, Question.OVERWRITE, body, name=name, wallet=info.url, phone=phone)
             return None
-        await ctx.store.save_contact(user.wa_id, name, info.url, phone)
+        await ctx.store.contacts.save(user.wa_id, name, info.url, phone)
         await ctx.say.text(
             user.wa_id, t(user.language, "contact_saved", name=name, wallet=info.url)
         )
@@ -78,11 +78,11 @@ class AddressBook:
             return
         wallet = str(pending.get("wallet") or "")
         phone = pending.get("phone")
-        await ctx.store.save_contact(user.wa_id, name, wallet, str(phone) if phone else None)
+        await ctx.store.contacts.save(user.wa_id, name, wallet, str(phone) if phone else None)
         await ctx.say.text(user.wa_id, t(user.language, "contact_saved", name=name, wallet=wallet))
 
     async def delete(self, user: st.User, name: str) -> bool:
-        if not await self.ctx.store.delete_contact(user.wa_id, name):
+        if not await self.ctx.store.contacts.delete(user.wa_id, name):
             return False
         await self.ctx.say.text(user.wa_id, t(user.language, "contact_deleted", name=name))
         return True
@@ -95,14 +95,14 @@ class AddressBook:
             phone = next((p for p in card.phones if p), None)
             known = await ctx.store.find_user_by_phone(phone) if phone else None
             if known is not None and known.wallet_url:
-                await ctx.store.save_contact(user.wa_id, name, None, known.wa_id)
+                await ctx.store.contacts.save(user.wa_id, name, None, known.wa_id)
                 await ctx.say.text(user.wa_id, t(user.language, "contact_saved_user", name=name))
                 continue
             pointer = next((w for u in card.urls if (w := find_wallet(u))), None)
             if pointer and await self.save(user, name, pointer, phone):
                 continue
-            if await ctx.store.find_contact(user.wa_id, name) is None:
-                await ctx.store.save_contact(user.wa_id, name, None, phone)
+            if await ctx.store.contacts.find(user.wa_id, name) is None:
+                await ctx.store.contacts.save(user.wa_id, name, None, phone)
             waiting.append({"name": name, "phone": phone})
         if waiting:
             await self._ask_card_wallet(user, waiting)
@@ -131,7 +131,7 @@ class AddressBook:
 
     async def find_recipient(
         self, user: st.User, label: str
-    ) -> Recipient | list[st.Contact] | None:
+    ) -> Recipient | list[contact_store.Contact] | None:
         """Who `label` is: a recipient, several saved contacts to choose from, or unknown."""
         ctx = self.ctx
         pointer = find_wallet(label) or phrases.bare_wallet(label)
@@ -143,7 +143,7 @@ class AddressBook:
             known = await ctx.store.find_user_by_phone(label)
             if known and known.wallet_url:
                 return Recipient(known.wallet_url, known.wa_id, clean_name(known.name) or label)
-        matches = await ctx.store.match_contacts(user.wa_id, label)
+        matches = await ctx.store.contacts.match(user.wa_id, label)
         if len(matches) > 1:
             return matches
         contact = matches[0] if matches else None

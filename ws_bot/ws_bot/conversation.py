@@ -218,7 +218,7 @@ class Conversation:
         if pointer and asked == Question.RECIPIENT_WALLET:
             await self.payments.answer_recipient_wallet(user, inc, pointer)
             return
-        if asked == Question.PICK_CONTACT and await self.ctx.store.find_contact(user.wa_id, text):
+        if asked == Question.PICK_CONTACT and await self.ctx.store.contacts.find(user.wa_id, text):
             await self.payments.pick_contact(user, inc, text)  # the choice typed, not tapped
             return
         if pointer and await self.readings.several.answer_wallet(user, inc, pointer):

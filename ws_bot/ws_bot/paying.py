@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from shared.contracts import FINAL_STATUSES, SendPaymentRequest, UnderstandResponse
-from ws_bot import lateness, phrases
+from ws_bot import contact_store, lateness, phrases
 from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import Refused, Unavailable
@@ -241,7 +241,9 @@ class Payments:
                 return True
         return False
 
-    async def _ask_which(self, user: st.User, draft: st.Draft, matches: list[st.Contact]) -> None:
+    async def _ask_which(
+        self, user: st.User, draft: st.Draft, matches: list[contact_store.Contact]
+    ) -> None:
         ctx, lang = self.ctx, user.language
         name = clean_name(draft.recipient_label or "")
         await ctx.store.update_user(
@@ -338,7 +340,7 @@ class Payments:
         number, or a shared card of a Paguito user) keeps their wallet theirs to tell."""
         if find_wallet(draft.recipient_label or ""):
             return ""  # the address is already in the label
-        contact = await self.ctx.store.find_contact(user.wa_id, draft.recipient_label or "")
+        contact = await self.ctx.store.contacts.find(user.wa_id, draft.recipient_label or "")
         given = contact is not None and contact.wallet_url == url
         return f" · {url}" if given or not draft.receiver_wa_id else ""
 
@@ -398,7 +400,7 @@ class Payments:
         draft_id = str((user.pending or {}).get("draft"))
         await ctx.forget_question(user)
         draft = await ctx.store.get_draft(draft_id)
-        contact = await ctx.store.find_contact(user.wa_id, alias)
+        contact = await ctx.store.contacts.find(user.wa_id, alias)
         if draft is None or draft.status != D.COLLECTING or contact is None:
             await ctx.say.text(user.wa_id, t(user.language, "draft_gone"))
             return

@@ -29,7 +29,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     and_,
     delete,
     func,
@@ -45,13 +44,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ws_bot import identity
 from ws_bot.migrations import MIGRATIONS
-from ws_bot.phrases import fold
 
 # The shared metadata comes before the repositories are imported: each of them defines its table
 # on it when it is first imported (and they import this module for it).
 metadata: MetaData = MetaData()
 
-from ws_bot import notice_store, turn_store  # noqa: E402  (after `metadata`, see above)
+from ws_bot import contact_store, notice_store, turn_store  # noqa: E402  (after `metadata`, see above)
 
 inbox = Table(
     "ws_inbox",
@@ -92,19 +90,6 @@ users = Table(
     Column("pending", Text),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-)
-
-contacts = Table(
-    "ws_contacts",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("owner", String(64), nullable=False, index=True),
-    Column("alias", String(128), nullable=False),
-    Column("alias_key", String(128), nullable=False),
-    Column("wallet_url", String(2048)),
-    Column("phone", String(32)),
-    Column("updated_at", Float, nullable=False),
-    UniqueConstraint("owner", "alias_key", name="uq_ws_contacts_owner_alias"),
 )
 
 drafts = Table(
@@ -229,13 +214,6 @@ class User:
 
 
 @dataclass
-class Contact:
-    alias: str
-    wallet_url: str | None
-    phone: str | None
-
-
-@dataclass
 class Draft:
     id: str
     wa_id: str
@@ -273,11 +251,6 @@ class Payment:
     attempts: int
     notified: bool
     created_at: float
-
-
-def alias_key(alias: str) -> str:
-    """Address-book key: case- and accent-insensitive, spaces collapsed ("José" = "jose")."""
-    return fold(alias)[:128]
 
 
 def clip(value: str | None, limit: int) -> str | None:
@@ -349,6 +322,7 @@ class Store:
             else None
         )
         self._flusher: asyncio.Task[None] | None = None
+        self.contacts = contact_store.ContactStore(self)
         self.notices = notice_store.NoticeStore(self)
         self.turns = turn_store.TurnStore(self)
 
@@ -638,76 +612,6 @@ class Store:
     async def find_user_by_phone(self, phone: str) -> User | None:
         key = identity.canonical(phone)  # "+52 1 55…", "5255…" and "52155…" are one person
         return await self.get_user(key) if key else None
-
-    # ------------------------------------------------------------------ address book
-
-    async def save_contact(
-        self, owner: str, alias: str, wallet_url: str | None, phone: str | None = None
-    ) -> None:
-        key = alias_key(alias)
-        now = time.time()
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(contacts)
-                .where(contacts.c.owner == owner, contacts.c.alias_key == key)
-                .values(
-                    alias=alias.strip()[:128],
-                    wallet_url=wallet_url,
-                    phone=clip(phone, 32),
-                    updated_at=now,
-                )
-            )
-            if rowcount(result) == 0:
-                await conn.execute(
-                    insert(contacts).values(
-                        owner=owner,
-                        alias=alias.strip()[:128],
-                        alias_key=key,
-                        wallet_url=wallet_url,
-                        phone=clip(phone, 32),
-                        updated_at=now,
-                    )
-                )
-
-    async def find_contact(self, owner: str, alias: str) -> Contact | None:
-        """The contact saved under exactly this name (case and accents aside)."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(contacts).where(
-                        contacts.c.owner == owner, contacts.c.alias_key == alias_key(alias)
-                    )
-                )
-            ).first()
-        return Contact(row.alias, row.wallet_url, row.phone) if row else None
-
-    async def match_contacts(self, owner: str, name: str) -> list[Contact]:
-        """The contacts `name` means: the exact one, else every one whose name starts with
-        those words ("Pedro" finds "Pedro Sánchez"; "juan" finds Juan Pérez and Juan García)."""
-        exact = await self.find_contact(owner, name)
-        key = alias_key(name)
-        if exact is not None or not key:
-            return [exact] if exact else []
-        book = await self.list_contacts(owner)
-        return [c for c in book if alias_key(c.alias).startswith(key + " ")]
-
-    async def list_contacts(self, owner: str) -> list[Contact]:
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(contacts).where(contacts.c.owner == owner).order_by(contacts.c.alias_key)
-                )
-            ).all()
-        return [Contact(r.alias, r.wallet_url, r.phone) for r in rows]
-
-    async def delete_contact(self, owner: str, alias: str) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                delete(contacts).where(
-                    contacts.c.owner == owner, contacts.c.alias_key == alias_key(alias)
-                )
-            )
-        return rowcount(result) > 0
 
     # ------------------------------------------------------------------ drafts
 
@@ -1095,7 +999,7 @@ async def move_user(store: Store, old: str, new: str) -> bool:
                 update(last_inbound).where(last_inbound.c.wa_id == old).values(wa_id=new)
             )
         moves = [
-            (contacts, contacts.c.owner),
+            (contact_store.contacts, contact_store.contacts.c.owner),
             (drafts, drafts.c.wa_id),
             (drafts, drafts.c.receiver_wa_id),
             (payments, payments.c.wa_id),
@@ -1105,6 +1009,8 @@ async def move_user(store: Store, old: str, new: str) -> bool:
         for table, column in moves:
             await conn.execute(update(table).where(column == old).values({column.name: new}))
         await conn.execute(
-            update(contacts).where(contacts.c.phone.in_([old, f"+{old}"])).values(phone=f"+{new}")
+            update(contact_store.contacts)
+            .where(contact_store.contacts.c.phone.in_([old, f"+{old}"]))
+            .values(phone=f"+{new}")
         )
     return True
