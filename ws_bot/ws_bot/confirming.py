@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from ws_bot import draft_store
 from ws_bot import store as st
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -13,7 +14,7 @@ from ws_bot.paying import Payments
 from ws_bot.summary import what
 from ws_bot.texts import t
 
-D = st.DraftStatus
+D = draft_store.DraftStatus
 
 
 class Confirmations:
@@ -24,21 +25,21 @@ class Confirmations:
     async def confirm(self, user: st.User, inc: Incoming, draft_id: str) -> None:
         """Exactly one confirmation wins the conditional update; the others are told why not."""
         ctx, lang = self.ctx, user.language
-        draft = await ctx.store.get_draft(draft_id)
+        draft = await ctx.store.drafts.get(draft_id)
         if draft is None or draft.wa_id != user.wa_id:
             await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
             return
         expires = (draft.quote or {}).get("expiresAt")
         if draft.status == D.QUOTED and (draft.stale or (expires and expires < time.time())):
-            if await ctx.store.update_draft(draft.id, (D.QUOTED,), status=D.CANCELLED):
+            if await ctx.store.drafts.update(draft.id, (D.QUOTED,), status=D.CANCELLED):
                 await self.ctx.cancel_at_op(draft.payment_id)
             await ctx.say.text(user.wa_id, t(lang, "draft_expired", what=what(lang, draft)))
             return
-        won = await ctx.store.update_draft(
+        won = await ctx.store.drafts.update(
             draft_id, (D.QUOTED,), status=D.CONFIRMED, confirmed_by=inc.message_id
         )
         if not won:
-            draft = await ctx.store.get_draft(draft_id)
+            draft = await ctx.store.drafts.get(draft_id)
             assert draft is not None
             # The same tap processed again after a crash is still the winner.
             if not (draft.status == D.CONFIRMED and draft.confirmed_by == inc.message_id):
@@ -78,7 +79,7 @@ class Confirmations:
         )
         ctx.wake_poller()
 
-    async def _not_confirmable(self, user: st.User, draft: st.Draft) -> None:
+    async def _not_confirmable(self, user: st.User, draft: draft_store.Draft) -> None:
         lang = user.language
         key = {
             D.CONFIRMED: "already_confirmed",
@@ -92,7 +93,7 @@ class Confirmations:
 
     async def confirm_live(self, user: st.User, inc: Incoming) -> None:
         """'sí' / 'ok' typed at a summary: the same confirmation as the button."""
-        draft = await self.ctx.store.open_draft(user.wa_id)
+        draft = await self.ctx.store.drafts.current(user.wa_id)
         if draft is not None and draft.status == D.QUOTED:
             await self.confirm(user, inc, draft.id)
         elif draft is not None:
@@ -103,11 +104,11 @@ class Confirmations:
     async def cancel_draft(self, user: st.User, draft_id: str) -> None:
         """The Cancel button of one summary."""
         ctx, lang = self.ctx, user.language
-        draft = await ctx.store.get_draft(draft_id)
+        draft = await ctx.store.drafts.get(draft_id)
         if draft is None or draft.wa_id != user.wa_id:
             await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
             return
-        if await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED):
+        if await ctx.store.drafts.update(draft.id, draft_store.OPEN_DRAFT, status=D.CANCELLED):
             await self.ctx.cancel_at_op(draft.payment_id)
             await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
             await ctx.say.text(user.wa_id, t(lang, "cancelled_items", items=what(lang, draft)))
@@ -126,9 +127,9 @@ class Confirmations:
         ctx, lang = self.ctx, user.language
         await ctx.forget_question(user)
         cancelled: list[str] = []
-        draft = await ctx.store.open_draft(user.wa_id)
-        if draft is not None and await ctx.store.update_draft(
-            draft.id, st.OPEN_DRAFT, status=D.CANCELLED
+        draft = await ctx.store.drafts.current(user.wa_id)
+        if draft is not None and await ctx.store.drafts.update(
+            draft.id, draft_store.OPEN_DRAFT, status=D.CANCELLED
         ):
             await self.ctx.cancel_at_op(draft.payment_id)
             await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")

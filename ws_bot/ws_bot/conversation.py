@@ -287,7 +287,7 @@ class Conversation:
         """llm_back's reading of a message, given the draft and the recent turns; None (and
         the user told) when it cannot answer."""
         ctx = self.ctx
-        draft = await ctx.store.open_draft(user.wa_id)
+        draft = await ctx.store.drafts.current(user.wa_id)
         turns = await ctx.store.turns.recent(user.wa_id)
         request = UnderstandRequest(
             wa_id=user.wa_id,

@@ -22,7 +22,7 @@ from pywa_async.client import WhatsApp
 from pywa_async.handlers import IdentityChangeHandler, PhoneNumberChangeHandler, RawUpdateHandler
 from pywa_async.types.system import IdentityChange, PhoneNumberChange, SystemType
 
-from ws_bot import identity, lateness
+from ws_bot import draft_store, identity, lateness
 from ws_bot import store as st
 from ws_bot.conversation import Conversation
 from ws_bot.incoming import Incoming, raw_sent_at
@@ -94,10 +94,10 @@ class Intake:
         swap). A payment waiting for confirmation is cancelled rather than confirmed by it."""
         self._taken.add(change.id)
         wa_id = identity.canonical(str(change.from_user.wa_id or change.from_user.bsuid))
-        draft = await self.store.open_draft(wa_id)
+        draft = await self.store.drafts.current(wa_id)
         logger.warning("customer identity changed", extra={"open_draft": draft is not None})
-        if draft is None or not await self.store.update_draft(
-            draft.id, st.OPEN_DRAFT, status=st.CANCELLED
+        if draft is None or not await self.store.drafts.update(
+            draft.id, draft_store.OPEN_DRAFT, status=draft_store.CANCELLED
         ):
             return
         if draft.payment_id:  # quoted at op_api: cancel it there too
@@ -133,7 +133,7 @@ class Intake:
         was quoted; the user is told how to change it (True: answered)."""
         edit = _object(msg, "edit")
         original = edit.get("original_message_id")
-        draft = await self.store.open_draft(inc.wa_id)
+        draft = await self.store.drafts.current(inc.wa_id)
         if not original or draft is None or draft.source_message_id != original:
             return False
         await st.record_inbound(self.store, inc.wa_id, inc.timestamp or time.time())

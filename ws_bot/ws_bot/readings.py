@@ -91,7 +91,7 @@ class Readings:
     async def _newest_is_a_draft(self, user: st.User) -> bool:
         """Whether a single payment's summary came after our batch / request summary (then a
         typed "sí" is for that payment, as the newest summary always is)."""
-        draft = await self.ctx.store.open_draft(user.wa_id)
+        draft = await self.ctx.store.drafts.current(user.wa_id)
         asked_at = float((user.pending or {}).get("at") or 0)
         return draft is not None and draft.updated_at > asked_at
 
@@ -107,7 +107,7 @@ class Readings:
         """'cancel': a batch or request summary waiting for its confirmation, and the usual
         (an open draft, payments awaiting approval)."""
         ours = await self.several.cancel(user) or await self.requests.answer_typed(user, False)
-        if not ours or await self.ctx.store.open_draft(user.wa_id) is not None:
+        if not ours or await self.ctx.store.drafts.current(user.wa_id) is not None:
             await self.confirmations.cancel(user)
 
     async def history(self, user: st.User) -> None:

@@ -4,13 +4,14 @@ and their balance (which Open Payments does not let anyone read: they are sent t
 
 from __future__ import annotations
 
+from ws_bot import draft_store
 from ws_bot import store as st
 from ws_bot.dialog import Context
 from ws_bot.phrases import clean_name
 from ws_bot.summary import day, status_word, what
 from ws_bot.texts import t
 
-D = st.DraftStatus
+D = draft_store.DraftStatus
 
 
 class Records:
@@ -42,7 +43,7 @@ class Records:
         ctx, lang = self.ctx, user.language
         last = await ctx.store.recent_payments(user.wa_id, limit=1)
         if not last:
-            draft = await ctx.store.open_draft(user.wa_id)
+            draft = await ctx.store.drafts.current(user.wa_id)
             if draft is not None and draft.status == D.QUOTED:
                 await ctx.say.text(user.wa_id, t(lang, "already_waiting", what=what(lang, draft)))
             else:

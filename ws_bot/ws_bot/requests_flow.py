@@ -34,7 +34,7 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.request_id import request_id_scope
-from ws_bot import phrases, templates, window
+from ws_bot import draft_store, phrases, templates, window
 from ws_bot import store as st
 from ws_bot.addressbook import Recipient
 from ws_bot.backends import Refused, Unavailable, _detail, _post
@@ -343,10 +343,10 @@ class MoneyRequests:
         draft = await self.payments._new_draft(
             user, inc, str(row.amount.get("value")), name, receiver_wallet=wallet
         )
-        await ctx.store.update_draft(
+        await ctx.store.drafts.update(
             draft.id,
-            (st.COLLECTING,),
-            status=st.QUOTED,
+            (draft_store.COLLECTING,),
+            status=draft_store.QUOTED,
             payment_id=view.payment_id,
             quote=quote,
             currency=row.amount.get("assetCode"),

@@ -25,7 +25,7 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.money import MoneyError, parse_decimal
-from ws_bot import phrases
+from ws_bot import draft_store, phrases
 from ws_bot import store as st
 from ws_bot.addressbook import Recipient
 from ws_bot.backends import Refused, Unavailable
@@ -169,12 +169,16 @@ class Several:
 
     async def _replace_open_draft(self, user: st.User) -> None:
         """One live payment dialogue per user: the batch replaces an unconfirmed draft."""
-        draft = await self.ctx.store.open_draft(user.wa_id)
+        draft = await self.ctx.store.drafts.current(user.wa_id)
         if draft is None or not draft.payment_id:
             if draft is not None:
-                await self.ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.SUPERSEDED)
+                await self.ctx.store.drafts.update(
+                    draft.id, draft_store.OPEN_DRAFT, status=draft_store.SUPERSEDED
+                )
             return
-        if await self.ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.SUPERSEDED):
+        if await self.ctx.store.drafts.update(
+            draft.id, draft_store.OPEN_DRAFT, status=draft_store.SUPERSEDED
+        ):
             await self._cancel_at_op([draft.payment_id])
             replaced = t(user.language, "replaced", what=what(user.language, draft))
             await self.ctx.say.text(user.wa_id, replaced)

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -49,7 +48,7 @@ from ws_bot.migrations import MIGRATIONS
 # on it when it is first imported (and they import this module for it).
 metadata: MetaData = MetaData()
 
-from ws_bot import contact_store, notice_store, turn_store  # noqa: E402  (after `metadata`, see above)
+from ws_bot import contact_store, draft_store, notice_store, turn_store  # noqa: E402  (after `metadata`, see above)
 
 inbox = Table(
     "ws_inbox",
@@ -92,25 +91,6 @@ users = Table(
     Column("updated_at", Float, nullable=False),
 )
 
-drafts = Table(
-    "ws_drafts",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("wa_id", String(64), nullable=False, index=True),
-    Column("status", String(16), nullable=False),
-    Column("amount", String(64)),
-    Column("currency", String(8)),
-    Column("recipient_label", String(256)),
-    Column("receiver_wallet", String(2048)),
-    Column("receiver_wa_id", String(64)),
-    Column("source_message_id", String(256), nullable=False),
-    Column("payment_id", String(64)),
-    Column("quote", Text),
-    Column("confirmed_by", String(256)),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
-
 payments = Table(
     "ws_payments",
     metadata,
@@ -135,23 +115,6 @@ payments = Table(
 )
 
 
-class DraftStatus(StrEnum):
-    """Where a payment draft is. At most one draft per user is open (collecting or quoted)."""
-
-    COLLECTING = "collecting"  # amount or recipient still missing
-    QUOTED = "quoted"  # payment created at op_api, Confirm/Cancel shown
-    CONFIRMED = "confirmed"  # the user confirmed (exactly one tap or "sí" wins)
-    CANCELLED = "cancelled"
-    SUPERSEDED = "superseded"  # a newer request replaced it before it was confirmed
-
-
-COLLECTING = DraftStatus.COLLECTING
-QUOTED = DraftStatus.QUOTED
-CONFIRMED = DraftStatus.CONFIRMED
-CANCELLED = DraftStatus.CANCELLED
-SUPERSEDED = DraftStatus.SUPERSEDED
-OPEN_DRAFT = (COLLECTING, QUOTED)
-DRAFT_TTL_SECONDS = 1800.0
 MAX_BATCH = 200  # webhook bodies per group commit
 SPLIT_BATCH = 100  # webhook bodies split per transaction
 INSERT_CHUNK = 500  # inbox rows per INSERT (6 parameters each: far below either database's cap)
@@ -211,27 +174,6 @@ class User:
     wallet_asset: str | None
     state: str
     pending: dict[str, Any] | None
-
-
-@dataclass
-class Draft:
-    id: str
-    wa_id: str
-    status: DraftStatus
-    amount: str | None
-    currency: str | None
-    recipient_label: str | None
-    receiver_wallet: str | None
-    receiver_wa_id: str | None
-    source_message_id: str
-    payment_id: str | None
-    quote: dict[str, Any] | None
-    confirmed_by: str | None
-    updated_at: float = 0.0
-
-    @property
-    def stale(self) -> bool:
-        return self.updated_at < time.time() - DRAFT_TTL_SECONDS
 
 
 @dataclass
@@ -323,6 +265,7 @@ class Store:
         )
         self._flusher: asyncio.Task[None] | None = None
         self.contacts = contact_store.ContactStore(self)
+        self.drafts = draft_store.DraftStore(self)
         self.notices = notice_store.NoticeStore(self)
         self.turns = turn_store.TurnStore(self)
 
@@ -613,120 +556,6 @@ class Store:
         key = identity.canonical(phone)  # "+52 1 55…", "5255…" and "52155…" are one person
         return await self.get_user(key) if key else None
 
-    # ------------------------------------------------------------------ drafts
-
-    @staticmethod
-    def _draft(row: Any) -> Draft:
-        return Draft(
-            id=row.id,
-            wa_id=row.wa_id,
-            status=DraftStatus(row.status),
-            amount=row.amount,
-            currency=row.currency,
-            recipient_label=row.recipient_label,
-            receiver_wallet=row.receiver_wallet,
-            receiver_wa_id=row.receiver_wa_id,
-            source_message_id=row.source_message_id,
-            payment_id=row.payment_id,
-            quote=from_json(row.quote),
-            confirmed_by=row.confirmed_by,
-            updated_at=row.updated_at,
-        )
-
-    async def open_draft(self, wa_id: str) -> Draft | None:
-        """The user's open draft, unless it went stale (a question from an hour ago is not
-        what today's "Maria" answers)."""
-        fresh = time.time() - DRAFT_TTL_SECONDS
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(drafts)
-                    .where(
-                        drafts.c.wa_id == wa_id,
-                        drafts.c.status.in_(OPEN_DRAFT),
-                        drafts.c.updated_at > fresh,
-                    )
-                    .order_by(drafts.c.created_at.desc())
-                )
-            ).first()
-        return self._draft(row) if row else None
-
-    async def get_draft(self, draft_id: str) -> Draft | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(drafts).where(drafts.c.id == draft_id))).first()
-        return self._draft(row) if row else None
-
-    async def create_draft(self, draft: Draft) -> list[Draft]:
-        """Store a new draft as the user's one open draft; the drafts it replaced (quoted ones
-        need their payment cancelled and the user told) are returned."""
-        now = time.time()
-        async with self._write() as conn:
-            replaced = [
-                self._draft(r)
-                for r in (
-                    await conn.execute(
-                        select(drafts).where(
-                            drafts.c.wa_id == draft.wa_id, drafts.c.status.in_(OPEN_DRAFT)
-                        )
-                    )
-                ).all()
-            ]
-            await conn.execute(
-                update(drafts)
-                .where(drafts.c.wa_id == draft.wa_id, drafts.c.status.in_(OPEN_DRAFT))
-                .values(status=SUPERSEDED, updated_at=now)
-            )
-            await conn.execute(
-                insert(drafts).values(
-                    id=draft.id,
-                    wa_id=draft.wa_id,
-                    status=draft.status,
-                    amount=draft.amount,
-                    currency=draft.currency,
-                    recipient_label=clip(draft.recipient_label, 256),
-                    receiver_wallet=clip(draft.receiver_wallet, 2048),
-                    receiver_wa_id=draft.receiver_wa_id,
-                    source_message_id=draft.source_message_id,
-                    payment_id=draft.payment_id,
-                    quote=to_json(draft.quote),
-                    confirmed_by=draft.confirmed_by,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        draft.updated_at = now
-        return [d for d in replaced if not d.stale]
-
-    async def recent_confirmed(self, wa_id: str, receiver_wallet: str, since: float) -> list[Draft]:
-        """The user's confirmed drafts to `receiver_wallet` updated after `since`."""
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(drafts).where(
-                        drafts.c.wa_id == wa_id,
-                        drafts.c.status == CONFIRMED,
-                        drafts.c.receiver_wallet == receiver_wallet,
-                        drafts.c.updated_at > since,
-                    )
-                )
-            ).all()
-        return [self._draft(r) for r in rows]
-
-    async def update_draft(self, draft_id: str, expect: tuple[str, ...], **values: Any) -> bool:
-        """Conditional update: only when the draft is still in one of `expect` statuses."""
-        if "quote" in values:
-            values["quote"] = to_json(values["quote"])
-        if "recipient_label" in values:
-            values["recipient_label"] = clip(values["recipient_label"], 256)
-        values["updated_at"] = time.time()
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(drafts)
-                .where(drafts.c.id == draft_id, drafts.c.status.in_(expect))
-                .values(**values)
-            )
-        return rowcount(result) == 1
-
     # ------------------------------------------------------------------ payments
 
     @staticmethod
@@ -1000,8 +829,8 @@ async def move_user(store: Store, old: str, new: str) -> bool:
             )
         moves = [
             (contact_store.contacts, contact_store.contacts.c.owner),
-            (drafts, drafts.c.wa_id),
-            (drafts, drafts.c.receiver_wa_id),
+            (draft_store.drafts, draft_store.drafts.c.wa_id),
+            (draft_store.drafts, draft_store.drafts.c.receiver_wa_id),
             (payments, payments.c.wa_id),
             (payments, payments.c.receiver_wa_id),
             (notice_store.sent_notices, notice_store.sent_notices.c.wa_id),
