@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from ws_bot import draft_store
+from ws_bot import draft_store, payment_store
 from ws_bot import store as st
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -49,8 +49,8 @@ class Confirmations:
         assert draft.quote is not None
         await ctx.forget_question(user)
         now = time.time()
-        await ctx.store.add_payment(
-            st.Payment(
+        await ctx.store.payments.add(
+            payment_store.Payment(
                 payment_id=draft.payment_id,
                 wa_id=user.wa_id,
                 draft_id=draft.id,
@@ -113,7 +113,7 @@ class Confirmations:
             await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
             await ctx.say.text(user.wa_id, t(lang, "cancelled_items", items=what(lang, draft)))
             return
-        payment = await ctx.store.get_payment(draft.payment_id) if draft.payment_id else None
+        payment = await ctx.store.payments.get(draft.payment_id) if draft.payment_id else None
         if draft.status == D.CONFIRMED and payment is not None and not payment.notified:
             # Confirmed: the payment itself, waiting at the wallet, is what to cancel.
             cancelled, waiting, told = await self._cancel_payments([payment], lang)
@@ -136,14 +136,14 @@ class Confirmations:
             if draft.amount or draft.recipient_label:
                 cancelled.append(what(lang, draft))
         more, waiting, told = await self._cancel_payments(
-            await ctx.store.active_payments(user.wa_id), lang
+            await ctx.store.payments.active(user.wa_id), lang
         )
         await self._report(
             user, cancelled + more, waiting, nothing="cancelled" if draft else None, told=told
         )
 
     async def _cancel_payments(
-        self, payments: list[st.Payment], lang: str | None
+        self, payments: list[payment_store.Payment], lang: str | None
     ) -> tuple[list[str], list[str], bool]:
         """Cancel payments awaiting approval: (those cancelled, those still waiting), named,
         and whether the poller already told the user of a cancellation made here."""
@@ -156,7 +156,7 @@ class Confirmations:
             if await self.ctx.cancel_at_op(payment.payment_id):
                 # The poller may notice the cancellation first; whichever of us finishes the
                 # payment tells the user, so they hear "cancelled" exactly once.
-                if await self.ctx.store.finish_payment(payment.payment_id, "cancelled"):
+                if await self.ctx.store.payments.finish(payment.payment_id, "cancelled"):
                     await self.ctx.say.react(payment.wa_id, payment.react_message_id, "✖️")
                     cancelled.append(named)
                 else:

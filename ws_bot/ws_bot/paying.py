@@ -233,7 +233,7 @@ class Payments:
         for d in earlier:
             if decimal(d.amount) != decimal(draft.amount) or not d.payment_id:
                 continue
-            payment = await self.ctx.store.get_payment(d.payment_id)
+            payment = await self.ctx.store.payments.get(d.payment_id)
             # A payment rejected, expired, failed or cancelled was not sent: no "again?".
             if (
                 payment is None

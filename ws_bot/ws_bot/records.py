@@ -20,8 +20,8 @@ class Records:
 
     async def history(self, user: st.User) -> None:
         ctx, lang = self.ctx, user.language
-        sent = await ctx.store.recent_payments(user.wa_id)
-        received = await ctx.store.received_payments(user.wa_id)
+        sent = await ctx.store.payments.recent(user.wa_id)
+        received = await ctx.store.payments.received(user.wa_id)
         if not sent and not received:
             await ctx.menu(user, t(lang, "history_empty"))
             return
@@ -41,7 +41,7 @@ class Records:
 
     async def status(self, user: st.User) -> None:
         ctx, lang = self.ctx, user.language
-        last = await ctx.store.recent_payments(user.wa_id, limit=1)
+        last = await ctx.store.payments.recent(user.wa_id, limit=1)
         if not last:
             draft = await ctx.store.drafts.current(user.wa_id)
             if draft is not None and draft.status == D.QUOTED:

@@ -25,7 +25,7 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.money import MoneyError, parse_decimal
-from ws_bot import draft_store, phrases
+from ws_bot import draft_store, payment_store, phrases
 from ws_bot import store as st
 from ws_bot.addressbook import Recipient
 from ws_bot.backends import Refused, Unavailable
@@ -285,8 +285,8 @@ class Several:
         now = time.time()
         for share in shares:
             quote = share["quote"]
-            await ctx.store.add_payment(
-                st.Payment(
+            await ctx.store.payments.add(
+                payment_store.Payment(
                     payment_id=share["paymentId"],
                     wa_id=user.wa_id,
                     draft_id=batch_id,

@@ -28,7 +28,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     delete,
     func,
     insert,
@@ -48,7 +47,7 @@ from ws_bot.migrations import MIGRATIONS
 # on it when it is first imported (and they import this module for it).
 metadata: MetaData = MetaData()
 
-from ws_bot import contact_store, draft_store, notice_store, turn_store  # noqa: E402  (after `metadata`, see above)
+from ws_bot import contact_store, draft_store, notice_store, payment_store, turn_store  # noqa: E402  (after `metadata`, see above)
 
 inbox = Table(
     "ws_inbox",
@@ -90,30 +89,6 @@ users = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
-
-payments = Table(
-    "ws_payments",
-    metadata,
-    Column("payment_id", String(64), primary_key=True),
-    Column("wa_id", String(64), nullable=False, index=True),
-    Column("draft_id", String(64), nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("recipient_label", String(256), nullable=False, default=""),
-    Column("receiver_wallet", String(2048), nullable=False, default=""),
-    Column("receiver_wa_id", String(64)),
-    Column("debit", Text),
-    Column("receive", Text),
-    Column("react_message_id", String(256)),
-    Column("deadline", Float, nullable=False),
-    Column("next_poll_at", Float, nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("lease_owner", String(64)),
-    Column("lease_until", Float),
-    Column("notified", Integer, nullable=False, default=0),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
-
 
 MAX_BATCH = 200  # webhook bodies per group commit
 SPLIT_BATCH = 100  # webhook bodies split per transaction
@@ -174,25 +149,6 @@ class User:
     wallet_asset: str | None
     state: str
     pending: dict[str, Any] | None
-
-
-@dataclass
-class Payment:
-    payment_id: str
-    wa_id: str
-    draft_id: str
-    status: str
-    recipient_label: str
-    receiver_wallet: str
-    receiver_wa_id: str | None
-    debit: dict[str, Any] | None
-    receive: dict[str, Any] | None
-    react_message_id: str | None
-    deadline: float
-    next_poll_at: float
-    attempts: int
-    notified: bool
-    created_at: float
 
 
 def clip(value: str | None, limit: int) -> str | None:
@@ -267,6 +223,7 @@ class Store:
         self.contacts = contact_store.ContactStore(self)
         self.drafts = draft_store.DraftStore(self)
         self.notices = notice_store.NoticeStore(self)
+        self.payments = payment_store.PaymentStore(self)
         self.turns = turn_store.TurnStore(self)
 
     @asynccontextmanager
@@ -454,12 +411,10 @@ class Store:
 
     async def release_leases(self, owner: str) -> None:
         """At start-up: drop the leases a previous run under the same replica id left behind."""
+        await self.payments.release_leases(owner)
         async with self._write() as conn:
             await conn.execute(
                 update(inbox).where(inbox.c.lease_owner == owner).values(lease_until=None)
-            )
-            await conn.execute(
-                update(payments).where(payments.c.lease_owner == owner).values(lease_until=None)
             )
 
     async def release_inbox(self, row_id: int) -> None:
@@ -556,207 +511,6 @@ class Store:
         key = identity.canonical(phone)  # "+52 1 55…", "5255…" and "52155…" are one person
         return await self.get_user(key) if key else None
 
-    # ------------------------------------------------------------------ payments
-
-    @staticmethod
-    def _payment(row: Any) -> Payment:
-        return Payment(
-            payment_id=row.payment_id,
-            wa_id=row.wa_id,
-            draft_id=row.draft_id,
-            status=row.status,
-            recipient_label=row.recipient_label,
-            receiver_wallet=row.receiver_wallet,
-            receiver_wa_id=row.receiver_wa_id,
-            debit=from_json(row.debit),
-            receive=from_json(row.receive),
-            react_message_id=row.react_message_id,
-            deadline=row.deadline,
-            next_poll_at=row.next_poll_at,
-            attempts=row.attempts,
-            notified=bool(row.notified),
-            created_at=row.created_at,
-        )
-
-    async def add_payment(self, payment: Payment) -> bool:
-        now = time.time()
-        async with self._write() as conn:
-            result = await conn.execute(
-                self._insert_ignore(payments).values(
-                    payment_id=payment.payment_id,
-                    wa_id=payment.wa_id,
-                    draft_id=payment.draft_id,
-                    status=payment.status,
-                    recipient_label=clip(payment.recipient_label, 256),
-                    receiver_wallet=payment.receiver_wallet,
-                    receiver_wa_id=payment.receiver_wa_id,
-                    debit=to_json(payment.debit),
-                    receive=to_json(payment.receive),
-                    react_message_id=payment.react_message_id,
-                    deadline=payment.deadline,
-                    next_poll_at=payment.next_poll_at,
-                    attempts=0,
-                    notified=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        return rowcount(result) == 1
-
-    async def get_payment(self, payment_id: str) -> Payment | None:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(payments).where(payments.c.payment_id == payment_id))
-            ).first()
-        return self._payment(row) if row else None
-
-    async def claim_due_payments(
-        self, owner: str, lease: float, limit: int = 20, *, ahead: float = 0.0
-    ) -> list[Payment]:
-        """Claim payments whose next poll is due (within `ahead` seconds) and whose lease is
-        free (replica-safe)."""
-        now = time.time()
-        async with self.engine.connect() as conn:
-            ids = (
-                await conn.execute(
-                    select(payments.c.payment_id)
-                    .where(
-                        payments.c.notified == 0,
-                        payments.c.next_poll_at <= now + ahead,
-                        or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
-                    )
-                    .order_by(payments.c.next_poll_at)
-                    .limit(limit)
-                )
-            ).all()
-        claimed: list[Payment] = []
-        for (payment_id,) in ids:
-            async with self._write() as conn:
-                result = await conn.execute(
-                    update(payments)
-                    .where(
-                        payments.c.payment_id == payment_id,
-                        payments.c.notified == 0,
-                        or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
-                    )
-                    .values(lease_owner=owner, lease_until=now + lease)
-                )
-                if rowcount(result) != 1:
-                    continue
-                row = (
-                    await conn.execute(select(payments).where(payments.c.payment_id == payment_id))
-                ).one()
-            claimed.append(self._payment(row))
-        return claimed
-
-    async def reschedule_payment(
-        self, payment_id: str, owner: str, status: str, next_poll_at: float, **values: Any
-    ) -> None:
-        for key in ("debit", "receive"):
-            if key in values:
-                values[key] = to_json(values[key])
-        async with self._write() as conn:
-            await conn.execute(
-                update(payments)
-                .where(payments.c.payment_id == payment_id, payments.c.lease_owner == owner)
-                .values(
-                    status=status,
-                    next_poll_at=next_poll_at,
-                    attempts=payments.c.attempts + 1,
-                    lease_owner=None,
-                    lease_until=None,
-                    updated_at=time.time(),
-                    **values,
-                )
-            )
-
-    async def renew_leases(self, owner: str, payment_ids: list[str], lease: float) -> set[str]:
-        """Extend this owner's leases on `payment_ids`; the ids it still holds (a payment
-        finished meanwhile, or taken over after a lapsed lease, is no longer among them)."""
-        now = time.time()
-        held: set[str] = set()
-        for start in range(0, len(payment_ids), 500):
-            chunk = payment_ids[start : start + 500]
-            mine = and_(
-                payments.c.payment_id.in_(chunk),
-                payments.c.lease_owner == owner,
-                payments.c.notified == 0,
-            )
-            async with self._write() as conn:
-                await conn.execute(update(payments).where(mine).values(lease_until=now + lease))
-                rows = (await conn.execute(select(payments.c.payment_id).where(mine))).all()
-            held.update(row.payment_id for row in rows)
-        return held
-
-    async def note_payment_status(self, payment_id: str, owner: str, status: str) -> None:
-        """Record a status op_api reported (not final), keeping this owner's lease."""
-        async with self._write() as conn:
-            await conn.execute(
-                update(payments)
-                .where(
-                    payments.c.payment_id == payment_id,
-                    payments.c.lease_owner == owner,
-                    payments.c.notified == 0,
-                )
-                .values(status=status, updated_at=time.time())
-            )
-
-    async def finish_payment(self, payment_id: str, status: str, **values: Any) -> bool:
-        """Mark final and notified; True only for the caller that flips it (tell the user once)."""
-        for key in ("debit", "receive"):
-            if key in values:
-                values[key] = to_json(values[key])
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(payments)
-                .where(payments.c.payment_id == payment_id, payments.c.notified == 0)
-                .values(
-                    status=status,
-                    notified=1,
-                    lease_owner=None,
-                    lease_until=None,
-                    updated_at=time.time(),
-                    **values,
-                )
-            )
-        return rowcount(result) == 1
-
-    async def recent_payments(self, wa_id: str, limit: int = 5) -> list[Payment]:
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(payments)
-                    .where(payments.c.wa_id == wa_id)
-                    .order_by(payments.c.created_at.desc())
-                    .limit(limit)
-                )
-            ).all()
-        return [self._payment(r) for r in rows]
-
-    async def received_payments(self, wa_id: str, limit: int = 5) -> list[Payment]:
-        """Completed payments to this user from other Paguito users, newest first."""
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(payments)
-                    .where(payments.c.receiver_wa_id == wa_id, payments.c.status == "completed")
-                    .order_by(payments.c.created_at.desc())
-                    .limit(limit)
-                )
-            ).all()
-        return [self._payment(r) for r in rows]
-
-    async def active_payments(self, wa_id: str) -> list[Payment]:
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(payments).where(
-                        and_(payments.c.wa_id == wa_id, payments.c.notified == 0)
-                    )
-                )
-            ).all()
-        return [self._payment(r) for r in rows]
-
 
 async def find_user_by_wallet(store: Store, wallet_url: str) -> User | None:
     """The registered user whose own wallet is `wallet_url` (to tell recipients they got paid)."""
@@ -831,8 +585,8 @@ async def move_user(store: Store, old: str, new: str) -> bool:
             (contact_store.contacts, contact_store.contacts.c.owner),
             (draft_store.drafts, draft_store.drafts.c.wa_id),
             (draft_store.drafts, draft_store.drafts.c.receiver_wa_id),
-            (payments, payments.c.wa_id),
-            (payments, payments.c.receiver_wa_id),
+            (payment_store.payments, payment_store.payments.c.wa_id),
+            (payment_store.payments, payment_store.payments.c.receiver_wa_id),
             (notice_store.sent_notices, notice_store.sent_notices.c.wa_id),
         ]
         for table, column in moves:

@@ -11,8 +11,7 @@ from typing import Any
 
 from shared.contracts import MoneyView, PaymentView
 from shared.money import MoneyError, parse_decimal
-from ws_bot import draft_store
-from ws_bot import store as st
+from ws_bot import draft_store, payment_store
 from ws_bot.phrases import clean_name
 from ws_bot.texts import t
 
@@ -86,7 +85,7 @@ def day(epoch: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(epoch))
 
 
-def status_word(lang: str | None, p: st.Payment) -> str:
+def status_word(lang: str | None, p: payment_store.Payment) -> str:
     key = f"status_{p.status}" if p.notified else "status_pending"
     try:
         return t(lang, key)
