@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import time
 
-from ws_bot import draft_store, payment_store
-from ws_bot import store as st
+from ws_bot import draft_store, payment_store, user_store
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
 from ws_bot.paying import Payments
@@ -22,7 +21,7 @@ class Confirmations:
         self.ctx = ctx
         self.payments = payments
 
-    async def confirm(self, user: st.User, inc: Incoming, draft_id: str) -> None:
+    async def confirm(self, user: user_store.User, inc: Incoming, draft_id: str) -> None:
         """Exactly one confirmation wins the conditional update; the others are told why not."""
         ctx, lang = self.ctx, user.language
         draft = await ctx.store.drafts.get(draft_id)
@@ -79,7 +78,7 @@ class Confirmations:
         )
         ctx.wake_poller()
 
-    async def _not_confirmable(self, user: st.User, draft: draft_store.Draft) -> None:
+    async def _not_confirmable(self, user: user_store.User, draft: draft_store.Draft) -> None:
         lang = user.language
         key = {
             D.CONFIRMED: "already_confirmed",
@@ -91,7 +90,7 @@ class Confirmations:
             return
         await self.ctx.say.text(user.wa_id, t(lang, key, what=what(lang, draft)))
 
-    async def confirm_live(self, user: st.User, inc: Incoming) -> None:
+    async def confirm_live(self, user: user_store.User, inc: Incoming) -> None:
         """'sí' / 'ok' typed at a summary: the same confirmation as the button."""
         draft = await self.ctx.store.drafts.current(user.wa_id)
         if draft is not None and draft.status == D.QUOTED:
@@ -101,7 +100,7 @@ class Confirmations:
         else:
             await self.ctx.say.text(user.wa_id, t(user.language, "nothing_to_confirm"))
 
-    async def cancel_draft(self, user: st.User, draft_id: str) -> None:
+    async def cancel_draft(self, user: user_store.User, draft_id: str) -> None:
         """The Cancel button of one summary."""
         ctx, lang = self.ctx, user.language
         draft = await ctx.store.drafts.get(draft_id)
@@ -121,7 +120,7 @@ class Confirmations:
             return
         await self._not_confirmable(user, draft)
 
-    async def cancel(self, user: st.User) -> None:
+    async def cancel(self, user: user_store.User) -> None:
         """Cancel everything in flight: the open draft and every payment not yet approved,
         naming each; a payment that can no longer be cancelled is named as still waiting."""
         ctx, lang = self.ctx, user.language
@@ -167,7 +166,7 @@ class Confirmations:
 
     async def _report(
         self,
-        user: st.User,
+        user: user_store.User,
         cancelled: list[str],
         waiting: list[str],
         nothing: str | None = None,

@@ -34,7 +34,7 @@ class Notifier:
         """Send `text`, or the template filled with `values`; the message id (None if lost)."""
         chosen = templates.get(template, lang)
         try:
-            last = await st.get_last_inbound(self.store, to)
+            last = await self.store.users.last_inbound(to)
             if not window.is_open(last, time.time()):
                 NOTICES.labels(template, "template").inc()
                 return await self.send_template(to, chosen, values)

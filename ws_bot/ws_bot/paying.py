@@ -13,8 +13,7 @@ import uuid
 from typing import Any
 
 from shared.contracts import FINAL_STATUSES, SendPaymentRequest, UnderstandResponse
-from ws_bot import contact_store, draft_store, lateness, phrases
-from ws_bot import store as st
+from ws_bot import contact_store, draft_store, lateness, phrases, user_store
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.buttons import ContactPick, PayTap, safe
@@ -55,7 +54,12 @@ class Payments:
     # ------------------------------------------------------------------ building the draft
 
     async def _new_draft(
-        self, user: st.User, inc: Incoming, amount: str | None, label: str | None, **known: Any
+        self,
+        user: user_store.User,
+        inc: Incoming,
+        amount: str | None,
+        label: str | None,
+        **known: Any,
     ) -> draft_store.Draft:
         """The user's one open draft from now on; a quoted one it replaces is cancelled."""
         draft = draft_store.Draft(
@@ -81,7 +85,7 @@ class Payments:
                     await self.ctx.say.text(user.wa_id, text)
         return draft
 
-    async def fill_draft(self, user: st.User, inc: Incoming, text: str) -> bool:
+    async def fill_draft(self, user: user_store.User, inc: Incoming, text: str) -> bool:
         """A bare amount or recipient answering the bot's question, without asking llm_back."""
         ctx = self.ctx
         draft = await ctx.store.drafts.current(user.wa_id)
@@ -104,7 +108,9 @@ class Payments:
                 return True
         return False
 
-    async def on_intent(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+    async def on_intent(
+        self, user: user_store.User, inc: Incoming, answer: UnderstandResponse
+    ) -> None:
         ctx, lang = self.ctx, user.language
         if await lateness.refuse(ctx.say, lang, inc):  # ws_bot.lateness: late → not acted on
             return
@@ -141,7 +147,7 @@ class Payments:
         await self.advance(user, draft, inc)
 
     async def correct(
-        self, user: st.User, inc: Incoming, amount: str | None, recipient: str | None
+        self, user: user_store.User, inc: Incoming, amount: str | None, recipient: str | None
     ) -> bool:
         """'no, mejor 30' / 'mejor a Alice': edit the live draft and quote it again."""
         ctx = self.ctx
@@ -170,7 +176,7 @@ class Payments:
         return True
 
     async def advance(
-        self, user: st.User, draft: draft_store.Draft, inc: Incoming, again_ok: bool = False
+        self, user: user_store.User, draft: draft_store.Draft, inc: Incoming, again_ok: bool = False
     ) -> None:
         """Ask for what is missing; when nothing is, prepare the payment and show the quote."""
         ctx, lang = self.ctx, user.language
@@ -188,7 +194,7 @@ class Payments:
             if found is None:
                 name = clean_name(draft.recipient_label)
                 slug = "-".join(phrases.fold(name).replace("'", "").split()) or "name"
-                await ctx.store.update_user(
+                await ctx.store.users.update(
                     user.wa_id,
                     pending={"kind": Question.RECIPIENT_WALLET.value, "draft": draft.id,
                              "name": name},
@@ -224,7 +230,7 @@ class Payments:
             return
         await self._quote(user, draft)
 
-    async def _sent_lately(self, user: st.User, draft: draft_store.Draft) -> bool:
+    async def _sent_lately(self, user: user_store.User, draft: draft_store.Draft) -> bool:
         assert draft.receiver_wallet
         since = time.time() - AGAIN_WINDOW_SECONDS
         earlier = await self.ctx.store.drafts.recent_confirmed(
@@ -244,11 +250,11 @@ class Payments:
         return False
 
     async def _ask_which(
-        self, user: st.User, draft: draft_store.Draft, matches: list[contact_store.Contact]
+        self, user: user_store.User, draft: draft_store.Draft, matches: list[contact_store.Contact]
     ) -> None:
         ctx, lang = self.ctx, user.language
         name = clean_name(draft.recipient_label or "")
-        await ctx.store.update_user(
+        await ctx.store.users.update(
             user.wa_id, pending={"kind": Question.PICK_CONTACT.value, "draft": draft.id}
         )
         rows = [
@@ -259,7 +265,7 @@ class Payments:
             user.wa_id, t(lang, "which_contact", name=name), t(lang, "btn_choose"), name, rows
         )
 
-    async def _quote(self, user: st.User, draft: draft_store.Draft) -> None:
+    async def _quote(self, user: user_store.User, draft: draft_store.Draft) -> None:
         ctx, lang = self.ctx, user.language
         assert draft.receiver_wallet
         assert draft.amount
@@ -337,7 +343,7 @@ class Payments:
             ],
         )
 
-    async def _wallet_line(self, user: st.User, draft: draft_store.Draft, url: str) -> str:
+    async def _wallet_line(self, user: user_store.User, draft: draft_store.Draft, url: str) -> str:
         """The receiving wallet when the user gave it; someone found through Paguito (by phone
         number, or a shared card of a Paguito user) keeps their wallet theirs to tell."""
         if find_wallet(draft.recipient_label or ""):
@@ -346,7 +352,7 @@ class Payments:
         given = contact is not None and contact.wallet_url == url
         return f" · {url}" if given or not draft.receiver_wa_id else ""
 
-    async def _refused(self, user: st.User, draft: draft_store.Draft, detail: str) -> None:
+    async def _refused(self, user: user_store.User, draft: draft_store.Draft, detail: str) -> None:
         ctx, lang = self.ctx, user.language
         ref = short_ref(draft.id)
         logger.warning("payment refused", extra={"ref": ref, "draft": draft.id, "detail": detail})
@@ -359,7 +365,9 @@ class Payments:
 
     # ------------------------------------------------------------------ answers to questions
 
-    async def answer_recipient_wallet(self, user: st.User, inc: Incoming, pointer: str) -> None:
+    async def answer_recipient_wallet(
+        self, user: user_store.User, inc: Incoming, pointer: str
+    ) -> None:
         """The wallet of a recipient the book did not have: saved, then the payment goes on."""
         ctx, pending = self.ctx, dict(user.pending or {})
         name = str(pending.get("name") or "")
@@ -371,7 +379,7 @@ class Payments:
         if draft is None or draft.status != D.COLLECTING or draft.wa_id != user.wa_id:
             return
         # The recipient may be a registered user: remember it so they are told when paid.
-        known = await st.find_user_by_wallet(ctx.store, wallet)
+        known = await ctx.store.users.find_by_wallet(wallet)
         draft.receiver_wallet, draft.recipient_label = wallet, name
         draft.receiver_wa_id = known.wa_id if known else None
         await ctx.store.drafts.update(
@@ -383,7 +391,7 @@ class Payments:
         )
         await self.advance(user, draft, inc)
 
-    async def answer_again(self, user: st.User, inc: Incoming, yes: bool) -> None:
+    async def answer_again(self, user: user_store.User, inc: Incoming, yes: bool) -> None:
         ctx, lang = self.ctx, user.language
         draft_id = str((user.pending or {}).get("draft"))
         await ctx.forget_question(user)
@@ -397,7 +405,7 @@ class Payments:
         await ctx.store.drafts.update(draft.id, (D.COLLECTING,), status=D.CANCELLED)
         await ctx.say.text(user.wa_id, t(lang, "not_again", what=what(lang, draft)))
 
-    async def pick_contact(self, user: st.User, inc: Incoming, alias: str) -> None:
+    async def pick_contact(self, user: user_store.User, inc: Incoming, alias: str) -> None:
         ctx = self.ctx
         draft_id = str((user.pending or {}).get("draft"))
         await ctx.forget_question(user)

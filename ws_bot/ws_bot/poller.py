@@ -283,7 +283,7 @@ class Poller:
     async def _notify(
         self, payment: payment_store.Payment, status: str, view: PaymentView | None
     ) -> None:
-        user = await self.store.get_user(payment.wa_id)
+        user = await self.store.users.get(payment.wa_id)
         lang = user.language if user else None
         debit = _money(view, "debit_amount", "") if view else ""
         debit = debit or str((payment.debit or {}).get("text") or "—")
@@ -318,7 +318,7 @@ class Poller:
         await self.say.react(payment.wa_id, payment.react_message_id, _REACTION.get(status, "❔"))
         sender = (user.name if user and user.name else None) or f"+{payment.wa_id}"
         if status == PaymentStatus.COMPLETED and payment.receiver_wa_id:
-            receiver = await self.store.get_user(payment.receiver_wa_id)
+            receiver = await self.store.users.get(payment.receiver_wa_id)
             if receiver is not None and receiver.wa_id != payment.wa_id:
                 received = {"sender": sender, "amount": receive}
                 await self.notices.notify(

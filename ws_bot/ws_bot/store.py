@@ -40,14 +40,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ws_bot import identity
 from ws_bot.migrations import MIGRATIONS
 
 # The shared metadata comes before the repositories are imported: each of them defines its table
 # on it when it is first imported (and they import this module for it).
 metadata: MetaData = MetaData()
 
-from ws_bot import contact_store, draft_store, notice_store, payment_store, turn_store  # noqa: E402  (after `metadata`, see above)
+from ws_bot import contact_store, draft_store, notice_store, payment_store, turn_store, user_store  # noqa: E402  (after `metadata`, see above)
 
 inbox = Table(
     "ws_inbox",
@@ -74,20 +73,6 @@ webhooks = Table(
     Column("status", String(16), nullable=False, default="pending", index=True),
     Column("note", String(256)),
     Column("received_at", Float, nullable=False),
-)
-
-users = Table(
-    "ws_users",
-    metadata,
-    Column("wa_id", String(64), primary_key=True),
-    Column("name", String(256), nullable=False, default=""),
-    Column("language", String(8)),
-    Column("wallet_url", String(2048)),
-    Column("wallet_asset", String(16)),
-    Column("state", String(16), nullable=False, default="new"),
-    Column("pending", Text),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
 )
 
 MAX_BATCH = 200  # webhook bodies per group commit
@@ -138,17 +123,6 @@ class InboxItem:
     wa_id: str
     payload: bytes
     attempts: int
-
-
-@dataclass
-class User:
-    wa_id: str
-    name: str
-    language: str | None
-    wallet_url: str | None
-    wallet_asset: str | None
-    state: str
-    pending: dict[str, Any] | None
 
 
 def clip(value: str | None, limit: int) -> str | None:
@@ -225,6 +199,7 @@ class Store:
         self.notices = notice_store.NoticeStore(self)
         self.payments = payment_store.PaymentStore(self)
         self.turns = turn_store.TurnStore(self)
+        self.users = user_store.UserStore(self)
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
@@ -460,140 +435,3 @@ class Store:
         for status, _ in rows:
             counts[status] = counts.get(status, 0) + 1
         return counts
-
-    # ------------------------------------------------------------------ users
-
-    async def get_user(self, wa_id: str) -> User | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(users).where(users.c.wa_id == wa_id))).first()
-        if row is None:
-            return None
-        return User(
-            wa_id=row.wa_id,
-            name=row.name,
-            language=row.language,
-            wallet_url=row.wallet_url,
-            wallet_asset=row.wallet_asset,
-            state=row.state,
-            pending=from_json(row.pending),
-        )
-
-    async def ensure_user(self, wa_id: str, name: str) -> User:
-        """The user, created on first contact; the WhatsApp profile name kept current."""
-        known = await self.get_user(wa_id)
-        if known is not None and (not name or known.name == name[:256]):
-            return known  # the common case needs no write (and no wait for the write lock)
-        now = time.time()
-        async with self._write() as conn:
-            await conn.execute(
-                self._insert_ignore(users).values(
-                    wa_id=wa_id, name=name[:256], state="new", created_at=now, updated_at=now
-                )
-            )
-            if name:
-                await conn.execute(
-                    update(users)
-                    .where(users.c.wa_id == wa_id, users.c.name != name[:256])
-                    .values(name=name[:256])
-                )
-        user = await self.get_user(wa_id)
-        assert user is not None
-        return user
-
-    async def update_user(self, wa_id: str, **values: Any) -> None:
-        if "pending" in values:
-            values["pending"] = to_json(values["pending"])
-        values["updated_at"] = time.time()
-        async with self._write() as conn:
-            await conn.execute(update(users).where(users.c.wa_id == wa_id).values(**values))
-
-    async def find_user_by_phone(self, phone: str) -> User | None:
-        key = identity.canonical(phone)  # "+52 1 55…", "5255…" and "52155…" are one person
-        return await self.get_user(key) if key else None
-
-
-async def find_user_by_wallet(store: Store, wallet_url: str) -> User | None:
-    """The registered user whose own wallet is `wallet_url` (to tell recipients they got paid)."""
-    async with store.engine.connect() as conn:
-        row = (
-            await conn.execute(select(users.c.wa_id).where(users.c.wallet_url == wallet_url))
-        ).first()
-    return await store.get_user(row.wa_id) if row else None
-
-
-# ---------------------------------------------------------------------- WhatsApp delivery state
-# (the 24-hour window, notices that may need their template, and identities; see window.py,
-# notices.py and identity.py)
-
-last_inbound = Table(
-    "ws_last_inbound",
-    metadata,
-    Column("wa_id", String(64), primary_key=True),
-    Column("at", Float, nullable=False),  # the newest timestamp of a message the user sent
-)
-
-
-async def record_inbound(store: Store, wa_id: str, at: float) -> float | None:
-    """Remember the user's newest message time (never moved back); the previous one.
-
-    Most messages are newer than the last one seen, a few are not: only the former write, and
-    the conditional UPDATE keeps the newest time even when two messages race.
-    """
-    before = await get_last_inbound(store, wa_id)
-    if before is not None and at <= before:
-        return before
-    async with store._write() as conn:
-        await conn.execute(store._insert_ignore(last_inbound).values(wa_id=wa_id, at=at))
-        await conn.execute(
-            update(last_inbound)
-            .where(last_inbound.c.wa_id == wa_id, last_inbound.c.at < at)
-            .values(at=at)
-        )
-    return before
-
-
-async def get_last_inbound(store: Store, wa_id: str) -> float | None:
-    async with store.engine.connect() as conn:
-        at = (
-            await conn.execute(select(last_inbound.c.at).where(last_inbound.c.wa_id == wa_id))
-        ).scalar()
-    return float(at) if at is not None else None
-
-
-async def move_user(store: Store, old: str, new: str) -> bool:
-    """A user changed their number: move them, and what points at them, to the new key.
-
-    Their row (language, wallet), their address book and drafts, their payments (as payer and
-    as payee), other users' contacts saved with the old number, and the window bookkeeping.
-    A row already created for the new number by a first message from it gives way, unless it
-    holds a wallet of its own (then only what points at the old number moves).
-    """
-    if old == new:
-        return False
-    async with store._write() as conn:
-        if (await conn.execute(select(users.c.wa_id).where(users.c.wa_id == old))).first() is None:
-            return False
-        taken = (await conn.execute(select(users.c.wallet_url).where(users.c.wa_id == new))).first()
-        if taken is None or taken.wallet_url is None:
-            await conn.execute(delete(users).where(users.c.wa_id == new))
-            await conn.execute(delete(last_inbound).where(last_inbound.c.wa_id == new))
-            await conn.execute(update(users).where(users.c.wa_id == old).values(wa_id=new))
-            await conn.execute(
-                update(last_inbound).where(last_inbound.c.wa_id == old).values(wa_id=new)
-            )
-        moves = [
-            (contact_store.contacts, contact_store.contacts.c.owner),
-            (draft_store.drafts, draft_store.drafts.c.wa_id),
-            (draft_store.drafts, draft_store.drafts.c.receiver_wa_id),
-            (payment_store.payments, payment_store.payments.c.wa_id),
-            (payment_store.payments, payment_store.payments.c.receiver_wa_id),
-            (notice_store.sent_notices, notice_store.sent_notices.c.wa_id),
-        ]
-        for table, column in moves:
-            await conn.execute(update(table).where(column == old).values({column.name: new}))
-        await conn.execute(
-            update(contact_store.contacts)
-            .where(contact_store.contacts.c.phone.in_([old, f"+{old}"]))
-            .values(phone=f"+{new}")
-        )
-    return True
