@@ -1,7 +1,7 @@
 """Durable polling of op_api until each confirmed payment reaches a final status.
 
 Rows live in `ws_payments`, so a restart resumes where it stopped. A lease (owner + expiry) lets
-several replicas share the table without following a payment twice at once; `finish_payment`
+several replicas share the table without following a payment twice at once; `store.payments.finish`
 is a conditional update, so the user is told exactly once.
 
 Each replica follows all the payments it holds with one long poll (`POST /payments/watch`):
