@@ -1,10 +1,20 @@
 """Durable state of the gateway (SQLite by default, PostgreSQL via DATABASE_URL).
 
-Tables: the inbox of webhook messages (one row per WhatsApp message id, which is also the
-dedupe key across restarts), users (language, own wallet, onboarding step), the address book,
-payment drafts (the pending confirmation) and payments being polled at op_api (with a lease so
-several replicas can share the polling). Every exactly-once step is a conditional UPDATE whose
-rowcount says who won.
+`Store` owns what every table shares: the engine, the write transaction (`_write`, one writer
+at a time on SQLite), the schema (`metadata`, created and upgraded by `ws_bot.migrations`) and
+"insert unless already there". Each concern's table and queries live in a repository module
+beside this one, reached through one attribute:
+
+- `store.inbox` (inbox_store.py): webhook bodies and the messages split from them;
+- `store.users` (user_store.py): users, their last inbound time, number moves;
+- `store.contacts` (contact_store.py): the address book;
+- `store.drafts` (draft_store.py): payments being put together, up to the confirmation;
+- `store.turns` (turn_store.py): recent understood messages, context for llm_back;
+- `store.payments` (payment_store.py): confirmed payments followed at op_api;
+- `store.notices` (notice_store.py): notices that may need their template.
+
+Money requests (request_store.py) follow the same pattern and are built by their flow. Every
+exactly-once step is a conditional UPDATE whose rowcount says who won.
 """
 
 from __future__ import annotations
@@ -15,10 +25,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import (
-    MetaData,
-    Table,
-)
+from sqlalchemy import MetaData, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
@@ -47,20 +54,23 @@ def clip(value: str | None, limit: int) -> str | None:
 
 
 def from_json(text: str | None) -> dict[str, Any] | None:
+    """A JSON column read back (None stays None)."""
     return json.loads(text) if text else None
 
 
 def to_json(value: dict[str, Any] | None) -> str | None:
+    """A JSON column written compactly (None stays None)."""
     return json.dumps(value, separators=(",", ":")) if value is not None else None
 
 
 def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE changed: how a conditional update tells the caller who won."""
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
 
 
 class Store:
-    """All reads and writes of the gateway's tables."""
+    """The gateway's database, and its repositories (one per concern)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
