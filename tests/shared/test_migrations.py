@@ -405,7 +405,7 @@ async def test_ws_bot_database_from_0d3dbba_is_upgraded_without_losing_a_row(
 
     for name, row in WS_ROWS.items():
         assert await rows(engine, OLD_WS.tables[name]) == [row], name
-    user = await store.get_user("15550001111")  # today's code reads the old rows
+    user = await store.users.get("15550001111")  # today's code reads the old rows
     assert user is not None
     assert user.name == "Pía"
     assert user.wallet_url == WS_ROWS["ws_users"]["wallet_url"]

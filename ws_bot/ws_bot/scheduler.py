@@ -31,9 +31,11 @@ from ws_bot import store as st
 from ws_bot import templates
 from ws_bot.backends import OpClient, Refused, Unavailable
 from ws_bot.cadence import Cadence, every, parse
+from ws_bot.draft_store import DRAFT_TTL_SECONDS
 from ws_bot.graph import Messenger
 from ws_bot.link_calls import authorize, confirm_link, revoke_link
 from ws_bot.notices import Notifier
+from ws_bot.payment_store import Payment
 from ws_bot.schedule_store import Schedule, ScheduleStatus, ScheduleStore
 from ws_bot.schedules import what, when
 from ws_bot.settings import Settings
@@ -116,7 +118,7 @@ class Scheduler:
     # ------------------------------------------------------------ the link, until approved
 
     async def _follow_link(self, schedule: Schedule, now: float) -> None:
-        overdue = now > schedule.created_at + st.DRAFT_TTL_SECONDS + self._deadline()
+        overdue = now > schedule.created_at + DRAFT_TTL_SECONDS + self._deadline()
         status: LinkStatus | None = None
         if schedule.link_id:
             try:
@@ -225,8 +227,8 @@ class Scheduler:
     async def _hand_to_poller(self, schedule: Schedule, run: int, view: PaymentView) -> None:
         now = time.time()
         debit, receive = view.debit_amount, view.receive_amount
-        added = await self.store.add_payment(
-            st.Payment(
+        added = await self.store.payments.add(
+            Payment(
                 payment_id=view.payment_id,
                 wa_id=schedule.wa_id,
                 draft_id=schedule.key(run),
@@ -258,7 +260,7 @@ class Scheduler:
     # ------------------------------------------------------------ telling the payer
 
     async def _lang(self, schedule: Schedule) -> str | None:
-        user = await self.store.get_user(schedule.wa_id)
+        user = await self.store.users.get(schedule.wa_id)
         return user.language if user else None
 
     async def _run_failed(self, schedule: Schedule, run: int, reason: str) -> None:

@@ -12,13 +12,13 @@ import uuid
 from decimal import ROUND_CEILING, Decimal
 
 from shared.contracts import Allowance, LinkCreate, SendPaymentRequest, UnderstandResponse
-from ws_bot import lateness
-from ws_bot import store as st
+from ws_bot import lateness, user_store
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.buttons import ScheduleTap, StopSchedule
 from ws_bot.cadence import DAY, every, parse
 from ws_bot.dialog import Context
+from ws_bot.draft_store import DRAFT_TTL_SECONDS
 from ws_bot.incoming import Incoming
 from ws_bot.link_calls import create_link, revoke_link
 from ws_bot.phrases import clean_name
@@ -60,7 +60,7 @@ class Schedules:
         self.book = book
         self.rows = ScheduleStore(ctx.store)
 
-    async def start(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+    async def start(self, user: user_store.User, inc: Incoming, answer: UnderstandResponse) -> None:
         """A repeating payment asked for: quote one run and show the schedule's summary."""
         ctx, lang = self.ctx, user.language
         assert answer.recurrence
@@ -100,7 +100,7 @@ class Schedules:
 
     async def _quote(
         self,
-        user: st.User,
+        user: user_store.User,
         inc: Incoming,
         answer: UnderstandResponse,
         label: str,
@@ -187,7 +187,7 @@ class Schedules:
             ],
         )
 
-    async def tap(self, user: st.User, inc: Incoming, tap: ScheduleTap) -> None:
+    async def tap(self, user: user_store.User, inc: Incoming, tap: ScheduleTap) -> None:
         """Confirm: link the wallet with the schedule's allowance (approved there once)."""
         ctx, lang = self.ctx, user.language
         schedule = await self.rows.get(tap.schedule_id)
@@ -204,7 +204,7 @@ class Schedules:
         if await lateness.refuse(ctx.say, lang, inc):  # an old tap never starts money moving
             return
         now = time.time()
-        stale = schedule.created_at < now - st.DRAFT_TTL_SECONDS
+        stale = schedule.created_at < now - DRAFT_TTL_SECONDS
         if stale and await self.rows.move(schedule.id, (S.PROPOSED,), status=S.CANCELLED):
             await ctx.say.text(user.wa_id, t(lang, "schedule_expired", **named))
             return
@@ -248,13 +248,13 @@ class Schedules:
                 link.confirmation_url,
             )
 
-    async def confirm_typed(self, user: st.User, inc: Incoming) -> bool:
+    async def confirm_typed(self, user: user_store.User, inc: Incoming) -> bool:
         """'sí' typed at a schedule's summary (when it is newer than any payment summary): its
         Confirm; False when no schedule summary is waiting."""
         proposed = await self.rows.newest_proposed(user.wa_id)
-        if proposed is None or proposed.created_at < time.time() - st.DRAFT_TTL_SECONDS:
+        if proposed is None or proposed.created_at < time.time() - DRAFT_TTL_SECONDS:
             return False
-        draft = await self.ctx.store.open_draft(user.wa_id)
+        draft = await self.ctx.store.drafts.current(user.wa_id)
         asked_at = float((user.pending or {}).get("at") or 0)  # a batch or request summary
         if (draft is not None and draft.updated_at > proposed.created_at) or (
             asked_at > proposed.created_at
@@ -263,11 +263,11 @@ class Schedules:
         await self.tap(user, inc, ScheduleTap(proposed.id, True))
         return True
 
-    async def cancel_proposed(self, user: st.User) -> bool:
+    async def cancel_proposed(self, user: user_store.User) -> bool:
         """'cancel' typed: the schedule summary waiting for its Confirm is cancelled (told);
         False when none was waiting. Live schedules are stopped from their list, not here."""
         proposed = await self.rows.newest_proposed(user.wa_id)
-        if proposed is None or proposed.created_at < time.time() - st.DRAFT_TTL_SECONDS:
+        if proposed is None or proposed.created_at < time.time() - DRAFT_TTL_SECONDS:
             return False
         if not await self.rows.move(proposed.id, (S.PROPOSED,), status=S.CANCELLED):
             return False
@@ -276,7 +276,7 @@ class Schedules:
         await self.ctx.say.text(user.wa_id, t(lang, "schedule_cancelled", **named))
         return True
 
-    async def show(self, user: st.User) -> None:
+    async def show(self, user: user_store.User) -> None:
         """'mis pagos programados': the live schedules, each with a Stop row."""
         ctx, lang = self.ctx, user.language
         live = await self.rows.of_user(user.wa_id)
@@ -303,7 +303,7 @@ class Schedules:
             rows,
         )
 
-    async def stop(self, user: st.User, tap: StopSchedule) -> None:
+    async def stop(self, user: user_store.User, tap: StopSchedule) -> None:
         """Stop: no run starts after this, and the link's grant is revoked at the wallet."""
         ctx, lang = self.ctx, user.language
         schedule = await self.rows.get(tap.schedule_id)

@@ -25,8 +25,7 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.money import MoneyError, parse_decimal
-from ws_bot import phrases
-from ws_bot import store as st
+from ws_bot import draft_store, payment_store, phrases, user_store
 from ws_bot.addressbook import Recipient
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.buttons import PayTap
@@ -49,7 +48,7 @@ def owns(draft_id: str) -> bool:
     return draft_id.startswith(PREFIX)
 
 
-def _batch(user: st.User) -> dict[str, Any] | None:
+def _batch(user: user_store.User) -> dict[str, Any] | None:
     pending = user.pending or {}
     return pending if pending.get("kind") == KIND else None
 
@@ -74,7 +73,7 @@ class Several:
         self.ctx = ctx
         self.payments = payments
 
-    async def start(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+    async def start(self, user: user_store.User, inc: Incoming, answer: UnderstandResponse) -> None:
         ctx, lang = self.ctx, user.language
         shares: list[Share] = list(answer.recipients or [])
         if len(shares) > MAX_SHARES:  # never a silent cut: say how many at most
@@ -110,14 +109,14 @@ class Several:
         pending = {"kind": KIND, "wanted": wanted, "split": answer.split_total}
         await self._go_on(user, inc, pending)
 
-    async def _go_on(self, user: st.User, inc: Incoming, pending: dict[str, Any]) -> None:
+    async def _go_on(self, user: user_store.User, inc: Incoming, pending: dict[str, Any]) -> None:
         """Ask for the next recipient's wallet (as for one payment), or quote every share and
         show the one summary."""
         ctx, lang = self.ctx, user.language
         pending["at"] = time.time()
         missing = next((w for w in pending["wanted"] if not w["wallet"]), None)
         if missing is not None:
-            await ctx.store.update_user(user.wa_id, pending=pending)
+            await ctx.store.users.update(user.wa_id, pending=pending)
             user.pending = pending
             name = missing["label"]
             slug = "-".join(phrases.fold(name).replace("'", "").split()) or "name"
@@ -140,7 +139,7 @@ class Several:
             "shares": quoted,
             "at": time.time(),
         }
-        await ctx.store.update_user(user.wa_id, pending=pending)
+        await ctx.store.users.update(user.wa_id, pending=pending)
         user.pending = pending
         await ctx.say.buttons(
             user.wa_id,
@@ -151,7 +150,7 @@ class Several:
             ],
         )
 
-    async def answer_wallet(self, user: st.User, inc: Incoming, pointer: str) -> bool:
+    async def answer_wallet(self, user: user_store.User, inc: Incoming, pointer: str) -> bool:
         """A wallet address answering "who is Zoe?" for a batch: saved, then the batch goes on."""
         batch = _batch(user)
         if batch is None or "batch" in batch:
@@ -162,25 +161,29 @@ class Several:
         wallet = await self.payments.book.save(user, missing["label"], pointer)
         if wallet is None:
             return True  # the user was told why (a bad wallet)
-        known = await st.find_user_by_wallet(self.ctx.store, wallet)
+        known = await self.ctx.store.users.find_by_wallet(wallet)
         missing["wallet"], missing["waId"] = wallet, known.wa_id if known else None
         await self._go_on(user, inc, batch)
         return True
 
-    async def _replace_open_draft(self, user: st.User) -> None:
+    async def _replace_open_draft(self, user: user_store.User) -> None:
         """One live payment dialogue per user: the batch replaces an unconfirmed draft."""
-        draft = await self.ctx.store.open_draft(user.wa_id)
+        draft = await self.ctx.store.drafts.current(user.wa_id)
         if draft is None or not draft.payment_id:
             if draft is not None:
-                await self.ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.SUPERSEDED)
+                await self.ctx.store.drafts.update(
+                    draft.id, draft_store.OPEN_DRAFT, status=draft_store.SUPERSEDED
+                )
             return
-        if await self.ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.SUPERSEDED):
+        if await self.ctx.store.drafts.update(
+            draft.id, draft_store.OPEN_DRAFT, status=draft_store.SUPERSEDED
+        ):
             await self._cancel_at_op([draft.payment_id])
             replaced = t(user.language, "replaced", what=what(user.language, draft))
             await self.ctx.say.text(user.wa_id, replaced)
 
     async def _quote_one(
-        self, user: st.User, inc: Incoming, i: int, share: Share, who: Recipient
+        self, user: user_store.User, inc: Incoming, i: int, share: Share, who: Recipient
     ) -> PaymentView | str:
         """The quoted payment of one share, or why it could not be quoted."""
         assert share.monto
@@ -206,7 +209,7 @@ class Several:
         return view
 
     async def _quote_all(
-        self, user: st.User, inc: Incoming, shares: list[Share], found: list[Recipient]
+        self, user: user_store.User, inc: Incoming, shares: list[Share], found: list[Recipient]
     ) -> list[dict[str, Any]] | None:
         """Every share quoted (concurrently), or none: the quoted ones are cancelled and the
         user is told which share failed and why."""
@@ -262,7 +265,7 @@ class Several:
         lines.append(t(lang, "several_confirm"))
         return "\n".join(lines)
 
-    async def tap(self, user: st.User, batch_id: str, confirm: bool) -> None:
+    async def tap(self, user: user_store.User, batch_id: str, confirm: bool) -> None:
         """Confirm or Cancel on a batch summary (or a typed yes while one waits)."""
         ctx, lang = self.ctx, user.language
         batch = _batch(user)
@@ -281,8 +284,8 @@ class Several:
         now = time.time()
         for share in shares:
             quote = share["quote"]
-            await ctx.store.add_payment(
-                st.Payment(
+            await ctx.store.payments.add(
+                payment_store.Payment(
                     payment_id=share["paymentId"],
                     wa_id=user.wa_id,
                     draft_id=batch_id,
@@ -309,7 +312,7 @@ class Several:
             )
         ctx.wake_poller()
 
-    async def confirm_typed(self, user: st.User) -> bool:
+    async def confirm_typed(self, user: user_store.User) -> bool:
         """'sí' while a batch summary waits: the same as its Confirm button."""
         batch = _batch(user)
         if batch is None or "batch" not in batch:  # still asking for a wallet: no summary yet
@@ -317,7 +320,7 @@ class Several:
         await self.tap(user, str(batch.get("batch")), True)
         return True
 
-    async def cancel(self, user: st.User) -> bool:
+    async def cancel(self, user: user_store.User) -> bool:
         """'cancel' while a batch summary waits: every quoted share is cancelled and named."""
         batch = _batch(user)
         if batch is None:
