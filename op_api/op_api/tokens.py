@@ -58,7 +58,13 @@ async def renew(
     deps: Deps, record: PaymentRecord, field: TokenField, token: StoredToken
 ) -> StoredToken:
     if field == "outgoing_token":
-        return await rotate(deps, record.id, field, token)
+        if record.grant_lead is not None:
+            return await _renew_shared(deps, record, record.grant_lead, token)
+        fresh = await rotate(deps, record.id, field, token)
+        if record.batch_id is not None:  # a batch's lead: its followers hold the token too
+            for follower in await deps.store.followers(record.id):
+                await deps.store.update(follower.id, outgoing_token=fresh.dump())
+        return fresh
     auth_server, access, resource_server = _shared_access(record, field)
     fresh = await deps.caches.grant(auth_server, access, resource_server=resource_server)
     if fresh.value == token.value:  # the shared token itself is spent: replace it for all
@@ -70,6 +76,21 @@ async def renew(
     logger.info(
         "access token renewed by a new grant", extra={"payment_id": record.id, "token": field}
     )
+    return fresh
+
+
+async def _renew_shared(
+    deps: Deps, record: PaymentRecord, lead_id: str, token: StoredToken
+) -> StoredToken:
+    """A batch payment paid with its lead's grant: the lead may have rotated the token already
+    (then that one is taken); else it is rotated here and the lead gets it too."""
+    lead = await deps.store.get(lead_id)
+    if lead is not None and lead.outgoing_token and lead.outgoing_token.value != token.value:
+        fresh = lead.outgoing_token
+        await deps.store.update(record.id, outgoing_token=fresh.dump())
+        return fresh
+    fresh = await rotate(deps, record.id, "outgoing_token", token)
+    await deps.store.update(lead_id, outgoing_token=fresh.dump())
     return fresh
 
 
