@@ -88,7 +88,7 @@ def _receipts(stack: Stack, wa_id: str, after: int, count: int) -> list[str]:
     raise AssertionError(f"receipts: {found}")
 
 
-def test_two_recipients_one_summary_one_confirmation_each_paid_once(
+def test_two_recipients_one_summary_one_confirmation_one_approval_each_paid_once(
     real: tuple[Stack, Wallet], uid
 ) -> None:
     stack, wallet = real
@@ -102,11 +102,17 @@ def test_two_recipients_one_summary_one_confirmation_each_paid_once(
     assert "20.00 USD to Bob" in summary
     assert "10.00 USD to Alice" in summary
     assert "Total leaving your wallet" in summary
+    assert "in one approval" in summary
     assert len([m for m in phone.bot_messages(wa_id)[n:] if _is_summary(m)]) == 1
     n = phone.count(wa_id)
     phone.tap(wa_id, "Confirm")
-    _approve_all(stack, wallet, wa_id, n, 2)
+    # One grant for both at the wallet, so one approval link, naming both and their total.
+    link = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n, timeout=30)
+    total = summary.split("Total leaving your wallet: ", 1)[1].split("\n", 1)[0]
+    assert f"the 2 payments ({total} in total)" in text_of(link)
+    _approve_all(stack, wallet, wa_id, n, 1)
     receipts = _receipts(stack, wa_id, n, 2)
+    assert len([m for m in phone.bot_messages(wa_id)[n:] if approval_url(m)]) == 1
     assert any("To: Bob" in r for r in receipts), receipts
     assert any("To: Alice" in r for r in receipts), receipts
     assert wallet.balance(bob.rsplit("/", 1)[1]) == 2000
