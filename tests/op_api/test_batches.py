@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from tests.op_api.harness import FINAL, OpApi, Wallet
+import pytest
+
+from tests.op_api.harness import FINAL, OpApi, Wallet, running_wallet, wallet_env
+from tests.support.processes import ServiceProcess, console_script, free_port
 
 Start = Callable[..., OpApi]
+
+
+@pytest.fixture(scope="module")
+def short_quotes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wallet]:
+    """A sandbox wallet whose quotes live 3 s: they expire before the user approves."""
+    yield from running_wallet(tmp_path_factory, "wallet-short-quotes", "--quote-ttl", "3")
 
 
 def _batch(api: OpApi, wallet: Wallet, *shares: tuple[str, str], **extra: Any) -> dict[str, Any]:
@@ -209,3 +219,64 @@ def test_a_wallet_refusing_the_total_grant_gets_one_grant_each(
         assert wallet.answer(link).status_code == 200
     final = _until_final(api, batch)
     assert final["status"] == "completed", final
+
+
+def _created(wallet: Wallet, payment_id: str) -> int:
+    """How many outgoing payments the wallet created for one payment."""
+    return len(
+        [
+            e
+            for e in wallet.exchanges()
+            if e["path"] == "/outgoing-payments"
+            and e["method"] == "POST"
+            and e["status"] == 201
+            and payment_id in e["request_body"]
+        ]
+    )
+
+
+def test_crash_while_the_outgoing_payments_are_being_created(
+    wallet: Wallet, op_api: Start, tmp_path: Path
+) -> None:
+    """op_api dies with both POSTs in flight (the wallet still processes them): after a restart
+    each payment completes, found again by its externalRef, and each is paid exactly once."""
+    data, env = tmp_path / "crash-data", {"CLAIM_STALE_SECONDS": "2"}
+    first = op_api(data_dir=data, **env)
+    bob, dave = wallet.add_wallet("bob_b8", "0"), wallet.add_wallet("dave_b8", "0")
+    alice = wallet.balance("alice")
+    batch = _batch(first, wallet, (bob, "2.10"), (dave, "1.30"))
+    fault = {"scope": "resource", "mode": "hang", "seconds": 4, "count": 2, "method": "POST"}
+    assert wallet.admin("POST", "/faults", json=fault).status_code == 201
+    wallet.answer(batch["confirmationUrl"])
+    ids = [p["paymentId"] for p in batch["payments"]]
+    deadline = time.monotonic() + 10
+    while {first.confirm(i)["status"] for i in ids} != {"approved"}:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(0.5)  # both POSTs now in flight
+    first.proc.kill()
+    wallet.admin("DELETE", "/faults")
+    second = op_api(data_dir=data, **env)
+    final = _until_final(second, batch, timeout=40)
+    assert final["status"] == "completed", final
+    time.sleep(4)  # let the hung requests finish at the wallet too
+    assert wallet.balance("alice") == alice - 340
+    assert [_created(wallet, i) for i in ids] == [1, 1]
+
+
+def test_expired_quotes_are_renewed_within_the_grant(
+    short_quotes: Wallet, spawn: Callable[..., ServiceProcess], tmp_path: Path
+) -> None:
+    wallet, port = short_quotes, free_port()
+    env = {**wallet_env(wallet), "DATA_DIR": str(tmp_path / "op"), "WORKER_INTERVAL_SECONDS": "0.3"}
+    api = OpApi(spawn(f"op_api-{port}", [console_script("op-api")], env, port=port))
+    bob, dave = wallet.add_wallet("bob_q", "0"), wallet.add_wallet("dave_q", "0")
+    alice = wallet.balance("alice")
+    batch = _batch(api, wallet, (bob, "5.00"), (dave, "6.00"))
+    time.sleep(3.5)  # both quotes expired
+    wallet.answer(batch["confirmationUrl"])
+    final = _until_final(api, batch)
+    assert final["status"] == "completed", final
+    assert wallet.balance("alice") == alice - 1100
+    quotes = [e for e in wallet.exchanges() if e["path"] == "/quotes" and e["status"] == 201]
+    assert len(quotes) == 4  # two at the start, one renewal each
