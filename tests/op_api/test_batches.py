@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.op_api.harness import FINAL, OpApi, Wallet, running_wallet, wallet_env
@@ -280,3 +281,16 @@ def test_expired_quotes_are_renewed_within_the_grant(
     assert wallet.balance("alice") == alice - 1100
     quotes = [e for e in wallet.exchanges() if e["path"] == "/quotes" and e["status"] == 201]
     assert len(quotes) == 4  # two at the start, one renewal each
+
+
+def test_internal_token_unknown_batches_and_bad_input(wallet: Wallet, op_api: Start) -> None:
+    api = op_api()
+    anonymous = httpx.Client(base_url=api.url)
+    for method, path in [("POST", "/send-batch"), ("GET", "/batches/x"), ("DELETE", "/batches/x")]:
+        assert anonymous.request(method, path, json={}).status_code == 401
+    assert api.http.get("/batches/unknown").status_code == 404
+    assert api.http.delete("/batches/unknown").status_code == 404
+    share = {"receiverWalletUrl": wallet.address("bob"), "amount": "1.00"}
+    for payments in ([], [share] * 11, [{**share, "amount": "-1"}], [{**share, "extra": 1}]):
+        body = {"senderWalletUrl": wallet.address("alice"), "payments": payments}
+        assert api.http.post("/send-batch", json=body).status_code == 422, payments

@@ -22,6 +22,7 @@ from typing import Any
 
 from shared.contracts import (
     FINAL_STATUSES,
+    MAX_BATCH_PAYMENTS,
     BatchItem,
     BatchView,
     PaymentView,
@@ -47,7 +48,7 @@ from ws_bot.texts import plain_reason, t
 logger = logging.getLogger(__name__)
 KIND = "several"
 PREFIX = "several-"  # batch ids, so a tap on a batch summary is told apart from a draft's
-MAX_SHARES = 10
+MAX_SHARES = MAX_BATCH_PAYMENTS  # what one op_api /send-batch takes
 NAMED_SHARE = re.compile(r"^payments\[(\d+)\]: ")  # how op_api names the share it refused
 
 
