@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,7 +24,10 @@ from tests.op_api.lifecycle_paths import move_to
 SEALER = TokenSealer.from_secret("tests")
 
 
-async def _approved_payment(tmp_path: Path, server: fs.FakeServer, quote_age: timedelta) -> Deps:
+async def _approved_payment(
+    tmp_path: Path, server: fs.FakeServer, quote_age: timedelta, **columns: Any
+) -> Deps:
+    """Payment p1, approved, its quote `quote_age` old (`columns` override what it stores)."""
     settings = Settings(
         internal_api_token="t" * 20,
         wallet_address_url=fs.PLATFORM,
@@ -38,21 +42,22 @@ async def _approved_payment(tmp_path: Path, server: fs.FakeServer, quote_age: ti
     )
     now = utcnow()
     token = StoredToken(value="tok", manage=f"{fs.AS}/token/t", expires_at=now + timedelta(hours=1))
-    await store.insert(
-        id="p1",
-        fingerprint="f",
-        sender=fs.wallet(fs.ALICE),
-        receiver=fs.wallet(fs.BOB),
-        debit_amount=fs.amount("2000"),
-        receive_amount=fs.amount("1900"),
-        incoming_payment_url=fs.INCOMING["id"],
-        incoming_token=token.dump(),
-        quote_url=f"{fs.RS}/quotes/old",
-        quote_expires_at=now - quote_age,
-        quote_token=token.dump(),
-        outgoing_token=token.dump(),
-        expires_at=now + timedelta(minutes=10),
-    )
+    values: dict[str, Any] = {
+        "id": "p1",
+        "fingerprint": "f",
+        "sender": fs.wallet(fs.ALICE),
+        "receiver": fs.wallet(fs.BOB),
+        "debit_amount": fs.amount("2000"),
+        "receive_amount": fs.amount("1900"),
+        "incoming_payment_url": fs.INCOMING["id"],
+        "incoming_token": token.dump(),
+        "quote_url": f"{fs.RS}/quotes/old",
+        "quote_expires_at": now - quote_age,
+        "quote_token": token.dump(),
+        "outgoing_token": token.dump(),
+        "expires_at": now + timedelta(minutes=10),
+    }
+    await store.insert(**{**values, **columns})
     await move_to(store, "p1", Status.APPROVED)
     return Deps(settings=settings, client=client, store=store)
 
@@ -82,6 +87,36 @@ def test_an_expired_quote_is_renewed_with_the_same_debit_amount(tmp_path: Path) 
     assert [path for path, _ in posts] == ["/quotes", "/outgoing-payments"]
     assert posts[0][1]["debitAmount"] == fs.amount("2000")
     assert posts[1][1]["quoteId"] == fs.QUOTE["id"]
+
+
+def test_a_batch_payment_whose_renewed_quote_no_longer_fits_the_grant_fails_alone(
+    tmp_path: Path,
+) -> None:
+    """Under a batch's grant (limited to the total of the quotes' debits) a renewed quote must
+    debit what the first one did; the canned wallet now quotes 20.00 for a 21.00 payment."""
+    server = fs.FakeServer()
+
+    async def scenario() -> None:
+        deps = await _approved_payment(
+            tmp_path,
+            server,
+            quote_age=timedelta(minutes=1),
+            debit_amount=fs.amount("2100"),
+            batch_id="b1",
+            grant_lead="p0",
+        )
+        await _create(deps)
+        record = await deps.store.get("p1")
+        assert record is not None
+        assert record.status == Status.FAILED
+        assert record.failure_reason == (
+            "the expired quote could not be renewed: "
+            "the renewed quote no longer fits the total approved for the batch"
+        )
+        await deps.store.engine.dispose()
+
+    run_async(scenario())
+    assert not [r for r in server.requests if r.url.path == "/outgoing-payments"]
 
 
 def test_a_fresh_quote_is_paid_as_is(tmp_path: Path) -> None:
