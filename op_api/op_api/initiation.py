@@ -436,6 +436,8 @@ def service_error(exc: BaseException) -> BaseException:
     did (refused: 422; failed or unreachable: 502), else `exc` itself."""
     if isinstance(exc, ServiceError):
         return exc
+    if isinstance(exc, GrantNotImmediate):
+        return ServiceError(502, f"unexpected interactive grant: {exc}")
     if isinstance(exc, OpenPaymentsHTTPError):
         logger.warning("payment initiation refused", extra={"error": str(exc)})
         reason = exc.description or exc.code or f"HTTP {exc.status}"

@@ -148,8 +148,8 @@ class Several:
             "source": inc.message_id,
             "shares": quoted,
             "at": time.time(),
-            # One grant for the whole batch: its id at op_api and its one approval link.
-            "opBatch": op_batch.batch_id if op_batch and op_batch.shared_grant else None,
+            # The batch at op_api, and its one approval link when one grant covers it all.
+            "opBatch": op_batch.batch_id if op_batch else None,
             "approval": op_batch.confirmation_url if op_batch and op_batch.shared_grant else None,
         }
         await ctx.store.update_user(user.wa_id, pending=pending)
