@@ -294,3 +294,18 @@ def test_internal_token_unknown_batches_and_bad_input(wallet: Wallet, op_api: St
     for payments in ([], [share] * 11, [{**share, "amount": "-1"}], [{**share, "extra": 1}]):
         body = {"senderWalletUrl": wallet.address("alice"), "payments": payments}
         assert api.http.post("/send-batch", json=body).status_code == 422, payments
+
+
+def test_finish_redirect_mode_one_return_pays_both(wallet: Wallet, op_api: Start) -> None:
+    """With PUBLIC_URL the wallet sends the browser back to the lead payment's finish route;
+    that one return approves the whole batch."""
+    port = free_port()
+    api = op_api(port=port, PUBLIC_URL=f"http://127.0.0.1:{port}")
+    bob, dave = wallet.add_wallet("bob_b9", "0"), wallet.add_wallet("dave_b9", "0")
+    batch = _batch(api, wallet, (bob, "1.10"), (dave, "1.20"))
+    lead = batch["payments"][0]["paymentId"]
+    redirect = wallet.answer(batch["confirmationUrl"]).json()["redirect"]
+    assert redirect.startswith(f"{api.url}/payments/{lead}/finish?")
+    assert httpx.get(redirect, timeout=30).status_code in {200, 202}
+    final = _until_final(api, batch)
+    assert final["status"] == "completed", final
