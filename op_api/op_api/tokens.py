@@ -10,6 +10,7 @@ token is written to the store before it is used, so a crash cannot lose it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, TypeVar
@@ -22,6 +23,8 @@ from op_api.records import PaymentRecord, StoredToken
 from op_api.store import utcnow
 
 T = TypeVar("T")
+SHARED_ROTATION_CHECKS = 5  # looks at the lead for a batch token another payment rotated
+SHARED_ROTATION_PAUSE_SECONDS = 0.2
 TokenField = Literal["incoming_token", "quote_token", "outgoing_token"]
 logger = logging.getLogger(__name__)
 
@@ -79,18 +82,34 @@ async def renew(
     return fresh
 
 
+async def _newer_lead_token(deps: Deps, lead_id: str, token: StoredToken) -> StoredToken | None:
+    """The batch's token as its lead holds it, if someone rotated `token` already."""
+    lead = await deps.store.get(lead_id)
+    held = lead.outgoing_token if lead is not None else None
+    return held if held is not None and held.value != token.value else None
+
+
 async def _renew_shared(
     deps: Deps, record: PaymentRecord, lead_id: str, token: StoredToken
 ) -> StoredToken:
     """A batch payment paid with its lead's grant: the lead may have rotated the token already
-    (then that one is taken); else it is rotated here and the lead gets it too."""
-    lead = await deps.store.get(lead_id)
-    if lead is not None and lead.outgoing_token and lead.outgoing_token.value != token.value:
-        fresh = lead.outgoing_token
-        await deps.store.update(record.id, outgoing_token=fresh.dump())
-        return fresh
-    fresh = await rotate(deps, record.id, "outgoing_token", token)
-    await deps.store.update(lead_id, outgoing_token=fresh.dump())
+    (then that one is taken); else it is rotated here and the lead gets it too. A rotation
+    refused because another payment of the batch rotated it meanwhile takes theirs."""
+    fresh = await _newer_lead_token(deps, lead_id, token)
+    if fresh is None:
+        try:
+            fresh = await rotate(deps, record.id, "outgoing_token", token)
+        except (Unauthorized, Forbidden):
+            for _ in range(SHARED_ROTATION_CHECKS):  # the winner writes it to the lead next
+                await asyncio.sleep(SHARED_ROTATION_PAUSE_SECONDS)
+                if (fresh := await _newer_lead_token(deps, lead_id, token)) is not None:
+                    break
+            else:
+                raise
+        else:
+            await deps.store.update(lead_id, outgoing_token=fresh.dump())
+            return fresh
+    await deps.store.update(record.id, outgoing_token=fresh.dump())
     return fresh
 
 
