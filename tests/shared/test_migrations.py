@@ -362,8 +362,9 @@ async def test_op_api_database_from_0d3dbba_is_upgraded_without_losing_a_row(
     assert record.interact_ref is None
     async with engine.connect() as conn:
         version = (await conn.execute(text(f'SELECT * FROM "{prefix}alembic_version"'))).all()
-        assert version == [("op0002",)]
-        drift = await conn.run_sync(schema_drift, store.table.metadata, {store.table.name})
+        assert version == [("op0003_batches",)]
+        tables = {store.table.name, store.batches.name}
+        drift = await conn.run_sync(schema_drift, store.table.metadata, tables)
     assert drift == []
 
     await store.create_schema()  # a second upgrade is a no-op
@@ -376,7 +377,8 @@ async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
     await store.create_schema()
     await store.create_schema()
     async with engine.connect() as conn:
-        assert await conn.run_sync(schema_drift, store.table.metadata, {store.table.name}) == []
+        tables = {store.table.name, store.batches.name}
+        assert await conn.run_sync(schema_drift, store.table.metadata, tables) == []
     await store.drop_schema()
     async with engine.connect() as conn:
         names = await conn.run_sync(lambda c: inspect(c).get_table_names())
