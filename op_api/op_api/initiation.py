@@ -27,6 +27,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from op_api import one_tap
 from op_api.access import incoming_access, outgoing_access, quote_access
 from op_api.caches import GrantNotImmediate
 from op_api.client import (
@@ -51,7 +52,7 @@ from op_api.request_incoming import pay_existing
 from op_api.steps import complete_incoming, external_ref
 from op_api.store import DuplicateKey, utcnow
 from op_api.tokens import with_shared_grant
-from shared.contracts import SendPaymentRequest
+from shared.contracts import FallbackReason, SendPaymentRequest
 from shared.money import Amount, MoneyError
 from shared.wallet_address import WalletAddressError, to_url
 
@@ -63,7 +64,7 @@ ABANDONED_AFTER = timedelta(seconds=120)
 
 def fingerprint(request: SendPaymentRequest) -> str:
     # A field added later is left out while unset, so earlier payments keep their fingerprint.
-    unset = {"incoming_payment_url"} if request.incoming_payment_url is None else set()
+    unset = {name for name in ("incoming_payment_url", "link_id") if getattr(request, name) is None}
     fields = request.model_dump(by_alias=True, exclude={"idempotency_key", *unset})
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
@@ -166,6 +167,32 @@ async def _cancel_quietly(deps: Deps, grant: PendingGrant | None) -> None:
         logger.warning("could not cancel an abandoned grant")
 
 
+async def _quote(
+    deps: Deps,
+    sender: WalletAddress,
+    incoming_payment: str,
+    quote_token: StoredToken,
+    debit: Amount | None,
+    receive: Amount | None,
+) -> tuple[StoredToken, Quote]:
+    """The quote at the sender (and the quote token used): fixed send or fixed receive."""
+    return await with_shared_grant(
+        deps,
+        sender.auth_server,
+        quote_access(),
+        lambda token: deps.client.quote.create(
+            sender.resource_server,
+            token,
+            wallet_address=sender.id,
+            receiver=incoming_payment,
+            debit_amount=debit,
+            receive_amount=receive,
+        ),
+        resource_server=sender.resource_server,
+        token=quote_token,
+    )
+
+
 async def _quote_and_grant(
     deps: Deps,
     sender: WalletAddress,
@@ -181,21 +208,7 @@ async def _quote_and_grant(
     Fixed send: the debit is known up front, so both requests go together. Fixed receive: the
     grant has to wait for the quote to learn the debit.
     """
-    create_quote = with_shared_grant(
-        deps,
-        sender.auth_server,
-        quote_access(),
-        lambda token: deps.client.quote.create(
-            sender.resource_server,
-            token,
-            wallet_address=sender.id,
-            receiver=incoming_payment,
-            debit_amount=debit,
-            receive_amount=receive,
-        ),
-        resource_server=sender.resource_server,
-        token=quote_token,
-    )
+    create_quote = _quote(deps, sender, incoming_payment, quote_token, debit, receive)
     if debit is None:
         quote_token, quote = await create_quote
         grant = await _outgoing_grant(deps, sender, incoming_payment, quote.debit_amount, interact)
@@ -280,14 +293,18 @@ async def _run(
 ) -> dict[str, Any]:
     """The Open Payments calls; returns the columns to store."""
     check_maximum(deps.settings.max_payment_amount, request)  # before any wallet is asked
+    named_link = await one_tap.known_link(deps, request)
     sender_url, receiver_url = _validated_urls(deps, request)
     sender, receiver = await asyncio.gather(
         _resolve(deps, sender_url, "sender"), _resolve(deps, receiver_url, "receiver")
     )
+    link, fallback = one_tap.usable_link(named_link, sender)
     debit, receive = _amount(request, sender, receiver)
     now = utcnow()
     expires_at = now + timedelta(seconds=deps.settings.payment_expiry_seconds)
 
+    grant: PendingGrant | None = None
+    left: Amount | None = None
     try:
         (incoming_url, ip_token), quote_token = await asyncio.gather(
             _incoming_payment(deps, payment_id, request, receiver, expires_at, earlier),
@@ -297,14 +314,25 @@ async def _run(
         )
         nonce = new_nonce() if deps.settings.public_url else None
         interact = _interact(deps, payment_id, nonce)
-        quote_token, quote, grant = await _quote_and_grant(
-            deps, sender, incoming_url, quote_token, debit, receive, interact
-        )
+        if link is None:
+            quote_token, quote, grant = await _quote_and_grant(
+                deps, sender, incoming_url, quote_token, debit, receive, interact
+            )
+        else:
+            # One tap: no grant at all when the quote fits what the allowance has left.
+            quote_token, quote = await _quote(
+                deps, sender, incoming_url, quote_token, debit, receive
+            )
+            left = one_tap.left_after(link, quote.debit_amount)
+            if left is None:
+                fallback = FallbackReason.OVER_ALLOWANCE
+                grant = await _outgoing_grant(
+                    deps, sender, incoming_url, quote.debit_amount, interact
+                )
     except GrantNotImmediate as exc:
         raise ServiceError(502, f"unexpected interactive grant: {exc}") from exc
 
-    wait = grant.continue_.wait or 0
-    return {
+    values: dict[str, Any] = {
         "sender": sender.wire(),
         "receiver": receiver.wire(),
         "debit_amount": quote.debit_amount.to_wire(),
@@ -314,6 +342,25 @@ async def _run(
         "quote_url": quote.id,
         "quote_expires_at": quote.expires_at,
         "quote_token": quote_token.dump(),
+        "expires_at": expires_at,
+        "initiation_failed_at": None,
+        # Kept when it falls back too, so the chat's Confirm (authorize) answers with the view.
+        "link_id": named_link.id if named_link else None,
+        "fallback_reason": fallback.value if fallback else None,
+    }
+    if grant is None:
+        assert left is not None
+        values["allowance_remaining"] = left.to_wire()
+        return values
+    values.update(pending_columns(grant, nonce))
+    return values
+
+
+def pending_columns(grant: PendingGrant, nonce: str | None) -> dict[str, Any]:
+    """The columns that keep an interactive grant awaiting approval (a payment's or a link's):
+    where the user consents, how and when to continue it, the finish nonces."""
+    wait = grant.continue_.wait or 0
+    return {
         "confirmation_url": grant.interact.redirect,
         "continue_uri": grant.continue_.uri,
         "continue_token": grant.continue_.access_token.value,
@@ -321,8 +368,6 @@ async def _run(
         "next_poll_at": utcnow() + timedelta(seconds=wait),
         "finish_nonce": nonce,
         "as_finish_nonce": grant.interact.finish,
-        "expires_at": expires_at,
-        "initiation_failed_at": None,
     }
 
 
@@ -445,7 +490,7 @@ async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[Payment
         payment_id,
         Status.INITIATING,
         Status.AWAITING_APPROVAL,
-        "grant requested",
+        "grant requested" if values.get("continue_uri") else "quoted within a linked allowance",
         **values,
     )
     record = await deps.store.get(payment_id)

@@ -84,8 +84,18 @@ class PaymentRecord(BaseModel):
     initiation_failed_at: datetime | None = None
     interact_ref: str | None = None
     incoming_is_request: bool | None = None  # the incoming payment is a money request's
+    link_id: str | None = None  # a one-tap payment: paid with this link's grant
+    link_reserved: int | None = None  # minor units it holds of the link's allowance
+    link_interval: int | None = None
+    allowance_remaining: Amount | None = None
+    fallback_reason: str | None = None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def pays_with_link(self) -> bool:
+        """A one-tap payment still to be paid with its link's grant (not fallen back)."""
+        return self.link_id is not None and self.fallback_reason is None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> PaymentRecord:

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from op_api import initiation, steps
+from op_api import initiation, links, steps
 from op_api.deps import Deps
 from op_api.records import PaymentRecord, Status
 from op_api.store import utcnow
@@ -109,7 +109,8 @@ class PaymentRunner:
 
     async def sweep(self) -> None:
         """Expire overdue payments; create outgoing payments and follow settlement; forget
-        initiations nobody will finish (completing their incoming payments)."""
+        initiations nobody will finish (completing their incoming payments); continue and
+        expire pending links."""
         now = utcnow()
         for stale in await self.deps.store.abandoned_initiations(
             now - initiation.ABANDONED_AFTER, now - ABANDONED_START
@@ -120,6 +121,12 @@ class PaymentRunner:
                 await steps.expire_if_due(self.deps, record)
             else:
                 self.kick(record.id)
+        for link in await self.deps.links.awaiting():
+            due = link.next_poll_at is None or link.next_poll_at <= now
+            if due or link.expires_at <= now:
+                # Approvals are noticed without the gateway asking (the claim keeps it to one
+                # continuation at a time across replicas).
+                await links.advance(self.deps, link.id)
 
     def _continuable(self, record: PaymentRecord) -> bool:
         """Grants awaiting approval are continued here at their `wait` cadence (so approvals

@@ -37,6 +37,7 @@ from op_api.client.models import Grant, OutgoingPayment, OutgoingPaymentPage
 from op_api.client.resources.paging import Pagination
 from op_api.deps import Deps
 from op_api.lifecycle import Status, transition
+from op_api.link_tokens import LinkUnusable
 from op_api.records import PaymentRecord, StoredToken
 from op_api.store import utcnow
 from op_api.tokens import with_shared_grant, with_token
@@ -119,6 +120,8 @@ async def end_unpaid(
         deps.store, record.id, source, target, reason, where=where, failure_reason=reason, **values
     )
     if moved:
+        if record.link_id is not None:
+            await deps.links.release(record.id)  # what it held of a link's allowance
         await complete_incoming(deps, record)
     return moved
 
@@ -305,10 +308,12 @@ async def _requote_if_expired(deps: Deps, record: PaymentRecord) -> str:
 
 async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
     """Exactly once per payment: only the caller that wins the claim sends the POST."""
+    from op_api import one_tap  # built on this module (it falls back through its steps)
+
     if not await deps.store.claim_outgoing_payment(record.id):
         return
     assert record.sender is not None
-    assert record.outgoing_token is not None
+    assert record.outgoing_token is not None or record.pays_with_link
     sender = record.sender
     try:
         quote_id = await _requote_if_expired(deps, record)
@@ -339,9 +344,13 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
                 metadata={"externalRef": external_ref(record.id)},
             ),
         )
+    except LinkUnusable as exc:  # nothing was sent with it
+        await one_tap.fall_back(deps, record, exc.reason, Status.APPROVED)
     except OpenPaymentsHTTPError as exc:
         if exc.status >= 500:
             await _retry_later(deps, record, exc)
+        elif record.op_uncertain_since is None and await one_tap.refused(deps, record, exc):
+            pass  # the link's grant refused it: the payment asks for its own approval
         elif record.op_uncertain_since is not None:
             # An earlier attempt may have created it: the wallet refuses a second one
             # (Rafiki: 400 "invalid quote", the quote is used).
@@ -403,7 +412,7 @@ async def find_outgoing_payment(deps: Deps, record: PaymentRecord) -> OutgoingPa
     """The outgoing payment op_api created for this payment, found by listing the sender's
     outgoing payments and matching the `externalRef` in their metadata (None if not found or
     the wallet cannot be asked)."""
-    if record.sender is None or record.outgoing_token is None:
+    if record.sender is None or (record.outgoing_token is None and not record.pays_with_link):
         return None
     sender, wanted = record.sender, external_ref(record.id)
     cursor: str | None = None
@@ -490,7 +499,8 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
     values: dict[str, Any] = {}
     outgoing = None
     try:
-        if record.outgoing_payment_url and record.outgoing_token:
+        can_read = record.outgoing_token is not None or record.pays_with_link
+        if record.outgoing_payment_url and can_read:
             op_url = record.outgoing_payment_url
             outgoing = await with_token(
                 deps,
@@ -498,7 +508,7 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
                 "outgoing_token",
                 lambda token: deps.client.outgoing_payment.get(op_url, token),
             )
-        elif record.outgoing_token:
+        elif can_read:
             outgoing = await find_outgoing_payment(deps, record)
             if outgoing is not None:
                 values["outgoing_payment_url"] = outgoing.id

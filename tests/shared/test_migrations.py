@@ -362,8 +362,9 @@ async def test_op_api_database_from_0d3dbba_is_upgraded_without_losing_a_row(
     assert record.interact_ref is None
     async with engine.connect() as conn:
         version = (await conn.execute(text(f'SELECT * FROM "{prefix}alembic_version"'))).all()
-        assert version == [("op0002",)]
-        drift = await conn.run_sync(schema_drift, store.table.metadata, {store.table.name})
+        assert version == [("op0003_links",)]
+        tables = {store.table.name, store.links_table.name}
+        drift = await conn.run_sync(schema_drift, store.table.metadata, tables)
     assert drift == []
 
     await store.create_schema()  # a second upgrade is a no-op
@@ -375,8 +376,9 @@ async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
     store = PaymentStore(engine, prefix, sealer=TokenSealer.from_secret("k"))
     await store.create_schema()
     await store.create_schema()
+    tables = {store.table.name, store.links_table.name}
     async with engine.connect() as conn:
-        assert await conn.run_sync(schema_drift, store.table.metadata, {store.table.name}) == []
+        assert await conn.run_sync(schema_drift, store.table.metadata, tables) == []
     await store.drop_schema()
     async with engine.connect() as conn:
         names = await conn.run_sync(lambda c: inspect(c).get_table_names())

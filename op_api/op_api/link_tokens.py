@@ -1,0 +1,116 @@
+"""Using a link's access token for a one-tap payment (create, read, list outgoing payments).
+
+The token belongs to the link and serves every payment it pays, so it lives in the link row
+and nowhere else: rotated through its `manage` URL when it has expired (the new one stored
+sealed before it is used, only if nobody replaced the old one meanwhile). A refusal is judged:
+
+- 403 "Insufficient Grant": the wallet counts the allowance as spent. Raised as it is; the
+  payment falls back to its own approval (`one_tap`).
+- 401, or 403 "Inactive Token": the token is dead. If another caller rotated it meanwhile, the
+  new one is used; otherwise a rotation is tried (an expired token rotates, a revoked one does
+  not) and, refused, the link is marked revoked — the dead token is never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from op_api.client import Forbidden, OpenPaymentsError, OpenPaymentsHTTPError, Unauthorized
+from op_api.deps import Deps
+from op_api.link_store import LinkRecord
+from op_api.records import StoredToken
+from op_api.store import utcnow
+from shared.contracts import FallbackReason, LinkStatus
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+_rotations: dict[str, asyncio.Lock] = {}  # one rotation per link at a time in this process
+
+
+class LinkUnusable(OpenPaymentsError):
+    """The link cannot pay (revoked at the wallet or here, or not active): `reason` says which.
+    An `OpenPaymentsError`, so a step that only reads (settlement) treats it as any refusal."""
+
+    def __init__(self, reason: FallbackReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def insufficient_grant(exc: BaseException) -> bool:
+    """The wallet's refusal of a payment over the grant's limit (Rafiki: 403 "Insufficient
+    Grant"), as opposed to a dead token."""
+    return (
+        isinstance(exc, OpenPaymentsHTTPError)
+        and exc.status == 403
+        and "insufficient grant" in (exc.description or "").lower()
+    )
+
+
+async def found_revoked(deps: Deps, link_id: str, reason: str) -> None:
+    """The wallet refused the link's token for good (revoked there): never use it again."""
+    if await deps.links.move(
+        link_id, LinkStatus.ACTIVE, LinkStatus.REVOKED, failure_reason=reason[:500]
+    ):
+        logger.info("link found revoked at the wallet", extra={"link_id": link_id})
+
+
+async def _usable(deps: Deps, link_id: str) -> LinkRecord:
+    link = await deps.links.get(link_id)
+    if link is None or link.status != LinkStatus.ACTIVE or link.token is None:
+        revoked = link is not None and link.status == LinkStatus.REVOKED
+        reason = FallbackReason.LINK_REVOKED if revoked else FallbackReason.LINK_INACTIVE
+        raise LinkUnusable(reason, f"the link is {link.status.value if link else 'unknown'}")
+    return link
+
+
+async def _rotate(deps: Deps, link: LinkRecord, refused: str) -> StoredToken:
+    """A new token for the link (or the one another caller got meanwhile); the link is marked
+    revoked when the wallet will not rotate it."""
+    assert link.token is not None
+    lock = _rotations.setdefault(link.id, asyncio.Lock())
+    async with lock:
+        current = await _usable(deps, link.id)
+        if current.token_version != link.token_version:
+            assert current.token is not None
+            return current.token  # rotated by someone else while we waited
+        try:
+            rotated = await deps.client.token.rotate(link.token.manage, link.token.value)
+        except OpenPaymentsHTTPError as exc:
+            if exc.status >= 500:
+                raise
+            current = await _usable(deps, link.id)
+            if current.token_version != link.token_version:  # another replica rotated it
+                assert current.token is not None
+                return current.token
+            reason = f"revoked at the wallet ({refused})"
+            await found_revoked(deps, link.id, reason)
+            raise LinkUnusable(FallbackReason.LINK_REVOKED, reason) from exc
+        fresh = StoredToken.from_access_token(rotated, utcnow())
+        if not await deps.links.replace_token(link.id, link.token_version, fresh):
+            # Cannot happen while rotations are serialized; if it does, the stored one wins.
+            current = await _usable(deps, link.id)
+            assert current.token is not None
+            return current.token
+        logger.info("link token rotated", extra={"link_id": link.id})
+        return fresh
+
+
+async def with_link_token(deps: Deps, link_id: str, call: Callable[[str], Awaitable[T]]) -> T:
+    """`call(token_value)` with the link's token (see the module docstring)."""
+    link = await _usable(deps, link_id)
+    assert link.token is not None
+    token = link.token
+    if token.expired(utcnow()):
+        token = await _rotate(deps, link, "expired")
+        link = await _usable(deps, link_id)
+    try:
+        return await call(token.value)
+    except (Unauthorized, Forbidden) as exc:
+        if insufficient_grant(exc):
+            raise
+        refused = exc.description or exc.code or f"HTTP {exc.status}"
+        token = await _rotate(deps, link, refused)
+    return await call(token.value)
