@@ -320,7 +320,14 @@ async def finish(
     if link is None or link.status != LinkStatus.AWAITING_APPROVAL:
         return link
     if result == "grant_rejected":
-        await _cancel_quietly(deps, link.continue_uri, link.continue_token)
+        # It carries no proof: recorded only once the wallet has cancelled the grant (a wallet
+        # that no longer knows it can let nothing be approved either).
+        if link.continue_uri and link.continue_token:
+            try:
+                await deps.client.grant.cancel(link.continue_uri, link.continue_token)
+            except OpenPaymentsError as exc:
+                if not (isinstance(exc, OpenPaymentsHTTPError) and exc.status == 404):
+                    raise ServiceError(502, "the wallet could not confirm the rejection") from exc
         await deps.links.move(
             link.id,
             LinkStatus.AWAITING_APPROVAL,

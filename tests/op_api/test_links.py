@@ -15,6 +15,7 @@ import pytest
 
 from op_api.client import OpenPaymentsClient
 from tests.op_api.harness import OpApi, Wallet, run_async
+from tests.support.processes import free_port
 
 Start = Callable[..., OpApi]
 
@@ -343,3 +344,31 @@ def wallet_token_active(wallet: Wallet, token: str) -> bool:
         headers={"Authorization": f"GNAP {token}"},
     )
     return "Inactive Token" not in response.text
+
+
+def test_finish_redirect_mode_links_through_the_browsers_return(
+    wallet: Wallet, op_api: Start
+) -> None:
+    port = free_port()
+    api = op_api(port=port, PUBLIC_URL=f"http://127.0.0.1:{port}")
+    link = create_link(api, wallet.address("alice"), allowance={"amount": "9", "interval": "P1D"})
+    redirect = wallet.answer(link["confirmationUrl"]).json()["redirect"]
+    assert redirect.startswith(f"{api.url}/links/{link['linkId']}/finish?")
+    forged = redirect.replace("hash=", "hash=x")
+    assert httpx.get(forged, timeout=30).status_code == 400
+    deadline = time.monotonic() + 15
+    while (page := httpx.get(redirect, timeout=30)).status_code == 202:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert page.status_code == 200, page.text
+    assert "Wallet linked" in page.text
+    assert api.http.get(f"/links/{link['linkId']}").json()["status"] == "active"
+    payment = one_tap(api, wallet, api.http.get(f"/links/{link['linkId']}").json(), "2.00")
+    assert settled_or_asking(api, authorize(api, payment["paymentId"])["paymentId"])["status"] == (
+        "completed"
+    )
+    rejected = create_link(api, wallet.address("alice"))
+    finish = f"{api.url}/links/{rejected['linkId']}/finish?result=grant_rejected"
+    assert httpx.get(finish).status_code == 200
+    assert api.http.get(f"/links/{rejected['linkId']}").json()["status"] == "rejected"
+    assert wallet.answer(rejected["confirmationUrl"]).status_code in {404, 409}
