@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -27,7 +28,8 @@ from shared.contracts import FallbackReason, LinkStatus
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-_rotations: dict[str, asyncio.Lock] = {}  # one rotation per link at a time in this process
+# One rotation per link at a time in this process (a lock lives while someone holds it).
+_rotations: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 class LinkUnusable(OpenPaymentsError):
@@ -70,7 +72,9 @@ async def _rotate(deps: Deps, link: LinkRecord, refused: str) -> StoredToken:
     """A new token for the link (or the one another caller got meanwhile); the link is marked
     revoked when the wallet will not rotate it."""
     assert link.token is not None
-    lock = _rotations.setdefault(link.id, asyncio.Lock())
+    lock = _rotations.get(link.id)
+    if lock is None:
+        lock = _rotations[link.id] = asyncio.Lock()
     async with lock:
         current = await _usable(deps, link.id)
         if current.token_version != link.token_version:

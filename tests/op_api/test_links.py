@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -372,3 +373,41 @@ def test_finish_redirect_mode_links_through_the_browsers_return(
     assert httpx.get(finish).status_code == 200
     assert api.http.get(f"/links/{rejected['linkId']}").json()["status"] == "rejected"
     assert wallet.answer(rejected["confirmationUrl"]).status_code in {404, 409}
+
+
+def test_crash_between_the_confirm_and_the_outgoing_payment(
+    wallet: Wallet, op_api: Start, tmp_path: Path
+) -> None:
+    """op_api dies with a one-tap payment's POST in flight (the wallet still processes it):
+    after a restart it is found by its metadata with the link's token, the sender is debited
+    once, and the allowance counts it once."""
+    data = tmp_path / "one-tap-crash"
+    env = {"CLAIM_STALE_SECONDS": "2"}
+    first = op_api(data_dir=data, **env)
+    link = linked(first, wallet, "alice", allowance={"amount": "40", "interval": "P1W"})
+    payment = one_tap(first, wallet, link, "3.30")
+    alice = wallet.balance("alice")
+    fault = {"scope": "resource", "mode": "hang", "seconds": 4}
+    assert wallet.admin("POST", "/faults", json=fault).status_code == 201
+    try:
+        answered = first.http.post(f"/payments/{payment['paymentId']}/authorize", timeout=30)
+        assert answered.json()["status"] == "approved"  # the POST is now in flight
+    finally:
+        first.proc.kill()
+        wallet.admin("DELETE", "/faults")
+    second = op_api(data_dir=data, **env)
+    final = second.until_final(payment["paymentId"], timeout=30)
+    assert final["status"] == "completed", final
+    time.sleep(4)  # let the hung request finish at the wallet too
+    assert wallet.balance("alice") == alice - 330
+    created = [
+        e
+        for e in wallet.exchanges()
+        if e["path"] == "/outgoing-payments"
+        and e["method"] == "POST"
+        and e["status"] == 201
+        and payment["paymentId"] in e["request_body"]
+    ]
+    assert len(created) == 1
+    assert authorize(second, payment["paymentId"])["status"] == "completed"  # a late replay
+    assert second.http.get(f"/links/{link['linkId']}").json()["spent"]["value"] == "3.30"

@@ -1,0 +1,44 @@
+"""A link outlives its access token: an expired token is rotated through its manage URL (the
+new one stored, sealed, in the link) and one-tap payments go on, the link still active."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.op_api.harness import OpApi, Wallet, running_wallet
+from tests.op_api.test_links import authorize, linked, one_tap, settled_or_asking
+
+Start = Callable[..., OpApi]
+TOKEN_TTL = 4
+
+
+@pytest.fixture(scope="module")
+def wallet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wallet]:
+    """A wallet whose access tokens expire after TOKEN_TTL seconds."""
+    yield from running_wallet(tmp_path_factory, "short-token-wallet", "--token-ttl", str(TOKEN_TTL))
+
+
+def test_an_expired_link_token_is_rotated_and_the_link_stays_active(
+    wallet: Wallet, op_api: Start
+) -> None:
+    api = op_api()
+    link = linked(api, wallet, "alice", allowance={"amount": "30", "interval": "P1W"})
+    alice = wallet.balance("alice")
+    for amount in ("2.00", "3.00"):
+        time.sleep(TOKEN_TTL)  # the link's token has expired by now
+        payment = one_tap(api, wallet, link, amount)
+        final = settled_or_asking(api, authorize(api, payment["paymentId"])["paymentId"])
+        assert final["status"] == "completed", final
+    rotations = [
+        e
+        for e in wallet.exchanges()
+        if e["method"] == "POST" and e["path"].startswith("/auth/token/") and e["status"] == 200
+    ]
+    assert len(rotations) >= 2
+    assert wallet.balance("alice") == alice - 500
+    view = api.http.get(f"/links/{link['linkId']}").json()
+    assert view["status"] == "active"
+    assert view["spent"]["value"] == "5.00"
