@@ -21,7 +21,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, or_
 
 from op_api import initiation, links, steps
 from op_api.client import OpenPaymentsError, OpenPaymentsHTTPError
@@ -88,7 +88,15 @@ def left_after(link: LinkRecord, debit: Amount) -> Amount | None:
 async def authorize(deps: Deps, record: PaymentRecord) -> None:
     """The chat's Confirm of a one-tap payment: reserve, then approve (or fall back). Replays
     and concurrent twins change nothing more."""
-    if record.status != Status.AWAITING_APPROVAL or not record.pays_with_link:
+    if record.status != Status.AWAITING_APPROVAL or record.link_id is None:
+        return
+    if not record.pays_with_link:
+        if record.continue_uri is None and record.fallback_reason is not None:
+            # Its fallback was begun but no grant stored (its caller died): take it over once
+            # that claim is stale.
+            await fall_back(
+                deps, record, FallbackReason(record.fallback_reason), Status.AWAITING_APPROVAL
+            )
         return
     if await steps.expire_if_due(deps, record):
         return
@@ -147,20 +155,27 @@ async def fall_back(
     """Ask for this payment's own approval at the wallet, as a payment without a link would.
 
     From `awaiting_approval` (nothing reserved) the first caller claims the fallback by setting
-    `fallbackReason`; from `approved` the caller holds the outgoing-payment claim, releases the
-    reservation, and moves the payment back to `awaiting_approval` with the new grant."""
+    `fallbackReason` (and `continue_claimed_at`, so a caller that dies before storing the grant
+    is taken over by a later Confirm); from `approved` the caller holds the outgoing-payment
+    claim, releases the reservation, and moves the payment back to `awaiting_approval` with the
+    new grant."""
     table = deps.store.table
     if source == Status.AWAITING_APPROVAL:
         claimed = await deps.store.update(
             record.id,
             expect=Status.AWAITING_APPROVAL,
             where=and_(
-                table.c.fallback_reason.is_(None),
+                # First, or taking over from a caller that died before its grant was stored.
+                or_(
+                    table.c.fallback_reason.is_(None),
+                    table.c.continue_claimed_at < utcnow() - steps.stale_after(deps),
+                ),
                 table.c.continue_uri.is_(None),
                 table.c.link_reserved.is_(None),
             ),
             fallback_reason=reason.value,
             allowance_remaining=None,
+            continue_claimed_at=utcnow(),
         )
         if not claimed:
             return
@@ -190,6 +205,7 @@ async def fall_back(
         return
     values: dict[str, Any] = {
         **initiation.pending_columns(grant, nonce),
+        "continue_claimed_at": None,
         "expires_at": utcnow() + timedelta(seconds=deps.settings.payment_expiry_seconds),
         "allowance_remaining": None,
     }

@@ -41,6 +41,7 @@ from op_api.link_tokens import LinkUnusable
 from op_api.records import PaymentRecord, StoredToken
 from op_api.store import utcnow
 from op_api.tokens import with_shared_grant, with_token
+from shared.contracts import FallbackReason
 from shared.money import Amount
 
 logger = logging.getLogger(__name__)
@@ -311,6 +312,13 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
     from op_api import one_tap  # built on this module (it falls back through its steps)
 
     if not await deps.store.claim_outgoing_payment(record.id):
+        return
+    if record.link_id is not None and record.outgoing_token is None and not record.pays_with_link:
+        # A one-tap payment whose fallback was begun (the link's token refused) by a caller
+        # that died before asking for its own grant: finish that, nothing is sent.
+        assert record.fallback_reason is not None
+        fallback = FallbackReason(record.fallback_reason)
+        await one_tap.fall_back(deps, record, fallback, Status.APPROVED)
         return
     assert record.sender is not None
     assert record.outgoing_token is not None or record.pays_with_link
