@@ -63,7 +63,9 @@ async def create_link(body: LinkCreate, response: Response, deps: DepsDep) -> An
     return _view(link)
 
 
-@router.get("/links/{link_id}", dependencies=[InternalAuth], response_model=LinkView)
+@router.get(
+    "/links/{link_id}", dependencies=[InternalAuth], response_model=LinkView, responses=ERRORS
+)
 async def get_link(link_id: Id, deps: DepsDep) -> Any:
     return _view(await _link(deps, link_id))
 
@@ -141,6 +143,7 @@ REJECTED = ("Vinculación rechazada", "Rechazaste la vinculación. / You rejecte
         202: {"description": "Approval seen; the wallet has not confirmed it yet"},
         400: {"description": "Missing, malformed or unverifiable hash / interact_ref"},
         404: {"description": "Unknown link, or finish-redirect mode is off (no PUBLIC_URL)"},
+        502: {"description": "The wallet could not confirm the rejection"},
     },
 )
 async def finish_link(
