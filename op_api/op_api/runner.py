@@ -136,6 +136,8 @@ class PaymentRunner:
         return not self.deps.settings.public_url or bool(record.interact_ref)
 
     def _continuation_due(self, record: PaymentRecord) -> bool:
+        if record.continue_uri is None:
+            return False  # a one-tap payment awaiting the chat's Confirm: no grant to continue
         due = record.next_poll_at is None or record.next_poll_at <= utcnow()
         return self._continuable(record) and due
 

@@ -4,6 +4,7 @@ Confirm (`/payments/{id}/authorize`); anything else falls back to the consent pa
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ import pytest
 
 from op_api.client import OpenPaymentsClient
 from tests.op_api.harness import OpApi, Wallet, run_async
+from tests.op_api.test_hygiene import _tokens
 from tests.support.processes import free_port
 
 Start = Callable[..., OpApi]
@@ -411,3 +413,27 @@ def test_crash_between_the_confirm_and_the_outgoing_payment(
     assert len(created) == 1
     assert authorize(second, payment["paymentId"])["status"] == "completed"  # a late replay
     assert second.http.get(f"/links/{link['linkId']}").json()["spent"]["value"] == "3.30"
+
+
+def test_link_tokens_never_leave_op_api_and_are_sealed_at_rest(
+    wallet: Wallet, op_api: Start, tmp_path: Path
+) -> None:
+    data = tmp_path / "sealed-links"
+    api = op_api(data_dir=data)
+    seen = len(wallet.exchanges())
+    link = linked(api, wallet, "alice", allowance={"amount": "10", "interval": "P1W"})
+    payment = one_tap(api, wallet, link, "1.20")
+    final = settled_or_asking(api, authorize(api, payment["paymentId"])["paymentId"])
+    assert final["status"] == "completed"
+    tokens = _tokens(wallet.exchanges()[seen:])
+    manage, token = link_token(wallet, link["linkId"])
+    assert token in tokens
+    views = json.dumps([link, payment, final, api.http.get(f"/links/{link['linkId']}").json()])
+    logs = api.proc.logs()
+    raw = b"".join(p.read_bytes() for p in data.glob("op_api.sqlite3*"))
+    assert raw  # the database (and its journal) as a backup would hold it
+    for secret in tokens:
+        assert secret not in views
+        assert secret not in logs
+        assert secret.encode() not in raw
+    assert manage not in views
