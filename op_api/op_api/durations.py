@@ -6,10 +6,11 @@ negative values), and the one library in uv.lock that parses durations (isodate)
 as a test tool's dependency; adding it to op_api would grow the one lock other work also edits,
 for a dozen lines.
 
-Years and months are calendar units (added month by month, the day kept or clamped to the
-month's last: Jan 31 + P1M = Feb 28/29); the rest is exact time. The k-th interval starts at
-`start + k × duration`, the whole duration multiplied from the start (so a monthly allowance
-begun on the 31st starts on the 31st of every month that has one).
+Years and months are calendar units (the day kept, or clamped to the month's last: Jan 31 +
+P1M = Feb 28/29); the rest is exact time. Each interval starts where the previous one ended, as
+Rafiki (luxon) and the sandbox wallet step them: for exact durations that is `start + k ×
+duration`; with months the clamping carries on (Jan 31, Feb 28, Mar 28, …), and op_api must
+place a payment in the interval the wallet will count it in.
 """
 
 from __future__ import annotations
@@ -46,11 +47,14 @@ class Duration:
         return duration
 
     def after(self, start: datetime, times: int = 1) -> datetime:
-        """`start` plus `times` of this duration."""
-        return _add_months(start, self.months * times) + self.exact * times
-
-    def approximate_seconds(self) -> float:
-        return self.months * 30.436875 * 86400 + self.exact.total_seconds()
+        """The end of the `times`-th interval from `start` (each starting where the previous
+        one ended)."""
+        if self.months == 0:
+            return start + self.exact * times
+        moment = start
+        for _ in range(times):
+            moment = _add_months(moment, self.months) + self.exact
+        return moment
 
 
 def _add_months(moment: datetime, months: int) -> datetime:
@@ -63,15 +67,15 @@ def _add_months(moment: datetime, months: int) -> datetime:
 
 
 def interval_index(start: datetime, duration: Duration, now: datetime) -> int:
-    """The k for which `start + k × duration <= now < start + (k + 1) × duration` (0 before
-    the start)."""
+    """The k for which `now` lies in `[after(start, k), after(start, k + 1))` (0 before the
+    start)."""
     if now <= start:
         return 0
-    k = max(0, int((now - start).total_seconds() // duration.approximate_seconds()) - 1)
-    while duration.after(start, k + 1) <= now:
-        k += 1
-    while k > 0 and duration.after(start, k) > now:
-        k -= 1
+    if duration.months == 0:
+        return int((now - start) // duration.exact)
+    k, end = 0, duration.after(start)
+    while end <= now:  # a month at a time: a few hundred steps over decades
+        k, end = k + 1, duration.after(end)
     return k
 
 

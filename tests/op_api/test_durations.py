@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from op_api.durations import Duration, interval_index, repeating_interval
+from sandbox.wallet.interval import parse_interval
 
 START = datetime(2026, 1, 31, 9, 30, 0, tzinfo=UTC)
 
@@ -32,11 +33,13 @@ def test_what_is_not_a_usable_duration_is_refused(text: str) -> None:
         Duration.parse(text)
 
 
-def test_months_keep_the_start_day_or_clamp_to_the_month_end() -> None:
+def test_months_clamp_to_the_month_end_as_the_wallet_steps_them() -> None:
+    """Each interval starts where the previous one ended (Rafiki's luxon, the sandbox wallet)."""
     month = Duration.parse("P1M")
     assert month.after(START, 1) == datetime(2026, 2, 28, 9, 30, tzinfo=UTC)
-    assert month.after(START, 2) == datetime(2026, 3, 31, 9, 30, tzinfo=UTC)  # k × P1M from start
+    assert month.after(START, 2) == datetime(2026, 3, 28, 9, 30, tzinfo=UTC)
     assert month.after(START, 13) == datetime(2027, 2, 28, 9, 30, tzinfo=UTC)
+    assert interval_index(START, month, datetime(2026, 3, 29, tzinfo=UTC)) == 2
     assert Duration.parse("P1Y").after(datetime(2028, 2, 29, tzinfo=UTC)) == datetime(
         2029, 2, 28, tzinfo=UTC
     )
@@ -54,3 +57,17 @@ def test_the_current_interval_contains_now(text: str) -> None:
 
 def test_the_grant_gets_a_repeating_interval_in_utc_whole_seconds() -> None:
     assert repeating_interval(START, "P1W") == "R/2026-01-31T09:30:00Z/P1W"
+
+
+@pytest.mark.parametrize("text", ["P1W", "P1M", "P1Y", "PT5S", "P1M2DT3H"])
+def test_op_api_places_every_moment_in_the_wallets_interval(text: str) -> None:
+    """The sandbox wallet (modelled on Rafiki) is the referee: op_api counts a payment in the
+    interval the wallet counts it in."""
+    duration = Duration.parse(text)
+    wallet = parse_interval(repeating_interval(START, text))
+    for days in range(0, 800, 7):
+        for seconds in (0, 1, 3599):
+            now = START + timedelta(days=days, seconds=seconds)
+            k = interval_index(START, duration, now)
+            window = wallet.window(now)
+            assert window == (duration.after(START, k), duration.after(START, k + 1)), (text, now)
