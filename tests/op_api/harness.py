@@ -54,6 +54,17 @@ class Wallet:
         count: int = answer["count"]
         return count
 
+    def outgoing_payments_created(self, *payment_ids: str) -> list[dict[str, Any]]:
+        """The wallet's records of the outgoing payments created (201) for these payments."""
+        return [
+            e
+            for e in self.exchanges()
+            if e["path"] == "/outgoing-payments"
+            and e["method"] == "POST"
+            and e["status"] == 201
+            and any(payment_id in e["request_body"] for payment_id in payment_ids)
+        ]
+
     def outgoing_payment_of(self, payment_id: str) -> str:
         """The id (last path segment) of the outgoing payment op_api created for a payment."""
         for e in self.exchanges():
