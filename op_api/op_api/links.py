@@ -27,8 +27,6 @@ from op_api.client import (
     OpenPaymentsError,
     OpenPaymentsHTTPError,
     OpenPaymentsTransportError,
-    RequestDenied,
-    TooFast,
 )
 from op_api.client.interaction import new_nonce, verify_finish_hash
 from op_api.client.models import Grant, InteractFinish, InteractRequest, PendingGrant
@@ -36,6 +34,7 @@ from op_api.deps import Deps, ServiceError
 from op_api.durations import Duration, interval_index, repeating_interval
 from op_api.link_store import LinkRecord
 from op_api.records import StoredToken
+from op_api.steps import continue_once
 from op_api.store import DuplicateKey, utcnow
 from op_api.views import money
 from shared.contracts import LinkCreate, LinkStatus, LinkView
@@ -165,15 +164,19 @@ async def _continue(deps: Deps, link: LinkRecord) -> None:
         return  # a finish-mode grant cannot be polled: the browser's return brings the ref
     if not await deps.links.claim_continuation(link.id, _stale_before(deps)):
         return
-    wait = link.continue_wait or 0
-    release: dict[str, Any] = {"continue_claimed_at": None}
-    try:
-        answer = await deps.client.grant.continue_(
-            link.continue_uri, link.continue_token, interact_ref=link.interact_ref
-        )
-    except TooFast:
-        release["next_poll_at"] = utcnow() + timedelta(seconds=max(wait, 1))
-    except RequestDenied:
+    answer = await continue_once(
+        deps,
+        link.continue_uri,
+        link.continue_token,
+        link.interact_ref,
+        link.continue_wait or 0,
+        {"link_id": link.id},
+    )
+    if answer.grant is not None:
+        await _activate(deps, link, answer.grant)
+    elif not answer.denied:
+        await deps.links.update(link.id, expect=LinkStatus.AWAITING_APPROVAL, **answer.pending)
+    else:
         if link.continue_claimed_at is not None:
             # An earlier poller died mid-request: the token it may have received is lost.
             target, reason = LinkStatus.FAILED, "approval could not be confirmed; try again"
@@ -187,22 +190,6 @@ async def _continue(deps: Deps, link: LinkRecord) -> None:
             failure_reason=reason,
             continue_claimed_at=None,
         )
-        return
-    except OpenPaymentsError as exc:
-        logger.warning("link continuation failed", extra={"link_id": link.id, "error": str(exc)})
-        release["next_poll_at"] = utcnow() + timedelta(seconds=max(wait, 1))
-    else:
-        if isinstance(answer, Grant):
-            await _activate(deps, link, answer)
-            return
-        wait = answer.continue_.wait or wait
-        release.update(
-            next_poll_at=utcnow() + timedelta(seconds=wait),
-            continue_wait=wait,
-            continue_uri=answer.continue_.uri,
-            continue_token=answer.continue_.access_token.value,
-        )
-    await deps.links.update(link.id, expect=LinkStatus.AWAITING_APPROVAL, **release)
 
 
 async def _activate(deps: Deps, link: LinkRecord, grant: Grant) -> None:

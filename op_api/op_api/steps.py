@@ -19,6 +19,7 @@ module decides *when* to take one, and talks to the wallets:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -244,24 +245,55 @@ async def continue_grant(deps: Deps, record: PaymentRecord) -> None:
         return
     if not await deps.store.claim_continuation(record.id, utcnow() - stale_after(deps)):
         return
-    wait = record.continue_wait or 0
+    answer = await continue_once(
+        deps,
+        record.continue_uri,
+        record.continue_token,
+        record.interact_ref,
+        record.continue_wait or 0,
+        {"payment_id": record.id},
+    )
+    if answer.denied:
+        await deny(deps, record, claimed_before=record.continue_claimed_at is not None)
+    elif answer.grant is not None:
+        await store_grant(deps, record, answer.grant)
+    else:
+        await deps.store.update(record.id, expect=Status.AWAITING_APPROVAL, **answer.pending)
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """What one continuation of an interactive grant gave: the approved grant, a denial, or
+    (still pending, or to be tried again) the columns to write, its claim released."""
+
+    grant: Grant | None = None
+    denied: bool = False
+    pending: dict[str, Any] = field(default_factory=dict)
+
+
+async def continue_once(
+    deps: Deps,
+    uri: str,
+    token: str,
+    interact_ref: str | None,
+    wait: int,
+    log_extra: dict[str, Any],
+) -> Continuation:
+    """Continue a grant once (a payment's or a link's): never again before `wait` after a
+    `too_fast` or a failure, and with the wallet's new continuation values while pending."""
     release: dict[str, Any] = {"continue_claimed_at": None}
     try:
-        answer = await deps.client.grant.continue_(
-            record.continue_uri, record.continue_token, interact_ref=record.interact_ref
-        )
+        answer = await deps.client.grant.continue_(uri, token, interact_ref=interact_ref)
     except TooFast:
         release["next_poll_at"] = utcnow() + timedelta(seconds=max(wait, 1))
     except RequestDenied:
-        await deny(deps, record, claimed_before=record.continue_claimed_at is not None)
-        return
+        return Continuation(denied=True)
     except OpenPaymentsError as exc:
-        logger.warning("continuation failed", extra={"payment_id": record.id, "error": str(exc)})
+        logger.warning("continuation failed", extra={**log_extra, "error": str(exc)})
         release["next_poll_at"] = utcnow() + timedelta(seconds=max(wait, 1))
     else:
         if isinstance(answer, Grant):
-            await store_grant(deps, record, answer)
-            return
+            return Continuation(grant=answer)
         wait = answer.continue_.wait or wait
         release.update(
             next_poll_at=utcnow() + timedelta(seconds=wait),
@@ -269,7 +301,7 @@ async def continue_grant(deps: Deps, record: PaymentRecord) -> None:
             continue_uri=answer.continue_.uri,
             continue_token=answer.continue_.access_token.value,
         )
-    await deps.store.update(record.id, expect=Status.AWAITING_APPROVAL, **release)
+    return Continuation(pending=release)
 
 
 async def _requote_if_expired(deps: Deps, record: PaymentRecord) -> str:
