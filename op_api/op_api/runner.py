@@ -30,6 +30,7 @@ class PaymentRunner:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._links: dict[str, asyncio.Task[None]] = {}  # pending links being advanced
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._worker: asyncio.Task[None] | None = None
 
@@ -90,6 +91,31 @@ class PaymentRunner:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(task), budget)
 
+    def kick_link(self, link_id: str) -> asyncio.Task[None]:
+        """Start (or join) the advance of one pending link (`links.advance`)."""
+        task = self._links.get(link_id)
+        if task is None or task.done():
+            task = asyncio.create_task(self._advance_link(link_id))
+            self._links[link_id] = task
+            task.add_done_callback(lambda t: self._forget_link(link_id, t))
+        return task
+
+    def _forget_link(self, link_id: str, task: asyncio.Task[None]) -> None:
+        if self._links.get(link_id) is task:
+            del self._links[link_id]
+
+    async def _advance_link(self, link_id: str) -> None:
+        try:
+            await links.advance(self.deps, link_id)
+        except Exception:
+            logger.exception("advancing a link failed", extra={"link_id": link_id})
+
+    async def advance_link_within(self, link_id: str, budget: float) -> None:
+        """Advance a link, but answer after `budget` seconds at most (the work carries on)."""
+        task = self.kick_link(link_id)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), budget)
+
     # ------------------------------------------------------------ background sweep
 
     def start(self) -> None:
@@ -103,7 +129,7 @@ class PaymentRunner:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-        pending = [t for t in self._running.values() if not t.done()]
+        pending = [t for t in (*self._running.values(), *self._links.values()) if not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=5)
 
@@ -126,7 +152,7 @@ class PaymentRunner:
             if due or link.expires_at <= now:
                 # Approvals are noticed without the gateway asking (the claim keeps it to one
                 # continuation at a time across replicas).
-                await links.advance(self.deps, link.id)
+                self.kick_link(link.id)
 
     def _continuable(self, record: PaymentRecord) -> bool:
         """Grants awaiting approval are continued here at their `wait` cadence (so approvals
