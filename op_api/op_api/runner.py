@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from op_api import initiation, links, steps
 from op_api.deps import Deps
@@ -23,29 +25,45 @@ FOLLOW_UP_HORIZON_SECONDS = 60.0  # steps due sooner get a timer of their own
 MIN_PAUSE_SECONDS = 0.2
 
 
+class _OnePerKey:
+    """At most one task per key at a time: a second start joins the running one."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, asyncio.Task[None]] = {}
+
+    def start(self, key: str, work: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
+        task = self.running.get(key)
+        if task is None or task.done():
+            task = asyncio.create_task(work())
+            self.running[key] = task
+            task.add_done_callback(lambda t: self._forget(key, t))
+        return task
+
+    def _forget(self, key: str, task: asyncio.Task[None]) -> None:
+        if self.running.get(key) is task:
+            del self.running[key]
+
+
+async def _within(task: asyncio.Task[None], budget: float) -> None:
+    """Wait for `task` at most `budget` seconds (it carries on after)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), budget)
+
+
 class PaymentRunner:
     """Advances payments in the background and on demand (not to be confused with the
     SQLAlchemy engine in `shared.db`)."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self._running: dict[str, asyncio.Task[None]] = {}
-        self._links: dict[str, asyncio.Task[None]] = {}  # pending links being advanced
+        self._payments = _OnePerKey()
+        self._links = _OnePerKey()  # pending links being advanced
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._worker: asyncio.Task[None] | None = None
 
     def kick(self, payment_id: str) -> asyncio.Task[None]:
         """Start (or join) the advance of one payment."""
-        task = self._running.get(payment_id)
-        if task is None or task.done():
-            task = asyncio.create_task(self._advance(payment_id))
-            self._running[payment_id] = task
-            task.add_done_callback(lambda t: self._forget(payment_id, t))
-        return task
-
-    def _forget(self, payment_id: str, task: asyncio.Task[None]) -> None:
-        if self._running.get(payment_id) is task:
-            del self._running[payment_id]
+        return self._payments.start(payment_id, lambda: self._advance(payment_id))
 
     async def _advance(self, payment_id: str) -> None:
         try:
@@ -87,22 +105,11 @@ class PaymentRunner:
 
     async def advance_within(self, payment_id: str, budget: float) -> None:
         """Advance, but answer after `budget` seconds at most (the work carries on)."""
-        task = self.kick(payment_id)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), budget)
+        await _within(self.kick(payment_id), budget)
 
     def kick_link(self, link_id: str) -> asyncio.Task[None]:
         """Start (or join) the advance of one pending link (`links.advance`)."""
-        task = self._links.get(link_id)
-        if task is None or task.done():
-            task = asyncio.create_task(self._advance_link(link_id))
-            self._links[link_id] = task
-            task.add_done_callback(lambda t: self._forget_link(link_id, t))
-        return task
-
-    def _forget_link(self, link_id: str, task: asyncio.Task[None]) -> None:
-        if self._links.get(link_id) is task:
-            del self._links[link_id]
+        return self._links.start(link_id, lambda: self._advance_link(link_id))
 
     async def _advance_link(self, link_id: str) -> None:
         try:
@@ -112,9 +119,7 @@ class PaymentRunner:
 
     async def advance_link_within(self, link_id: str, budget: float) -> None:
         """Advance a link, but answer after `budget` seconds at most (the work carries on)."""
-        task = self.kick_link(link_id)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), budget)
+        await _within(self.kick_link(link_id), budget)
 
     # ------------------------------------------------------------ background sweep
 
@@ -129,7 +134,8 @@ class PaymentRunner:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-        pending = [t for t in (*self._running.values(), *self._links.values()) if not t.done()]
+        running = (*self._payments.running.values(), *self._links.running.values())
+        pending = [t for t in running if not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=5)
 
