@@ -127,7 +127,7 @@ async def create(deps: Deps, request: LinkCreate) -> tuple[LinkRecord, bool]:
             wallet_url=wallet.id,
             wallet=wallet.wire(),
             expires_at=now + timedelta(seconds=deps.settings.payment_expiry_seconds),
-            **initiation.pending_columns(grant, nonce),
+            **initiation.grant_columns(grant, nonce),
             **values,
         )
     except DuplicateKey:

@@ -204,7 +204,7 @@ async def fall_back(
         )
         return
     values: dict[str, Any] = {
-        **initiation.pending_columns(grant, nonce),
+        **initiation.grant_columns(grant, nonce),
         "continue_claimed_at": None,
         "expires_at": utcnow() + timedelta(seconds=deps.settings.payment_expiry_seconds),
         "allowance_remaining": None,

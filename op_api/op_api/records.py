@@ -84,6 +84,8 @@ class PaymentRecord(BaseModel):
     initiation_failed_at: datetime | None = None
     interact_ref: str | None = None
     incoming_is_request: bool | None = None  # the incoming payment is a money request's
+    batch_id: str | None = None  # one of several payments sent together (POST /send-batch)
+    grant_lead: str | None = None  # the batch payment whose grant this one is paid with
     link_id: str | None = None  # a one-tap payment: paid with this link's grant
     link_reserved: int | None = None  # minor units it holds of the link's allowance
     link_interval: int | None = None

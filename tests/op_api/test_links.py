@@ -238,7 +238,7 @@ def test_concurrent_authorizes_make_one_outgoing_payment(wallet: Wallet, op_api:
         views = list(pool.map(lambda _: authorize(api, payment["paymentId"]), range(6)))
     assert all(v["paymentId"] == payment["paymentId"] for v in views)
     assert settled_or_asking(api, payment["paymentId"])["status"] == "completed"
-    assert len(wallet.outgoing_payments_created(payment["paymentId"])) == 1
+    assert len(wallet.outgoing_posts(payment["paymentId"])) == 1
     assert wallet.balance("alice") == alice - 700
     assert api.http.get(f"/links/{link['linkId']}").json()["spent"]["value"] == "7.00"
 
@@ -398,7 +398,7 @@ def test_crash_between_the_confirm_and_the_outgoing_payment(
     assert final["status"] == "completed", final
     time.sleep(4)  # let the hung request finish at the wallet too
     assert wallet.balance("alice") == alice - 330
-    assert len(wallet.outgoing_payments_created(payment["paymentId"])) == 1
+    assert len(wallet.outgoing_posts(payment["paymentId"])) == 1
     assert authorize(second, payment["paymentId"])["status"] == "completed"  # a late replay
     assert second.http.get(f"/links/{link['linkId']}").json()["spent"]["value"] == "3.30"
 

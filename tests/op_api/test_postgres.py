@@ -113,6 +113,6 @@ def test_two_replicas_never_spend_more_than_the_allowance(
     fell_back = next(v for v in views if v["status"] == "awaiting_approval")
     assert fell_back["fallbackReason"] == "over_allowance"
     assert fell_back["confirmationUrl"]
-    assert len(wallet.outgoing_payments_created(*(p["paymentId"] for p in payments))) == 1
+    assert len(wallet.outgoing_posts(*(p["paymentId"] for p in payments))) == 1
     assert wallet.balance("alice") == alice - 3000
     assert one.http.get(f"/links/{link['linkId']}").json()["spent"]["value"] == "30.00"

@@ -362,8 +362,8 @@ async def test_op_api_database_from_0d3dbba_is_upgraded_without_losing_a_row(
     assert record.interact_ref is None
     async with engine.connect() as conn:
         version = (await conn.execute(text(f'SELECT * FROM "{prefix}alembic_version"'))).all()
-        assert version == [("op0003_links",)]
-        tables = {store.table.name, store.links_table.name}
+        assert version == [("op0004_links",)]
+        tables = {store.table.name, store.batches.name, store.links_table.name}
         drift = await conn.run_sync(schema_drift, store.table.metadata, tables)
     assert drift == []
 
@@ -376,7 +376,7 @@ async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
     store = PaymentStore(engine, prefix, sealer=TokenSealer.from_secret("k"))
     await store.create_schema()
     await store.create_schema()
-    tables = {store.table.name, store.links_table.name}
+    tables = {store.table.name, store.batches.name, store.links_table.name}
     async with engine.connect() as conn:
         assert await conn.run_sync(schema_drift, store.table.metadata, tables) == []
     await store.drop_schema()
@@ -406,7 +406,7 @@ async def test_ws_bot_database_from_0d3dbba_is_upgraded_without_losing_a_row(
 
     for name, row in WS_ROWS.items():
         assert await rows(engine, OLD_WS.tables[name]) == [row], name
-    user = await store.get_user("15550001111")  # today's code reads the old rows
+    user = await store.users.get("15550001111")  # today's code reads the old rows
     assert user is not None
     assert user.name == "Pía"
     assert user.wallet_url == WS_ROWS["ws_users"]["wallet_url"]

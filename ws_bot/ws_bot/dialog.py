@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from ws_bot import store as st
+from ws_bot import user_store
 from ws_bot.backends import LlmClient, OpClient, Unavailable
 from ws_bot.buttons import AnswerTap, MenuAction, MenuTap
 from ws_bot.graph import Messenger
@@ -34,7 +35,7 @@ class Question(StrEnum):
 YES_NO = (Question.OVERWRITE, Question.AGAIN)
 
 
-def question(user: st.User) -> Question | None:
+def question(user: user_store.User) -> Question | None:
     kind = (user.pending or {}).get("kind")
     try:
         return Question(str(kind)) if kind else None
@@ -54,7 +55,7 @@ class Context:
     wallets: WalletResolver
     wake_poller: Callable[[], None]
 
-    async def menu(self, user: st.User, body: str, lang: str | None = None) -> None:
+    async def menu(self, user: user_store.User, body: str, lang: str | None = None) -> None:
         lang = lang or user.language
         await self.say.buttons(
             user.wa_id,
@@ -66,9 +67,9 @@ class Context:
             ],
         )
 
-    async def ask(self, user: st.User, kind: Question, body: str, **data: Any) -> None:
+    async def ask(self, user: user_store.User, kind: Question, body: str, **data: Any) -> None:
         """Ask a yes/no question and remember what it is about."""
-        await self.store.update_user(user.wa_id, pending={"kind": kind.value, **data})
+        await self.store.users.update(user.wa_id, pending={"kind": kind.value, **data})
         user.pending = {"kind": kind.value, **data}
         await self.say.buttons(
             user.wa_id,
@@ -79,9 +80,9 @@ class Context:
             ],
         )
 
-    async def forget_question(self, user: st.User) -> None:
+    async def forget_question(self, user: user_store.User) -> None:
         if user.pending is not None:
-            await self.store.update_user(user.wa_id, pending=None)
+            await self.store.users.update(user.wa_id, pending=None)
             user.pending = None
 
     async def cancel_at_op(self, payment_id: str | None) -> bool:
@@ -94,7 +95,7 @@ class Context:
             logger.warning("op_api unavailable while cancelling a payment")
             return False
 
-    async def check_wallet(self, user: st.User, pointer: str) -> WalletInfo | None:
+    async def check_wallet(self, user: user_store.User, pointer: str) -> WalletInfo | None:
         """Resolve a wallet address, telling the user what is wrong when it is not one."""
         try:
             return await self.wallets.resolve(pointer)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ws_bot import store as st
+from ws_bot import user_store
 from ws_bot.buttons import LanguagePick
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -29,11 +29,11 @@ class Onboarding:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def ask_language(self, user: st.User, detected: str | None = None) -> None:
+    async def ask_language(self, user: user_store.User, detected: str | None = None) -> None:
         """The language list: with the welcome for a newcomer (in the language their first
         message was written in, when that could be told), plainly for everyone else."""
         ctx = self.ctx
-        await ctx.store.update_user(user.wa_id, state="language")
+        await ctx.store.users.update(user.wa_id, state="language")
         lang = user.language or detected or "es"
         name = clean_name(user.name)
         name = "" if is_phone(name) else name  # a profile without a name shows the number
@@ -53,17 +53,17 @@ class Onboarding:
             ],
         )
 
-    async def set_language(self, user: st.User, code: str) -> None:
+    async def set_language(self, user: user_store.User, code: str) -> None:
         ctx = self.ctx
         lang = normalize_language(code)
         if user.wallet_url is None:
-            await ctx.store.update_user(user.wa_id, language=lang, state="wallet")
+            await ctx.store.users.update(user.wa_id, language=lang, state="wallet")
             await ctx.say.text(user.wa_id, t(lang, "language_set") + "\n\n" + t(lang, "ask_wallet"))
         else:
-            await ctx.store.update_user(user.wa_id, language=lang, state="ready")
+            await ctx.store.users.update(user.wa_id, language=lang, state="ready")
             await ctx.menu(user, t(lang, "language_set"), lang=lang)
 
-    async def onboard_wallet(self, user: st.User, inc: Incoming) -> None:
+    async def onboard_wallet(self, user: user_store.User, inc: Incoming) -> None:
         ctx = self.ctx
         lang = user.language
         pointer = (find_wallet(inc.text) or bare_wallet(inc.text)) if inc.kind == "text" else None
@@ -73,17 +73,17 @@ class Onboarding:
         info = await ctx.check_wallet(user, pointer)
         if info is None:
             return
-        await ctx.store.update_user(
+        await ctx.store.users.update(
             user.wa_id, wallet_url=info.url, wallet_asset=info.asset_code, state="ready"
         )
         await ctx.say.text(user.wa_id, t(lang, "wallet_ok", url=info.url, asset=info.asset_code))
         await ctx.menu(user, t(lang, "menu"))
 
-    async def change_wallet(self, user: st.User, pointer: str) -> None:
+    async def change_wallet(self, user: user_store.User, pointer: str) -> None:
         ctx = self.ctx
         info = await ctx.check_wallet(user, pointer)
         if info is not None:
-            await ctx.store.update_user(
+            await ctx.store.users.update(
                 user.wa_id, wallet_url=info.url, wallet_asset=info.asset_code
             )
             await ctx.say.text(

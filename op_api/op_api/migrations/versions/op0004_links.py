@@ -1,8 +1,8 @@
 """Linked wallets (issue 17): the links table (a standing grant at a user's wallet, its
 allowance and what is reserved of it), and the payment columns of one-tap payments.
 
-Revision ID: op0003_links
-Revises: op0002
+Revision ID: op0004_links
+Revises: op0003_batches
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from alembic import op
 
 from op_api.migrations import links_table, payments_table
 
-revision = "op0003_links"
-down_revision = "op0002"
+revision = "op0004_links"
+down_revision = "op0003_batches"
 branch_labels = None
 depends_on = None
 
