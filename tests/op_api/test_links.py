@@ -197,18 +197,24 @@ def test_revoked_at_the_wallet_falls_back_and_shows_revoked(wallet: Wallet, op_a
 def test_delete_revokes_the_link_at_the_wallet(wallet: Wallet, op_api: Start) -> None:
     api = op_api()
     link = linked(api, wallet, "alice", allowance={"amount": "20", "interval": "P1M"})
-    manage, token = link_token(wallet, link["linkId"])
+    _manage, token = link_token(wallet, link["linkId"])
+    quoted = one_tap(api, wallet, link, "1.50")  # quoted before the unlinking, confirmed after
     response = api.http.delete(f"/links/{link['linkId']}")
     assert response.status_code == 200
     assert response.json()["status"] == "revoked"
+    assert response.json()["failureReason"] == "unlinked"
     assert api.http.delete(f"/links/{link['linkId']}").json()["status"] == "revoked"
     # The token is dead at the wallet.
     assert wallet_token_active(wallet, token) is False
+    view = authorize(api, quoted["paymentId"])
+    assert view["status"] == "awaiting_approval"
+    assert view["fallbackReason"] == "link_revoked"
+    assert view["confirmationUrl"].startswith(wallet.url)
+    assert not wallet.outgoing_posts(quoted["paymentId"])
     payment = api.start(
         wallet.address("alice"), wallet.address("bob"), "1.00", linkId=link["linkId"]
     )
     assert payment["fallbackReason"] == "link_revoked"
-    del manage
 
 
 def test_pending_link_can_be_cancelled_and_rejected_links_say_so(
