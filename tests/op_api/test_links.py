@@ -222,6 +222,10 @@ def test_pending_link_can_be_cancelled_and_rejected_links_say_so(
 ) -> None:
     api = op_api()
     pending = create_link(api, wallet.address("alice"))
+    waiting = api.start(
+        wallet.address("alice"), wallet.address("bob"), "1.00", linkId=pending["linkId"]
+    )
+    assert waiting["fallbackReason"] == "link_inactive"
     cancelled = api.http.delete(f"/links/{pending['linkId']}").json()
     assert cancelled["status"] == "revoked"
     assert wallet.answer(pending["confirmationUrl"]).status_code in {404, 409}
@@ -233,6 +237,25 @@ def test_pending_link_can_be_cancelled_and_rejected_links_say_so(
     assert again.json()["linkId"] == rejected["linkId"]
     wallet.answer(rejected["confirmationUrl"], "reject")
     assert until_link(api, rejected["linkId"], "rejected")["failureReason"]
+
+
+def test_a_one_tap_payment_that_fails_gives_its_allowance_back(
+    wallet: Wallet, op_api: Start
+) -> None:
+    api = op_api()
+    poor = wallet.add_wallet("poorlinked", "1.00")
+    link = create_link(api, poor, allowance={"amount": "50", "interval": "P1W"})
+    wallet.answer(link["confirmationUrl"])
+    link = until_link(api, link["linkId"], "active")
+    payment = api.start(poor, wallet.address("bob"), "20.00", linkId=link["linkId"])
+    assert payment["linkId"] == link["linkId"]
+    final = settled_or_asking(api, authorize(api, payment["paymentId"])["paymentId"])
+    assert final["status"] == "failed", final
+    assert "insufficient" in final["failureReason"].lower()
+    assert wallet.balance("poorlinked") == 100
+    shown = api.http.get(f"/links/{link['linkId']}").json()
+    assert shown["spent"]["value"] == "0.00"
+    assert shown["remaining"]["value"] == "50.00"
 
 
 def test_concurrent_authorizes_make_one_outgoing_payment(wallet: Wallet, op_api: Start) -> None:
