@@ -15,7 +15,10 @@ from typing import Any
 
 import httpx
 
+from op_api.access import incoming_access, quote_access
 from op_api.client import OpenPaymentsClient
+from op_api.client.models import Grant
+from shared.money import Amount
 from tests.op_api.harness import OpApi, Wallet, run_async
 from tests.op_api.test_hygiene import _tokens
 from tests.support.processes import free_port
@@ -194,6 +197,28 @@ def test_revoked_at_the_wallet_falls_back_and_shows_revoked(wallet: Wallet, op_a
     assert wallet.balance("alice") == alice - 400
 
 
+def test_the_wallets_insufficient_grant_falls_back_and_the_link_stays(
+    wallet: Wallet, op_api: Start
+) -> None:
+    """The wallet counts more against the grant than op_api knows (here: a payment made with
+    the link's token elsewhere): its 403 "Insufficient Grant" sends the approved payment back to
+    asking for its own approval; the link is not revoked."""
+    api = op_api()
+    link = linked(api, wallet, "alice", allowance={"amount": "10", "interval": "P1W"})
+    _manage, token = link_token(wallet, link["linkId"])
+    spend_with_the_link_token(wallet, token, 900)
+    payment = one_tap(api, wallet, link, "5.00")  # fits what op_api counts (10 left)
+    view = settled_or_asking(api, authorize(api, payment["paymentId"])["paymentId"])
+    assert view["status"] == "awaiting_approval", view
+    assert view["fallbackReason"] == "over_allowance"
+    assert view["linkId"] is None
+    shown = api.http.get(f"/links/{link['linkId']}").json()
+    assert shown["status"] == "active"
+    assert shown["spent"]["value"] == "0.00"  # the hold was given back
+    wallet.answer(view["confirmationUrl"])
+    assert api.until_final(payment["paymentId"])["status"] == "completed"
+
+
 def test_delete_revokes_the_link_at_the_wallet(wallet: Wallet, op_api: Start) -> None:
     api = op_api()
     link = linked(api, wallet, "alice", allowance={"amount": "20", "interval": "P1M"})
@@ -346,22 +371,55 @@ def link_token(wallet: Wallet, link_id: str) -> tuple[str, str]:
     raise LookupError(f"no token issued for link {link_id}")
 
 
+def platform_client(wallet: Wallet) -> OpenPaymentsClient:
+    """A client holding the platform's key, as op_api does (the wallet checks signatures)."""
+    return OpenPaymentsClient.from_key_material(
+        wallet.address("paguito"),
+        (wallet.data_dir / "paguito-key-id").read_text().strip(),
+        private_key_path=wallet.data_dir / "paguito-private-key.pem",
+        allow_insecure_http=True,
+    )
+
+
 def revoke_at_wallet(wallet: Wallet, manage: str, token: str) -> None:
     """What the wallet does when its owner revokes the access: the token is revoked (here by
     DELETE on its manage URL, signed with the platform's key as the wallet requires)."""
 
     async def revoke() -> None:
-        client = OpenPaymentsClient.from_key_material(
-            wallet.address("paguito"),
-            (wallet.data_dir / "paguito-key-id").read_text().strip(),
-            private_key_path=wallet.data_dir / "paguito-private-key.pem",
-            allow_insecure_http=True,
-        )
-        async with client:
+        async with platform_client(wallet) as client:
             await client.token.revoke(manage, token)
 
     run_async(revoke())
     assert wallet_token_active(wallet, token) is False
+
+
+def spend_with_the_link_token(wallet: Wallet, token: str, debit_minor: int) -> None:
+    """Pay alice → bob with the link's token behind op_api's back: the wallet counts it against
+    the grant's limit, op_api's allowance does not know of it."""
+
+    async def spend() -> None:
+        async with platform_client(wallet) as client:
+            alice = await client.wallet_address.get(wallet.address("alice"))
+            bob = await client.wallet_address.get(wallet.address("bob"))
+            incoming_grant = await client.grant.request(bob.auth_server, incoming_access(bob.id))
+            quote_grant = await client.grant.request(alice.auth_server, quote_access())
+            assert isinstance(incoming_grant, Grant)
+            assert isinstance(quote_grant, Grant)
+            incoming = await client.incoming_payment.create(
+                bob.resource_server, incoming_grant.access_token.value, wallet_address=bob.id
+            )
+            quote = await client.quote.create(
+                alice.resource_server,
+                quote_grant.access_token.value,
+                wallet_address=alice.id,
+                receiver=incoming.id,
+                debit_amount=Amount(value=str(debit_minor), asset_code="USD", asset_scale=2),
+            )
+            await client.outgoing_payment.create(
+                alice.resource_server, token, wallet_address=alice.id, quote_id=quote.id
+            )
+
+    run_async(spend())
 
 
 def wallet_token_active(wallet: Wallet, token: str) -> bool:
