@@ -19,7 +19,13 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from op_api.client import Forbidden, OpenPaymentsError, OpenPaymentsHTTPError, Unauthorized
+from op_api.client import (
+    Forbidden,
+    OpenPaymentsError,
+    OpenPaymentsHTTPError,
+    OpenPaymentsTransportError,
+    Unauthorized,
+)
 from op_api.deps import Deps
 from op_api.link_store import LinkRecord
 from op_api.records import StoredToken
@@ -82,9 +88,14 @@ async def _rotate(deps: Deps, link: LinkRecord, refused: str) -> StoredToken:
             return current.token  # rotated by someone else while we waited
         try:
             rotated = await deps.client.token.rotate(link.token.manage, link.token.value)
-        except OpenPaymentsHTTPError as exc:
-            if exc.status >= 500:
-                raise
+        except (OpenPaymentsTransportError, OpenPaymentsHTTPError) as exc:
+            if isinstance(exc, OpenPaymentsTransportError) or exc.status >= 500:
+                # The wallet failed, not the token: whatever the token was for was not sent,
+                # so the caller may simply try again later. (A rotation whose answer was lost
+                # has made the old token inactive: the link is then found revoked next time.)
+                raise OpenPaymentsTransportError(
+                    f"the link's token could not be rotated: {exc}", maybe_delivered=False
+                ) from exc
             current = await _usable(deps, link.id)
             if current.token_version != link.token_version:  # another replica rotated it
                 assert current.token is not None

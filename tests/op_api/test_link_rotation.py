@@ -42,3 +42,25 @@ def test_an_expired_link_token_is_rotated_and_the_link_stays_active(
     view = api.http.get(f"/links/{link['linkId']}").json()
     assert view["status"] == "active"
     assert view["spent"]["value"] == "5.00"
+
+
+def test_a_wallet_failing_the_rotation_delays_the_payment_and_revokes_nothing(
+    wallet: Wallet, op_api: Start
+) -> None:
+    api = op_api()
+    link = linked(api, wallet, "alice", allowance={"amount": "30", "interval": "P1W"})
+    time.sleep(TOKEN_TTL)  # the link's token has expired by now
+    fault = {"scope": "auth", "mode": "error", "status": 503, "method": "POST", "count": 1}
+    assert (
+        wallet.admin("POST", "/faults", json={**fault, "path": "/auth/token/"}).status_code == 201
+    )
+    try:
+        payment = one_tap(api, wallet, link, "1.00")
+        final = settled_or_asking(api, authorize(api, payment["paymentId"])["paymentId"])
+    finally:
+        wallet.admin("DELETE", "/faults")
+    assert final["status"] == "completed", final
+    rotations = [e for e in wallet.exchanges() if e["path"].startswith("/auth/token/")]
+    assert [e["status"] for e in rotations[-2:]] == [503, 200]  # refused once, then rotated
+    assert len(wallet.outgoing_posts(payment["paymentId"])) == 1
+    assert api.http.get(f"/links/{link['linkId']}").json()["status"] == "active"
