@@ -54,6 +54,7 @@ class LinkRecord(BaseModel):
     interact_ref: str | None = None
     token: StoredToken | None = None
     token_version: int = 0
+    token_claimed_at: datetime | None = None
     expires_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -166,14 +167,27 @@ class LinkStore:
             link_id, expect=LinkStatus.AWAITING_APPROVAL, where=condition, continue_claimed_at=now
         )
 
+    async def claim_rotation(self, link_id: str, version: int, stale_before: datetime) -> bool:
+        """Win the right to rotate the token at `version` (one rotation at a time)."""
+        t = self.table
+        free = or_(t.c.token_claimed_at.is_(None), t.c.token_claimed_at < stale_before)
+        return await self.update(
+            link_id,
+            expect=LinkStatus.ACTIVE,
+            where=and_(t.c.token_version == version, free),
+            token_claimed_at=utcnow(),
+        )
+
     async def replace_token(self, link_id: str, version: int, token: StoredToken) -> bool:
-        """Store a rotated token, only if nobody replaced the one at `version` meanwhile."""
+        """Store a rotated token (the rotation claim released), only if nobody replaced the
+        one at `version` meanwhile."""
         t = self.table
         return await self.update(
             link_id,
             where=t.c.token_version == version,
             token=token.dump(),
             token_version=version + 1,
+            token_claimed_at=None,
         )
 
     # ------------------------------------------------------------ the allowance

@@ -2,7 +2,9 @@
 
 The token belongs to the link and serves every payment it pays, so it lives in the link row
 and nowhere else: rotated through its `manage` URL when it has expired (the new one stored
-sealed before it is used, only if nobody replaced the old one meanwhile). A refusal is judged:
+sealed before it is used). One rotation at a time across replicas (claimed in the link row):
+a second rotation of the same token would be refused, and a refusal means revoked. A refusal
+of the token is judged:
 
 - 403 "Insufficient Grant": the wallet counts the allowance as spent. Raised as it is; the
   payment falls back to its own approval (`one_tap`).
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from op_api.client import (
@@ -34,8 +36,7 @@ from shared.contracts import FallbackReason, LinkStatus
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-# One rotation per link at a time in this process (a lock lives while someone holds it).
-_rotations: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+ROTATION_WAIT_SECONDS = 10.0  # how long to wait for another caller's rotation of the token
 
 
 class LinkUnusable(OpenPaymentsError):
@@ -74,43 +75,51 @@ async def _usable(deps: Deps, link_id: str) -> LinkRecord:
     return link
 
 
+async def _claim_rotation(deps: Deps, link: LinkRecord) -> StoredToken | None:
+    """Win the right to rotate the link's token at `link.token_version` (one rotation at a
+    time across replicas: a second one would be refused and read as a revocation), or the
+    token another caller rotated meanwhile."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ROTATION_WAIT_SECONDS
+    stale = timedelta(seconds=deps.settings.claim_stale_seconds)
+    while True:
+        current = await _usable(deps, link.id)
+        if current.token_version != link.token_version:
+            assert current.token is not None
+            return current.token  # rotated by someone else
+        if await deps.links.claim_rotation(link.id, link.token_version, utcnow() - stale):
+            return None
+        if loop.time() > deadline:
+            raise OpenPaymentsTransportError(
+                "the link's token is being rotated elsewhere", maybe_delivered=False
+            )
+        await asyncio.sleep(0.1)
+
+
 async def _rotate(deps: Deps, link: LinkRecord, refused: str) -> StoredToken:
     """A new token for the link (or the one another caller got meanwhile); the link is marked
     revoked when the wallet will not rotate it."""
     assert link.token is not None
-    lock = _rotations.get(link.id)
-    if lock is None:
-        lock = _rotations[link.id] = asyncio.Lock()
-    async with lock:
-        current = await _usable(deps, link.id)
-        if current.token_version != link.token_version:
-            assert current.token is not None
-            return current.token  # rotated by someone else while we waited
-        try:
-            rotated = await deps.client.token.rotate(link.token.manage, link.token.value)
-        except (OpenPaymentsTransportError, OpenPaymentsHTTPError) as exc:
-            if isinstance(exc, OpenPaymentsTransportError) or exc.status >= 500:
-                # The wallet failed, not the token: whatever the token was for was not sent,
-                # so the caller may simply try again later. (A rotation whose answer was lost
-                # has made the old token inactive: the link is then found revoked next time.)
-                raise OpenPaymentsTransportError(
-                    f"the link's token could not be rotated: {exc}", maybe_delivered=False
-                ) from exc
-            current = await _usable(deps, link.id)
-            if current.token_version != link.token_version:  # another replica rotated it
-                assert current.token is not None
-                return current.token
-            reason = f"revoked at the wallet ({refused})"
-            await found_revoked(deps, link.id, reason)
-            raise LinkUnusable(FallbackReason.LINK_REVOKED, reason) from exc
-        fresh = StoredToken.from_access_token(rotated, utcnow())
-        if not await deps.links.replace_token(link.id, link.token_version, fresh):
-            # Cannot happen while rotations are serialized; if it does, the stored one wins.
-            current = await _usable(deps, link.id)
-            assert current.token is not None
-            return current.token
-        logger.info("link token rotated", extra={"link_id": link.id})
-        return fresh
+    if (theirs := await _claim_rotation(deps, link)) is not None:
+        return theirs
+    try:
+        rotated = await deps.client.token.rotate(link.token.manage, link.token.value)
+    except (OpenPaymentsTransportError, OpenPaymentsHTTPError) as exc:
+        if isinstance(exc, OpenPaymentsTransportError) or exc.status >= 500:
+            await deps.links.update(link.id, token_claimed_at=None)
+            # The wallet failed, not the token: whatever the token was for was not sent, so
+            # the caller may simply try again later. (A rotation whose answer was lost has
+            # made the old token inactive: the link is then found revoked next time.)
+            raise OpenPaymentsTransportError(
+                f"the link's token could not be rotated: {exc}", maybe_delivered=False
+            ) from exc
+        reason = f"revoked at the wallet ({refused})"
+        await found_revoked(deps, link.id, reason)
+        raise LinkUnusable(FallbackReason.LINK_REVOKED, reason) from exc
+    fresh = StoredToken.from_access_token(rotated, utcnow())
+    await deps.links.replace_token(link.id, link.token_version, fresh)
+    logger.info("link token rotated", extra={"link_id": link.id})
+    return fresh
 
 
 async def with_link_token(deps: Deps, link_id: str, call: Callable[[str], Awaitable[T]]) -> T:

@@ -157,6 +157,7 @@ def build_links_table(metadata: MetaData, prefix: str, sealer: TokenSealer) -> T
         Column("interact_ref", SealedText(sealer), nullable=True),
         Column("token", SealedJSON(sealer), nullable=True),
         Column("token_version", Integer, nullable=False, default=0),
+        Column("token_claimed_at", DateTime(timezone=True), nullable=True),  # being rotated
         Column("expires_at", DateTime(timezone=True), nullable=False),  # approval deadline
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -63,4 +64,27 @@ def test_a_wallet_failing_the_rotation_delays_the_payment_and_revokes_nothing(
     rotations = [e for e in wallet.exchanges() if e["path"].startswith("/auth/token/")]
     assert [e["status"] for e in rotations[-2:]] == [503, 200]  # refused once, then rotated
     assert len(wallet.outgoing_posts(payment["paymentId"])) == 1
+    assert api.http.get(f"/links/{link['linkId']}").json()["status"] == "active"
+
+
+def test_concurrent_payments_rotate_an_expired_token_once(wallet: Wallet, op_api: Start) -> None:
+    """A second rotation of the same token would be refused, and read as a revocation: the
+    rotation is claimed, the others wait for its token."""
+    api = op_api()
+    link = linked(api, wallet, "alice", allowance={"amount": "30", "interval": "P1W"})
+    payments = [one_tap(api, wallet, link, "1.00") for _ in range(4)]
+    time.sleep(TOKEN_TTL)  # the link's token has expired by now
+    seen = len(wallet.exchanges())
+    with ThreadPoolExecutor(max_workers=len(payments)) as pool:
+        list(pool.map(lambda p: authorize(api, p["paymentId"]), payments))
+    for payment in payments:
+        assert settled_or_asking(api, payment["paymentId"])["status"] == "completed"
+    rotations = [
+        e
+        for e in wallet.exchanges()[seen:]
+        if e["method"] == "POST" and e["path"].startswith("/auth/token/")
+    ]
+    # Never the same token twice (the wallet would refuse it); once, unless it expired again.
+    assert rotations
+    assert all(e["status"] == 200 for e in rotations), [e["status"] for e in rotations]
     assert api.http.get(f"/links/{link['linkId']}").json()["status"] == "active"

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("interact_ref", sa.Text, nullable=True),  # sealed
         sa.Column("token", sa.JSON, nullable=True),  # sealed
         sa.Column("token_version", sa.Integer, nullable=False),
+        sa.Column("token_claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
