@@ -69,6 +69,11 @@ INTERNAL_ENDPOINTS: dict[str, list[tuple[str, str, dict[str, str] | None]]] = {
         ),
         ("POST", "/confirm-payment", {"paymentId": "p1"}),
         ("GET", "/payments/p1", None),
+        ("POST", "/links", {"walletUrl": "https://w.example/a"}),
+        ("GET", "/links/l1", None),
+        ("POST", "/links/l1/confirm", None),
+        ("DELETE", "/links/l1", None),
+        ("POST", "/payments/p1/authorize", None),
     ],
 }
 
