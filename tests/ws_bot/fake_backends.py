@@ -21,7 +21,12 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from shared.contracts import ConfirmPaymentRequest, SendPaymentRequest, UnderstandRequest
+from shared.contracts import (
+    ConfirmPaymentRequest,
+    LinkCreate,
+    SendPaymentRequest,
+    UnderstandRequest,
+)
 from shared.money import MAX_DIGITS
 
 WALLETS = {"alice": "USD", "bob": "USD", "carol": "MXN", "dave": "USD"}
@@ -75,6 +80,8 @@ def create_app() -> FastAPI:
     by_key: dict[str, str] = {}
     down: set[str] = set()
     calls: list[str] = []
+    links: dict[str, dict[str, Any]] = {}  # issue 17: linked wallets
+    link_keys: dict[str, str] = {}
 
     def money(value: str, asset: str) -> dict[str, Any]:
         return {"value": value, "assetCode": asset, "assetScale": 2}
@@ -131,10 +138,158 @@ def create_app() -> FastAPI:
             "receiveAmount": money(str(receive), recv_asset),
             "expiresAt": (datetime.now(UTC) + timedelta(minutes=10)).isoformat(),
         }
-        payments[pid] = {"view": view, "outcome": None, "polls": 0, "request": body.model_dump()}
+        if body.link_id:  # one tap within the allowance, or why the wallet must approve
+            view.update(linkId=body.link_id, **one_tap(body.link_id, amount + Decimal("0.10")))
+            if "fallbackReason" not in view:
+                view.pop("confirmationUrl")
+        payments[pid] = {
+            "view": view,
+            "outcome": None,
+            "polls": 0,
+            "request": body.model_dump(),
+            "authorized": 0,
+        }
         if body.idempotency_key:
             by_key[body.idempotency_key] = pid
         return JSONResponse(view)
+
+    def one_tap(link_id: str, debit: Decimal) -> dict[str, Any]:
+        """What the link allows for a payment debiting `debit`: the allowance left after it,
+        or a fallbackReason (as op_api answers)."""
+        link = links.get(link_id)
+        if link is None or link["status"] != "active":
+            return {"fallbackReason": "link_inactive"}
+        if link["revokedAtWallet"]:
+            return {"fallbackReason": "link_revoked"}
+        if link["allowance"] is None:
+            return {"fallbackReason": "no_allowance"}
+        left = Decimal(link["allowance"]["amount"]) - link["spent"]
+        asset = link["asset"]
+        if debit > left:
+            return {
+                "fallbackReason": "over_allowance",
+                "allowanceRemaining": money(str(left), asset),
+            }
+        return {"allowanceRemaining": money(str(left - debit), asset)}
+
+    @app.post("/payments/{pid}/authorize")
+    async def authorize(pid: str) -> JSONResponse:
+        calls.append("authorize")
+        if "op" in down:
+            return JSONResponse({"detail": "down"}, 503)
+        p = payments.get(pid)
+        if p is None:
+            return JSONResponse({"detail": "Unknown payment."}, 404)
+        view = p["view"]
+        if p["authorized"] or view["status"] != "awaiting_approval":
+            return JSONResponse(view)  # idempotent: a replay changes nothing
+        if not view.get("linkId") or view.get("confirmationUrl"):
+            return JSONResponse({"detail": "This payment is approved at the wallet."}, 409)
+        debit = Decimal(view["debitAmount"]["value"])
+        fits = one_tap(view["linkId"], debit)
+        if "fallbackReason" in fits:
+            if fits["fallbackReason"] == "link_revoked":
+                links[view["linkId"]]["status"] = "revoked"
+            view.update(fits, confirmationUrl=f"http://127.0.0.1/consent/{pid}")
+            return JSONResponse(view)
+        links[view["linkId"]]["spent"] += debit
+        p["authorized"] += 1
+        view.update(fits, status="approved")
+        if p["outcome"] is None:
+            p["outcome"] = "completed"  # paid with the grant: nothing to wait for
+        return JSONResponse(view)
+
+    # ------------------------------------------------------------------ links (issue 17)
+
+    def link_view(link_id: str) -> dict[str, Any]:
+        link = links[link_id]
+        view: dict[str, Any] = {
+            "linkId": link_id,
+            "walletUrl": link["walletUrl"],
+            "status": link["status"],
+            "confirmationUrl": link["confirmationUrl"],
+        }
+        if link["allowance"] is not None:
+            amount = Decimal(link["allowance"]["amount"]).quantize(Decimal("0.01"))
+            view.update(
+                allowance=money(str(amount), link["asset"]),
+                interval=link["allowance"]["interval"],
+                spent=money(str(link["spent"]), link["asset"]),
+                remaining=money(str(amount - link["spent"]), link["asset"]),
+            )
+        return view
+
+    @app.post("/links")
+    async def create_link(body: LinkCreate, request: Request) -> JSONResponse:
+        calls.append("link")
+        if "op" in down:
+            return JSONResponse({"detail": "down"}, 503)
+        name = body.wallet_url.rstrip("/").rsplit("/", 1)[-1]
+        if name not in WALLETS:
+            return JSONResponse({"detail": "Unknown wallet address."}, 422)
+        if body.idempotency_key and body.idempotency_key in link_keys:
+            return JSONResponse(link_view(link_keys[body.idempotency_key]))
+        lid = uuid.uuid4().hex
+        base = str(request.base_url).rstrip("/")
+        links[lid] = {
+            "walletUrl": body.wallet_url,
+            "status": "awaiting_approval",
+            "confirmationUrl": f"{base}/_test/consent/{lid}",
+            "allowance": body.allowance.model_dump() if body.allowance else None,
+            "asset": WALLETS[name],
+            "spent": Decimal(0),
+            "revokedAtWallet": False,
+            "confirms": 0,
+        }
+        if body.idempotency_key:
+            link_keys[body.idempotency_key] = lid
+        return JSONResponse(link_view(lid))
+
+    @app.get("/links/{lid}")
+    async def get_link(lid: str) -> JSONResponse:
+        if lid not in links:
+            return JSONResponse({"detail": "Unknown link."}, 404)
+        return JSONResponse(link_view(lid))
+
+    @app.post("/links/{lid}/confirm")
+    async def confirm_link(lid: str) -> JSONResponse:
+        if "op" in down:
+            return JSONResponse({"detail": "down"}, 503)
+        if lid not in links:
+            return JSONResponse({"detail": "Unknown link."}, 404)
+        links[lid]["confirms"] += 1
+        return JSONResponse(link_view(lid))
+
+    @app.delete("/links/{lid}")
+    async def revoke_link(lid: str) -> JSONResponse:
+        if "op" in down:
+            return JSONResponse({"detail": "down"}, 503)
+        if lid not in links:
+            return JSONResponse({"detail": "Unknown link."}, 404)
+        links[lid]["status"] = "revoked"
+        return JSONResponse(link_view(lid))
+
+    @app.post("/_test/consent/{lid}")
+    async def consent(lid: str, request: Request) -> JSONResponse:
+        """The wallet's consent page for a link: {"choice": "approve" | "reject"}."""
+        link = links.get(lid)
+        if link is None or link["status"] != "awaiting_approval":
+            return JSONResponse({"detail": "Nothing to approve."}, 409)
+        choice = (await request.json()).get("choice", "approve")
+        link["status"] = "active" if choice == "approve" else "rejected"
+        return JSONResponse(link_view(lid))
+
+    @app.post("/_test/links/{lid}/revoke-at-wallet")
+    async def revoke_at_wallet(lid: str) -> dict[str, str]:
+        links[lid]["revokedAtWallet"] = True
+        return {"ok": "yes"}
+
+    @app.get("/_test/links")
+    async def list_links() -> list[dict[str, Any]]:
+        return [
+            {**link_view(k), "confirms": v["confirms"], "revokedAtWallet": v["revokedAtWallet"]}
+            for k, v in links.items()
+        ]
 
     @app.post("/confirm-payment")
     async def confirm(body: ConfirmPaymentRequest) -> JSONResponse:
@@ -177,7 +332,14 @@ def create_app() -> FastAPI:
     @app.get("/_test/payments")
     async def list_payments() -> list[dict[str, Any]]:
         return [
-            {"id": k, "polls": v["polls"], "cancelled": v.get("cancelled", False), **v["request"]}
+            {
+                "id": k,
+                "polls": v["polls"],
+                "cancelled": v.get("cancelled", False),
+                "authorized": v["authorized"],
+                "view": v["view"],
+                **v["request"],
+            }
             for k, v in payments.items()
         ]
 

@@ -47,10 +47,17 @@ class ContactPick(CallbackData):  # type: ignore[no-untyped-call]  # pywa's hook
     alias: str
 
 
-ButtonData = MenuTap | LanguagePick | PayTap | AnswerTap | ContactPick
+@dataclass(frozen=True, slots=True)
+class AllowancePick(CallbackData):  # type: ignore[no-untyped-call]  # pywa's hook is untyped
+    """The allowance chosen while linking a wallet (a code of `allowances.CHOICES`)."""
+
+    code: str
+
+
+ButtonData = MenuTap | LanguagePick | PayTap | AnswerTap | ContactPick | AllowancePick
 _KINDS: dict[str, type[ButtonData]] = {
     str(kind.__callback_id__): kind
-    for kind in (MenuTap, LanguagePick, PayTap, AnswerTap, ContactPick)
+    for kind in (MenuTap, LanguagePick, PayTap, AnswerTap, ContactPick, AllowancePick)
 }
 # Summaries sent before typed data existed still carry the old strings.
 _LEGACY = {"pay:ok:": True, "pay:no:": False}

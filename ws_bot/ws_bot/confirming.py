@@ -1,17 +1,28 @@
 """Confirming and cancelling: the Confirm button and a typed "sí" win the same conditional
 update exactly once; a replaced, cancelled or expired summary is refused naming the payment;
-"cancel" cancels the draft and every payment still awaiting approval, naming each."""
+"cancel" cancels the draft and every payment still awaiting approval, naming each.
+
+A one-tap payment (issue 17: within the link's allowance) is paid by the winner of that same
+update with `POST /payments/{id}/authorize`, so one Confirm authorizes it once however many
+taps, replays or replicas race; op_api's authorize is idempotent for the replay of a crash."""
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import Any
 
+from shared.contracts import FallbackReason
 from ws_bot import store as st
+from ws_bot.backends import Refused, Unavailable
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
+from ws_bot.metrics import BACKEND_UNAVAILABLE
 from ws_bot.paying import Payments
-from ws_bot.summary import what
-from ws_bot.texts import t
+from ws_bot.summary import link_line, one_tap, what
+from ws_bot.texts import plain_reason, short_ref, t
+
+logger = logging.getLogger(__name__)
 
 D = st.DraftStatus
 
@@ -34,6 +45,8 @@ class Confirmations:
                 await self.ctx.cancel_at_op(draft.payment_id)
             await ctx.say.text(user.wa_id, t(lang, "draft_expired", what=what(lang, draft)))
             return
+        if draft.status == D.QUOTED and await ctx.linked(user) is None:
+            return  # issue 17: unlinked since the summary; the user is offered the link
         won = await ctx.store.update_draft(
             draft_id, (D.QUOTED,), status=D.CONFIRMED, confirmed_by=inc.message_id
         )
@@ -70,13 +83,57 @@ class Confirmations:
                 created_at=now,
             )
         )
-        await ctx.say.url_button(
-            user.wa_id,
-            t(lang, "approve", what=what(lang, draft)),
-            t(lang, "btn_approve"),
-            draft.quote["confirmationUrl"],
-        )
+        if one_tap(draft.quote):
+            await self._authorize(user, draft)
+        else:
+            await self._send_approval(user, draft, draft.quote)
         ctx.wake_poller()
+
+    async def _send_approval(self, user: st.User, draft: st.Draft, quote: dict[str, Any]) -> None:
+        """The approve button, saying why the wallet must approve when a link was asked."""
+        lang = user.language
+        body = t(lang, "approve", what=what(lang, draft))
+        if line := link_line(lang, quote):
+            body = f"{line}\n{body}"
+        await self.ctx.say.url_button(
+            user.wa_id, body, t(lang, "btn_approve"), quote["confirmationUrl"]
+        )
+
+    async def _authorize(self, user: st.User, draft: st.Draft) -> None:
+        """Pay a one-tap payment now; op_api may answer that the wallet must approve it after
+        all (the allowance was used up or revoked meanwhile): then the approve button."""
+        ctx, lang = self.ctx, user.language
+        assert draft.payment_id
+        try:
+            view = await ctx.op.authorize(draft.payment_id)
+        except Unavailable:
+            # Not authorized: the poller reports the payment expired once op_api cancels it.
+            BACKEND_UNAVAILABLE.labels("op_api").inc()
+            await ctx.say.text(user.wa_id, t(lang, "op_down"))
+            return
+        except Refused as exc:
+            logger.warning("authorize refused", extra={"detail": str(exc)})
+            reason = plain_reason(lang, str(exc))
+            await ctx.say.text(
+                user.wa_id,
+                t(
+                    lang,
+                    "payment_refused",
+                    what=what(lang, draft),
+                    reason=reason,
+                    ref=short_ref(draft.id),
+                ),
+            )
+            return
+        if view.fallback_reason == FallbackReason.LINK_REVOKED:
+            link_id = view.link_id or str((draft.quote or {}).get("linkId"))
+            await ctx.allowance_revoked(user, link_id)
+        if view.confirmation_url:
+            quote = {**(draft.quote or {}), "confirmationUrl": view.confirmation_url}
+            quote.update(fallback=view.fallback_reason.value if view.fallback_reason else None)
+            await self._send_approval(user, draft, quote)
+            return
+        await ctx.say.text(user.wa_id, t(lang, "paying_now", what=what(lang, draft)))
 
     async def _not_confirmable(self, user: st.User, draft: st.Draft) -> None:
         lang = user.language

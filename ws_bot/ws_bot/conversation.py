@@ -26,6 +26,7 @@ from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import LlmClient, OpClient, Unavailable
 from ws_bot.buttons import (
+    AllowancePick,
     AnswerTap,
     ButtonData,
     ContactPick,
@@ -40,6 +41,7 @@ from ws_bot.dialog import YES_NO, Context, Question, question
 from ws_bot.graph import Messenger
 from ws_bot.incoming import Incoming
 from ws_bot.limits import RateLimiter
+from ws_bot.linking import Linking
 from ws_bot.metrics import BACKEND_UNAVAILABLE, RATE_LIMITED
 from ws_bot.onboarding import Onboarding, language_from_text
 from ws_bot.paying import Payments
@@ -72,7 +74,8 @@ class Conversation:
     ) -> None:
         self.ctx = Context(settings, store, messenger, llm, op, wallets, wake_poller)
         self.limiter = RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds)
-        self.onboarding = Onboarding(self.ctx)
+        self.linking = Linking(self.ctx)  # issue 17: wallets proven theirs, allowances
+        self.onboarding = Onboarding(self.ctx, self.linking)
         self.book = AddressBook(self.ctx)
         self.payments = Payments(self.ctx, self.book)
         self.confirmations = Confirmations(self.ctx, self.payments)
@@ -90,6 +93,9 @@ class Conversation:
             "contacts": self.book.show,
             "thanks": lambda user: self.ctx.say.text(user.wa_id, t(user.language, "thanks")),
             "language": self.onboarding.ask_language,
+            "link": self.linking.change_allowance,
+            "unlink": self.linking.unlink,
+            "allowance": self.linking.change_allowance,
             "wallet": lambda user: self.ctx.say.text(
                 user.wa_id, t(user.language, "your_wallet", url=user.wallet_url)
             ),
@@ -162,6 +168,8 @@ class Conversation:
     async def _tap(self, user: st.User, inc: Incoming, tapped: ButtonData | None) -> None:
         if isinstance(tapped, MenuTap):
             await self.menu_actions[tapped.action](user)
+        elif isinstance(tapped, AllowancePick):
+            await self.linking.pick(user, inc, tapped.code)
         elif isinstance(tapped, PayTap) and self.readings.owns(tapped.draft_id):
             await self.readings.tap(user, inc, tapped.draft_id, tapped.confirm)
         elif isinstance(tapped, PayTap) and tapped.confirm:

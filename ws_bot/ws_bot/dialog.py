@@ -5,15 +5,18 @@ and wallet checks. Each part (onboarding, address book, payments) is an object o
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ws_bot import allowances
 from ws_bot import store as st
 from ws_bot.backends import LlmClient, OpClient, Unavailable
 from ws_bot.buttons import AnswerTap, MenuAction, MenuTap
 from ws_bot.graph import Messenger
+from ws_bot.link_store import Link, LinkState, LinkStore
 from ws_bot.settings import Settings
 from ws_bot.texts import t
 from ws_bot.wallets import WalletError, WalletInfo, WalletResolver
@@ -83,6 +86,28 @@ class Context:
         if user.pending is not None:
             await self.store.update_user(user.wa_id, pending=None)
             user.pending = None
+
+    @property
+    def links(self) -> LinkStore:
+        return LinkStore(self.store)
+
+    async def linked(self, user: st.User) -> Link | None:
+        """The link that verifies the user's wallet; None (and the user offered to link it)
+        when there is none: no payment or money request leaves an unverified wallet."""
+        link = await self.links.current(user)
+        if link is None:
+            await allowances.offer(
+                self.say, user, t(user.language, "link_first", url=user.wallet_url or "")
+            )
+        return link
+
+    async def allowance_revoked(self, user: st.User, link_id: str) -> None:
+        """op_api found the link's grant revoked at the wallet: the wallet stays verified (its
+        owner approved it once) but nothing is paid with one tap any more; told once."""
+        if await self.links.move(
+            link_id, (LinkState.ACTIVE,), LinkState.ALLOWANCE_REVOKED, time.time()
+        ):
+            await self.say.text(user.wa_id, t(user.language, "allowance_revoked"))
 
     async def cancel_at_op(self, payment_id: str | None) -> bool:
         """Cancel a payment's grant at op_api; False when op_api said no or is away."""

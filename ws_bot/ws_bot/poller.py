@@ -33,6 +33,7 @@ from ws_bot import store as st
 from ws_bot import templates
 from ws_bot.backends import OpClient, Refused, Unavailable
 from ws_bot.graph import Messenger
+from ws_bot.link_store import LinkStore
 from ws_bot.metrics import PAYMENTS_FINAL
 from ws_bot.notices import Notifier
 from ws_bot.settings import Settings
@@ -313,8 +314,10 @@ class Poller:
         )
         await self.say.react(payment.wa_id, payment.react_message_id, _REACTION.get(status, "❔"))
         sender = (user.name if user and user.name else None) or f"+{payment.wa_id}"
-        if status == PaymentStatus.COMPLETED and payment.receiver_wa_id:
-            receiver = await self.store.get_user(payment.receiver_wa_id)
+        if status == PaymentStatus.COMPLETED:
+            # Only the wallet's verified owner hears it was paid (issue 17), whoever the
+            # payer's book said it was: a number that merely claimed the wallet hears nothing.
+            receiver = await LinkStore(self.store).verified_owner(payment.receiver_wallet)
             if receiver is not None and receiver.wa_id != payment.wa_id:
                 received = {"sender": sender, "amount": receive}
                 await self.notices.notify(

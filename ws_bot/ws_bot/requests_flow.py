@@ -107,6 +107,8 @@ class MoneyRequests:
     async def start(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
         """'cóbrale 50 a Bob': a summary to confirm; nothing is asked of Bob before that."""
         ctx, lang = self.ctx, user.language
+        if await ctx.linked(user) is None:  # issue 17: only a verified wallet asks to be paid
+            return
         payer = clean_name(answer.destinatario or "")
         if answer.recipients and len(answer.recipients) > 1:  # never ask only the first
             names = ", ".join(clean_name(s.destinatario) for s in answer.recipients)
@@ -313,6 +315,8 @@ class MoneyRequests:
         """The usual quoted draft and summary, paying the request's incoming payment; the
         confirmation and approval are `Payments.confirm`'s."""
         ctx, lang = self.ctx, user.language
+        if await ctx.linked(user) is None:  # issue 17: only a verified wallet pays
+            return
         assert user.wallet_url
         try:
             view = await ctx.op.send_payment(

@@ -76,6 +76,8 @@ class Several:
 
     async def start(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
         ctx, lang = self.ctx, user.language
+        if await ctx.linked(user) is None:  # issue 17: only a verified wallet pays
+            return
         shares: list[Share] = list(answer.recipients or [])
         if len(shares) > MAX_SHARES:  # never a silent cut: say how many at most
             await ctx.say.text(user.wa_id, t(lang, "several_too_many", most=MAX_SHARES))
@@ -162,7 +164,7 @@ class Several:
         wallet = await self.payments.book.save(user, missing["label"], pointer)
         if wallet is None:
             return True  # the user was told why (a bad wallet)
-        known = await st.find_user_by_wallet(self.ctx.store, wallet)
+        known = await self.ctx.links.verified_owner(wallet)
         missing["wallet"], missing["waId"] = wallet, known.wa_id if known else None
         await self._go_on(user, inc, batch)
         return True
