@@ -18,7 +18,7 @@ from typing import Any
 
 from shared.contracts import LinkCreate, LinkStatus, LinkView
 from shared.request_id import request_id_scope
-from ws_bot import allowances, templates
+from ws_bot import allowances, templates, window
 from ws_bot import store as st
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.dialog import Context
@@ -235,12 +235,15 @@ class Linking:
         for mine in await self.rows.of_user(link.wa_id, LIVE):
             if mine.id != link.id and await self.rows.move(mine.id, LIVE, LinkState.REPLACED, now):
                 await self._revoke(mine.id)  # the old allowance, or the old wallet's grant
-        chosen = _allowance(view, link.allowance)
-        what = allowances.describe(user.language, chosen)
-        await self.notices.notify(
+        what = allowances.describe(user.language, _allowance(view, link.allowance))
+        body = t(user.language, "link_active", what=what)
+        if window.is_open(await st.get_last_inbound(self.ctx.store, user.wa_id), now):
+            await self.ctx.menu(user, body)  # what to do next, now that paying is possible
+            return
+        await self.notices.notify(  # approved long after the tap: only a template reaches
             user.wa_id,
             user.language,
-            t(user.language, "link_active", what=what),
+            body,
             templates.WALLET_NOTICE,
             {"wallet": link.wallet_url, "notice": what},
         )
