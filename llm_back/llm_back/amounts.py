@@ -16,6 +16,8 @@ from shared.contracts import AmountIssue, Intent
 from shared.money import MoneyError, parse_decimal
 
 MONEY_INTENTS = frozenset({Intent.SEND_PAYMENT.value, Intent.REQUEST_PAYMENT.value})
+# A new spending limit is an amount too: "-5 a la semana" is refused with the reason as well.
+_AMOUNT_INTENTS = MONEY_INTENTS | {Intent.ALLOWANCE.value}
 # ISO 4217 minor units of currencies people name whose scale differs from 2; for a currency
 # other than the user's own asset (whose scale the request carries), this is the best guess.
 MINOR_UNITS: dict[str, int] = {
@@ -62,7 +64,7 @@ def issue_with(monto: str, scale: int) -> AmountIssue | None:
 
 def settle(u: Understood, asset_code: str, asset_scale: int) -> Understood:
     """Refuse unusable amounts (with the reason) and divide a split; other intents pass."""
-    if u.intent not in MONEY_INTENTS:
+    if u.intent not in _AMOUNT_INTENTS:
         return u
     if u.split_total is not None:
         u = _divide(u, asset_code, asset_scale)

@@ -19,7 +19,8 @@ from shared.contracts import Intent
 
 IntentName = Literal[
     "send_payment", "request_payment", "other", "greeting", "help", "history", "cancel",
-    "confirm", "status", "balance", "fees", "thanks", "language",
+    "confirm", "status", "balance", "fees", "thanks", "language", "unlink", "allowance",
+    "schedules",
 ]  # fmt: skip
 
 
@@ -53,7 +54,8 @@ class Extraction(BaseModel):
         description="how many people share the split, the user included when they said so"
     )
     recurrence: str | None = Field(
-        description="ISO 8601 duration between repeats (P1M every month, P1W, P1D, P2W, P1Y)"
+        description="ISO 8601 duration between repeats (P1M every month, P1W, P1D, P2W, P1Y); "
+        "for allowance, the period of the limit"
     )
     target_language: Literal["es", "en"] | None = Field(
         description="for intent language: the language the user asked for, if said"
@@ -138,6 +140,9 @@ _DURATION = re.compile(r"^P(?:\d{1,3}[DWMY])$")
 
 def from_extraction(e: Extraction, source: str) -> Understood:
     money = e.intent in {Intent.SEND_PAYMENT.value, Intent.REQUEST_PAYMENT.value}
+    if e.intent == Intent.ALLOWANCE.value:  # the new limit and its period, when said
+        return Understood(e.intent, clean_amount(e.monto), clean_currency(e.currency), None,
+                          e.language, e.response, recurrence=_duration(e.recurrence))  # fmt: skip
     if not money:
         target = e.target_language if e.intent == Intent.LANGUAGE.value else None
         return Understood(e.intent, None, None, None, e.language, e.response,
@@ -149,7 +154,6 @@ def from_extraction(e: Extraction, source: str) -> Understood:
             parts.append(Part(name, clean_amount(share.monto), clean_currency(share.currency)))
     split_total = clean_amount(e.split_total)
     between = e.split_between if e.split_between and 0 < e.split_between <= 50 else None
-    recurrence = (e.recurrence or "").strip().upper()
     return Understood(
         intent=e.intent,
         monto=clean_amount(e.monto),
@@ -160,5 +164,10 @@ def from_extraction(e: Extraction, source: str) -> Understood:
         parts=tuple(parts) if len(parts) > 1 else (),
         split_total=split_total,
         split_between=between if split_total else None,
-        recurrence=recurrence if _DURATION.match(recurrence) else None,
+        recurrence=_duration(e.recurrence),
     )
+
+
+def _duration(raw: str | None) -> str | None:
+    duration = (raw or "").strip().upper()
+    return duration if _DURATION.match(duration) else None

@@ -80,3 +80,35 @@ def confirmation(words: list[str], phrase: str) -> bool:
     return any(w in lx.CONFIRMATIONS for w in words) and all(
         w in lx.CONFIRMATIONS or w in polite for w in words
     )
+
+
+def account_intent(
+    words: list[str], phrase: str, *, has_amount: bool, repeats: bool
+) -> Intent | None:
+    """The linked wallet's settings: unlink it, its allowance, the payments scheduled on it.
+
+    These win over cancel and history ("cancela mis pagos automáticos" is about the schedules,
+    "mis pagos programados" is not the history). So does stopping a repeat ("stop paying Bob
+    every month"): a plain cancel would say nothing moves while the schedule runs on. An amount
+    makes "mi pago automático de 10" a payment and "saca 20 de mi cuenta" not an unlink; a
+    negated unlink ("no la desvincules") is a cancel.
+    """
+    if any(w in lx.LIMIT_WORDS for w in words) or _has_phrase(phrase, lx.ALLOWANCE_PHRASES):
+        return Intent.ALLOWANCE
+    if has_amount:
+        return None
+    if any(w in lx.SCHEDULE_WORDS for w in words):
+        return Intent.SCHEDULES
+    if repeats and any(w in lx.CANCEL_WORDS for w in words):
+        return Intent.SCHEDULES
+    for i, w in enumerate(words):
+        detach = w in lx.DETACH_VERBS and any(x in lx.LINKED_THINGS for x in words[i + 1 : i + 4])
+        if w in lx.UNLINK_VERBS or detach:
+            negated = any(x in lx.NEGATIONS for x in words[max(0, i - 3) : i])
+            return Intent.CANCEL if negated else Intent.UNLINK
+    return None
+
+
+def at_most(phrase: str) -> bool:
+    """ "hasta 30 dólares por semana", "up to 50 a week": a ceiling, said about the limit."""
+    return _has_phrase(phrase, lx.UP_TO_PHRASES)

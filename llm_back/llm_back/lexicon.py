@@ -267,3 +267,50 @@ ENGLISH_HINTS = frozenset(
     """
     )
 )
+
+# ---------------------------------------------------------------- the linked wallet (issue 17)
+# "desvincular mi wallet": these verbs mean unlinking on their own.
+UNLINK_VERBS = frozenset(
+    _w(
+        """
+    desvincular desvincula desvinculala desvinculalo desvincule desvinculen desvincules
+    desvincularla desvincularlo desvinculame desvincularme desvinculo unlink unlinking
+    """
+    )
+)
+# "quitar mi wallet", "disconnect my account": these mean it only before the wallet or account.
+DETACH_VERBS = frozenset(
+    _w(
+        """
+    quitar quita quitame quite quitala quitalo saca sacar sacame saque desconecta desconectar
+    desconectame desconecte desconectala elimina eliminar eliminame elimine borra borrar
+    borrame disconnect remove delete detach revoke revoca revocar
+    """
+    )
+)
+LINKED_THINGS = frozenset(
+    _w(
+        """
+    wallet wallets billetera cartera cuenta account conexion connection vinculo link acceso
+    access
+    """
+    )
+)
+# "cambiar mi límite", "set my allowance": the most the user lets Paguito spend.
+LIMIT_WORDS = frozenset(_w("limite limites tope topes allowance limit limits cap"))
+ALLOWANCE_PHRASES = (
+    "cuanto puedo gastar", "cuanto me dejas gastar", "how much can i spend", "spending cap",
+    "gasto maximo",
+)  # fmt: skip
+# "hasta 30 dólares por semana" (said about the limit): at most this much each period.
+UP_TO_PHRASES = ("hasta", "up to", "no mas de", "maximo", "max", "at most", "no more than")
+# "mis pagos programados", "my recurring payments": payments that repeat on their own.
+SCHEDULE_WORDS = frozenset(
+    _w(
+        """
+    programado programados programada programadas recurrente recurrentes automatico automaticos
+    automatica automaticas domiciliacion domiciliaciones periodico periodicos scheduled
+    recurring repeating automatic standing
+    """
+    )
+)

@@ -21,14 +21,16 @@ from llm_back.amount_words import Amount, find_amounts, pick_amount
 from llm_back.extraction import Part
 from llm_back.names import Name, find_recipient, more_names, name_at, parts_of
 from llm_back.numbers import fold, to_text
-from llm_back.recurrence import recurrence
+from llm_back.recurrence import period, recurrence
 from llm_back.tokens import TRAIL, Tok, find_specials, index_of, next_word, prev_word, tokenize
 from shared.contracts import Intent
 
 _MAKE_TRANSFER = re.compile(
-    r"\b(?:haz|hazle|hazme|hacer|hacerle|realiza|realizar|quiero hacer)\s+(?:una|un)\s+"
+    r"\b(?:haz|hazle|hazme|hacer|hacerle|realiza|realizar|quiero hacer|programa|programar"
+    r"|programame|agenda|agendar)\s+(?:una|un)\s+"
     r"(?:transferencia|pago|envio|deposito|bizum|nequi|yape|plin|sinpe)\b"
-    r"|\bmake\s+a\s+(?:payment|transfer)\b"
+    r"|\b(?:make|schedule|set\s+up)\s+a\s+(?:(?:weekly|monthly|recurring)\s+)?"
+    r"(?:payment|transfer)\b"
 )
 
 
@@ -62,10 +64,21 @@ def parse(text: str, language: str | None = None, home: str | None = None) -> Pa
     phrase = " ".join(words)
     question = "?" in text or "¿" in text
 
+    found = find_amounts(toks, lang, home)
+    account = intents.account_intent(
+        words, phrase, has_amount=bool(found), repeats=recurrence(text) is not None
+    )
+    if account is Intent.ALLOWANCE and found and _money_verb(toks, True)[0] is not None:
+        account = None  # "send 20 to Bob, that's my limit": a payment that names the limit
+    if account is Intent.ALLOWANCE or (
+        account is None and _new_limit(text, toks, phrase, found, lang)
+    ):
+        return _allowance(text, toks, found, lang)
+    if account is not None:
+        return Parsed(account, language=lang)
     intent = intents.command_intent(words, phrase)
     if intent is not None:
         return Parsed(intent, language=lang)
-    found = find_amounts(toks, lang, home)
     verb, kind = _money_verb(toks, bool(found))
     if verb is None and _MAKE_TRANSFER.search(fold(text)):
         verb, kind = -1, "send"
@@ -115,6 +128,29 @@ def parse(text: str, language: str | None = None, home: str | None = None) -> Pa
         repeat=any(w in lx.REPEAT_WORDS for w in words),
         parts=parts,
         recurrence=recurrence(text),
+    )
+
+
+def _new_limit(text: str, toks: list[Tok], phrase: str, found: list[Amount], lang: str) -> bool:
+    """ "hasta 30 dólares por semana": at most an amount per period, to nobody — a limit."""
+    if not found or not intents.at_most(phrase) or period(text) is None:
+        return False
+    return _money_verb(toks, True)[0] is None and not find_recipient(
+        text, toks, 0, lang, direct=False
+    )
+
+
+def _allowance(text: str, toks: list[Tok], found: list[Amount], lang: str) -> Parsed:
+    """ "set my allowance to 50 a week": the new limit and its period, when the user said them."""
+    amount = pick_amount(toks, found)
+    if amount is None:
+        return Parsed(Intent.ALLOWANCE, language=lang)
+    return Parsed(
+        Intent.ALLOWANCE,
+        monto=to_text(amount.value),
+        currency=amount.currency,
+        language=lang,
+        recurrence=period(text),
     )
 
 

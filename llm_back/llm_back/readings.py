@@ -41,8 +41,12 @@ def _understood(p: Parsed) -> Understood:
 # What the offline parser reads for certain and a model must not turn into a payment.
 _NOT_A_PAYMENT = frozenset(
     {Intent.REQUEST_PAYMENT, Intent.CANCEL, Intent.FEES, Intent.STATUS, Intent.BALANCE,
-     Intent.HELP, Intent.HISTORY}
+     Intent.HELP, Intent.HISTORY, Intent.UNLINK, Intent.ALLOWANCE, Intent.SCHEDULES}
 )  # fmt: skip
+# A model's reading the parser's overrules: "no la desvincules" is no unlink, and "cancel my
+# weekly payment to Bob" is the schedules (a plain cancel would say nothing moves while the
+# schedule runs on).
+_PARSER_WINS = frozenset({(Intent.UNLINK, Intent.CANCEL), (Intent.CANCEL, Intent.SCHEDULES)})
 _MONEY = frozenset({Intent.SEND_PAYMENT.value, Intent.REQUEST_PAYMENT.value})
 
 
@@ -62,6 +66,10 @@ def checked_model_reading(
         result.intent == Intent.SEND_PAYMENT and offline.intent in _NOT_A_PAYMENT
     ):
         return replace(_understood(offline), response=None)
+    if (result.intent, offline.intent) in _PARSER_WINS:
+        return replace(_understood(offline), response=None)
+    if result.intent == Intent.ALLOWANCE and offline.intent == Intent.ALLOWANCE:
+        return _limit_checked(result, offline)
     if result.intent not in _MONEY or offline.intent.value != result.intent:
         return result
     if offline.monto is not None:
@@ -74,6 +82,15 @@ def checked_model_reading(
         result = replace(
             result, split_total=offline.split_total, split_between=offline.split_between
         )
+    if result.recurrence is None and offline.recurrence is not None:
+        result = replace(result, recurrence=offline.recurrence)
+    return result
+
+
+def _limit_checked(result: Understood, offline: Parsed) -> Understood:
+    """A new limit is money too: the amount the parser reads wins, and its period is kept."""
+    if offline.monto is not None:
+        result = replace(result, monto=offline.monto, currency=offline.currency)
     if result.recurrence is None and offline.recurrence is not None:
         result = replace(result, recurrence=offline.recurrence)
     return result

@@ -47,3 +47,22 @@ def recurrence(text: str) -> str | None:
         if pattern.search(folded):
             return duration
     return None
+
+
+# A limit is per period even when said barely: "50 a week", "30 semanales", "20 al día".
+_PER = (
+    (r"a day|al dia|diarios?|diarias?", "P1D"),
+    (r"a week|semanales", "P1W"),
+    (r"a month|mensuales", "P1M"),
+    (r"a year|anuales", "P1Y"),
+)
+_PER_PATTERNS = [(re.compile(rf"\b(?:{p})\b"), d) for p, d in _PER]
+
+
+def period(text: str) -> str | None:
+    """The period of a spending limit: `recurrence`, or a bare "a week" / "semanales"."""
+    found = recurrence(text)
+    if found is not None:
+        return found
+    folded = fold(text)
+    return next((d for pattern, d in _PER_PATTERNS if pattern.search(folded)), None)

@@ -114,6 +114,18 @@ def for_result(
             "¿En qué idioma prefieres que te hable? Escribe «español» o «English».",
             'Which language do you prefer? Type "español" or "English".',
         ),
+        Intent.UNLINK: (
+            "Entendido: desvincular tu billetera de Paguito. Te pediré que lo confirmes antes.",
+            "Got it: unlink your wallet from Paguito. I'll ask you to confirm first.",
+        ),
+        Intent.ALLOWANCE: (
+            "¿Cuál quieres que sea tu límite? Por ejemplo: «50 dólares por semana».",
+            'What should your limit be? For example: "50 dollars a week".',
+        ),
+        Intent.SCHEDULES: (
+            "Aquí tienes tus pagos programados.",
+            "Here are your scheduled payments.",
+        ),
     }
     fallback = (
         "No entendí bien. Puedo enviar dinero por ti: escribe «mándale 20 a Bob».",
@@ -136,6 +148,8 @@ def reply(u: Understood, name: str, asset_code: str, asset_scale: int) -> str:
         )
     if u.intent == Intent.REQUEST_PAYMENT and not u.parts:
         return _request(u, es)
+    if u.intent == Intent.ALLOWANCE and u.monto is not None:
+        return _allowance(u, es)
     if u.intent in {Intent.SEND_PAYMENT, Intent.REQUEST_PAYMENT} and (u.parts or u.split_total):
         return _several(u, es)
     text = for_result(u.intent, u.monto, u.currency, u.destinatario, u.language, name)
@@ -166,6 +180,22 @@ def _request(u: Understood, es: bool) -> str:
         "¿Cuánto quieres pedir y a quién?"
         if es
         else "How much do you want to request, and from whom?"
+    )
+
+
+def _allowance(u: Understood, es: bool) -> str:
+    limit = _amount(u.monto, u.currency)
+    if u.recurrence is None:
+        return (
+            f"¿Tu límite de {limit} es por día, por semana o por mes?"
+            if es
+            else f"Is your {limit} limit per day, per week or per month?"
+        )
+    every = repeat_words(u.recurrence, es)
+    return (
+        f"Entendido: un límite de {limit} {every}. Te pediré que lo confirmes antes de cambiarlo."
+        if es
+        else f"Got it: a limit of {limit} {every}. I'll ask you to confirm before changing it."
     )
 
 
@@ -259,7 +289,9 @@ def _amount_issue(u: Understood, asset_code: str, asset_scale: int) -> str:
     # With several recipients, the one whose amount was refused.
     who = next((p.destinatario for p in u.parts if p.monto is None), u.destinatario)
     request = u.intent == Intent.REQUEST_PAYMENT
-    if es:
+    if u.intent == Intent.ALLOWANCE:
+        ask = "¿Cuál quieres que sea tu límite?" if es else "What should your limit be?"
+    elif es:
         ask = f"¿Cuánto quieres {'pedirle' if request else 'enviarle'} a {who}?" if who else (
             f"¿Cuánto quieres {'pedir' if request else 'enviar'}?")  # fmt: skip
     else:

@@ -187,3 +187,93 @@ def test_a_plus_one_number_saying_hi_gets_english(service):
     r = understand(proc.url, {"wa_id": "12125550123", "message": "hi"})
     assert r.json()["language"] == "en"
     assert r.json()["response"].startswith("Hi")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "language"),
+    [
+        ("desvincular mi wallet", "unlink", "es"),
+        ("desvincula mi cuenta", "unlink", "es"),
+        ("quitar mi wallet", "unlink", "es"),
+        ("unlink my wallet", "unlink", "en"),
+        ("disconnect my wallet", "unlink", "en"),
+        ("cambiar mi límite", "allowance", "es"),
+        ("quiero cambiar el límite semanal", "allowance", "es"),
+        ("change my spending limit", "allowance", "en"),
+        ("mis pagos programados", "schedules", "es"),
+        ("¿qué pagos tengo programados?", "schedules", "es"),
+        ("cancela mis pagos automáticos", "schedules", "es"),
+        ("my scheduled payments", "schedules", "en"),
+        ("show my recurring payments", "schedules", "en"),
+        ("stop paying Bob every month", "schedules", "en"),
+        ("cancel my weekly payment to Bob", "schedules", "en"),
+    ],
+)
+def test_the_linked_wallet_intents_on_both_paths(service, text, intent, language):
+    """Issue 17: unlinking, the allowance and the scheduled payments, answered in the user's
+    language and never as a payment."""
+    answer = _ask(service, text)
+    assert _fields(answer) == (intent, None, None, None), answer
+    assert answer["language"] == language
+    assert answer.get("recurrence") is None  # no new limit said, so no period either
+    spanish = any(w in answer["response"] for w in ("límite", "billetera", "programados"))
+    english = any(w in answer["response"] for w in ("limit", "wallet", "scheduled"))
+    assert spanish if language == "es" else english, answer["response"]
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "said"),
+    [
+        ("set my allowance to 50 a week", ("50", None, "P1W"), "every week"),
+        ("hasta 30 dólares por semana", ("30", "USD", "P1W"), "cada semana"),
+        ("sube mi tope a 200 pesos al mes", ("200", "MXN", "P1M"), "cada mes"),
+    ],
+)
+def test_a_new_allowance_carries_its_amount_and_period(service, text, want, said):
+    answer = _ask(service, text)
+    assert answer["intent"] == "allowance", answer
+    assert (answer.get("monto"), answer.get("currency"), answer.get("recurrence")) == want
+    assert answer.get("destinatario") is None
+    assert want[0] in answer["response"]
+    assert said in answer["response"]
+
+
+def test_an_answer_about_the_limit_is_the_new_allowance(service):
+    """ "cambiar mi límite", then just "30 a la semana": the limit, not a payment to nobody."""
+    asked = {"text": "cambiar mi límite", "intent": "allowance"}
+    answer = _ask(service, "30 a la semana", recent=[asked])
+    assert (answer["intent"], answer.get("monto"), answer.get("recurrence")) == (
+        "allowance",
+        "30",
+        "P1W",
+    )
+    answer = _ask(service, "30 a la semana")  # without that turn it asks for no limit
+    assert answer["intent"] != "allowance"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("mándale 10 a Bob cada mes", ("send_payment", "10", None, "Bob")),
+        ("cobrale 50 a Bob", ("request_payment", "50", None, "Bob")),
+        ("no la desvincules", ("cancel", None, None, None)),
+    ],
+)
+def test_the_new_intents_leave_payments_and_negations_alone(service, text, want):
+    answer = _ask(service, text)
+    assert _fields(answer) == want, answer
+
+
+@pytest.mark.parametrize(
+    ("text", "issue"),
+    [
+        ("set my allowance to 0 a week", "zero"),
+        ("límite de -5 a la semana", "negative"),
+        ("set my limit to 10.999 a week", "too_precise"),
+    ],
+)
+def test_an_unusable_limit_is_refused_with_a_question(service, text, issue):
+    answer = _ask(service, text)
+    assert (answer["intent"], answer["amount_issue"]) == ("allowance", issue)
+    assert answer.get("monto") is None
+    assert answer["response"].endswith(("¿Cuál quieres que sea tu límite?", "limit be?"))

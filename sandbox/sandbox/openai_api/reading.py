@@ -34,6 +34,9 @@ _QUESTION = re.compile(
 )
 # Intents without a money verb, first match wins (in this order).
 _KEYWORDS = [
+    ("allowance", r"l[ií]mite|\blimit\b|\btope\b|allowance|\b(?:hasta|up to)\s+\$?\d"),
+    ("schedules", r"programad|recurr|autom[aá]tic|scheduled"),
+    ("unlink", r"desvincul|\bunlink|disconnect|\bquitar mi (?:wallet|billetera|cuenta)\b"),
     ("fees", r"comisi[oó]n|\bfees?\b|cu[aá]nto cuesta|cu[aá]nto cobran"),
     ("status", r"\blleg[oó]\b|\bstatus\b|\bestado\b|did (he|she|it) (get|arrive)"),
     ("balance", r"\bsaldo\b|\bbalance\b"),
@@ -77,9 +80,16 @@ _REPEATS = [
     (r"cada d[ií]a|every day|daily|diario", "P1D"),
     (r"cada quincena|every two weeks|biweekly", "P2W"),
 ]
+# A limit's period may be said barely: "50 a week", "30 por semana".
+_PERIODS = [
+    (r"\bal mes\b|por mes|a month|per month|mensual|monthly", "P1M"),
+    (r"por semana|a la semana|a week|per week|semanal|weekly", "P1W"),
+    (r"al d[ií]a|por d[ií]a|a day|per day|diario|daily", "P1D"),
+]
 _SPANISH = re.compile(
     r"[áéíóúñ¿¡]|\b(le|de|para|hola|mándale|envía|pesos|gracias|quiero|cambiar|idioma|saldo"
-    r"|estado|cobrale|pidele|divide|entre|porfa|manda|y)\b",
+    r"|estado|cobrale|pidele|divide|entre|porfa|manda|y|mi|mis|pagos|cuenta|quitar|desvincula"
+    r"|desvincular)\b",
     re.I,
 )
 _PHRASES = [
@@ -117,6 +127,10 @@ def read_text(text: str) -> dict[str, Any]:
                 {"destinatario": n, "monto": a, "currency": c}
                 for n, (a, c) in zip(names, each, strict=True)
             ]
+    recurrence = _repeat(text) if intent in {"send_payment", "request_payment"} else None
+    if intent == "allowance":
+        amount, currency = (_amounts(text, []) or [(None, None)])[0]
+        recurrence = _period(text) if amount else None
     target = None
     if intent == "language":
         target = "en" if re.search(r"english|ingl[eé]s", text, re.I) else (
@@ -124,6 +138,9 @@ def read_text(text: str) -> dict[str, Any]:
     reply = {
         "send_payment": ("Entendido, te pediré confirmación.", "Got it, I'll ask you to confirm."),
         "greeting": ("¡Hola! ¿A quién le envío dinero?", "Hi! Who should I send money to?"),
+        "unlink": ("Voy a desvincular tu billetera.", "I'll unlink your wallet."),
+        "allowance": ("Cambiemos tu límite.", "Let's change your limit."),
+        "schedules": ("Estos son tus pagos programados.", "These are your scheduled payments."),
     }.get(intent, ("¿En qué te ayudo?", "How can I help?"))
     return {
         "intent": intent,
@@ -133,7 +150,7 @@ def read_text(text: str) -> dict[str, Any]:
         "recipients": recipients,
         "split_total": split_total,
         "split_between": split_between,
-        "recurrence": _repeat(text) if intent in {"send_payment", "request_payment"} else None,
+        "recurrence": recurrence,
         "target_language": target,
         "language": language,
         "response": reply[0] if language == "es" else reply[1],
@@ -200,6 +217,13 @@ def _amounts(text: str, names: list[str]) -> list[tuple[str | None, str | None]]
 
 def _repeat(text: str) -> str | None:
     for pattern, duration in _REPEATS:
+        if re.search(pattern, text, re.I):
+            return duration
+    return None
+
+
+def _period(text: str) -> str | None:
+    for pattern, duration in _PERIODS:
         if re.search(pattern, text, re.I):
             return duration
     return None
