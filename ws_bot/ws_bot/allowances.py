@@ -34,8 +34,11 @@ def amount_text(amount: str, asset: str | None) -> str:
     return f"{value} {asset or ''}".strip()
 
 
+INTERVALS = ("P1D", "P1W", "P1M")  # the periods an allowance may be said in
+
+
 def _known_interval(interval: str | None) -> str:
-    return interval if interval in ("P1W", "P1M") else "P1W"
+    return interval if interval in INTERVALS else "P1W"
 
 
 def describe(lang: str | None, chosen: dict[str, Any] | None) -> str:
@@ -48,7 +51,7 @@ def describe(lang: str | None, chosen: dict[str, Any] | None) -> str:
 
 def period(lang: str | None, interval: str | None) -> str:
     """'this week' / 'este mes': the interval a remaining allowance is counted in."""
-    key = f"period_{interval}" if interval in ("P1W", "P1M") else "period_other"
+    key = f"period_{interval}" if interval in INTERVALS else "period_other"
     return t(lang, key)
 
 

@@ -343,6 +343,8 @@ class Conversation:
             pass
         elif intent == "send_payment":
             await self.payments.on_intent(user, inc, answer)
+        elif intent == "allowance":  # issue 17: the new limit, when the user said one
+            await self.linking.set_allowance(user, inc, answer)
         elif intent == "confirm":
             if not await self.readings.confirm_typed(user, inc):
                 await self.confirmations.confirm_live(user, inc)

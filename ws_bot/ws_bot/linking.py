@@ -16,7 +16,7 @@ import logging
 import time
 from typing import Any
 
-from shared.contracts import LinkCreate, LinkStatus, LinkView
+from shared.contracts import Allowance, LinkCreate, LinkStatus, LinkView, UnderstandResponse
 from shared.request_id import request_id_scope
 from ws_bot import allowances, templates, window
 from ws_bot import store as st
@@ -65,21 +65,50 @@ class Linking:
         await allowances.offer(self.ctx.say, user, body)
 
     async def change_allowance(self, user: st.User) -> None:
-        """ "cambiar límite" (or "vincular"): the list again; a new link replaces the old one
-        once approved."""
-        key = "link_change" if await self.rows.current(user) is not None else "link_choose"
-        await self.offer(user, key)
+        """ "cambiar límite" (or "vincular"): the allowance now, and the list; a new link
+        replaces the old one once approved."""
+        current = await self.rows.current(user)
+        if current is None:
+            await self.offer(user)
+            return
+        what = allowances.describe(user.language, current.allowance if current.one_tap else None)
+        lead = t(user.language, "allowance_now", url=current.wallet_url, what=what)
+        await self.offer(user, "link_change", lead)
+
+    async def set_allowance(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+        """ "set my allowance to 50 a week": straight to the wallet's approval when the amount
+        and period are usable, the list otherwise."""
+        ctx, lang = self.ctx, user.language
+        if answer.amount_issue is not None:  # llm_back's explanation asks for the limit again
+            await ctx.say.text(user.wa_id, answer.response)
+            return
+        asset = user.wallet_asset
+        if answer.currency and asset and answer.currency.upper() != asset:
+            await ctx.say.text(user.wa_id, t(lang, "currency_mismatch", asset=asset))
+        elif answer.monto and answer.recurrence in allowances.INTERVALS:
+            try:
+                chosen = Allowance(amount=answer.monto, interval=answer.recurrence or "")
+            except ValueError:
+                chosen = None
+            if chosen is not None:
+                await self._start(user, inc, chosen)
+                return
+        await self.change_allowance(user)
 
     async def pick(self, user: st.User, inc: Incoming, code: str) -> None:
         """An allowance tapped: start the link at op_api and send its approval button."""
-        ctx, lang = self.ctx, user.language
-        if user.wallet_url is None:
-            await ctx.say.text(user.wa_id, t(lang, "ask_wallet"))
-            return
         try:
             allowance = allowances.allowance(code)
         except KeyError:
             await self.offer(user)
+            return
+        await self._start(user, inc, allowance)
+
+    async def _start(self, user: st.User, inc: Incoming, allowance: Allowance | None) -> None:
+        """Start the link at op_api and send its approval button."""
+        ctx, lang = self.ctx, user.language
+        if user.wallet_url is None:
+            await ctx.say.text(user.wa_id, t(lang, "ask_wallet"))
             return
         asked = (
             {"amount": allowance.amount, "assetCode": user.wallet_asset or "",

@@ -66,6 +66,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "Choose your new allowance. You approve it at your wallet, and then it replaces "
         "the current one.",
     },
+    "allowance_now": {
+        "es": "Tu billetera {url} está vinculada: {what}.",
+        "en": "Your wallet {url} is linked: {what}.",
+    },
     "link_button": {"es": "Elegir límite", "en": "Choose allowance"},
     "link_section": {"es": "Límite sin preguntar", "en": "Allowance"},
     "allow_ask": {"es": "Preguntarme cada vez", "en": "Ask me every time"},
@@ -86,6 +90,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     "link_what_P1W": {
         "es": "hasta {amount} por semana sin preguntarte",
         "en": "up to {amount} a week without asking",
+    },
+    "link_what_P1D": {
+        "es": "hasta {amount} al día sin preguntarte",
+        "en": "up to {amount} a day without asking",
     },
     "link_what_P1M": {
         "es": "hasta {amount} al mes sin preguntarte",
@@ -149,6 +157,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "⚡ Con un toque, sin ir a tu billetera. Te quedan {left} {period}.",
         "en": "⚡ One tap, no trip to your wallet. You'll have {left} left {period}.",
     },
+    "period_P1D": {"es": "hoy", "en": "today"},
     "period_P1W": {"es": "esta semana", "en": "this week"},
     "period_P1M": {"es": "este mes", "en": "this month"},
     "period_other": {"es": "en este periodo", "en": "this period"},
