@@ -12,7 +12,6 @@ import logging
 import time
 from typing import Any
 
-from shared.contracts import FallbackReason
 from ws_bot import store as st
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.dialog import Context
@@ -125,9 +124,7 @@ class Confirmations:
                 ),
             )
             return
-        if view.fallback_reason == FallbackReason.LINK_REVOKED:
-            link_id = view.link_id or str((draft.quote or {}).get("linkId"))
-            await ctx.allowance_revoked(user, link_id)
+        await ctx.heed_fallback(user, view.link_id or (draft.quote or {}).get("linkId"), view)
         if view.confirmation_url:
             quote = {**(draft.quote or {}), "confirmationUrl": view.confirmation_url}
             quote.update(fallback=view.fallback_reason.value if view.fallback_reason else None)

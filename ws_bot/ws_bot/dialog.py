@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from shared.contracts import FallbackReason, PaymentView
 from ws_bot import allowances
 from ws_bot import store as st
 from ws_bot.backends import LlmClient, OpClient, Unavailable
@@ -101,9 +102,12 @@ class Context:
             )
         return link
 
-    async def allowance_revoked(self, user: st.User, link_id: str) -> None:
-        """op_api found the link's grant revoked at the wallet: the wallet stays verified (its
-        owner approved it once) but nothing is paid with one tap any more; told once."""
+    async def heed_fallback(self, user: st.User, link_id: str | None, view: PaymentView) -> None:
+        """op_api found the link's grant revoked at the wallet (`fallbackReason`): the wallet
+        stays verified (its owner approved it once) but nothing is paid with one tap any more;
+        the user is told once."""
+        if view.fallback_reason != FallbackReason.LINK_REVOKED or not link_id:
+            return
         if await self.links.move(
             link_id, (LinkState.ACTIVE,), LinkState.ALLOWANCE_REVOKED, time.time()
         ):

@@ -12,12 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from shared.contracts import (
-    FINAL_STATUSES,
-    FallbackReason,
-    SendPaymentRequest,
-    UnderstandResponse,
-)
+from shared.contracts import FINAL_STATUSES, SendPaymentRequest, UnderstandResponse
 from ws_bot import lateness, phrases
 from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
@@ -314,10 +309,8 @@ class Payments:
         if view.status in FINAL_STATUSES or not (view.confirmation_url or view.link_id):
             await self._refused(user, draft, view.failure_reason or view.status.value)
             return
-        if view.fallback_reason == FallbackReason.LINK_REVOKED:
-            await ctx.allowance_revoked(user, link.id)
-        quote = quote_of(view, lang or "es")
-        quote["interval"] = (link.allowance or {}).get("interval")
+        await ctx.heed_fallback(user, link.id, view)
+        quote = quote_of(view, lang or "es", (link.allowance or {}).get("interval"))
         quoted = await ctx.store.update_draft(
             draft.id,
             (D.COLLECTING,),

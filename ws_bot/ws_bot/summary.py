@@ -53,7 +53,9 @@ def _rate(view: PaymentView, lang: str) -> str:
     return t(lang, "rate_line", base=debit.asset_code, rate=f"{rate:f}", quote=receive.asset_code)
 
 
-def quote_of(view: PaymentView, lang: str) -> dict[str, Any]:
+def quote_of(view: PaymentView, lang: str, interval: str | None = None) -> dict[str, Any]:
+    """What the summary shows and the confirmation needs; `interval`: the link's allowance
+    period, to say what is left of it."""
     return {
         "confirmationUrl": view.confirmation_url,
         "debit": money(view.debit_amount),
@@ -69,6 +71,7 @@ def quote_of(view: PaymentView, lang: str) -> dict[str, Any]:
         "linkId": view.link_id,
         "left": money(view.allowance_remaining) if view.allowance_remaining else None,
         "fallback": view.fallback_reason.value if view.fallback_reason else None,
+        "interval": interval,
     }
 
 
