@@ -165,6 +165,15 @@ class LinkStore:
             ).all()
         return [_row(r) for r in rows]
 
+    async def follow_number(self, old: str, new: str) -> None:
+        """The user changed number (`store.move_user` moved them): their links go along, so
+        the wallet they proved theirs stays verified. Nothing moves when the user stayed at
+        `old` (a row at the new number with a wallet of its own kept its place)."""
+        if await self.store.get_user(old) is not None:
+            return
+        async with self.store._write() as conn:  # the gateway's one writer queue
+            await conn.execute(update(links).where(links.c.wa_id == old).values(wa_id=new))
+
     async def current(self, user: st.User) -> Link | None:
         """The link that makes the user's own wallet verified, if any (the newest)."""
         if not user.wallet_url:
