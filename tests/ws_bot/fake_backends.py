@@ -30,6 +30,14 @@ from shared.contracts import (
 from shared.money import MAX_DIGITS
 
 WALLETS = {"alice": "USD", "bob": "USD", "carol": "MXN", "dave": "USD"}
+OWN_WALLET = re.compile(r"u\d{1,20}")  # "u<wa_id>": a USD wallet of one test user's own
+
+
+def asset_of(name: str) -> str | None:
+    """The asset of a wallet the fake provider holds; None: no such wallet."""
+    return WALLETS.get(name) or ("USD" if OWN_WALLET.fullmatch(name) else None)
+
+
 OGG = b"OggS\x00\x02" + b"\x00" * 40  # a stand-in voice note
 
 _PAY = re.compile(
@@ -92,14 +100,14 @@ def create_app() -> FastAPI:
 
     @app.get("/{name}")
     async def wallet(name: str, request: Request) -> JSONResponse:
-        if name not in WALLETS:
+        if asset_of(name) is None:
             return JSONResponse({"error": "not found"}, 404)
         base = str(request.base_url).rstrip("/")
         return JSONResponse(
             {
                 "id": f"{base}/{name}",
                 "publicName": name.title(),
-                "assetCode": WALLETS[name],
+                "assetCode": asset_of(name),
                 "assetScale": 2,
                 "authServer": f"{base}/auth",
                 "resourceServer": base,
@@ -127,7 +135,7 @@ def create_app() -> FastAPI:
         if body.idempotency_key and body.idempotency_key in by_key:
             return JSONResponse(payments[by_key[body.idempotency_key]]["view"])
         pid = uuid.uuid4().hex
-        recv_asset = WALLETS.get(body.receiver_wallet_url.rstrip("/").rsplit("/", 1)[-1], "USD")
+        recv_asset = asset_of(body.receiver_wallet_url.rstrip("/").rsplit("/", 1)[-1]) or "USD"
         amount = Decimal(body.amount).quantize(Decimal("0.01"))
         receive = amount * 17 if recv_asset == "MXN" else amount
         view = {
@@ -225,7 +233,8 @@ def create_app() -> FastAPI:
         if "op" in down:
             return JSONResponse({"detail": "down"}, 503)
         name = body.wallet_url.rstrip("/").rsplit("/", 1)[-1]
-        if name not in WALLETS:
+        asset = asset_of(name)
+        if asset is None:
             return JSONResponse({"detail": "Unknown wallet address."}, 422)
         if body.idempotency_key and body.idempotency_key in link_keys:
             return JSONResponse(link_view(link_keys[body.idempotency_key]))
@@ -236,7 +245,7 @@ def create_app() -> FastAPI:
             "status": "awaiting_approval",
             "confirmationUrl": f"{base}/_test/consent/{lid}",
             "allowance": body.allowance.model_dump() if body.allowance else None,
-            "asset": WALLETS[name],
+            "asset": asset,
             "spent": Decimal(0),
             "revokedAtWallet": False,
             "confirms": 0,
