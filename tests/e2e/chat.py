@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import FilePayload, Locator, Page, expect
 
+from tests.support.consent import sign_in
+
 TIMEOUT_MS = 30_000
 TIMEOUT_S = TIMEOUT_MS / 1000
 
@@ -132,10 +134,13 @@ def approve_link(url: str) -> None:
 
 
 def answer_consent(page: Page, url: str, choice: str, shots: Shots, name: str) -> str:
-    """Open the approval link in a new tab and press Approve or Reject; the page's text."""
+    """Open the approval link in a new tab, sign in as the paying wallet and press Approve (or
+    press Reject, which needs no sign-in); the page's text."""
     tab = page.context.new_page()
     tab.goto(url)
     expect(tab.get_by_test_id("consent")).to_be_visible()
+    if choice == "approve":
+        sign_in(tab)
     shots.take(tab, f"{name}-consent")
     tab.get_by_test_id(choice).click()
     tab.wait_for_load_state()

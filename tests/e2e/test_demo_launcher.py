@@ -58,6 +58,14 @@ def test_demo_prints_each_service_and_ctrl_c_stops_them_all(tmp_path: Path) -> N
             assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
         assert f"Open the chat page: http://127.0.0.1:{ports.phone}/" in out
         assert "(offline parser)" in out
+        # Each wallet's consent-page password is printed for the person, and logged nowhere.
+        wallets = httpx.get(f"http://127.0.0.1:{ports.wallet}/admin/wallets").json()["wallets"]
+        passwords = {w["name"]: w["password"] for w in wallets if w["name"] != "paguito"}
+        assert set(passwords) >= {"alice", "bob", "carol"}
+        for name, password in passwords.items():
+            assert re.search(rf"^\s+{name}\s+{re.escape(password)}$", out, re.M), out
+        logs = "".join(p.read_text() for p in (tmp_path / "demo" / "logs").glob("*.log"))
+        assert not [name for name, password in passwords.items() if password in logs]
 
         # A second demo on the same data dir is refused with a clear message.
         second = _demo(tmp_path, _free_ports())

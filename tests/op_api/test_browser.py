@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.op_api.harness import OpApi, Wallet
+from tests.support.consent import approve
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.browser
@@ -25,7 +26,7 @@ def test_approve_in_the_browser_returns_to_op_api(
     body = page.inner_text("body")
     assert "9.00" in body
     page.screenshot(path=str(artifacts_dir / "consent.png"))
-    page.click("#approve")
+    approve(page)  # signs in as Alice first
     page.wait_for_url(f"{api.url}/payments/{payment['paymentId']}/finish?**")
     assert "WhatsApp" in page.inner_text("body")
     page.screenshot(path=str(artifacts_dir / "finish.png"))

@@ -70,16 +70,20 @@ class PyClient:
         return response.json()
 
     def pending_grant(
-        self, limits: dict[str, Any], sender: str = "alice", finish: dict[str, str] | None = None
+        self,
+        limits: dict[str, Any] | None,
+        sender: str = "alice",
+        finish: dict[str, str] | None = None,
+        actions: tuple[str, ...] = ("create", "read"),
     ) -> dict[str, Any]:
-        access = [
-            {
-                "type": "outgoing-payment",
-                "actions": ["create", "read"],
-                "identifier": self.w.wallet(sender),
-                "limits": limits,
-            }
-        ]
+        item: dict[str, Any] = {
+            "type": "outgoing-payment",
+            "actions": list(actions),
+            "identifier": self.w.wallet(sender),
+        }
+        if limits is not None:
+            item["limits"] = limits
+        access = [item]
         interact: dict[str, Any] = {"start": ["redirect"]}
         if finish:
             interact["finish"] = finish
@@ -95,9 +99,14 @@ class PyClient:
         cont = pending["continue"]
         return self.request("POST", cont["uri"], body, cont["access_token"]["value"])
 
-    def approved_token(self, limits: dict[str, Any], sender: str = "alice") -> dict[str, Any]:
+    def approved_token(
+        self,
+        limits: dict[str, Any] | None,
+        sender: str = "alice",
+        actions: tuple[str, ...] = ("create", "read"),
+    ) -> dict[str, Any]:
         """An outgoing-payment access token, approved through the admin shortcut."""
-        pending = self.pending_grant(limits, sender)
+        pending = self.pending_grant(limits, sender, actions=actions)
         self.decide(pending)
         time.sleep(pending["continue"]["wait"] + 0.05)
         response = self.continue_grant(pending)

@@ -141,11 +141,20 @@ def send(request: httpx.Request) -> httpx.Response:
 
 
 class NodeFlow:
-    """`tests/node/wallet-op-flow.mjs` as a child process; its stdout is one JSON event per line."""
+    """A `tests/node/` flow script (`wallet-op-flow.mjs` unless told) as a child process; its
+    stdout is one JSON event per line."""
 
-    def __init__(self, wallet: Wallet, mode: str, amount: str = "2000") -> None:
+    def __init__(
+        self,
+        wallet: Wallet,
+        mode: str,
+        amount: str = "2000",
+        script: str = "wallet-op-flow.mjs",
+        **extra_env: str,
+    ) -> None:
         node_dir = ensure_node_packages()
         env = {
+            **extra_env,
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "SENDER": wallet.wallet("alice"),
             "RECEIVER": wallet.wallet("bob"),
@@ -156,7 +165,7 @@ class NodeFlow:
             "MODE": mode,
         }
         self.proc = subprocess.Popen(
-            ["node", "wallet-op-flow.mjs"],
+            ["node", script],
             cwd=node_dir,
             env=env,
             stdout=subprocess.PIPE,

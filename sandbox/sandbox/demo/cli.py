@@ -57,6 +57,11 @@ def run(args: argparse.Namespace) -> None:
         print(f"\n{exc}", file=sys.stderr)
         raise SystemExit(1) from None
     print(stack.summary())
+    # Printed on purpose (never logged): the sign-in a person types on the consent page.
+    passwords = stack.wallet_passwords()
+    width = max(map(len, passwords), default=0)
+    print("\nWallet passwords for the consent page (new each run; also on the balances page):")
+    print("\n".join(f"  {name.ljust(width)}  {pw}" for name, pw in passwords.items()))
     print(f"\nOpen the chat page: {stack.chat_url}\nCtrl-C stops everything.", flush=True)
     try:
         while not stopping:

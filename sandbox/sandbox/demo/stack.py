@@ -138,6 +138,15 @@ class DemoStack:
         ]
         return "\n".join(lines)
 
+    def wallet_passwords(self) -> dict[str, str]:
+        """Each sandbox wallet's consent-page password for this run (the platform's excepted:
+        it never approves), from the wallet's local admin API."""
+        answer = httpx.get(self.url("wallet") + "/admin/wallets", timeout=5)
+        answer.raise_for_status()
+        return {
+            w["name"]: w["password"] for w in answer.json()["wallets"] if w["name"] != "paguito"
+        }
+
     def __enter__(self) -> DemoStack:
         self.start()
         return self
@@ -201,7 +210,9 @@ class DemoStack:
         ]
         if cfg.wallet_wait_seconds is not None:
             wallet_args += ["--wait-seconds", str(cfg.wallet_wait_seconds)]
-        self._run("wallet", wallet_args, {}, note=f"(balances: {self.url('wallet')}/balances)")
+        # Consent-page passwords the person chose (`WALLET_PASSWORDS=alice=…,bob=…`); else random.
+        chosen = {k: os.environ[k] for k in ("WALLET_PASSWORDS",) if os.environ.get(k)}
+        self._run("wallet", wallet_args, chosen, note=f"(balances: {self.url('wallet')}/balances)")
 
         self._run(
             "phone",

@@ -7,7 +7,8 @@ URL layout, with `BASE` = `--public-url` (default `http://127.0.0.1:<port>`):
   `BASE/auth/token/<id>` (rotate/revoke), `BASE/auth/interact/<id>/<nonce>` (consent page).
 - Resource server: `BASE` itself — `BASE/incoming-payments`, `BASE/quotes`,
   `BASE/outgoing-payments`, `BASE/outgoing-payment-grant`.
-- Pages: `BASE/balances` (every wallet, balance, movements).
+- Pages: `BASE/balances` (the operator's page: every wallet, balance, movements, consent-page
+  password, live outgoing-payment grants with a Revoke button).
 - Admin (local use, no auth): `BASE/admin/...` (wallets, keys, balances, interactions, faults,
   recorded exchanges); see `sandbox.wallet.admin` and `sandbox.wallet.admin_ops`.
 
@@ -24,7 +25,13 @@ Seeded on first start: `alice` and `bob` (USD, scale 2, 1000.00 each), `carol` (
 10000.00) and `paguito` (USD, the platform client, holding the generated key). Quotes use fixed
 rates (1 USD = 17 MXN = 0.92 EUR) and a 1% fee (at least one minor unit) in the sender's asset.
 
-Deliberate simplifications: receivers must be incoming payments at this provider; `interval`
-limits are accepted but every payment under a grant counts against its limit; directed-identity
-(`client.jwk`) grants are refused.
+Interval limits (`limits.interval`, e.g. `R/2026-12-01T00:00:00Z/P1W`) apply the amount limits
+per interval as Rafiki does (`sandbox.wallet.interval`, `sandbox.wallet.spending`). Approving on
+the consent page needs the paying wallet's password (`sandbox.wallet.passwords`: random per run
+unless `--password NAME=SECRET`), so only the owner approves; the admin approve endpoint stands
+in for the owner in tests.
+
+Deliberate simplifications: receivers must be incoming payments at this provider; an unreadable
+`interval` is refused at the grant request (Rafiki accepts it and refuses the payments);
+directed-identity (`client.jwk`) grants are refused.
 """

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sandbox.wallet.interval import IntervalError, parse_interval
+
 ACTIONS = {
     "incoming-payment": {"create", "complete", "read", "read-all", "list", "list-all"},
     "outgoing-payment": {"create", "read", "read-all", "list", "list-all"},
@@ -87,8 +89,14 @@ def _parse_limits(limits: Any) -> dict[str, Any]:
             raise AccessError("limits.receiver must be an incoming payment URL")
         result["receiver"] = receiver
     if "interval" in limits:
+        # Rafiki's auth server takes any string and its payments then fail; refusing at once
+        # tells the client while it can still fix the request.
         if not isinstance(limits["interval"], str):
             raise AccessError("limits.interval must be a string")
+        try:
+            parse_interval(limits["interval"])
+        except IntervalError as exc:
+            raise AccessError(f"limits.interval: {exc}") from exc
         result["interval"] = limits["interval"]
     for field in ("debitAmount", "receiveAmount"):
         if field in limits:

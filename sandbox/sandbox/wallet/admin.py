@@ -1,6 +1,6 @@
 """Admin API for wallets (local use, no authentication — never expose the sandbox publicly).
 
-- `GET  /admin/wallets` · `GET /admin/wallets/{name}` (balance, movements)
+- `GET  /admin/wallets` · `GET /admin/wallets/{name}` (balance, movements, consent password)
 - `POST /admin/wallets` `{name, publicName?, assetCode, assetScale, balance?: "100.00"}`
 - `POST /admin/wallets/{name}/keys` `{kid?, x?}` — adds a public key, or generates a pair and
   returns `privateKeyPem` once when `x` is missing
@@ -54,6 +54,8 @@ def _wallet_admin_json(state: WalletState, wallet: Wallet) -> dict[str, Any]:
         "assetCode": wallet.asset_code,
         "assetScale": wallet.asset_scale,
         "balance": {"value": str(wallet.balance), "formatted": minor(wallet.balance, wallet)},
+        # The consent-page password (local admin use, like the balances page that lists it).
+        "password": state.passwords.of(wallet.name),
     }
 
 

@@ -4,6 +4,11 @@
 - `POST /admin/grants/revoke` `{client?, type?}` — revoke every live grant (of that client, with
   an access item of that type) and its tokens, as a user's "revoke access" does: the tokens then
   answer 403 "Inactive Token". Returns `{revoked: n}`.
+- `GET /admin/grants?wallet=alice` — live (approved, unrevoked) outgoing-payment grants, as the
+  balances page lists them: `{grants: [{id, wallet, client, actions, limits, interval, allowance,
+  spentDebit (minor units, this interval; null outside every interval), intervalEnds}]}`.
+- `POST /admin/grants/{id}/revoke` — the balances page's Revoke button without the browser;
+  404 when the grant is not live.
 - `POST /admin/outgoing-payments/{id}/cancel` `{reason, sent?}` — the wallet gives up on a
   payment still sending: `failed: true`, the reason in `metadata.cancellationReason`, and
   `sentAmount` set to `sent` (minor units, default 0; a provider counting fees may report the
@@ -22,6 +27,7 @@ from sqlalchemy import select, update
 
 from sandbox.wallet.admin import admin_error, json_object
 from sandbox.wallet.auth_server import revoke_grant
+from sandbox.wallet.grant_list import active_grants
 from sandbox.wallet.models import Grant, IncomingPayment, OutgoingPayment
 from sandbox.wallet.state import State
 
@@ -47,6 +53,23 @@ async def revoke_grants(request: Request, state: State) -> JSONResponse:
     for grant in chosen:
         await revoke_grant(state, grant.id)
     return JSONResponse({"revoked": len(chosen)})
+
+
+@router.get("/grants")
+async def list_grants(request: Request, state: State) -> JSONResponse:
+    async with state.sessions() as session:
+        views = await active_grants(state, session, request.query_params.get("wallet"))
+    return JSONResponse({"grants": views})
+
+
+@router.post("/grants/{grant_id}/revoke")
+async def revoke_one(grant_id: str, state: State) -> JSONResponse:
+    async with state.sessions() as session:
+        live = {g["id"] for g in await active_grants(state, session)}
+    if grant_id not in live:
+        return admin_error(404, "no live outgoing-payment grant with that id")
+    await revoke_grant(state, grant_id)
+    return JSONResponse({"revoked": grant_id})
 
 
 @router.post("/outgoing-payments/{payment_id}/cancel")

@@ -4,6 +4,8 @@
   or `/reject` — answers the consent without a browser; returns `{redirect, interact_ref, hash}`
 - `GET  /admin/outgoing-payments/{id}` — state and failure reason
 - `GET  /admin/exchanges?since=N` · `DELETE /admin/exchanges` — recorded protocol messages
+- Grants a wallet's owner would manage (list live ones, revoke one or many) are in
+  `sandbox.wallet.admin_actions`.
 - `POST /admin/faults` `{scope: auth|resource|wallet|any, mode: error|hang|late, count?, status?,
   seconds?, method?, path?}` · `GET /admin/faults` · `DELETE /admin/faults`
 """

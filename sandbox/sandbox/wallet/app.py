@@ -27,6 +27,7 @@ from sandbox.wallet.config import WalletConfig
 from sandbox.wallet.errors import install_handlers
 from sandbox.wallet.faults import Faults
 from sandbox.wallet.keys import ensure_platform_key
+from sandbox.wallet.passwords import Passwords
 from sandbox.wallet.recorder import ProtocolMiddleware, Recorder
 from sandbox.wallet.settlement import resume_all
 from sandbox.wallet.state import WalletState
@@ -46,7 +47,16 @@ def create_app(config: WalletConfig, *, reset: bool = False) -> FastAPI:
         platform = ensure_platform_key(config)
         engine, sessions = await open_store(config, platform, reset=reset)
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as http:
-            state = WalletState(config, platform, engine, sessions, http, faults, recorder)
+            state = WalletState(
+                config,
+                platform,
+                engine,
+                sessions,
+                http,
+                faults,
+                recorder,
+                passwords=Passwords(config.passwords),
+            )
             app.state.wallet = state
             await resume_all(state)
             logger.info(

@@ -1,4 +1,5 @@
-"""`paguito-sandbox wallet --port P [--host H] [--public-url URL] [--data-dir DIR] [--reset]`."""
+"""`paguito-sandbox wallet --port P [--host H] [--public-url URL] [--data-dir DIR] [--reset]
+[--password NAME=SECRET ...]`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import uvicorn
 
 from sandbox.wallet.config import WalletConfig
+from sandbox.wallet.passwords import PasswordError, parse_passwords
 from shared.logging import configure_logging
 
 
@@ -33,12 +35,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--token-ttl", type=int, default=600, help="access token lifetime (s)")
     parser.add_argument("--quote-ttl", type=int, default=300, help="quote lifetime (s)")
+    parser.add_argument(
+        "--password",
+        action="append",
+        default=[os.environ["WALLET_PASSWORDS"]] if os.environ.get("WALLET_PASSWORDS") else [],
+        metavar="NAME=PASSWORD",
+        help="a wallet's consent-page password (repeatable; also $WALLET_PASSWORDS as "
+        "comma-separated pairs); other wallets get a random one per run",
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
 
 
 def run(args: argparse.Namespace) -> None:
     from sandbox.wallet.app import create_app
 
+    try:
+        passwords = parse_passwords(args.password)
+    except PasswordError as exc:
+        raise SystemExit(f"--password: {exc}") from None
     public_url = args.public_url or f"http://127.0.0.1:{args.port}"
     config = WalletConfig(
         public_url=public_url,
@@ -47,6 +61,7 @@ def run(args: argparse.Namespace) -> None:
         settle_delay=args.settle_delay,
         token_ttl_seconds=args.token_ttl,
         quote_ttl_seconds=args.quote_ttl,
+        passwords=passwords,
     )
     configure_logging("sandbox-wallet", args.log_level)
     uvicorn.run(

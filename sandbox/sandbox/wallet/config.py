@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DB_FILE = "wallet.sqlite3"
@@ -23,6 +23,8 @@ class WalletConfig:
     incoming_ttl_seconds: int = 30 * 24 * 3600
     interaction_ttl_seconds: int = 600
     signature_max_age_seconds: int = 300
+    # Consent-page passwords given by the operator; the other wallets get random ones per run.
+    passwords: dict[str, str] = field(default_factory=dict)
 
     @property
     def base(self) -> str:

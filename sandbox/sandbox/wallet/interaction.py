@@ -1,8 +1,10 @@
 """The consent page behind `interact.redirect`, and the approve/reject decision.
 
-Approving sets an `interact_ref`; with `finish` the browser goes back to the client's URI with
-`hash` and `interact_ref` (or `result=grant_rejected`), otherwise a page says the user can go
-back to WhatsApp. The admin API calls `decide` too, for other services' fast tests.
+Approving needs the paying wallet's password (the sandbox's sign-in, `sandbox.wallet.passwords`);
+rejecting does not. Approving sets an `interact_ref`; with `finish` the browser goes back to the
+client's URI with `hash` and `interact_ref` (or `result=grant_rejected`), otherwise a page says
+the user can go back to WhatsApp. The admin API calls `decide` too (no password: it stands in
+for the owner in other services' fast tests).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sandbox.wallet.allowance import allowance_words, money, spends
 from sandbox.wallet.clients import local_wallet_name, wallet_document
 from sandbox.wallet.models import Grant, IncomingPayment, Quote, Wallet
-from sandbox.wallet.pages import money, render
+from sandbox.wallet.pages import render
 from sandbox.wallet.state import State, WalletState
 
 router = APIRouter(prefix="/auth/interact", tags=["consent"])
@@ -104,8 +107,13 @@ async def consent_details(state: WalletState, grant: Grant) -> dict[str, Any]:
     client_doc = await wallet_document(state, grant.client) or {}
     item = next((a for a in grant.access if a["type"] == "outgoing-payment"), {})
     limits: dict[str, Any] = item.get("limits", {})
+    client_name = client_doc.get("publicName") or grant.client
     details: dict[str, Any] = {
-        "client_name": client_doc.get("publicName") or grant.client,
+        "client_name": client_name,
+        "allowance": allowance_words(item, client_name),
+        "spends": spends(item),
+        "recurring": "interval" in limits,
+        "wallet": None,
         "client_url": grant.client,
         "payer_url": item.get("identifier", ""),
         "payer_name": "",
@@ -120,7 +128,9 @@ async def consent_details(state: WalletState, grant: Grant) -> dict[str, Any]:
         payer = await session.get(Wallet, name) if name else None
         if payer is None:
             return details
-        details["payer_name"] = payer.public_name
+        details["payer_name"], details["wallet"] = payer.public_name, payer.name
+        if details["recurring"] or not details["spends"]:
+            return details  # an allowance or a link is not one payment to one recipient
         quote = await _matching_quote(state, session, grant, payer.name, limits)
         if quote is None:
             return details
@@ -184,9 +194,37 @@ async def consent_page(
         return message(request, *UNKNOWN)
     if not is_open(state, grant):
         return message(request, *CLOSED)
+    return await _consent(request, state, grant)
+
+
+async def _consent(
+    request: Request, state: WalletState, grant: Grant, error: str | None = None
+) -> HTMLResponse:
     details = await consent_details(state, grant)
-    action = f"{state.config.auth_url}/interact/{interact_id}/{nonce}"
-    return render(request, "consent.html", {"d": details, "action": action})
+    action = f"{state.config.auth_url}/interact/{grant.interact_id}/{grant.interact_nonce}"
+    context = {"d": details, "action": action, "error": error}
+    return render(request, "consent.html", context, status_code=401 if error else 200)
+
+
+async def _signed_in(request: Request, state: WalletState, grant: Grant) -> str | None:
+    """None when the form carries the paying wallet's password; else what to tell the person."""
+    password = (await request.form()).get("password")
+    item = next((a for a in grant.access if a["type"] == "outgoing-payment"), {})
+    wallet = local_wallet_name(state, item.get("identifier", ""))
+    if state.passwords.locked(grant.id):
+        return "Too many wrong passwords: this request is locked. Nothing was approved."
+    if not isinstance(password, str) or not password:
+        return "Enter your wallet's password to approve."
+    if wallet is None or not state.passwords.check(wallet, password, grant.id):
+        return "Wrong password. Nothing was approved; try again."
+    return None
+
+
+def _approved_title(grant: Grant) -> str:
+    item = next((a for a in grant.access if a["type"] == "outgoing-payment"), {})
+    if not spends(item):
+        return "Wallet linked"
+    return "Allowance approved" if "interval" in item.get("limits", {}) else "Payment approved"
 
 
 @router.post("/{interact_id}/{nonce}/{choice}")
@@ -200,6 +238,11 @@ async def choose(
     grant = await find_interaction(state, interact_id, nonce)
     if grant is None or choice not in {"approve", "reject"}:
         return message(request, *UNKNOWN)
+    if choice == "approve" and is_open(state, grant):
+        # Approving needs the wallet owner's sign-in; rejecting does not (nothing moves).
+        refusal = await _signed_in(request, state, grant)
+        if refusal is not None:
+            return await _consent(request, state, grant, refusal)
     try:
         decision = await decide(state, grant, approve=choice == "approve")
     except InteractionClosed:
@@ -207,7 +250,7 @@ async def choose(
     if decision.redirect is not None:
         return RedirectResponse(decision.redirect, status_code=303)
     if decision.approved:
-        return message(request, "Payment approved", "You can go back to WhatsApp.")
+        return message(request, _approved_title(grant), "You can go back to WhatsApp.")
     return message(
         request, "Payment rejected", "Nothing was paid. You can go back to WhatsApp.", "bad"
     )

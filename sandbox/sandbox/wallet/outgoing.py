@@ -10,13 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox.wallet.errors import RSError
 from sandbox.wallet.models import Grant, IncomingPayment, OutgoingPayment, Quote, Wallet
 from sandbox.wallet.quotes import create_quote
 from sandbox.wallet.resource import (
-    amount,
     authorize,
     authorize_listing,
     incoming_url,
@@ -27,6 +25,7 @@ from sandbox.wallet.resource import (
     wallet_amount,
 )
 from sandbox.wallet.settlement import schedule
+from sandbox.wallet.spending import spending_window, spent_under
 from sandbox.wallet.state import State, WalletState
 
 router = APIRouter(tags=["outgoing-payment"])
@@ -42,18 +41,6 @@ async def _parties(state: WalletState, quote: Quote) -> tuple[Wallet, IncomingPa
     return sender, incoming, receiver
 
 
-async def _spent(session: AsyncSession, grant_id: str) -> tuple[int, int]:
-    """Debit and receive amounts already committed under a grant (failed payments excluded)."""
-    rows = (
-        await session.execute(
-            select(OutgoingPayment.debit, OutgoingPayment.receive).where(
-                OutgoingPayment.grant_id == grant_id, OutgoingPayment.state != "failed"
-            )
-        )
-    ).all()
-    return sum(r[0] for r in rows), sum(r[1] for r in rows)
-
-
 def _check_limits(
     state: WalletState,
     limits: dict[str, Any],
@@ -62,6 +49,7 @@ def _check_limits(
     sender: Wallet,
     receiver: Wallet,
 ) -> None:
+    """Rafiki's checks: the receiver, the amounts' assets, and what is left in this interval."""
     receiver_limit = limits.get("receiver")
     if receiver_limit and receiver_limit != incoming_url(state, quote.incoming_id):
         raise RSError(403, "Insufficient Grant: the grant is for another receiver")
@@ -132,8 +120,11 @@ async def create_outgoing(request: Request, state: State) -> JSONResponse:
     )
     # Limits are checked and the payment stored in one serialized write: two payments cannot
     # both squeeze under the same limit.
+    window = spending_window(limits, payment.created_at)
+    if window is None:
+        raise RSError(403, "Insufficient Grant: no interval of the grant holds this moment")
     async with state.write() as session:
-        spent = await _spent(session, auth.grant.id)
+        spent = await spent_under(session, auth.grant.id, window)
         _check_limits(state, limits, quote, spent, sender, receiver)
         stored = await session.get(Quote, quote.id)
         if stored is None or stored.used:
@@ -142,8 +133,9 @@ async def create_outgoing(request: Request, state: State) -> JSONResponse:
         session.add(payment)
     schedule(state, payment.id)
     result = outgoing_json(state, payment, sender, receiver)
-    result["grantSpentDebitAmount"] = wallet_amount(spent[0] + quote.debit, sender)
-    result["grantSpentReceiveAmount"] = wallet_amount(spent[1] + quote.receive, receiver)
+    # Like Rafiki: what the grant had spent (in this interval) before this payment.
+    result["grantSpentDebitAmount"] = wallet_amount(spent[0], sender)
+    result["grantSpentReceiveAmount"] = wallet_amount(spent[1], receiver)
     return JSONResponse(result, status_code=201)
 
 
@@ -220,20 +212,29 @@ async def grant_spent(request: Request, state: State) -> JSONResponse:
     )
     grant: Grant = auth.grant
     limits: dict[str, Any] = auth.item.get("limits", {})
+    window = spending_window(limits, time.time())
+    nothing = JSONResponse({"spentDebitAmount": None, "spentReceiveAmount": None})
+    if window is None:
+        return nothing  # Rafiki: no interval holds now
     async with state.sessions() as session:
-        debit, receive = await _spent(session, grant.id)
-    has_payments = bool(debit or receive)
-    debit_asset = limits.get("debitAmount")
-    receive_asset = limits.get("receiveAmount")
+        debit, receive = await spent_under(session, grant.id, window)
+        latest = await session.scalar(
+            select(OutgoingPayment)
+            .where(OutgoingPayment.grant_id == grant.id, OutgoingPayment.state != "failed")
+            .order_by(OutgoingPayment.created_at.desc())
+            .limit(1)
+        )
+        if latest is None:
+            return nothing  # Rafiki: no payment under the grant yet
+        quote = await session.get(Quote, latest.quote_id)
+    if quote is None:
+        return nothing
+    sender, _incoming, receiver = await _parties(state, quote)
+    # Rafiki: both amounts, in the assets of the grant's latest payment; spent in the current
+    # interval (zero in a fresh one), or in all when the grant has no interval.
     return JSONResponse(
         {
-            "spentDebitAmount": amount(debit, debit_asset["assetCode"], debit_asset["assetScale"])
-            if debit_asset and has_payments
-            else None,
-            "spentReceiveAmount": amount(
-                receive, receive_asset["assetCode"], receive_asset["assetScale"]
-            )
-            if receive_asset and has_payments
-            else None,
+            "spentDebitAmount": wallet_amount(debit, sender),
+            "spentReceiveAmount": wallet_amount(receive, receiver),
         }
     )

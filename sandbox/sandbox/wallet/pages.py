@@ -1,7 +1,13 @@
-"""HTML pages (Jinja2 templates shipped in the package): consent, messages, balances."""
+"""HTML pages (Jinja2 templates shipped in the package): consent, messages, balances.
+
+The balances page is the sandbox operator's: every wallet's balance, movements, consent-page
+password and live outgoing-payment grants, each with a Revoke button. Its forms carry a per-run
+token, so another site cannot make the operator's browser revoke a grant.
+"""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
+from sandbox.wallet.auth_server import revoke_grant
+from sandbox.wallet.grant_list import active_grants
 from sandbox.wallet.models import Movement, OutgoingPayment, Wallet
 from sandbox.wallet.state import State
 from sandbox.wallet.timeutil import iso
@@ -21,13 +29,6 @@ _env = Environment(
 )
 
 router = APIRouter(tags=["pages"])
-
-
-def money(amount: dict[str, Any]) -> str:
-    """`{"value": "2050", "assetCode": "USD", "assetScale": 2}` → `20.50 USD`."""
-    return (
-        f"{from_minor_units(int(amount['value']), int(amount['assetScale']))} {amount['assetCode']}"
-    )
 
 
 def minor(value: int, wallet: Wallet) -> str:
@@ -50,6 +51,9 @@ async def home() -> RedirectResponse:
 async def balances(request: Request, state: State) -> HTMLResponse:
     async with state.sessions() as session:
         wallets = (await session.scalars(select(Wallet).order_by(Wallet.name))).all()
+        grants: dict[str, list[dict[str, Any]]] = {}
+        for view in await active_grants(state, session):
+            grants.setdefault(view["wallet"], []).append(view)
         rows = []
         for wallet in wallets:
             movements = (
@@ -64,6 +68,8 @@ async def balances(request: Request, state: State) -> HTMLResponse:
                 {
                     "name": wallet.name,
                     "public_name": wallet.public_name,
+                    "password": state.passwords.of(wallet.name),
+                    "grants": grants.get(wallet.name, []),
                     "url": state.config.wallet_url(wallet.name),
                     "balance": minor(wallet.balance, wallet),
                     "movements": [
@@ -94,5 +100,33 @@ async def balances(request: Request, state: State) -> HTMLResponse:
             "failed": [
                 {"id": p.id, "wallet": p.wallet, "reason": p.failure_reason} for p in failed
             ],
+            "form_token": state.form_token,
+            "base": state.config.base,
+            "notice": request.query_params.get("notice"),
         },
+    )
+
+
+@router.post("/balances/grants/{grant_id}/revoke", response_model=None)
+async def revoke_from_page(
+    grant_id: str, request: Request, state: State
+) -> RedirectResponse | HTMLResponse:
+    """The owner's "revoke access": its tokens then answer 403 "Inactive Token", as at Rafiki."""
+    token = (await request.form()).get("form_token")
+    if not isinstance(token, str) or not secrets.compare_digest(token, state.form_token):
+        # Not from our page (another site's form, or a page from an earlier run): nothing done.
+        context = {
+            "title": "Not revoked",
+            "message": "This form is out of date. Reload the balances page and try again.",
+            "tone": "bad",
+        }
+        return render(request, "message.html", context, status_code=403)
+    async with state.sessions() as session:
+        live = {g["id"]: g for g in await active_grants(state, session)}
+    if grant_id in live:
+        await revoke_grant(state, grant_id)
+    notice = "revoked" if grant_id in live else "unknown"
+    wallet = live[grant_id]["wallet"] if grant_id in live else ""
+    return RedirectResponse(
+        f"{state.config.base}/balances?notice={notice}#wallet-{wallet}", status_code=303
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sandbox.wallet.config import WalletConfig
 from sandbox.wallet.faults import Faults
 from sandbox.wallet.keys import PlatformKey
+from sandbox.wallet.passwords import Passwords
 from sandbox.wallet.recorder import Recorder
 
 
@@ -29,6 +31,9 @@ class WalletState:
     recorder: Recorder = field(default_factory=Recorder)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    passwords: Passwords = field(default_factory=lambda: Passwords({}))
+    # Proves a balances-page form came from that page (the operator's browser), not another site.
+    form_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
