@@ -143,10 +143,17 @@ def test_desvincular_stops_one_tap_payments(real: tuple[Stack, Wallet], uid) -> 
     phone = stack.phone
     wa_id, mine = _user(real, uid, allowance="Hasta 50 USD por semana", lang="Español")
     assert _live_grants(wallet, mine)
+    seen = len(wallet.exchanges())
     n = phone.count(wa_id)
     phone.say(wa_id, "desvincular")
     phone.wait_text(wa_id, "Desvinculé tu billetera", after=n, timeout=WAIT)
-    assert _live_grants(wallet, mine) == []  # revoked at the wallet
+    # Revoked at the wallet: the link's token is gone (its grant can no longer pay).
+    revoked = [
+        e
+        for e in wallet.exchanges()[seen:]
+        if e["method"] == "DELETE" and "/token/" in e["path"] and e["status"] == 204
+    ]
+    assert revoked, wallet.exchanges()[seen:]
     n = phone.count(wa_id)
     phone.say(wa_id, "manda 5 a " + pointer(wallet.address("bob")))
     phone.wait_text(wa_id, "Antes de pagar desde", after=n, timeout=WAIT)
