@@ -192,14 +192,19 @@ class Phone:
 
     def answer(self, url: str, choice: str) -> None:
         """Approve or reject at the wallet what an approval button leads to: the sandbox
-        wallet's consent (through its admin endpoint, as the owner's tap would), or the fake
-        op_api's link consent."""
+        wallet's consent (through its admin endpoint, as the owner's tap would, then back to
+        op_api's finish page when there is one, as the browser would), or the fake op_api's
+        link consent."""
         if "/auth/interact/" in url:
             base, rest = url.split("/auth/interact/", 1)
             interact_id = rest.split("/", 1)[0]
             r = self.client.post(f"{base}/admin/interactions/{interact_id}/{choice}")
-        else:
-            r = self.client.post(url, json={"choice": choice})
+            assert r.status_code == 200, r.text
+            if redirect := r.json().get("redirect"):
+                back = self.client.get(redirect)
+                assert back.status_code in {200, 202}, back.text
+            return
+        r = self.client.post(url, json={"choice": choice})
         assert r.status_code == 200, r.text
 
 
