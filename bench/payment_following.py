@@ -24,6 +24,7 @@ from shared.db import create_engine
 from tests.op_api.harness import start_wallet, wallet_env
 from tests.support.processes import TEST_TOKEN, console_script
 from tests.ws_bot.support import metric, start_stack
+from ws_bot import payment_store
 from ws_bot import store as st
 
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
@@ -63,8 +64,8 @@ async def seed(sqlite_path: Path, payment_ids: list[str]) -> None:
     await store.create()
     now = time.time()
     for payment_id in payment_ids:
-        await store.add_payment(
-            st.Payment(
+        await store.payments.add(
+            payment_store.Payment(
                 payment_id=payment_id,
                 wa_id="15550001111",
                 draft_id=payment_id,

@@ -21,8 +21,9 @@ def quote_access() -> list[AccessItem]:
     return [AccessQuote(actions=["create", "read"])]
 
 
-def outgoing_access(sender: str, incoming_payment: str, debit: Amount) -> list[AccessItem]:
-    """One payment from `sender` to that incoming payment, at most `debit` (user consent).
+def outgoing_access(sender: str, incoming_payment: str | None, debit: Amount) -> list[AccessItem]:
+    """One payment from `sender` to that incoming payment, at most `debit` (user consent);
+    without an incoming payment, any payments (a batch's) adding up to at most `debit`.
 
     `list` lets op_api find the outgoing payment again when the answer to its creation was
     lost (it is matched by the `externalRef` in its metadata)."""

@@ -8,17 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from op_api import batches, initiation, steps, watch
 from op_api import finish as finish_flow
-from op_api import initiation, steps, watch
 from op_api.deps import Deps, ServiceError
 from op_api.lifecycle import ACTIVE_STATUSES, Status
 from op_api.records import PaymentRecord
 from op_api.runner import PaymentRunner
-from op_api.views import payment_view
+from op_api.views import batch_view, payment_view
 from shared.auth import InternalAuth
 from shared.contracts import (
+    BatchView,
     ConfirmPaymentRequest,
     PaymentView,
+    SendBatchRequest,
     SendPaymentRequest,
     WatchAnswer,
     WatchRequest,
@@ -133,6 +135,68 @@ async def cancel_payment(payment_id: str, deps: DepsDep) -> Any:
     if record.status in {Status.INITIATING, Status.APPROVED, Status.SENDING, Status.COMPLETED}:
         raise HTTPException(409, f"payment is {record.status.value}; it cannot be cancelled")
     return _view(record)
+
+
+async def _batch(deps: Deps, batch_id: str) -> dict[str, Any]:
+    batch = await deps.store.get_batch(batch_id) if len(batch_id) <= 64 else None
+    if batch is None:
+        raise HTTPException(404, f"Unknown batch {batch_id[:64]!r}")
+    return batch
+
+
+async def _batch_view(deps: Deps, batch: dict[str, Any]) -> dict[str, Any]:
+    view = batch_view(batch, await batches.members(deps, batch))
+    return view.model_dump(by_alias=True, mode="json")
+
+
+@router.post(
+    "/send-batch",
+    dependencies=[InternalAuth],
+    response_model=BatchView,
+    status_code=201,
+    responses={
+        200: {"description": "Same idempotencyKey: the existing batch", "model": BatchView},
+        409: {"description": "idempotencyKey reused with different parameters"},
+        422: {"description": "Invalid input, or a payment refused by a wallet (named)"},
+        502: {"description": "A wallet provider is unreachable"},
+        503: {"description": "The same idempotencyKey is still being initiated: retry"},
+        401: ERRORS[401],
+    },
+)
+async def send_batch(body: SendBatchRequest, response: Response, deps: DepsDep) -> Any:
+    """Start several payments from one sender: each quoted, then one grant for their total
+    (one approval), or one grant each when the wallet refuses that."""
+    try:
+        batch, created = await batches.send_batch(deps, body)
+    except ServiceError as exc:
+        raise HTTPException(exc.status_code, exc.detail) from exc
+    if not created:
+        response.status_code = 200
+    return await _batch_view(deps, batch)
+
+
+@router.get(
+    "/batches/{batch_id}",
+    dependencies=[InternalAuth],
+    response_model=BatchView,
+    responses={401: ERRORS[401], 404: {"description": "Unknown batch"}},
+)
+async def get_batch(batch_id: str, deps: DepsDep) -> Any:
+    return await _batch_view(deps, await _batch(deps, batch_id))
+
+
+@router.delete(
+    "/batches/{batch_id}",
+    dependencies=[InternalAuth],
+    response_model=BatchView,
+    responses={401: ERRORS[401], 404: {"description": "Unknown batch"}},
+)
+async def cancel_batch(batch_id: str, deps: DepsDep) -> Any:
+    """Cancel every payment of the batch not sent yet (the shared grant with them); those
+    already sent go on. The answer shows each payment's status."""
+    batch = await _batch(deps, batch_id)
+    await batches.cancel(deps, batch)
+    return await _batch_view(deps, batch)
 
 
 @router.get(

@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -145,7 +146,7 @@ def _interact(deps: Deps, payment_id: str, nonce: str | None) -> InteractRequest
 async def _outgoing_grant(
     deps: Deps,
     sender: WalletAddress,
-    receiver_url: str,
+    receiver_url: str | None,
     debit: Amount,
     interact: InteractRequest,
 ) -> PendingGrant:
@@ -166,6 +167,32 @@ async def _cancel_quietly(deps: Deps, grant: PendingGrant | None) -> None:
         logger.warning("could not cancel an abandoned grant")
 
 
+def request_quote(
+    deps: Deps,
+    sender: WalletAddress,
+    incoming_payment: str,
+    quote_token: StoredToken,
+    debit: Amount | None,
+    receive: Amount | None,
+) -> Awaitable[tuple[StoredToken, Quote]]:
+    """The quote at the sender for paying that incoming payment (and the quote token used)."""
+    return with_shared_grant(
+        deps,
+        sender.auth_server,
+        quote_access(),
+        lambda token: deps.client.quote.create(
+            sender.resource_server,
+            token,
+            wallet_address=sender.id,
+            receiver=incoming_payment,
+            debit_amount=debit,
+            receive_amount=receive,
+        ),
+        resource_server=sender.resource_server,
+        token=quote_token,
+    )
+
+
 async def _quote_and_grant(
     deps: Deps,
     sender: WalletAddress,
@@ -181,21 +208,7 @@ async def _quote_and_grant(
     Fixed send: the debit is known up front, so both requests go together. Fixed receive: the
     grant has to wait for the quote to learn the debit.
     """
-    create_quote = with_shared_grant(
-        deps,
-        sender.auth_server,
-        quote_access(),
-        lambda token: deps.client.quote.create(
-            sender.resource_server,
-            token,
-            wallet_address=sender.id,
-            receiver=incoming_payment,
-            debit_amount=debit,
-            receive_amount=receive,
-        ),
-        resource_server=sender.resource_server,
-        token=quote_token,
-    )
+    create_quote = request_quote(deps, sender, incoming_payment, quote_token, debit, receive)
     if debit is None:
         quote_token, quote = await create_quote
         grant = await _outgoing_grant(deps, sender, incoming_payment, quote.debit_amount, interact)
@@ -303,17 +316,40 @@ async def _run(
     except GrantNotImmediate as exc:
         raise ServiceError(502, f"unexpected interactive grant: {exc}") from exc
 
-    wait = grant.continue_.wait or 0
+    return {
+        **quote_columns(sender, receiver, incoming_url, ip_token, quote, quote_token),
+        **grant_columns(grant, nonce),
+        "expires_at": expires_at,
+        "initiation_failed_at": None,
+    }
+
+
+def quote_columns(
+    sender: WalletAddress,
+    receiver: WalletAddress,
+    incoming_url: str,
+    incoming_token: StoredToken,
+    quote: Quote,
+    quote_token: StoredToken,
+) -> dict[str, Any]:
+    """What a payment stores of its incoming payment and quote."""
     return {
         "sender": sender.wire(),
         "receiver": receiver.wire(),
         "debit_amount": quote.debit_amount.to_wire(),
         "receive_amount": quote.receive_amount.to_wire(),
         "incoming_payment_url": incoming_url,
-        "incoming_token": ip_token.dump(),
+        "incoming_token": incoming_token.dump(),
         "quote_url": quote.id,
         "quote_expires_at": quote.expires_at,
         "quote_token": quote_token.dump(),
+    }
+
+
+def grant_columns(grant: PendingGrant, nonce: str | None) -> dict[str, Any]:
+    """What a payment stores of the interactive grant it waits on."""
+    wait = grant.continue_.wait or 0
+    return {
         "confirmation_url": grant.interact.redirect,
         "continue_uri": grant.continue_.uri,
         "continue_token": grant.continue_.access_token.value,
@@ -321,8 +357,6 @@ async def _run(
         "next_poll_at": utcnow() + timedelta(seconds=wait),
         "finish_nonce": nonce,
         "as_finish_nonce": grant.interact.finish,
-        "expires_at": expires_at,
-        "initiation_failed_at": None,
     }
 
 
@@ -397,6 +431,25 @@ async def _failed(deps: Deps, payment_id: str, key: str | None, exc: BaseExcepti
         await forget(deps, record)
 
 
+def service_error(exc: BaseException) -> BaseException:
+    """What the caller is told when an initiation failed: a ServiceError for what the wallets
+    did (refused: 422; failed or unreachable: 502), else `exc` itself."""
+    if isinstance(exc, ServiceError):
+        return exc
+    if isinstance(exc, GrantNotImmediate):
+        return ServiceError(502, f"unexpected interactive grant: {exc}")
+    if isinstance(exc, OpenPaymentsHTTPError):
+        logger.warning("payment initiation refused", extra={"error": str(exc)})
+        reason = exc.description or exc.code or f"HTTP {exc.status}"
+        if 400 <= exc.status < 500:
+            return ServiceError(422, f"the wallet refused the payment: {reason}")
+        return ServiceError(502, f"the wallet provider failed (HTTP {exc.status})")
+    if isinstance(exc, OpenPaymentsError):
+        logger.warning("payment initiation failed", extra={"error": str(exc)})
+        return ServiceError(502, "a wallet provider could not be reached or misbehaved")
+    return exc
+
+
 async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[PaymentRecord, bool]:
     """Start a payment; returns it and whether it was created by this call."""
     print_ = fingerprint(request)
@@ -428,18 +481,10 @@ async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[Payment
             values = await _run(deps, payment_id, request, earlier)
     except BaseException as exc:
         await _failed(deps, payment_id, key, exc)
-        if isinstance(exc, ServiceError):
+        error = service_error(exc)
+        if error is exc:
             raise
-        if isinstance(exc, OpenPaymentsHTTPError):
-            logger.warning("payment initiation refused", extra={"error": str(exc)})
-            reason = exc.description or exc.code or f"HTTP {exc.status}"
-            if 400 <= exc.status < 500:
-                raise ServiceError(422, f"the wallet refused the payment: {reason}") from exc
-            raise ServiceError(502, f"the wallet provider failed (HTTP {exc.status})") from exc
-        if isinstance(exc, OpenPaymentsError):
-            logger.warning("payment initiation failed", extra={"error": str(exc)})
-            raise ServiceError(502, "a wallet provider could not be reached or misbehaved") from exc
-        raise
+        raise error from exc
     await transition(
         deps.store,
         payment_id,

@@ -84,6 +84,8 @@ class PaymentRecord(BaseModel):
     initiation_failed_at: datetime | None = None
     interact_ref: str | None = None
     incoming_is_request: bool | None = None  # the incoming payment is a money request's
+    batch_id: str | None = None  # one of several payments sent together (POST /send-batch)
+    grant_lead: str | None = None  # the batch payment whose grant this one is paid with
     created_at: datetime
     updated_at: datetime
 

@@ -120,6 +120,7 @@ async def end_unpaid(
     )
     if moved:
         await complete_incoming(deps, record)
+        await pull_followers(deps, record)
     return moved
 
 
@@ -156,8 +157,60 @@ async def complete_incoming(deps: Deps, record: PaymentRecord) -> None:
         )
 
 
+# ------------------------------------------------------------ batches under one grant
+
+
+async def follow_lead(deps: Deps, record: PaymentRecord) -> bool:
+    """A batch payment awaiting the grant its lead holds (`grant_lead`) takes the lead's
+    answer: approved → approved with the same token; rejected / expired / failed before
+    approval → the same end. True if this ended the payment unpaid."""
+    if record.status != Status.AWAITING_APPROVAL or record.grant_lead is None:
+        return False
+    lead = await deps.store.get(record.grant_lead)
+    if lead is not None and lead.outgoing_token is not None:  # the grant was approved
+        await transition(
+            deps.store,
+            record.id,
+            Status.AWAITING_APPROVAL,
+            Status.APPROVED,
+            "grant approved (one grant for the batch)",
+            outgoing_token=lead.outgoing_token.dump(),
+        )
+        return False
+    if lead is not None and lead.status in {Status.INITIATING, Status.AWAITING_APPROVAL}:
+        return False  # still waiting for the user
+    if lead is None:
+        target, reason = Status.FAILED, "the batch's grant was lost; please try again"
+    else:
+        target = lead.status if lead.status in UNPAID_ENDS else Status.FAILED
+        reason = lead.failure_reason or lead.status_reason or "the batch's grant ended"
+    return await end_unpaid(deps, record, Status.AWAITING_APPROVAL, target, reason)
+
+
+async def pull_followers(deps: Deps, record: PaymentRecord) -> None:
+    """After the lead of a batch moved: its followers take the answer now, not at the next
+    sweep (their long polls wake with it)."""
+    if record.batch_id is None or record.grant_lead is not None:
+        return
+    for follower in await deps.store.followers(record.id):
+        await follow_lead(deps, follower)
+
+
+async def shares_grant(deps: Deps, record: PaymentRecord) -> bool:
+    """Whether other payments are paid with this payment's grant and token (a batch's)."""
+    if record.grant_lead is not None:
+        return True
+    return record.batch_id is not None and bool(await deps.store.followers(record.id))
+
+
+# ------------------------------------------------------------ approval
+
+
 async def expire_if_due(deps: Deps, record: PaymentRecord) -> bool:
-    """Expire an unapproved payment past its time (after one last look at the grant)."""
+    """Expire an unapproved payment past its time (after one last look at the grant). A
+    batch payment under its lead's grant follows the lead instead (True if that ended it)."""
+    if record.grant_lead is not None:
+        return await follow_lead(deps, record)
     if record.status != Status.AWAITING_APPROVAL or utcnow() < record.expires_at:
         return False
     # The user may have approved just before the deadline without anyone polling since.
@@ -181,7 +234,9 @@ async def cancel(deps: Deps, record: PaymentRecord) -> bool:
     elif record.status == Status.APPROVED and await deps.store.claim_outgoing_payment(record.id):
         if not await end_unpaid(deps, record, Status.APPROVED, Status.FAILED, "cancelled"):
             return False
-        if record.continue_uri and record.continue_token:
+        if await shares_grant(deps, record):
+            pass  # the batch's other payments still use the grant (limited to their total)
+        elif record.continue_uri and record.continue_token:
             await _cancel_grant(deps, record)
         else:
             await _revoke_outgoing_token(deps, record)
@@ -198,7 +253,7 @@ async def store_grant(deps: Deps, record: PaymentRecord, grant: Grant) -> bool:
     if grant.continue_ is not None:
         values["continue_uri"] = grant.continue_.uri
         values["continue_token"] = grant.continue_.access_token.value
-    return await transition(
+    moved = await transition(
         deps.store,
         record.id,
         Status.AWAITING_APPROVAL,
@@ -206,6 +261,9 @@ async def store_grant(deps: Deps, record: PaymentRecord, grant: Grant) -> bool:
         "grant approved",
         **values,
     )
+    if moved:
+        await pull_followers(deps, record)
+    return moved
 
 
 async def deny(deps: Deps, record: PaymentRecord, *, claimed_before: bool) -> None:
@@ -292,6 +350,8 @@ async def _requote_if_expired(deps: Deps, record: PaymentRecord) -> str:
         ),
     )
     if quote.debit_amount != debit:
+        if record.batch_id is not None:
+            raise ValueError("the renewed quote no longer fits the total approved for the batch")
         raise ValueError("the renewed quote no longer matches the approved debit amount")
     await deps.store.update(
         record.id,

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from op_api.changes import Changes
 from op_api.lifecycle import ACTIVE_STATUSES, Status, birth
 from op_api.migrations import migrations
-from op_api.records import PaymentRecord
+from op_api.records import PaymentRecord, as_utc
 from op_api.sealing import SealedJSON, SealedText, TokenSealer
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,27 @@ def build_table(prefix: str, sealer: TokenSealer) -> Table:
         Column("initiation_failed_at", DateTime(timezone=True), nullable=True),
         Column("interact_ref", SealedText(sealer), nullable=True),
         Column("incoming_is_request", Integer, nullable=True),  # pays a money request (1)
+        # Added by migration op0003_batches:
+        Column("batch_id", String(64), nullable=True, index=True),
+        Column("grant_lead", String(64), nullable=True),  # the batch payment holding its grant
+    )
+
+
+def build_batches_table(prefix: str, metadata: MetaData) -> Table:
+    """Batches (POST /send-batch): several payments from one sender under one grant. The
+    grant itself lives in the row of its lead payment (`payments.grant_lead`)."""
+    return Table(
+        f"{prefix}batches",
+        metadata,
+        Column("id", String(64), primary_key=True),
+        Column("idempotency_key", String(256), unique=True, nullable=True),
+        Column("fingerprint", String(64), nullable=False),
+        Column("payment_ids", JSON, nullable=False),  # in the order they were asked for
+        Column("shared_grant", Integer, nullable=True),  # 1 one grant, 0 one each, NULL starting
+        Column("debit_amount", JSON, nullable=True),  # the total of the quotes' debits
+        Column("failure_reason", Text, nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
     )
 
 
@@ -108,6 +129,7 @@ class PaymentStore:
         self.engine = engine
         self.prefix = prefix
         self.table = build_table(prefix, sealer)
+        self.batches = build_batches_table(prefix, self.table.metadata)
         self.changes = Changes()  # status moves made in this process (`lifecycle.transition`)
         self.channel = f"{self.table.name}_moved"  # PostgreSQL NOTIFY channel of status moves
 
@@ -165,13 +187,17 @@ class PaymentStore:
         """A new payment, always in the lifecycle's first status."""
         if "status" in values:
             raise ValueError("a payment is created as initiating; lifecycle moves it on")
-        now = utcnow()
         values.update(birth())
+        await self._insert(self.table, values)
+
+    async def _insert(self, table: Table, values: dict[str, Any]) -> None:
+        """INSERT one row (timestamps set now); DuplicateKey if its idempotency key is taken."""
+        now = utcnow()
         values.setdefault("created_at", now)
         values.setdefault("updated_at", now)
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(insert(self.table).values(**values))
+                await conn.execute(insert(table).values(**values))
         except IntegrityError as exc:
             raise DuplicateKey(values.get("idempotency_key")) from exc
 
@@ -276,6 +302,52 @@ class PaymentStore:
             result = await conn.execute(update(t).where(condition).values(**values))
         assert isinstance(result, CursorResult)
         return result.rowcount == 1
+
+    # ------------------------------------------------------------ batches
+
+    async def insert_batch(self, **values: Any) -> None:
+        await self._insert(self.batches, values)
+
+    async def get_batch(self, batch_id: str) -> dict[str, Any] | None:
+        return await self._batch_where(self.batches.c.id == batch_id)
+
+    async def get_batch_by_key(self, key: str) -> dict[str, Any] | None:
+        return await self._batch_where(self.batches.c.idempotency_key == key)
+
+    async def _batch_where(self, condition: Any) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(self.batches).where(condition))).first()
+        if row is None:
+            return None
+        batch = dict(row._mapping)
+        for key in ("created_at", "updated_at"):
+            batch[key] = as_utc(batch[key])
+        return batch
+
+    async def update_batch(self, batch_id: str, **values: Any) -> None:
+        values["updated_at"] = utcnow()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(self.batches).where(self.batches.c.id == batch_id).values(**values)
+            )
+
+    async def delete_batch(self, batch_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(self.batches.delete().where(self.batches.c.id == batch_id))
+
+    async def batch_members(self, batch_id: str) -> list[PaymentRecord]:
+        """The payments of a batch (any order)."""
+        query = select(self.table).where(self.table.c.batch_id == batch_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [PaymentRecord.from_row(r._mapping) for r in rows]
+
+    async def followers(self, lead_id: str) -> list[PaymentRecord]:
+        """The payments of a batch waiting on the grant `lead_id` holds (not the lead itself)."""
+        query = select(self.table).where(self.table.c.grant_lead == lead_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [PaymentRecord.from_row(r._mapping) for r in rows]
 
     # ------------------------------------------------------------ claims
 

@@ -10,6 +10,7 @@ token is written to the store before it is used, so a crash cannot lose it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, TypeVar
@@ -22,6 +23,8 @@ from op_api.records import PaymentRecord, StoredToken
 from op_api.store import utcnow
 
 T = TypeVar("T")
+SHARED_ROTATION_CHECKS = 5  # looks at the lead for a batch token another payment rotated
+SHARED_ROTATION_PAUSE_SECONDS = 0.2
 TokenField = Literal["incoming_token", "quote_token", "outgoing_token"]
 logger = logging.getLogger(__name__)
 
@@ -58,7 +61,13 @@ async def renew(
     deps: Deps, record: PaymentRecord, field: TokenField, token: StoredToken
 ) -> StoredToken:
     if field == "outgoing_token":
-        return await rotate(deps, record.id, field, token)
+        if record.grant_lead is not None:
+            return await _renew_shared(deps, record, record.grant_lead, token)
+        fresh = await rotate(deps, record.id, field, token)
+        if record.batch_id is not None:  # a batch's lead: its followers hold the token too
+            for follower in await deps.store.followers(record.id):
+                await deps.store.update(follower.id, outgoing_token=fresh.dump())
+        return fresh
     auth_server, access, resource_server = _shared_access(record, field)
     fresh = await deps.caches.grant(auth_server, access, resource_server=resource_server)
     if fresh.value == token.value:  # the shared token itself is spent: replace it for all
@@ -70,6 +79,37 @@ async def renew(
     logger.info(
         "access token renewed by a new grant", extra={"payment_id": record.id, "token": field}
     )
+    return fresh
+
+
+async def _newer_lead_token(deps: Deps, lead_id: str, token: StoredToken) -> StoredToken | None:
+    """The batch's token as its lead holds it, if someone rotated `token` already."""
+    lead = await deps.store.get(lead_id)
+    held = lead.outgoing_token if lead is not None else None
+    return held if held is not None and held.value != token.value else None
+
+
+async def _renew_shared(
+    deps: Deps, record: PaymentRecord, lead_id: str, token: StoredToken
+) -> StoredToken:
+    """A batch payment paid with its lead's grant: the lead may have rotated the token already
+    (then that one is taken); else it is rotated here and the lead gets it too. A rotation
+    refused because another payment of the batch rotated it meanwhile takes theirs."""
+    fresh = await _newer_lead_token(deps, lead_id, token)
+    if fresh is None:
+        try:
+            fresh = await rotate(deps, record.id, "outgoing_token", token)
+        except (Unauthorized, Forbidden):
+            for _ in range(SHARED_ROTATION_CHECKS):  # the winner writes it to the lead next
+                await asyncio.sleep(SHARED_ROTATION_PAUSE_SECONDS)
+                if (fresh := await _newer_lead_token(deps, lead_id, token)) is not None:
+                    break
+            else:
+                raise
+        else:
+            await deps.store.update(lead_id, outgoing_token=fresh.dump())
+            return fresh
+    await deps.store.update(record.id, outgoing_token=fresh.dump())
     return fresh
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from op_api.records import PaymentRecord, Status
-from shared.contracts import MoneyView, PaymentStatus, PaymentView
+from collections.abc import Mapping
+from typing import Any
+
+from op_api.records import ACTIVE_STATUSES, PaymentRecord, Status
+from shared.contracts import BatchStatus, BatchView, MoneyView, PaymentStatus, PaymentView
 from shared.money import Amount
 from shared.names import clean_name
 
@@ -55,4 +58,34 @@ def payment_view(record: PaymentRecord) -> PaymentView:
         failure_reason=record.failure_reason,
         created_at=record.created_at,
         updated_at=record.updated_at,
+    )
+
+
+def batch_status(records: list[PaymentRecord]) -> BatchStatus:
+    """A batch's status, from its payments'."""
+    statuses = {r.status for r in records}
+    if statuses & {Status.INITIATING, Status.AWAITING_APPROVAL}:
+        return BatchStatus.AWAITING_APPROVAL
+    if statuses & ACTIVE_STATUSES:
+        return BatchStatus.IN_PROGRESS
+    if statuses == {Status.COMPLETED}:
+        return BatchStatus.COMPLETED
+    if Status.COMPLETED in statuses:
+        return BatchStatus.PARTIAL
+    if len(statuses) == 1 and statuses <= {Status.REJECTED, Status.EXPIRED}:
+        return BatchStatus(statuses.pop().value)
+    return BatchStatus.FAILED
+
+
+def batch_view(batch: Mapping[str, Any], records: list[PaymentRecord]) -> BatchView:
+    shared = bool(batch["shared_grant"])
+    total = batch["debit_amount"]
+    return BatchView(
+        batch_id=batch["id"],
+        status=batch_status(records),
+        shared_grant=shared,
+        confirmation_url=records[0].confirmation_url if shared and records else None,
+        debit_amount=money(Amount.model_validate(total)) if total else None,
+        payments=[payment_view(r) for r in records],
+        created_at=batch["created_at"],
     )

@@ -12,7 +12,10 @@
   `GET /links/{id}`, `POST /links/{id}/confirm` (advance, like /confirm-payment) and
   `DELETE /links/{id}` (revoke at the wallet) → `LinkView`;
   `POST /payments/{id}/authorize` → `PaymentView` (a one-tap payment, confirmed in chat, paid with
-  its link's grant).
+  its link's grant);
+  `POST /send-batch`: `SendBatchRequest` → `BatchView` (several payments from one sender, approved
+  with one grant covering their total when the wallet allows); `GET /batches/{id}` and
+  `DELETE /batches/{id}` (cancel what is not sent yet) → `BatchView`.
 """
 
 from __future__ import annotations
@@ -169,16 +172,19 @@ class UnderstandResponse(_Open):
 
 
 def _positive_decimal(v: str | None) -> str | None:
-    if v is None:
-        return v
+    return v if v is None else positive_amount(v, "monto")
+
+
+def positive_amount(v: str, name: str = "amount") -> str:
+    """`v` if it is a decimal string greater than zero; else ValueError saying why."""
     try:
         value = parse_decimal(v)
     except MoneyError as exc:
         raise ValueError(str(exc)) from exc
     if value < 0:
-        raise ValueError("monto cannot be negative: it must be greater than zero")
+        raise ValueError(f"{name} cannot be negative: it must be greater than zero")
     if value == 0:
-        raise ValueError("monto must be greater than zero")
+        raise ValueError(f"{name} must be greater than zero")
     return v
 
 
@@ -232,15 +238,7 @@ class SendPaymentRequest(_Strict):
     @field_validator("amount")
     @classmethod
     def _positive_decimal(cls, v: str) -> str:
-        try:
-            value = parse_decimal(v)
-        except MoneyError as exc:
-            raise ValueError(str(exc)) from exc
-        if value < 0:
-            raise ValueError("amount cannot be negative: it must be greater than zero")
-        if value == 0:
-            raise ValueError("amount must be greater than zero")
-        return v.strip()
+        return positive_amount(v).strip()
 
 
 class ConfirmPaymentRequest(_Strict):
@@ -424,4 +422,62 @@ class LinkView(_Open):
     interval_ends_at: datetime | None = Field(default=None, alias="intervalEndsAt")
     expires_at: datetime | None = Field(default=None, alias="expiresAt")
     failure_reason: str | None = Field(default=None, alias="failureReason")
+    created_at: datetime | None = Field(default=None, alias="createdAt")
+
+
+# ---------------------------------------------------------------- op_api: batches (issue 16)
+
+MAX_BATCH_PAYMENTS = 10
+
+
+class BatchItem(_Strict):
+    """One payment of a batch: as in `SendPaymentRequest`, without the sender."""
+
+    receiver_wallet_url: str = Field(alias="receiverWalletUrl", min_length=1, max_length=2048)
+    amount: str = Field(description="decimal string, e.g. '20.00'")
+    amount_type: Literal["send", "receive"] = Field(default="send", alias="amountType")
+    description: str | None = Field(default=None, max_length=256)
+
+    @field_validator("amount")
+    @classmethod
+    def _positive_decimal(cls, v: str) -> str:
+        return positive_amount(v).strip()
+
+
+class SendBatchRequest(_Strict):
+    """Several payments from one sender, confirmed together: op_api quotes each, then asks the
+    sender's wallet for ONE outgoing-payment grant limited to the total of the quotes' debits
+    (one approval). A wallet that refuses such a grant gets one grant per payment instead
+    (`BatchView.sharedGrant` false, a `confirmationUrl` on each payment)."""
+
+    sender_wallet_url: str = Field(alias="senderWalletUrl", min_length=1, max_length=2048)
+    payments: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH_PAYMENTS)
+    idempotency_key: str | None = Field(default=None, alias="idempotencyKey", max_length=256)
+
+
+class BatchStatus(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"  # some payment still waits for its approval
+    IN_PROGRESS = "in_progress"  # approved; some payment is not final yet
+    COMPLETED = "completed"  # every payment completed
+    PARTIAL = "partial"  # every payment final, some completed and some not
+    REJECTED = "rejected"  # every payment final, none paid, the grant was rejected
+    EXPIRED = "expired"  # every payment final, none paid, not approved in time
+    FAILED = "failed"  # every payment final, none paid
+
+
+class BatchView(_Open):
+    batch_id: str = Field(alias="batchId")
+    status: BatchStatus
+    shared_grant: bool = Field(
+        alias="sharedGrant",
+        description="true: one approval (`confirmationUrl`) covers every payment; false: the "
+        "wallet refused a grant for the total, each payment has its own `confirmationUrl`",
+    )
+    confirmation_url: str | None = Field(
+        default=None, alias="confirmationUrl", description="the one approval (shared grant)"
+    )
+    debit_amount: MoneyView | None = Field(
+        default=None, alias="debitAmount", description="the total of the payments' debits"
+    )
+    payments: list[PaymentView] = Field(description="in the order they were asked for")
     created_at: datetime | None = Field(default=None, alias="createdAt")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,7 +25,10 @@ from tests.op_api.lifecycle_paths import move_to
 SEALER = TokenSealer.from_secret("tests")
 
 
-async def _approved_payment(tmp_path: Path, server: fs.FakeServer, quote_age: timedelta) -> Deps:
+async def _approved_payment(
+    tmp_path: Path, server: fs.FakeServer, quote_age: timedelta, **columns: Any
+) -> Deps:
+    """Payment p1, approved, its quote `quote_age` old (`columns` override what it stores)."""
     settings = Settings(
         internal_api_token="t" * 20,
         wallet_address_url=fs.PLATFORM,
@@ -38,21 +43,22 @@ async def _approved_payment(tmp_path: Path, server: fs.FakeServer, quote_age: ti
     )
     now = utcnow()
     token = StoredToken(value="tok", manage=f"{fs.AS}/token/t", expires_at=now + timedelta(hours=1))
-    await store.insert(
-        id="p1",
-        fingerprint="f",
-        sender=fs.wallet(fs.ALICE),
-        receiver=fs.wallet(fs.BOB),
-        debit_amount=fs.amount("2000"),
-        receive_amount=fs.amount("1900"),
-        incoming_payment_url=fs.INCOMING["id"],
-        incoming_token=token.dump(),
-        quote_url=f"{fs.RS}/quotes/old",
-        quote_expires_at=now - quote_age,
-        quote_token=token.dump(),
-        outgoing_token=token.dump(),
-        expires_at=now + timedelta(minutes=10),
-    )
+    values: dict[str, Any] = {
+        "id": "p1",
+        "fingerprint": "f",
+        "sender": fs.wallet(fs.ALICE),
+        "receiver": fs.wallet(fs.BOB),
+        "debit_amount": fs.amount("2000"),
+        "receive_amount": fs.amount("1900"),
+        "incoming_payment_url": fs.INCOMING["id"],
+        "incoming_token": token.dump(),
+        "quote_url": f"{fs.RS}/quotes/old",
+        "quote_expires_at": now - quote_age,
+        "quote_token": token.dump(),
+        "outgoing_token": token.dump(),
+        "expires_at": now + timedelta(minutes=10),
+    }
+    await store.insert(**{**values, **columns})
     await move_to(store, "p1", Status.APPROVED)
     return Deps(settings=settings, client=client, store=store)
 
@@ -82,6 +88,36 @@ def test_an_expired_quote_is_renewed_with_the_same_debit_amount(tmp_path: Path) 
     assert [path for path, _ in posts] == ["/quotes", "/outgoing-payments"]
     assert posts[0][1]["debitAmount"] == fs.amount("2000")
     assert posts[1][1]["quoteId"] == fs.QUOTE["id"]
+
+
+def test_a_batch_payment_whose_renewed_quote_no_longer_fits_the_grant_fails_alone(
+    tmp_path: Path,
+) -> None:
+    """Under a batch's grant (limited to the total of the quotes' debits) a renewed quote must
+    debit what the first one did; the canned wallet now quotes 20.00 for a 21.00 payment."""
+    server = fs.FakeServer()
+
+    async def scenario() -> None:
+        deps = await _approved_payment(
+            tmp_path,
+            server,
+            quote_age=timedelta(minutes=1),
+            debit_amount=fs.amount("2100"),
+            batch_id="b1",
+            grant_lead="p0",
+        )
+        await _create(deps)
+        record = await deps.store.get("p1")
+        assert record is not None
+        assert record.status == Status.FAILED
+        assert record.failure_reason == (
+            "the expired quote could not be renewed: "
+            "the renewed quote no longer fits the total approved for the batch"
+        )
+        await deps.store.engine.dispose()
+
+    run_async(scenario())
+    assert not [r for r in server.requests if r.url.path == "/outgoing-payments"]
 
 
 def test_a_fresh_quote_is_paid_as_is(tmp_path: Path) -> None:
@@ -242,3 +278,91 @@ def test_a_failed_initiation_nobody_retries_is_forgotten_and_its_incoming_paymen
     run_async(scenario())
     completions = [r for r in server.requests if r.url.path.endswith("/complete")]
     assert len(completions) == 1
+
+
+# ------------------------------------------------------------ a batch's shared token
+
+
+async def _batch_follower(tmp_path: Path, server: fs.FakeServer, lead_token: str) -> Deps:
+    """p1 follows p0's grant (a batch); p1's copy of the token ("tok") has expired, and p0 holds
+    `lead_token`."""
+    expired = StoredToken(value="tok", manage=f"{fs.AS}/token/t", expires_at=utcnow())
+    deps = await _approved_payment(
+        tmp_path,
+        server,
+        quote_age=-timedelta(minutes=4),
+        batch_id="b1",
+        grant_lead="p0",
+        outgoing_token=expired.dump(),
+    )
+    lead = StoredToken(value=lead_token, manage=f"{fs.AS}/token/t", expires_at=None)
+    await deps.store.insert(
+        id="p0",
+        fingerprint="f",
+        batch_id="b1",
+        outgoing_token=lead.dump(),
+        expires_at=utcnow() + timedelta(minutes=10),
+    )
+    await move_to(deps.store, "p0", Status.APPROVED)
+    return deps
+
+
+async def _tokens(deps: Deps) -> list[str | None]:
+    records = [await deps.store.get(i) for i in ("p0", "p1")]
+    return [r.outgoing_token.value if r and r.outgoing_token else None for r in records]
+
+
+def _rotations(server: fs.FakeServer) -> int:
+    return len([r for r in server.requests if r.url.path.startswith("/token/")])
+
+
+def test_a_batch_payment_takes_the_token_its_lead_already_rotated(tmp_path: Path) -> None:
+    server = fs.FakeServer()
+
+    async def scenario() -> None:
+        deps = await _batch_follower(tmp_path, server, lead_token="tok-9")
+        await _create(deps)
+        assert await _tokens(deps) == ["tok-9", "tok-9"]
+        await deps.store.engine.dispose()
+
+    run_async(scenario())
+    assert _rotations(server) == 0  # rotating the old token would have revoked nothing useful
+    (post,) = [r for r in server.requests if r.url.path == "/outgoing-payments"]
+    assert post.headers["authorization"] == "GNAP tok-9"
+
+
+def test_a_batch_payment_rotating_the_shared_token_gives_it_to_its_lead(tmp_path: Path) -> None:
+    server = fs.FakeServer()
+
+    async def scenario() -> None:
+        deps = await _batch_follower(tmp_path, server, lead_token="tok")
+        await _create(deps)
+        assert await _tokens(deps) == ["tok-2", "tok-2"]
+        await deps.store.engine.dispose()
+
+    run_async(scenario())
+    assert _rotations(server) == 1
+
+
+def test_a_rotation_lost_to_another_batch_payment_takes_the_winners_token(tmp_path: Path) -> None:
+    server = fs.FakeServer()
+    server.errors[("POST", f"{fs.AS}/token/t")] = httpx.Response(
+        401, json={"error": {"code": "invalid_token", "description": "Inactive Token"}}
+    )
+
+    async def scenario() -> None:
+        deps = await _batch_follower(tmp_path, server, lead_token="tok")
+
+        async def winner() -> None:  # another payment of the batch rotated it first
+            await asyncio.sleep(0.1)
+            token = StoredToken(value="tok-7", manage=f"{fs.AS}/token/t")
+            await deps.store.update("p0", outgoing_token=token.dump())
+
+        await asyncio.gather(_create(deps), winner())
+        assert await _tokens(deps) == ["tok-7", "tok-7"]
+        record = await deps.store.get("p1")
+        assert record is not None
+        assert record.status == Status.SENDING
+        await deps.store.engine.dispose()
+
+    run_async(scenario())

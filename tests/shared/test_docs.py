@@ -60,7 +60,7 @@ def test_the_docs_index_lists_every_document() -> None:
 def test_the_conversation_doc_names_every_draft_state_and_question() -> None:
     """The draft diagram is written by hand: at least every state and question must be in it."""
     from ws_bot.dialog import Question
-    from ws_bot.store import DraftStatus
+    from ws_bot.draft_store import DraftStatus
 
     text = (ROOT / "docs" / "conversation.md").read_text()
     (diagram,) = re.findall(r"```mermaid\n(.*?)\n```", text, flags=re.DOTALL)

@@ -362,8 +362,9 @@ async def test_op_api_database_from_0d3dbba_is_upgraded_without_losing_a_row(
     assert record.interact_ref is None
     async with engine.connect() as conn:
         version = (await conn.execute(text(f'SELECT * FROM "{prefix}alembic_version"'))).all()
-        assert version == [("op0002",)]
-        drift = await conn.run_sync(schema_drift, store.table.metadata, {store.table.name})
+        assert version == [("op0003_batches",)]
+        tables = {store.table.name, store.batches.name}
+        drift = await conn.run_sync(schema_drift, store.table.metadata, tables)
     assert drift == []
 
     await store.create_schema()  # a second upgrade is a no-op
@@ -376,7 +377,8 @@ async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
     await store.create_schema()
     await store.create_schema()
     async with engine.connect() as conn:
-        assert await conn.run_sync(schema_drift, store.table.metadata, {store.table.name}) == []
+        tables = {store.table.name, store.batches.name}
+        assert await conn.run_sync(schema_drift, store.table.metadata, tables) == []
     await store.drop_schema()
     async with engine.connect() as conn:
         names = await conn.run_sync(lambda c: inspect(c).get_table_names())
@@ -405,7 +407,7 @@ async def test_ws_bot_database_from_0d3dbba_is_upgraded_without_losing_a_row(
 
     for name, row in WS_ROWS.items():
         assert await rows(engine, OLD_WS.tables[name]) == [row], name
-    user = await store.get_user("15550001111")  # today's code reads the old rows
+    user = await store.users.get("15550001111")  # today's code reads the old rows
     assert user is not None
     assert user.name == "Pía"
     assert user.wallet_url == WS_ROWS["ws_users"]["wallet_url"]
@@ -444,5 +446,5 @@ async def test_replicas_starting_together_upgrade_once(engine: AsyncEngine) -> N
     async with engine.connect() as conn:
         version = (await conn.execute(text("SELECT * FROM ws_alembic_version"))).all()
         drift = await conn.run_sync(schema_drift, ws_store.metadata, todays_ws_tables())
-    assert version == [("ws0003",)]
+    assert version == [("ws0004",)]
     assert drift == []

@@ -88,35 +88,79 @@ def _receipts(stack: Stack, wa_id: str, after: int, count: int) -> list[str]:
     raise AssertionError(f"receipts: {found}")
 
 
-def test_two_recipients_one_summary_one_confirmation_each_paid_once(
+def _bob_and_alice(stack: Stack, wallet: Wallet, uid: Any, message: str) -> tuple[str, ...]:
+    """A user with Bob and Alice (fresh wallets) saved, who wrote `message` about both: (the
+    user, Bob's wallet, Alice's wallet, the summary's text)."""
+    bob, carl = wallet.add_wallet(f"b{uid()}", "0"), wallet.add_wallet(f"c{uid()}", "0")
+    wa_id = _user(stack, wallet, uid, Bob=bob, Alice=carl)
+    n = stack.phone.count(wa_id)
+    stack.phone.say(wa_id, message)
+    summary = text_of(stack.phone.wait_for(wa_id, _is_summary, after=n, timeout=40))
+    return wa_id, bob, carl, summary
+
+
+def _paid_both(stack: Stack, wallet: Wallet, wa_id: str, after: int, cents: dict[str, int]) -> None:
+    """A receipt for Bob and one for Alice, and each wallet (of `cents`) holds its amount."""
+    receipts = _receipts(stack, wa_id, after, 2)
+    assert any("To: Bob" in r for r in receipts), receipts
+    assert any("To: Alice" in r for r in receipts), receipts
+    for address, amount in cents.items():
+        assert wallet.balance(address.rsplit("/", 1)[1]) == amount
+
+
+def test_two_recipients_one_summary_one_confirmation_one_approval_each_paid_once(
     real: tuple[Stack, Wallet], uid
 ) -> None:
     stack, wallet = real
     phone = stack.phone
-    bob, carl = wallet.add_wallet(f"b{uid()}", "0"), wallet.add_wallet(f"c{uid()}", "0")
-    wa_id = _user(stack, wallet, uid, Bob=bob, Alice=carl)
-    n = phone.count(wa_id)
-    phone.say(wa_id, "send 20 to Bob and 10 to Alice")
-    summary = text_of(phone.wait_for(wa_id, _is_summary, after=n, timeout=40))
+    wa_id, bob, carl, summary = _bob_and_alice(stack, wallet, uid, "send 20 to Bob and 10 to Alice")
     assert "Summary of 2 payments" in summary
     assert "20.00 USD to Bob" in summary
     assert "10.00 USD to Alice" in summary
     assert "Total leaving your wallet" in summary
-    assert len([m for m in phone.bot_messages(wa_id)[n:] if _is_summary(m)]) == 1
+    assert "in one approval" in summary
+    assert len([m for m in phone.bot_messages(wa_id) if _is_summary(m)]) == 1
     n = phone.count(wa_id)
     phone.tap(wa_id, "Confirm")
-    _approve_all(stack, wallet, wa_id, n, 2)
-    receipts = _receipts(stack, wa_id, n, 2)
-    assert any("To: Bob" in r for r in receipts), receipts
-    assert any("To: Alice" in r for r in receipts), receipts
-    assert wallet.balance(bob.rsplit("/", 1)[1]) == 2000
-    assert wallet.balance(carl.rsplit("/", 1)[1]) == 1000
+    # One grant for both at the wallet, so one approval link, naming both and their total.
+    link = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n, timeout=30)
+    total = summary.split("Total leaving your wallet: ", 1)[1].split("\n", 1)[0]
+    assert f"the 2 payments ({total} in total)" in text_of(link)
+    _approve_all(stack, wallet, wa_id, n, 1)
+    _paid_both(stack, wallet, wa_id, n, {bob: 2000, carl: 1000})
+    assert len([m for m in phone.bot_messages(wa_id)[n:] if approval_url(m)]) == 1
     # Both in the history, each once.
     n = phone.count(wa_id)
     phone.say(wa_id, "history")
     history = text_of(phone.wait_text(wa_id, "→", after=n))
     assert history.count("→ Bob") == 1
     assert history.count("→ Alice") == 1
+
+
+def test_a_wallet_refusing_one_grant_for_all_gets_one_approval_per_payment(
+    real: tuple[Stack, Wallet], uid
+) -> None:
+    stack, wallet = real
+    phone = stack.phone
+    # Quoted once, so op_api holds both receivers' incoming-payment grants.
+    wa_id, bob, carl, _ = _bob_and_alice(stack, wallet, uid, "send 2 to Bob and 1 to Alice")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "cancel")
+    phone.wait_text(wa_id, "Cancelled", after=n)
+    # The wallet refuses the next grant request: the one for the total.
+    fault = {"scope": "auth", "mode": "error", "status": 400, "count": 1, "method": "POST"}
+    assert wallet.admin("POST", "/faults", json=fault).status_code == 201
+    try:
+        n = phone.count(wa_id)
+        phone.say(wa_id, "send 2 to Bob and 1 to Alice")
+        summary = text_of(phone.wait_for(wa_id, _is_summary, after=n, timeout=40))
+    finally:
+        wallet.admin("DELETE", "/faults")
+    assert "You approve each payment at your wallet" in summary
+    n = phone.count(wa_id)
+    phone.tap(wa_id, "Confirm")
+    _approve_all(stack, wallet, wa_id, n, 2)
+    _paid_both(stack, wallet, wa_id, n, {bob: 200, carl: 100})
 
 
 def test_split_in_spanish_and_an_unknown_name_pays_nobody(real: tuple[Stack, Wallet], uid) -> None:

@@ -13,7 +13,6 @@ import pytest
 from shared.db import create_engine
 from tests.ws_bot.support import run_async
 from tests.ws_bot.test_postgres import _admin
-from ws_bot import store as st
 from ws_bot.link_store import VERIFIED, Link, LinkState, LinkStore
 from ws_bot.store import Store
 
@@ -36,8 +35,8 @@ async def _scenario(store: Store) -> None:
     rows = LinkStore(store)
     now = time.time()
     for wa_id in ("111", "222"):
-        await store.ensure_user(wa_id, "Ana")
-        await store.update_user(wa_id, wallet_url=WALLET, wallet_asset="USD")
+        await store.users.ensure(wa_id, "Ana")
+        await store.users.update(wa_id, wallet_url=WALLET, wallet_asset="USD")
     owner, impostor = _link("111"), _link("222")
     assert await rows.add(owner, now - 1)
     assert not await rows.add(owner, now - 1)  # a replayed tap: already known
@@ -47,7 +46,7 @@ async def _scenario(store: Store) -> None:
     assert [k.id for k in await rows.due(now, now + 30)] == [owner.id]
     assert await rows.due(now, now + 30) == []
     # Claiming a wallet is not owning it.
-    user = await store.get_user("111")
+    user = await store.users.get("111")
     assert user is not None
     assert await rows.verified_owner(WALLET) is None
     assert await rows.current(user) is None
@@ -66,11 +65,11 @@ async def _scenario(store: Store) -> None:
     assert current is not None
     assert not current.one_tap
     # A user who moved to another wallet no longer owns this one.
-    await store.update_user("111", wallet_url="https://wallet.example/other")
+    await store.users.update("111", wallet_url="https://wallet.example/other")
     assert await rows.verified_owner(WALLET) is None
-    await store.update_user("111", wallet_url=WALLET)
+    await store.users.update("111", wallet_url=WALLET)
     # A number change takes the links along.
-    assert await st.move_user(store, "111", "333")
+    assert await store.users.move("111", "333")
     await rows.follow_number("111", "333")
     assert [k.id for k in await rows.of_user("333", VERIFIED)] == [owner.id]
     found = await rows.verified_owner(WALLET)

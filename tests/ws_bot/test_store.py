@@ -15,17 +15,18 @@ from sqlalchemy import select
 from sandbox.phone import meta
 from shared.db import create_engine
 from tests.ws_bot.support import run_async
+from ws_bot.inbox_store import InboxMessage, in_sent_order, webhooks
 from ws_bot.settings import Settings
-from ws_bot.store import InboxMessage, Store, in_sent_order, webhooks
+from ws_bot.store import Store
 from ws_bot.worker import InboxWorker
 
 
 async def _enqueue(store: Store, items: list[tuple[str, str, bytes]]) -> int:
     """Store one webhook body and file it as already split into `items`; how many were new."""
-    await store.store_webhook(b"{}")
-    (webhook,) = await store.pending_webhooks()
+    await store.inbox.store_webhook(b"{}")
+    (webhook,) = await store.inbox.pending_webhooks()
     messages = [InboxMessage(*item, sent_at=0.0) for item in items]
-    return (await store.file_webhooks([(webhook.id, messages)], [])).new
+    return (await store.inbox.file_webhooks([(webhook.id, messages)], [])).new
 
 
 def test_dedupe_claims_and_pruning(tmp_path: Path) -> None:
@@ -39,25 +40,27 @@ async def _scenario(tmp_path: Path) -> None:
         assert await _enqueue(store, [("m1", "111", b"{}"), ("m2", "111", b"{}")]) == 2
         assert await _enqueue(store, [("m1", "111", b"{}")]) == 0
         # One row per user at a time, in order; a busy user gets nothing more.
-        first = await store.claim_inbox("a", 60, 10, set())
+        first = await store.inbox.claim("a", 60, 10, set())
         assert [i.message_id for i in first] == ["m1"]
-        assert await store.claim_inbox("b", 60, 10, {"111"}) == []
-        assert await store.claim_inbox("b", 60, 10, set()) == []  # m2 waits for m1's user
-        await store.finish_inbox(first[0].id)
-        second = await store.claim_inbox("b", 60, 10, set())
+        assert await store.inbox.claim("b", 60, 10, {"111"}) == []
+        assert await store.inbox.claim("b", 60, 10, set()) == []  # m2 waits for m1's user
+        await store.inbox.finish(first[0].id)
+        second = await store.inbox.claim("b", 60, 10, set())
         assert [i.message_id for i in second] == ["m2"]
-        await store.finish_inbox(second[0].id)
-        assert await store.webhook_counts() == {"split": 2}
-        assert await store.prune_inbox(time.time() + 1) == 2
-        assert await store.webhook_counts() == {}  # split bodies live on as their messages
+        await store.inbox.finish(second[0].id)
+        assert await store.inbox.webhook_counts() == {"split": 2}
+        assert await store.inbox.prune(time.time() + 1) == 2
+        assert await store.inbox.webhook_counts() == {}  # split bodies live on as their messages
         assert await _enqueue(store, [("m1", "111", b"{}")]) == 0  # still deduped after pruning
-        assert await store.inbox_counts() == {"done": 2}
+        assert await store.inbox.counts() == {"done": 2}
         # Concurrent deliveries share one group commit, and each returns once committed.
-        await asyncio.gather(*(store.store_webhook(f'{{"n":{i}}}'.encode()) for i in range(20)))
-        stored = await store.pending_webhooks()
+        await asyncio.gather(
+            *(store.inbox.store_webhook(f'{{"n":{i}}}'.encode()) for i in range(20))
+        )
+        stored = await store.inbox.pending_webhooks()
         assert [w.body for w in stored] == [f'{{"n":{i}}}'.encode() for i in range(20)]
         # Filed together, a message id repeated across bodies is new exactly once.
-        filed = await store.file_webhooks(
+        filed = await store.inbox.file_webhooks(
             [
                 (
                     w.id,
@@ -71,8 +74,8 @@ async def _scenario(tmp_path: Path) -> None:
             [],
         )
         assert (filed.new, filed.duplicate) == (21, 19)
-        assert await store.inbox_counts() == {"done": 2, "pending": 21}
-        assert await store.pending_webhooks() == []
+        assert await store.inbox.counts() == {"done": 2, "pending": 21}
+        assert await store.inbox.pending_webhooks() == []
     finally:
         await store.engine.dispose()
 
@@ -108,11 +111,11 @@ async def _splitting(tmp_path: Path) -> None:
     before = REGISTRY.get_sample_value("paguito_ws_webhook_unsplittable_total") or 0.0
     try:
         for body in (good, no_id, good):
-            await store.store_webhook(json.dumps(body).encode())
+            await store.inbox.store_webhook(json.dumps(body).encode())
         await worker.split()
-        assert await store.webhook_counts() == {"split": 2, "bad": 1}
-        assert await store.inbox_counts() == {"pending": 1}  # the repeat was a duplicate
-        (item,) = await store.claim_inbox("r", 60, 10, set())
+        assert await store.inbox.webhook_counts() == {"split": 2, "bad": 1}
+        assert await store.inbox.counts() == {"pending": 1}  # the repeat was a duplicate
+        (item,) = await store.inbox.claim("r", 60, 10, set())
         assert (item.message_id, item.wa_id) == ("wamid.a", "111")
         after = REGISTRY.get_sample_value("paguito_ws_webhook_unsplittable_total")
         assert after == before + 1
@@ -146,14 +149,14 @@ async def _sent_order(tmp_path: Path) -> None:
         return json.dumps(update).encode()
 
     try:
-        await store.store_webhook(body("wamid.new", "send 3 to Bob", 1_700_000_060))
-        await store.store_webhook(body("wamid.old", "cancel", 1_700_000_000))
+        await store.inbox.store_webhook(body("wamid.new", "send 3 to Bob", 1_700_000_060))
+        await store.inbox.store_webhook(body("wamid.old", "cancel", 1_700_000_000))
         await worker.split()
         handled = []
-        while items := await store.claim_inbox("r", 60, 10, set()):
+        while items := await store.inbox.claim("r", 60, 10, set()):
             for item in items:
                 handled.append(item.message_id)
-                await store.finish_inbox(item.id)
+                await store.inbox.finish(item.id)
         assert handled == ["wamid.old", "wamid.new"]
     finally:
         await store.engine.dispose()
@@ -179,15 +182,15 @@ async def _later_delivery(tmp_path: Path) -> None:
         return json.dumps(update).encode()
 
     try:
-        await store.store_webhook(body("wamid.newer", 1_700_000_060))
+        await store.inbox.store_webhook(body("wamid.newer", 1_700_000_060))
         await worker.split()
-        await store.store_webhook(body("wamid.older", 1_700_000_000))
+        await store.inbox.store_webhook(body("wamid.older", 1_700_000_000))
         await worker.split()
         handled = []
-        while items := await store.claim_inbox("r", 60, 10, set()):
+        while items := await store.inbox.claim("r", 60, 10, set()):
             assert len(items) == 1  # one message at a time for one user
             handled.append(items[0].message_id)
-            await store.finish_inbox(items[0].id)
+            await store.inbox.finish(items[0].id)
         assert handled == ["wamid.older", "wamid.newer"]
     finally:
         await store.engine.dispose()
@@ -223,9 +226,9 @@ async def _parked(tmp_path: Path) -> None:
     try:
         await _enqueue(store, [("m1", "111", b"{}")])
         for _ in range(3):  # two failed tries, then the third claim parks it
-            (item,) = await store.claim_inbox("r", 60, 1, set())
+            (item,) = await store.inbox.claim("r", 60, 1, set())
             await worker._process(item)
         assert told == ["111"]
-        assert await store.inbox_counts() == {"failed": 1}
+        assert await store.inbox.counts() == {"failed": 1}
     finally:
         await store.engine.dispose()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from shared.db import create_engine
 from tests.ws_bot.support import run_async
+from ws_bot import notice_store
 from ws_bot import store as st
 
 
@@ -21,35 +22,37 @@ async def _scenario(tmp_path: Path) -> None:
     await store.create()
     try:
         # The newest message time only moves forward, whatever the order they are handled in.
-        assert await st.record_inbound(store, "111", 100.0) is None
-        assert await st.record_inbound(store, "111", 300.0) == 100.0
-        assert await st.record_inbound(store, "111", 200.0) == 300.0
-        await asyncio.gather(*(st.record_inbound(store, "111", 400.0 + i) for i in range(10)))
-        assert await st.get_last_inbound(store, "111") == 409.0
+        assert await store.users.record_inbound("111", 100.0) is None
+        assert await store.users.record_inbound("111", 300.0) == 100.0
+        assert await store.users.record_inbound("111", 200.0) == 300.0
+        await asyncio.gather(*(store.users.record_inbound("111", 400.0 + i) for i in range(10)))
+        assert await store.users.last_inbound("111") == 409.0
         # A notice falls back once, however many failed statuses arrive.
-        notice = st.SentNotice("wamid.n", "111", "paguito_staff_notice", "en", {"ref": "p1"})
-        await st.remember_notice(store, notice)
-        claims = await asyncio.gather(*(st.claim_fallback(store, "wamid.n") for _ in range(5)))
+        notice = notice_store.SentNotice(
+            "wamid.n", "111", "paguito_staff_notice", "en", {"ref": "p1"}
+        )
+        await store.notices.remember(notice)
+        claims = await asyncio.gather(*(store.notices.claim_fallback("wamid.n") for _ in range(5)))
         assert [c for c in claims if c is not None] == [notice]
-        assert await st.claim_fallback(store, "wamid.other") is None
-        await st.prune_notices(store, time.time() + 1)
+        assert await store.notices.claim_fallback("wamid.other") is None
+        await store.notices.prune(time.time() + 1)
         # A number change moves the user, their book, and others' cards of them.
-        await store.ensure_user("111", "Old")
-        await store.update_user("111", language="en", wallet_url="https://w.example/old")
-        await store.ensure_user("222", "Friend")
-        await store.save_contact("222", "Old", None, "+111")
-        await store.save_contact("111", "Pal", "https://w.example/pal")
-        await store.ensure_user("333", "")  # a first message from the new number came first
-        assert await st.move_user(store, "111", "333")
-        moved = await store.get_user("333")
+        await store.users.ensure("111", "Old")
+        await store.users.update("111", language="en", wallet_url="https://w.example/old")
+        await store.users.ensure("222", "Friend")
+        await store.contacts.save("222", "Old", None, "+111")
+        await store.contacts.save("111", "Pal", "https://w.example/pal")
+        await store.users.ensure("333", "")  # a first message from the new number came first
+        assert await store.users.move("111", "333")
+        moved = await store.users.get("333")
         assert moved is not None
         assert (moved.language, moved.wallet_url) == ("en", "https://w.example/old")
-        assert await store.get_user("111") is None
-        assert await store.find_contact("333", "Pal") is not None
-        friend_card = await store.find_contact("222", "Old")
+        assert await store.users.get("111") is None
+        assert await store.contacts.find("333", "Pal") is not None
+        friend_card = await store.contacts.find("222", "Old")
         assert friend_card is not None
         assert friend_card.phone == "+333"
-        assert await st.get_last_inbound(store, "333") == 409.0
-        assert not await st.move_user(store, "111", "444")  # nobody left at the old number
+        assert await store.users.last_inbound("333") == 409.0
+        assert not await store.users.move("111", "444")  # nobody left at the old number
     finally:
         await store.engine.dispose()

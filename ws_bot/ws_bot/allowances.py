@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.contracts import Allowance
-from ws_bot import store as st
+from ws_bot import user_store
 from ws_bot.buttons import AllowancePick
 from ws_bot.graph import Messenger
 from ws_bot.texts import t
@@ -55,7 +55,7 @@ def period(lang: str | None, interval: str | None) -> str:
     return t(lang, key)
 
 
-async def offer(say: Messenger, user: st.User, body: str) -> None:
+async def offer(say: Messenger, user: user_store.User, body: str) -> None:
     """The list of allowances, amounts in the user's wallet asset."""
     lang, asset = user.language, user.wallet_asset
     rows = []

@@ -13,10 +13,12 @@ import httpx
 from pydantic import ValidationError
 
 from shared.contracts import (
+    BatchView,
     ConfirmPaymentRequest,
     LinkCreate,
     LinkView,
     PaymentView,
+    SendBatchRequest,
     SendPaymentRequest,
     UnderstandRequest,
     UnderstandResponse,
@@ -126,6 +128,20 @@ class OpClient:
         body = request.model_dump(by_alias=True, exclude_none=True)
         return self._view(await _post(self.http, "/send-payment", body))
 
+    async def send_batch(self, request: SendBatchRequest) -> BatchView:
+        """Several payments, one approval when the wallet allows. `Refused(404)`: this op_api
+        has no /send-batch."""
+        body = request.model_dump(by_alias=True, exclude_none=True)
+        response = await _post(self.http, "/send-batch", body)
+        try:
+            return BatchView.model_validate(response.json())
+        except (ValueError, ValidationError) as exc:
+            raise Unavailable("op_api answered something unreadable") from exc
+
+    async def cancel_batch(self, batch_id: str) -> bool:
+        """Cancel what a batch has not sent yet (its shared grant with it); True if agreed."""
+        return await self._delete(f"/batches/{batch_id}")
+
     async def confirm_payment(self, payment_id: str) -> PaymentView:
         body = ConfirmPaymentRequest(payment_id=payment_id).model_dump(by_alias=True)
         return self._view(await _post(self.http, "/confirm-payment", body))
@@ -171,10 +187,13 @@ class OpClient:
 
     async def cancel_payment(self, payment_id: str) -> bool:
         """Cancel the grant of a payment the user abandoned; True when op_api agreed."""
+        return await self._delete(f"/payments/{payment_id}")
+
+    async def _delete(self, path: str) -> bool:
         try:
-            response = await self.http.delete(f"/payments/{payment_id}")
+            response = await self.http.delete(path)
         except httpx.HTTPError:
-            logger.warning("could not cancel payment at op_api", extra={"payment_id": payment_id})
+            logger.warning("could not cancel at op_api", extra={"path": path})
             return False
         return response.status_code < 300
 

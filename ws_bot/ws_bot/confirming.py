@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-from ws_bot import store as st
+from ws_bot import draft_store, payment_store, user_store
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -23,7 +23,7 @@ from ws_bot.texts import plain_reason, short_ref, t
 
 logger = logging.getLogger(__name__)
 
-D = st.DraftStatus
+D = draft_store.DraftStatus
 
 
 class Confirmations:
@@ -31,26 +31,26 @@ class Confirmations:
         self.ctx = ctx
         self.payments = payments
 
-    async def confirm(self, user: st.User, inc: Incoming, draft_id: str) -> None:
+    async def confirm(self, user: user_store.User, inc: Incoming, draft_id: str) -> None:
         """Exactly one confirmation wins the conditional update; the others are told why not."""
         ctx, lang = self.ctx, user.language
-        draft = await ctx.store.get_draft(draft_id)
+        draft = await ctx.store.drafts.get(draft_id)
         if draft is None or draft.wa_id != user.wa_id:
             await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
             return
         expires = (draft.quote or {}).get("expiresAt")
         if draft.status == D.QUOTED and (draft.stale or (expires and expires < time.time())):
-            if await ctx.store.update_draft(draft.id, (D.QUOTED,), status=D.CANCELLED):
+            if await ctx.store.drafts.update(draft.id, (D.QUOTED,), status=D.CANCELLED):
                 await self.ctx.cancel_at_op(draft.payment_id)
             await ctx.say.text(user.wa_id, t(lang, "draft_expired", what=what(lang, draft)))
             return
         if draft.status == D.QUOTED and await ctx.linked(user) is None:
             return  # issue 17: unlinked since the summary; the user is offered the link
-        won = await ctx.store.update_draft(
+        won = await ctx.store.drafts.update(
             draft_id, (D.QUOTED,), status=D.CONFIRMED, confirmed_by=inc.message_id
         )
         if not won:
-            draft = await ctx.store.get_draft(draft_id)
+            draft = await ctx.store.drafts.get(draft_id)
             assert draft is not None
             # The same tap processed again after a crash is still the winner.
             if not (draft.status == D.CONFIRMED and draft.confirmed_by == inc.message_id):
@@ -60,8 +60,8 @@ class Confirmations:
         assert draft.quote is not None
         await ctx.forget_question(user)
         now = time.time()
-        await ctx.store.add_payment(
-            st.Payment(
+        await ctx.store.payments.add(
+            payment_store.Payment(
                 payment_id=draft.payment_id,
                 wa_id=user.wa_id,
                 draft_id=draft.id,
@@ -88,7 +88,9 @@ class Confirmations:
             await self._send_approval(user, draft, draft.quote)
         ctx.wake_poller()
 
-    async def _send_approval(self, user: st.User, draft: st.Draft, quote: dict[str, Any]) -> None:
+    async def _send_approval(
+        self, user: user_store.User, draft: draft_store.Draft, quote: dict[str, Any]
+    ) -> None:
         """The approve button, saying why the wallet must approve when a link was asked."""
         lang = user.language
         body = t(lang, "approve", what=what(lang, draft))
@@ -98,7 +100,7 @@ class Confirmations:
             user.wa_id, body, t(lang, "btn_approve"), quote["confirmationUrl"]
         )
 
-    async def _authorize(self, user: st.User, draft: st.Draft) -> None:
+    async def _authorize(self, user: user_store.User, draft: draft_store.Draft) -> None:
         """Pay a one-tap payment now; op_api may answer that the wallet must approve it after
         all (the allowance was used up or revoked meanwhile): then the approve button."""
         ctx, lang = self.ctx, user.language
@@ -132,7 +134,7 @@ class Confirmations:
             return
         await ctx.say.text(user.wa_id, t(lang, "paying_now", what=what(lang, draft)))
 
-    async def _not_confirmable(self, user: st.User, draft: st.Draft) -> None:
+    async def _not_confirmable(self, user: user_store.User, draft: draft_store.Draft) -> None:
         lang = user.language
         key = {
             D.CONFIRMED: "already_confirmed",
@@ -144,9 +146,9 @@ class Confirmations:
             return
         await self.ctx.say.text(user.wa_id, t(lang, key, what=what(lang, draft)))
 
-    async def confirm_live(self, user: st.User, inc: Incoming) -> None:
+    async def confirm_live(self, user: user_store.User, inc: Incoming) -> None:
         """'sí' / 'ok' typed at a summary: the same confirmation as the button."""
-        draft = await self.ctx.store.open_draft(user.wa_id)
+        draft = await self.ctx.store.drafts.current(user.wa_id)
         if draft is not None and draft.status == D.QUOTED:
             await self.confirm(user, inc, draft.id)
         elif draft is not None:
@@ -154,19 +156,19 @@ class Confirmations:
         else:
             await self.ctx.say.text(user.wa_id, t(user.language, "nothing_to_confirm"))
 
-    async def cancel_draft(self, user: st.User, draft_id: str) -> None:
+    async def cancel_draft(self, user: user_store.User, draft_id: str) -> None:
         """The Cancel button of one summary."""
         ctx, lang = self.ctx, user.language
-        draft = await ctx.store.get_draft(draft_id)
+        draft = await ctx.store.drafts.get(draft_id)
         if draft is None or draft.wa_id != user.wa_id:
             await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
             return
-        if await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED):
+        if await ctx.store.drafts.update(draft.id, draft_store.OPEN_DRAFT, status=D.CANCELLED):
             await self.ctx.cancel_at_op(draft.payment_id)
             await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
             await ctx.say.text(user.wa_id, t(lang, "cancelled_items", items=what(lang, draft)))
             return
-        payment = await ctx.store.get_payment(draft.payment_id) if draft.payment_id else None
+        payment = await ctx.store.payments.get(draft.payment_id) if draft.payment_id else None
         if draft.status == D.CONFIRMED and payment is not None and not payment.notified:
             # Confirmed: the payment itself, waiting at the wallet, is what to cancel.
             cancelled, waiting, told = await self._cancel_payments([payment], lang)
@@ -174,29 +176,29 @@ class Confirmations:
             return
         await self._not_confirmable(user, draft)
 
-    async def cancel(self, user: st.User) -> None:
+    async def cancel(self, user: user_store.User) -> None:
         """Cancel everything in flight: the open draft and every payment not yet approved,
         naming each; a payment that can no longer be cancelled is named as still waiting."""
         ctx, lang = self.ctx, user.language
         await ctx.forget_question(user)
         cancelled: list[str] = []
-        draft = await ctx.store.open_draft(user.wa_id)
-        if draft is not None and await ctx.store.update_draft(
-            draft.id, st.OPEN_DRAFT, status=D.CANCELLED
+        draft = await ctx.store.drafts.current(user.wa_id)
+        if draft is not None and await ctx.store.drafts.update(
+            draft.id, draft_store.OPEN_DRAFT, status=D.CANCELLED
         ):
             await self.ctx.cancel_at_op(draft.payment_id)
             await ctx.say.react(user.wa_id, draft.source_message_id, "✖️")
             if draft.amount or draft.recipient_label:
                 cancelled.append(what(lang, draft))
         more, waiting, told = await self._cancel_payments(
-            await ctx.store.active_payments(user.wa_id), lang
+            await ctx.store.payments.active(user.wa_id), lang
         )
         await self._report(
             user, cancelled + more, waiting, nothing="cancelled" if draft else None, told=told
         )
 
     async def _cancel_payments(
-        self, payments: list[st.Payment], lang: str | None
+        self, payments: list[payment_store.Payment], lang: str | None
     ) -> tuple[list[str], list[str], bool]:
         """Cancel payments awaiting approval: (those cancelled, those still waiting), named,
         and whether the poller already told the user of a cancellation made here."""
@@ -209,7 +211,7 @@ class Confirmations:
             if await self.ctx.cancel_at_op(payment.payment_id):
                 # The poller may notice the cancellation first; whichever of us finishes the
                 # payment tells the user, so they hear "cancelled" exactly once.
-                if await self.ctx.store.finish_payment(payment.payment_id, "cancelled"):
+                if await self.ctx.store.payments.finish(payment.payment_id, "cancelled"):
                     await self.ctx.say.react(payment.wa_id, payment.react_message_id, "✖️")
                     cancelled.append(named)
                 else:
@@ -220,7 +222,7 @@ class Confirmations:
 
     async def _report(
         self,
-        user: st.User,
+        user: user_store.User,
         cancelled: list[str],
         waiting: list[str],
         nothing: str | None = None,

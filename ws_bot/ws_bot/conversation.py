@@ -21,7 +21,7 @@ from shared.contracts import (
     UnderstandRequest,
     UnderstandResponse,
 )
-from ws_bot import lateness, phrases
+from ws_bot import lateness, phrases, user_store
 from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import LlmClient, OpClient, Unavailable
@@ -56,7 +56,7 @@ _ASSET = re.compile(r"[A-Z0-9]{1,12}")  # what UnderstandRequest.asset_code acce
 
 # llm_back refuses longer texts (its MAX_TEXT_CHARS default); nobody pays with an essay.
 MAX_UNDERSTAND_CHARS = 2000
-Handler = Callable[[st.User], Awaitable[object]]
+Handler = Callable[[user_store.User], Awaitable[object]]
 
 
 class Conversation:
@@ -115,13 +115,13 @@ class Conversation:
         allowed, warn = self.limiter.hit(inc.wa_id)
         if not allowed:
             if warn:
-                user = await ctx.store.get_user(inc.wa_id)
+                user = await ctx.store.users.get(inc.wa_id)
                 await ctx.say.text(inc.wa_id, t(user.language if user else None, "rate_limited"))
             RATE_LIMITED.inc()
             logger.info("rate limited")
             return
         await ctx.say.mark_read(inc.message_id)
-        user = await ctx.store.ensure_user(inc.wa_id, inc.name)
+        user = await ctx.store.users.ensure(inc.wa_id, inc.name)
         try:
             await self._route(user, inc)
         except Exception:
@@ -133,10 +133,10 @@ class Conversation:
 
     async def apologise(self, wa_id: str) -> None:
         """Tell a user their message could not be handled (it failed again and again)."""
-        user = await self.ctx.store.get_user(wa_id)
+        user = await self.ctx.store.users.get(wa_id)
         await self.ctx.say.text(wa_id, t(user.language if user else None, "error"))
 
-    async def _route(self, user: st.User, inc: Incoming) -> None:
+    async def _route(self, user: user_store.User, inc: Incoming) -> None:
         tapped = parse(inc.data) if inc.kind in ("button", "selection") else None
         if isinstance(tapped, LanguagePick):
             await self.onboarding.set_language(user, tapped.code)
@@ -165,7 +165,7 @@ class Conversation:
         else:
             await self.ctx.menu(user, t(user.language, "unsupported"))
 
-    async def _tap(self, user: st.User, inc: Incoming, tapped: ButtonData | None) -> None:
+    async def _tap(self, user: user_store.User, inc: Incoming, tapped: ButtonData | None) -> None:
         if isinstance(tapped, MenuTap):
             await self.menu_actions[tapped.action](user)
         elif isinstance(tapped, AllowancePick):
@@ -185,14 +185,14 @@ class Conversation:
         else:
             await self.ctx.menu(user, t(user.language, "menu"))
 
-    async def _answer(self, user: st.User, inc: Incoming, yes: bool) -> None:
+    async def _answer(self, user: user_store.User, inc: Incoming, yes: bool) -> None:
         """Yes/No to the open yes/no question (typed or tapped)."""
         if question(user) == Question.OVERWRITE:
             await self.book.answer_overwrite(user, yes)
         else:
             await self.payments.answer_again(user, inc, yes)
 
-    async def _text(self, user: st.User, inc: Incoming, text: str) -> None:
+    async def _text(self, user: user_store.User, inc: Incoming, text: str) -> None:
         if await self.readings.requests.offer_waiting(user, text):
             return  # the reply to a money request's template: its Pay / Decline buttons
         asked = question(user)
@@ -226,7 +226,7 @@ class Conversation:
         if pointer and asked == Question.RECIPIENT_WALLET:
             await self.payments.answer_recipient_wallet(user, inc, pointer)
             return
-        if asked == Question.PICK_CONTACT and await self.ctx.store.find_contact(user.wa_id, text):
+        if asked == Question.PICK_CONTACT and await self.ctx.store.contacts.find(user.wa_id, text):
             await self.payments.pick_contact(user, inc, text)  # the choice typed, not tapped
             return
         if pointer and await self.readings.several.answer_wallet(user, inc, pointer):
@@ -237,7 +237,7 @@ class Conversation:
             return
         await self._understand(user, inc, text, [])
 
-    async def _correction(self, user: st.User, inc: Incoming, text: str) -> bool:
+    async def _correction(self, user: user_store.User, inc: Incoming, text: str) -> bool:
         """'no, mejor 30', 'wait, make it 25', 'mándale 20 a Bob… no espera, mejor a Alice'."""
         fix = phrases.correction(text)
         if fix is None:
@@ -256,7 +256,7 @@ class Conversation:
                 return True
         return await self.payments.correct(user, inc, fix.amount, fix.recipient)
 
-    async def _media(self, user: st.User, inc: Incoming) -> None:
+    async def _media(self, user: user_store.User, inc: Incoming) -> None:
         ctx, lang = self.ctx, user.language
         assert inc.media_id is not None
         # Media takes a while (download, transcription or vision): show it was received.
@@ -274,7 +274,7 @@ class Conversation:
         )
         await self._understand(user, inc, inc.text, [item])
 
-    async def _language_of(self, user: st.User, inc: Incoming) -> str | None:
+    async def _language_of(self, user: user_store.User, inc: Incoming) -> str | None:
         """The language llm_back reads in a newcomer's first message (a "+1" number writing
         "hi" is English), for the welcome; None when it cannot tell or is not answering."""
         text = phrases.cap(inc.text).strip()
@@ -290,13 +290,13 @@ class Conversation:
         return answer.language if answer.language in ("es", "en") else None
 
     async def _ask_llm(
-        self, user: st.User, inc: Incoming, text: str, media: list[MediaItem]
+        self, user: user_store.User, inc: Incoming, text: str, media: list[MediaItem]
     ) -> UnderstandResponse | None:
         """llm_back's reading of a message, given the draft and the recent turns; None (and
         the user told) when it cannot answer."""
         ctx = self.ctx
-        draft = await ctx.store.open_draft(user.wa_id)
-        turns = await ctx.store.recent_turns(user.wa_id)
+        draft = await ctx.store.drafts.current(user.wa_id)
+        turns = await ctx.store.turns.recent(user.wa_id)
         request = UnderstandRequest(
             wa_id=user.wa_id,
             name=user.name[:256],
@@ -329,11 +329,11 @@ class Conversation:
             currency=(answer.currency or "")[:8] or None,
             destinatario=(answer.destinatario or "")[:512] or None,
         )
-        await ctx.store.add_turn(user.wa_id, turn)
+        await ctx.store.turns.add(user.wa_id, turn)
         return answer
 
     async def _understand(
-        self, user: st.User, inc: Incoming, text: str, media: list[MediaItem]
+        self, user: user_store.User, inc: Incoming, text: str, media: list[MediaItem]
     ) -> None:
         answer = await self._ask_llm(user, inc, text, media)
         if answer is None:
@@ -355,7 +355,7 @@ class Conversation:
         if inc.voice and answer.audio:
             await self._voice_reply(user, answer)
 
-    async def _voice_reply(self, user: st.User, answer: UnderstandResponse) -> None:
+    async def _voice_reply(self, user: user_store.User, answer: UnderstandResponse) -> None:
         try:
             audio = base64.b64decode(answer.audio or "", validate=True)
         except ValueError:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared.contracts import FallbackReason, PaymentView
-from ws_bot import allowances
+from ws_bot import allowances, user_store
 from ws_bot import store as st
 from ws_bot.backends import LlmClient, OpClient, Unavailable
 from ws_bot.buttons import AnswerTap, MenuAction, MenuTap
@@ -38,7 +38,7 @@ class Question(StrEnum):
 YES_NO = (Question.OVERWRITE, Question.AGAIN)
 
 
-def question(user: st.User) -> Question | None:
+def question(user: user_store.User) -> Question | None:
     kind = (user.pending or {}).get("kind")
     try:
         return Question(str(kind)) if kind else None
@@ -58,7 +58,7 @@ class Context:
     wallets: WalletResolver
     wake_poller: Callable[[], None]
 
-    async def menu(self, user: st.User, body: str, lang: str | None = None) -> None:
+    async def menu(self, user: user_store.User, body: str, lang: str | None = None) -> None:
         lang = lang or user.language
         await self.say.buttons(
             user.wa_id,
@@ -70,9 +70,9 @@ class Context:
             ],
         )
 
-    async def ask(self, user: st.User, kind: Question, body: str, **data: Any) -> None:
+    async def ask(self, user: user_store.User, kind: Question, body: str, **data: Any) -> None:
         """Ask a yes/no question and remember what it is about."""
-        await self.store.update_user(user.wa_id, pending={"kind": kind.value, **data})
+        await self.store.users.update(user.wa_id, pending={"kind": kind.value, **data})
         user.pending = {"kind": kind.value, **data}
         await self.say.buttons(
             user.wa_id,
@@ -83,16 +83,16 @@ class Context:
             ],
         )
 
-    async def forget_question(self, user: st.User) -> None:
+    async def forget_question(self, user: user_store.User) -> None:
         if user.pending is not None:
-            await self.store.update_user(user.wa_id, pending=None)
+            await self.store.users.update(user.wa_id, pending=None)
             user.pending = None
 
     @property
     def links(self) -> LinkStore:
         return LinkStore(self.store)
 
-    async def linked(self, user: st.User) -> Link | None:
+    async def linked(self, user: user_store.User) -> Link | None:
         """The link that verifies the user's wallet; None (and the user offered to link it)
         when there is none: no payment or money request leaves an unverified wallet."""
         link = await self.links.current(user)
@@ -102,7 +102,9 @@ class Context:
             )
         return link
 
-    async def heed_fallback(self, user: st.User, link_id: str | None, view: PaymentView) -> None:
+    async def heed_fallback(
+        self, user: user_store.User, link_id: str | None, view: PaymentView
+    ) -> None:
         """op_api found the link's grant revoked at the wallet (`fallbackReason`): the wallet
         stays verified (its owner approved it once) but nothing is paid with one tap any more;
         the user is told once."""
@@ -123,7 +125,7 @@ class Context:
             logger.warning("op_api unavailable while cancelling a payment")
             return False
 
-    async def check_wallet(self, user: st.User, pointer: str) -> WalletInfo | None:
+    async def check_wallet(self, user: user_store.User, pointer: str) -> WalletInfo | None:
         """Resolve a wallet address, telling the user what is wrong when it is not one."""
         try:
             return await self.wallets.resolve(pointer)

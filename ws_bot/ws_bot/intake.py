@@ -3,7 +3,7 @@
 - records when the user last wrote (the 24-hour window, window.py);
 - marks late or out-of-order messages (lateness.py); a stale Confirm/Cancel tap is answered
   here and never reaches the payment dialogue;
-- number changes move the user (identity.py, store.move_user); identity changes cancel the
+- number changes move the user (identity.py, store.users.move); identity changes cancel the
   payment waiting for confirmation;
 - never silence: a person's message that no handler took (pywa could not parse it: edits,
   deletes, flow replies, unknown types) still gets the "I can read…" answer, built from the
@@ -22,7 +22,7 @@ from pywa_async.client import WhatsApp
 from pywa_async.handlers import IdentityChangeHandler, PhoneNumberChangeHandler, RawUpdateHandler
 from pywa_async.types.system import IdentityChange, PhoneNumberChange, SystemType
 
-from ws_bot import identity, lateness
+from ws_bot import draft_store, identity, lateness
 from ws_bot import store as st
 from ws_bot.conversation import Conversation
 from ws_bot.incoming import Incoming, raw_sent_at
@@ -56,14 +56,14 @@ class Intake:
         self._taken.add(inc.message_id)
         now = time.time()
         sent_at = inc.timestamp or now
-        newest = await st.record_inbound(self.store, inc.wa_id, sent_at)
+        newest = await self.store.users.record_inbound(inc.wa_id, sent_at)
         if lateness.is_late(sent_at, now, self.late_after) or lateness.is_superseded(
             sent_at, newest
         ):
             inc = dataclasses.replace(inc, stale=max(now - sent_at, 1.0))
             logger.info("late or out-of-order message", extra={"age": round(inc.stale)})
             if lateness.acts_on_payment(inc):
-                user = await self.store.get_user(inc.wa_id)
+                user = await self.store.users.get(inc.wa_id)
                 await lateness.refuse(self.say, user.language if user else None, inc)
                 return
         await self.conversation.handle(inc)
@@ -75,13 +75,13 @@ class Intake:
             return
         old = identity.canonical(change.old_wa_id)
         new = identity.canonical(change.new_wa_id or change.new_user_id or "")
-        if not new or not await st.move_user(self.store, old, new):
+        if not new or not await self.store.users.move(old, new):
             logger.info("number change for an unknown user", extra={"moved": False})
             return
         await LinkStore(self.store).follow_number(old, new)
         logger.info("user changed number; moved to the new one")
-        user = await self.store.get_user(new)
-        await st.record_inbound(self.store, new, change.timestamp.timestamp())
+        user = await self.store.users.get(new)
+        await self.store.users.record_inbound(new, change.timestamp.timestamp())
         await self.say.text(new, t(user.language if user else None, "number_changed"))
 
     async def _user_id_changed(self, system: dict[str, Any]) -> None:
@@ -89,7 +89,7 @@ class Intake:
         old, new = system.get("previous_user_id"), system.get("user_id")
         if isinstance(old, str) and isinstance(new, str):
             old, new = identity.canonical(old), identity.canonical(new)
-            moved = await st.move_user(self.store, old, new)
+            moved = await self.store.users.move(old, new)
             if moved:
                 await LinkStore(self.store).follow_number(old, new)
             logger.info("user id changed", extra={"moved": moved})
@@ -99,15 +99,15 @@ class Intake:
         swap). A payment waiting for confirmation is cancelled rather than confirmed by it."""
         self._taken.add(change.id)
         wa_id = identity.canonical(str(change.from_user.wa_id or change.from_user.bsuid))
-        draft = await self.store.open_draft(wa_id)
+        draft = await self.store.drafts.current(wa_id)
         logger.warning("customer identity changed", extra={"open_draft": draft is not None})
-        if draft is None or not await self.store.update_draft(
-            draft.id, st.OPEN_DRAFT, status=st.CANCELLED
+        if draft is None or not await self.store.drafts.update(
+            draft.id, draft_store.OPEN_DRAFT, status=draft_store.CANCELLED
         ):
             return
         if draft.payment_id:  # quoted at op_api: cancel it there too
             await self.conversation.ctx.op.cancel_payment(draft.payment_id)
-        user = await self.store.get_user(wa_id)
+        user = await self.store.users.get(wa_id)
         await self.say.text(wa_id, t(user.language if user else None, "identity_changed"))
 
     async def _unanswered(self, _: Any, raw: RawUpdate) -> None:
@@ -138,11 +138,11 @@ class Intake:
         was quoted; the user is told how to change it (True: answered)."""
         edit = _object(msg, "edit")
         original = edit.get("original_message_id")
-        draft = await self.store.open_draft(inc.wa_id)
+        draft = await self.store.drafts.current(inc.wa_id)
         if not original or draft is None or draft.source_message_id != original:
             return False
-        await st.record_inbound(self.store, inc.wa_id, inc.timestamp or time.time())
-        user = await self.store.get_user(inc.wa_id)
+        await self.store.users.record_inbound(inc.wa_id, inc.timestamp or time.time())
+        user = await self.store.users.get(inc.wa_id)
         await self.say.text(inc.wa_id, t(user.language if user else None, "edited_payment"))
         return True
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Column, Float, String, Table, Text, select, update
 
 from ws_bot import store as st
+from ws_bot import user_store
 
 
 class LinkState(StrEnum):
@@ -69,7 +70,7 @@ def _row(r: Any) -> Link:
         wa_id=r.wa_id,
         wallet_url=r.wallet_url,
         status=LinkState(r.status),
-        allowance=st._loads(r.allowance),
+        allowance=st.from_json(r.allowance),
         created_at=r.created_at,
     )
 
@@ -90,7 +91,7 @@ class LinkStore:
                     wa_id=link.wa_id,
                     wallet_url=link.wallet_url,
                     status=link.status.value,
-                    allowance=st._dumps(link.allowance),
+                    allowance=st.to_json(link.allowance),
                     created_at=link.created_at,
                     updated_at=link.created_at,
                     next_check_at=next_check_at,
@@ -169,25 +170,25 @@ class LinkStore:
         """The user changed number (`store.move_user` moved them): their links go along, so
         the wallet they proved theirs stays verified. Nothing moves when the user stayed at
         `old` (a row at the new number with a wallet of its own kept its place)."""
-        if await self.store.get_user(old) is not None:
+        if await self.store.users.get(old) is not None:
             return
         async with self.store._write() as conn:  # the gateway's one writer queue
             await conn.execute(update(links).where(links.c.wa_id == old).values(wa_id=new))
 
-    async def current(self, user: st.User) -> Link | None:
+    async def current(self, user: user_store.User) -> Link | None:
         """The link that makes the user's own wallet verified, if any (the newest)."""
         if not user.wallet_url:
             return None
         mine = await self.of_user(user.wa_id, VERIFIED)
         return next((k for k in mine if k.wallet_url == user.wallet_url), None)
 
-    async def verified_owner(self, wallet_url: str | None) -> st.User | None:
+    async def verified_owner(self, wallet_url: str | None) -> user_store.User | None:
         """The one user who proved `wallet_url` theirs and still has it as their wallet: the
         only one told it was paid, and the only one a payment to "their number" may reach."""
         if not wallet_url:
             return None
         for link in await self.of_wallet(wallet_url, VERIFIED):
-            user = await self.store.get_user(link.wa_id)
+            user = await self.store.users.get(link.wa_id)
             if user is not None and user.wallet_url == wallet_url:
                 return user
         return None

@@ -18,8 +18,7 @@ from typing import Any
 
 from shared.contracts import Allowance, LinkCreate, LinkStatus, LinkView, UnderstandResponse
 from shared.request_id import request_id_scope
-from ws_bot import allowances, templates, window
-from ws_bot import store as st
+from ws_bot import allowances, templates, user_store, window
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -59,12 +58,12 @@ class Linking:
 
     # ------------------------------------------------------------------ in the chat
 
-    async def offer(self, user: st.User, key: str = "link_choose", lead: str = "") -> None:
+    async def offer(self, user: user_store.User, key: str = "link_choose", lead: str = "") -> None:
         """The allowance list (after `lead`, e.g. "wallet registered")."""
         body = f"{lead}\n\n{t(user.language, key)}" if lead else t(user.language, key)
         await allowances.offer(self.ctx.say, user, body)
 
-    async def change_allowance(self, user: st.User) -> None:
+    async def change_allowance(self, user: user_store.User) -> None:
         """ "cambiar límite" (or "vincular"): the allowance now, and the list; a new link
         replaces the old one once approved."""
         current = await self.rows.current(user)
@@ -75,7 +74,9 @@ class Linking:
         lead = t(user.language, "allowance_now", url=current.wallet_url, what=what)
         await self.offer(user, "link_change", lead)
 
-    async def set_allowance(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+    async def set_allowance(
+        self, user: user_store.User, inc: Incoming, answer: UnderstandResponse
+    ) -> None:
         """ "set my allowance to 50 a week": straight to the wallet's approval when the amount
         and period are usable, the list otherwise."""
         ctx, lang = self.ctx, user.language
@@ -95,7 +96,7 @@ class Linking:
                 return
         await self.change_allowance(user)
 
-    async def pick(self, user: st.User, inc: Incoming, code: str) -> None:
+    async def pick(self, user: user_store.User, inc: Incoming, code: str) -> None:
         """An allowance tapped: start the link at op_api and send its approval button."""
         try:
             allowance = allowances.allowance(code)
@@ -104,7 +105,9 @@ class Linking:
             return
         await self._start(user, inc, allowance)
 
-    async def _start(self, user: st.User, inc: Incoming, allowance: Allowance | None) -> None:
+    async def _start(
+        self, user: user_store.User, inc: Incoming, allowance: Allowance | None
+    ) -> None:
         """Start the link at op_api and send its approval button."""
         ctx, lang = self.ctx, user.language
         if user.wallet_url is None:
@@ -156,7 +159,7 @@ class Linking:
         )
         self._wake.set()
 
-    async def unlink(self, user: st.User) -> None:
+    async def unlink(self, user: user_store.User) -> None:
         """ "desvincular": every live link of the user revoked at the wallet; paying needs a
         new link."""
         ctx, lang = self.ctx, user.language
@@ -171,7 +174,7 @@ class Linking:
             await self.rows.move(link.id, LIVE, LinkState.UNLINKED, time.time())
         await ctx.say.text(user.wa_id, t(lang, "unlinked", url=live[0].wallet_url))
 
-    async def _drop_other_pending(self, user: st.User, keep: str) -> None:
+    async def _drop_other_pending(self, user: user_store.User, keep: str) -> None:
         """A new try replaces the user's earlier unapproved links (their grants cancelled)."""
         for old in await self.rows.of_user(user.wa_id, (LinkState.PENDING,)):
             if old.id != keep and await self.rows.move(
@@ -238,7 +241,7 @@ class Linking:
     async def _ended(self, link: Link, state: LinkState) -> None:
         if not await self.rows.move(link.id, (LinkState.PENDING,), state, time.time()):
             return  # replaced, or another replica told the user
-        user = await self.ctx.store.get_user(link.wa_id)
+        user = await self.ctx.store.users.get(link.wa_id)
         if user is None or user.wallet_url != link.wallet_url:
             return
         reason = t(user.language, f"link_reason_{state.value}")
@@ -249,7 +252,7 @@ class Linking:
         now = time.time()
         if not await self.rows.move(link.id, (LinkState.PENDING,), LinkState.ACTIVE, now):
             return  # replaced meanwhile, or another replica took it
-        user = await self.ctx.store.get_user(link.wa_id)
+        user = await self.ctx.store.users.get(link.wa_id)
         if user is None or user.wallet_url != link.wallet_url:
             # The user registered another wallet meanwhile: this grant is of no use.
             if await self.rows.move(link.id, (LinkState.ACTIVE,), LinkState.REPLACED, now):
@@ -266,7 +269,7 @@ class Linking:
                 await self._revoke(mine.id)  # the old allowance, or the old wallet's grant
         what = allowances.describe(user.language, _allowance(view, link.allowance))
         body = t(user.language, "link_active", what=what)
-        if window.is_open(await st.get_last_inbound(self.ctx.store, user.wa_id), now):
+        if window.is_open(await self.ctx.store.users.last_inbound(user.wa_id), now):
             await self.ctx.menu(user, body)  # what to do next, now that paying is possible
             return
         await self.notices.notify(  # approved long after the tap: only a template reaches
@@ -279,7 +282,7 @@ class Linking:
 
     async def _tell_taken(self, link: Link) -> None:
         """The previous number of a wallet linked elsewhere, in its own language."""
-        user = await self.ctx.store.get_user(link.wa_id)
+        user = await self.ctx.store.users.get(link.wa_id)
         lang = user.language if user else None
         await self.notices.notify(
             link.wa_id,

@@ -29,7 +29,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url, settings.sqlite_path)
     store = Store(engine)
     await store.create()
-    await store.release_leases(settings.replica_id)
+    # The leases a previous run under the same replica id left behind.
+    await store.inbox.release_leases(settings.replica_id)
+    await store.payments.release_leases(settings.replica_id)
     wa, graph_session = build_whatsapp(settings)
     messenger = Messenger(wa)
     llm = LlmClient(settings.llm_backend, token, settings.llm_timeout_seconds)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import time
 
+from ws_bot import notice_store, templates, window
 from ws_bot import store as st
-from ws_bot import templates, window
 from ws_bot.graph import Messenger
 from ws_bot.metrics import NOTICES
 
@@ -34,14 +34,14 @@ class Notifier:
         """Send `text`, or the template filled with `values`; the message id (None if lost)."""
         chosen = templates.get(template, lang)
         try:
-            last = await st.get_last_inbound(self.store, to)
+            last = await self.store.users.last_inbound(to)
             if not window.is_open(last, time.time()):
                 NOTICES.labels(template, "template").inc()
                 return await self.send_template(to, chosen, values)
             message_id = await self.say.text(to, text)
             NOTICES.labels(template, "text").inc()
-            notice = st.SentNotice(message_id, to, chosen.name, chosen.language, values)
-            await st.remember_notice(self.store, notice)
+            notice = notice_store.SentNotice(message_id, to, chosen.name, chosen.language, values)
+            await self.store.notices.remember(notice)
             await self._prune()
             return message_id
         except Exception:
@@ -52,7 +52,7 @@ class Notifier:
         now = time.time()
         if now - self._pruned_at > 3600:
             self._pruned_at = now
-            await st.prune_notices(self.store, now - REMEMBER_SECONDS)
+            await self.store.notices.prune(now - REMEMBER_SECONDS)
 
     async def send_template(
         self, to: str, template: templates.Template, values: dict[str, str]
@@ -61,7 +61,7 @@ class Notifier:
             to, template.name, template.language, templates.components(template, values)
         )
 
-    async def fall_back(self, notice: st.SentNotice) -> str:
+    async def fall_back(self, notice: notice_store.SentNotice) -> str:
         """The template for a free-form notice WhatsApp refused (outside the window)."""
         chosen = templates.get(notice.template, notice.language)
         return await self.send_template(notice.wa_id, chosen, notice.params)

@@ -4,7 +4,7 @@ starting over."""
 
 from __future__ import annotations
 
-from ws_bot import store as st
+from ws_bot import user_store
 from ws_bot.buttons import LanguagePick
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -32,11 +32,11 @@ class Onboarding:
         self.ctx = ctx
         self.linking = linking
 
-    async def ask_language(self, user: st.User, detected: str | None = None) -> None:
+    async def ask_language(self, user: user_store.User, detected: str | None = None) -> None:
         """The language list: with the welcome for a newcomer (in the language their first
         message was written in, when that could be told), plainly for everyone else."""
         ctx = self.ctx
-        await ctx.store.update_user(user.wa_id, state="language")
+        await ctx.store.users.update(user.wa_id, state="language")
         lang = user.language or detected or "es"
         name = clean_name(user.name)
         name = "" if is_phone(name) else name  # a profile without a name shows the number
@@ -56,17 +56,17 @@ class Onboarding:
             ],
         )
 
-    async def set_language(self, user: st.User, code: str) -> None:
+    async def set_language(self, user: user_store.User, code: str) -> None:
         ctx = self.ctx
         lang = normalize_language(code)
         if user.wallet_url is None:
-            await ctx.store.update_user(user.wa_id, language=lang, state="wallet")
+            await ctx.store.users.update(user.wa_id, language=lang, state="wallet")
             await ctx.say.text(user.wa_id, t(lang, "language_set") + "\n\n" + t(lang, "ask_wallet"))
         else:
-            await ctx.store.update_user(user.wa_id, language=lang, state="ready")
+            await ctx.store.users.update(user.wa_id, language=lang, state="ready")
             await ctx.menu(user, t(lang, "language_set"), lang=lang)
 
-    async def onboard_wallet(self, user: st.User, inc: Incoming) -> None:
+    async def onboard_wallet(self, user: user_store.User, inc: Incoming) -> None:
         ctx = self.ctx
         lang = user.language
         pointer = (find_wallet(inc.text) or bare_wallet(inc.text)) if inc.kind == "text" else None
@@ -78,15 +78,15 @@ class Onboarding:
             return
         await self._keep(user, info.url, info.asset_code, state="ready")
 
-    async def change_wallet(self, user: st.User, pointer: str) -> None:
+    async def change_wallet(self, user: user_store.User, pointer: str) -> None:
         info = await self.ctx.check_wallet(user, pointer)
         if info is not None:
             await self._keep(user, info.url, info.asset_code)
 
-    async def _keep(self, user: st.User, url: str, asset: str, **values: str) -> None:
+    async def _keep(self, user: user_store.User, url: str, asset: str, **values: str) -> None:
         """The wallet is the user's address from now on, unverified until they link it (their
         older links are revoked once the new one is approved)."""
-        await self.ctx.store.update_user(user.wa_id, wallet_url=url, wallet_asset=asset, **values)
+        await self.ctx.store.users.update(user.wa_id, wallet_url=url, wallet_asset=asset, **values)
         user.wallet_url, user.wallet_asset = url, asset
         lead = t(user.language, "wallet_ok", url=url, asset=asset)
         await self.linking.offer(user, lead=lead)

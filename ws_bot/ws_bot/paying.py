@@ -13,8 +13,7 @@ import uuid
 from typing import Any
 
 from shared.contracts import FINAL_STATUSES, SendPaymentRequest, UnderstandResponse
-from ws_bot import lateness, phrases
-from ws_bot import store as st
+from ws_bot import contact_store, draft_store, lateness, phrases, user_store
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.buttons import ContactPick, PayTap, safe
@@ -29,14 +28,14 @@ from ws_bot.wallets import WalletError, find_wallet, normalize
 logger = logging.getLogger(__name__)
 MAX_AMOUNT_CHARS = 24
 AGAIN_WINDOW_SECONDS = 600.0  # the same payment again within this asks "again?" first
-D = st.DraftStatus
+D = draft_store.DraftStatus
 
 
 def _same_recipient(a: str | None, b: str | None) -> bool:
     return bool(a and b) and phrases.fold(a or "") == phrases.fold(b or "")
 
 
-def _same_person(recipient: str, draft: st.Draft, allow_insecure: bool) -> bool:
+def _same_person(recipient: str, draft: draft_store.Draft, allow_insecure: bool) -> bool:
     """Whether `recipient` (as just asked) is who `draft` pays: the same name or wallet."""
     if _same_recipient(recipient, draft.recipient_label):
         return True
@@ -55,10 +54,15 @@ class Payments:
     # ------------------------------------------------------------------ building the draft
 
     async def _new_draft(
-        self, user: st.User, inc: Incoming, amount: str | None, label: str | None, **known: Any
-    ) -> st.Draft:
+        self,
+        user: user_store.User,
+        inc: Incoming,
+        amount: str | None,
+        label: str | None,
+        **known: Any,
+    ) -> draft_store.Draft:
         """The user's one open draft from now on; a quoted one it replaces is cancelled."""
-        draft = st.Draft(
+        draft = draft_store.Draft(
             id=uuid.uuid4().hex,
             wa_id=user.wa_id,
             status=D.COLLECTING,
@@ -72,7 +76,7 @@ class Payments:
             quote=None,
             confirmed_by=None,
         )
-        replaced = await self.ctx.store.create_draft(draft)
+        replaced = await self.ctx.store.drafts.create(draft)
         for old in replaced:
             if old.status == D.QUOTED:
                 await self.ctx.cancel_at_op(old.payment_id)
@@ -81,14 +85,14 @@ class Payments:
                     await self.ctx.say.text(user.wa_id, text)
         return draft
 
-    async def fill_draft(self, user: st.User, inc: Incoming, text: str) -> bool:
+    async def fill_draft(self, user: user_store.User, inc: Incoming, text: str) -> bool:
         """A bare amount or recipient answering the bot's question, without asking llm_back."""
         ctx = self.ctx
-        draft = await ctx.store.open_draft(user.wa_id)
+        draft = await ctx.store.drafts.current(user.wa_id)
         if draft is None or draft.status != D.COLLECTING:
             return False
         if draft.amount is None and (amount := phrases.amount(text)):
-            await ctx.store.update_draft(draft.id, (D.COLLECTING,), amount=amount)
+            await ctx.store.drafts.update(draft.id, (D.COLLECTING,), amount=amount)
             draft.amount = amount
             await self.advance(user, draft, inc)
             return True
@@ -98,13 +102,15 @@ class Payments:
             # A bare name answering "who?" is taken as the recipient's name, known or not.
             label = pointer or (answer if phrases.is_name(answer) else None)
             if label:
-                await ctx.store.update_draft(draft.id, (D.COLLECTING,), recipient_label=label)
+                await ctx.store.drafts.update(draft.id, (D.COLLECTING,), recipient_label=label)
                 draft.recipient_label = label
                 await self.advance(user, draft, inc)
                 return True
         return False
 
-    async def on_intent(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+    async def on_intent(
+        self, user: user_store.User, inc: Incoming, answer: UnderstandResponse
+    ) -> None:
         ctx, lang = self.ctx, user.language
         if await lateness.refuse(ctx.say, lang, inc):  # ws_bot.lateness: late → not acted on
             return
@@ -117,7 +123,7 @@ class Payments:
         if answer.currency and user.wallet_asset and answer.currency.upper() != user.wallet_asset:
             amount = None
             await ctx.say.text(user.wa_id, t(lang, "currency_mismatch", asset=user.wallet_asset))
-        draft = await ctx.store.open_draft(user.wa_id)
+        draft = await ctx.store.drafts.current(user.wa_id)
         if draft is not None and draft.status == D.QUOTED:
             same_amount = amount is None or decimal(amount) == decimal(draft.amount)
             same_person = recipient is None or _same_person(
@@ -135,7 +141,7 @@ class Payments:
                 updates["recipient_label"] = draft.recipient_label = recipient
                 updates["receiver_wallet"] = draft.receiver_wallet = None
             if updates:
-                await ctx.store.update_draft(draft.id, (D.COLLECTING,), **updates)
+                await ctx.store.drafts.update(draft.id, (D.COLLECTING,), **updates)
         else:
             draft = await self._new_draft(user, inc, amount, recipient)
         if answer.currency and amount is None and draft.amount is None:
@@ -143,11 +149,11 @@ class Payments:
         await self.advance(user, draft, inc)
 
     async def correct(
-        self, user: st.User, inc: Incoming, amount: str | None, recipient: str | None
+        self, user: user_store.User, inc: Incoming, amount: str | None, recipient: str | None
     ) -> bool:
         """'no, mejor 30' / 'mejor a Alice': edit the live draft and quote it again."""
         ctx = self.ctx
-        draft = await ctx.store.open_draft(user.wa_id)
+        draft = await ctx.store.drafts.current(user.wa_id)
         if draft is None:
             return False
         values: dict[str, Any] = {"amount": amount or draft.amount}
@@ -160,7 +166,7 @@ class Payments:
                 receiver_wa_id=draft.receiver_wa_id,
             )
         if draft.status == D.COLLECTING:
-            await ctx.store.update_draft(draft.id, (D.COLLECTING,), **values)
+            await ctx.store.drafts.update(draft.id, (D.COLLECTING,), **values)
             for key, value in values.items():
                 setattr(draft, key, value)
         else:
@@ -172,7 +178,7 @@ class Payments:
         return True
 
     async def advance(
-        self, user: st.User, draft: st.Draft, inc: Incoming, again_ok: bool = False
+        self, user: user_store.User, draft: draft_store.Draft, inc: Incoming, again_ok: bool = False
     ) -> None:
         """Ask for what is missing; when nothing is, prepare the payment and show the quote."""
         ctx, lang = self.ctx, user.language
@@ -180,7 +186,7 @@ class Payments:
             try:
                 found = await self.book.find_recipient(user, draft.recipient_label)
             except WalletError as exc:
-                await ctx.store.update_draft(draft.id, (D.COLLECTING,), recipient_label=None)
+                await ctx.store.drafts.update(draft.id, (D.COLLECTING,), recipient_label=None)
                 key = "wallet_insecure" if exc.code == "insecure" else "wallet_invalid"
                 await ctx.say.text(user.wa_id, t(lang, key, url=exc.url))
                 return
@@ -190,7 +196,7 @@ class Payments:
             if found is None:
                 name = clean_name(draft.recipient_label)
                 slug = "-".join(phrases.fold(name).replace("'", "").split()) or "name"
-                await ctx.store.update_user(
+                await ctx.store.users.update(
                     user.wa_id,
                     pending={"kind": Question.RECIPIENT_WALLET.value, "draft": draft.id,
                              "name": name},
@@ -199,7 +205,7 @@ class Payments:
                 return
             draft.receiver_wallet, draft.receiver_wa_id = found.wallet_url, found.wa_id
             draft.recipient_label = found.label
-            await ctx.store.update_draft(
+            await ctx.store.drafts.update(
                 draft.id,
                 (D.COLLECTING,),
                 receiver_wallet=found.wallet_url,
@@ -226,14 +232,16 @@ class Payments:
             return
         await self._quote(user, draft)
 
-    async def _sent_lately(self, user: st.User, draft: st.Draft) -> bool:
+    async def _sent_lately(self, user: user_store.User, draft: draft_store.Draft) -> bool:
         assert draft.receiver_wallet
         since = time.time() - AGAIN_WINDOW_SECONDS
-        earlier = await self.ctx.store.recent_confirmed(user.wa_id, draft.receiver_wallet, since)
+        earlier = await self.ctx.store.drafts.recent_confirmed(
+            user.wa_id, draft.receiver_wallet, since
+        )
         for d in earlier:
             if decimal(d.amount) != decimal(draft.amount) or not d.payment_id:
                 continue
-            payment = await self.ctx.store.get_payment(d.payment_id)
+            payment = await self.ctx.store.payments.get(d.payment_id)
             # A payment rejected, expired, failed or cancelled was not sent: no "again?".
             if (
                 payment is None
@@ -243,10 +251,12 @@ class Payments:
                 return True
         return False
 
-    async def _ask_which(self, user: st.User, draft: st.Draft, matches: list[st.Contact]) -> None:
+    async def _ask_which(
+        self, user: user_store.User, draft: draft_store.Draft, matches: list[contact_store.Contact]
+    ) -> None:
         ctx, lang = self.ctx, user.language
         name = clean_name(draft.recipient_label or "")
-        await ctx.store.update_user(
+        await ctx.store.users.update(
             user.wa_id, pending={"kind": Question.PICK_CONTACT.value, "draft": draft.id}
         )
         rows = [
@@ -257,19 +267,19 @@ class Payments:
             user.wa_id, t(lang, "which_contact", name=name), t(lang, "btn_choose"), name, rows
         )
 
-    async def _quote(self, user: st.User, draft: st.Draft) -> None:
+    async def _quote(self, user: user_store.User, draft: draft_store.Draft) -> None:
         ctx, lang = self.ctx, user.language
         assert draft.receiver_wallet
         assert draft.amount
         assert user.wallet_url
         link = await ctx.linked(user)
         if link is None:  # issue 17: an unverified wallet never pays (the user offered a link)
-            await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED)
+            await ctx.store.drafts.update(draft.id, draft_store.OPEN_DRAFT, status=D.CANCELLED)
             return
         await ctx.say.react(user.wa_id, draft.source_message_id, "⏳")
         receiver = await ctx.check_wallet(user, draft.receiver_wallet)
         if receiver is None:
-            await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED)
+            await ctx.store.drafts.update(draft.id, draft_store.OPEN_DRAFT, status=D.CANCELLED)
             return
         try:
             request = SendPaymentRequest(
@@ -283,7 +293,7 @@ class Payments:
                 link_id=link.id if link.one_tap else None,
             )
         except ValueError:
-            await ctx.store.update_draft(draft.id, (D.COLLECTING,), amount=None)
+            await ctx.store.drafts.update(draft.id, (D.COLLECTING,), amount=None)
             await ctx.say.text(
                 user.wa_id,
                 t(lang, "ask_amount", recipient=draft.recipient_label, asset=user.wallet_asset),
@@ -294,7 +304,7 @@ class Payments:
         except Unavailable:
             BACKEND_UNAVAILABLE.labels("op_api").inc()
             logger.warning("op_api unavailable")
-            await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED)
+            await ctx.store.drafts.update(draft.id, draft_store.OPEN_DRAFT, status=D.CANCELLED)
             await ctx.say.react(user.wa_id, draft.source_message_id, "❌")
             await ctx.say.text(user.wa_id, t(lang, "op_down"))
             return
@@ -311,7 +321,7 @@ class Payments:
             return
         await ctx.heed_fallback(user, link.id, view)
         quote = quote_of(view, lang or "es", (link.allowance or {}).get("interval"))
-        quoted = await ctx.store.update_draft(
+        quoted = await ctx.store.drafts.update(
             draft.id,
             (D.COLLECTING,),
             status=D.QUOTED,
@@ -344,20 +354,20 @@ class Payments:
             ],
         )
 
-    async def _wallet_line(self, user: st.User, draft: st.Draft, url: str) -> str:
+    async def _wallet_line(self, user: user_store.User, draft: draft_store.Draft, url: str) -> str:
         """The receiving wallet when the user gave it; someone found through Paguito (by phone
         number, or a shared card of a Paguito user) keeps their wallet theirs to tell."""
         if find_wallet(draft.recipient_label or ""):
             return ""  # the address is already in the label
-        contact = await self.ctx.store.find_contact(user.wa_id, draft.recipient_label or "")
+        contact = await self.ctx.store.contacts.find(user.wa_id, draft.recipient_label or "")
         given = contact is not None and contact.wallet_url == url
         return f" · {url}" if given or not draft.receiver_wa_id else ""
 
-    async def _refused(self, user: st.User, draft: st.Draft, detail: str) -> None:
+    async def _refused(self, user: user_store.User, draft: draft_store.Draft, detail: str) -> None:
         ctx, lang = self.ctx, user.language
         ref = short_ref(draft.id)
         logger.warning("payment refused", extra={"ref": ref, "draft": draft.id, "detail": detail})
-        await ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=D.CANCELLED)
+        await ctx.store.drafts.update(draft.id, draft_store.OPEN_DRAFT, status=D.CANCELLED)
         await ctx.say.react(user.wa_id, draft.source_message_id, "❌")
         reason = plain_reason(lang, detail)
         await ctx.say.text(
@@ -366,7 +376,9 @@ class Payments:
 
     # ------------------------------------------------------------------ answers to questions
 
-    async def answer_recipient_wallet(self, user: st.User, inc: Incoming, pointer: str) -> None:
+    async def answer_recipient_wallet(
+        self, user: user_store.User, inc: Incoming, pointer: str
+    ) -> None:
         """The wallet of a recipient the book did not have: saved, then the payment goes on."""
         ctx, pending = self.ctx, dict(user.pending or {})
         name = str(pending.get("name") or "")
@@ -374,14 +386,14 @@ class Payments:
         if wallet is None:
             return
         await ctx.forget_question(user)
-        draft = await ctx.store.get_draft(str(pending.get("draft")))
+        draft = await ctx.store.drafts.get(str(pending.get("draft")))
         if draft is None or draft.status != D.COLLECTING or draft.wa_id != user.wa_id:
             return
         # The recipient may be a registered user: remember it so they are told when paid.
         known = await ctx.links.verified_owner(wallet)
         draft.receiver_wallet, draft.recipient_label = wallet, name
         draft.receiver_wa_id = known.wa_id if known else None
-        await ctx.store.update_draft(
+        await ctx.store.drafts.update(
             draft.id,
             (D.COLLECTING,),
             receiver_wallet=wallet,
@@ -390,31 +402,31 @@ class Payments:
         )
         await self.advance(user, draft, inc)
 
-    async def answer_again(self, user: st.User, inc: Incoming, yes: bool) -> None:
+    async def answer_again(self, user: user_store.User, inc: Incoming, yes: bool) -> None:
         ctx, lang = self.ctx, user.language
         draft_id = str((user.pending or {}).get("draft"))
         await ctx.forget_question(user)
-        draft = await ctx.store.get_draft(draft_id)
+        draft = await ctx.store.drafts.get(draft_id)
         if draft is None or draft.wa_id != user.wa_id or draft.status != D.COLLECTING:
             await ctx.say.text(user.wa_id, t(lang, "draft_gone"))
             return
         if yes:
             await self.advance(user, draft, inc, again_ok=True)
             return
-        await ctx.store.update_draft(draft.id, (D.COLLECTING,), status=D.CANCELLED)
+        await ctx.store.drafts.update(draft.id, (D.COLLECTING,), status=D.CANCELLED)
         await ctx.say.text(user.wa_id, t(lang, "not_again", what=what(lang, draft)))
 
-    async def pick_contact(self, user: st.User, inc: Incoming, alias: str) -> None:
+    async def pick_contact(self, user: user_store.User, inc: Incoming, alias: str) -> None:
         ctx = self.ctx
         draft_id = str((user.pending or {}).get("draft"))
         await ctx.forget_question(user)
-        draft = await ctx.store.get_draft(draft_id)
-        contact = await ctx.store.find_contact(user.wa_id, alias)
+        draft = await ctx.store.drafts.get(draft_id)
+        contact = await ctx.store.contacts.find(user.wa_id, alias)
         if draft is None or draft.status != D.COLLECTING or contact is None:
             await ctx.say.text(user.wa_id, t(user.language, "draft_gone"))
             return
         draft.recipient_label, draft.receiver_wallet = contact.alias, None
-        await ctx.store.update_draft(
+        await ctx.store.drafts.update(
             draft.id, (D.COLLECTING,), recipient_label=contact.alias, receiver_wallet=None
         )
         await self.advance(user, draft, inc)

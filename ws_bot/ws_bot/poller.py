@@ -1,7 +1,7 @@
 """Durable polling of op_api until each confirmed payment reaches a final status.
 
 Rows live in `ws_payments`, so a restart resumes where it stopped. A lease (owner + expiry) lets
-several replicas share the table without following a payment twice at once; `finish_payment`
+several replicas share the table without following a payment twice at once; `store.payments.finish`
 is a conditional update, so the user is told exactly once.
 
 Each replica follows all the payments it holds with one long poll (`POST /payments/watch`):
@@ -29,8 +29,8 @@ from shared.contracts import (
     WatchRequest,
 )
 from shared.request_id import request_id_scope
+from ws_bot import payment_store, templates
 from ws_bot import store as st
-from ws_bot import templates
 from ws_bot.backends import OpClient, Refused, Unavailable
 from ws_bot.graph import Messenger
 from ws_bot.link_store import LinkStore
@@ -67,7 +67,7 @@ class Poller:
         self._task: asyncio.Task[None] | None = None
         # Until op_api answers 404 to a watch: then /confirm-payment, one payment at a time.
         self.watching = settings.op_watch
-        self._following: dict[str, st.Payment] = {}
+        self._following: dict[str, payment_store.Payment] = {}
         self._renewed_at = 0.0
 
     def wake(self) -> None:
@@ -116,7 +116,7 @@ class Poller:
         room = MAX_WATCHED - len(self._following)
         if room > 0:
             # Every payment not leased elsewhere, due or not: following one costs no request.
-            for payment in await self.store.claim_due_payments(
+            for payment in await self.store.payments.claim_due(
                 owner, lease, min(room, 500), ahead=self.settings.poll_deadline_seconds * 2
             ):
                 self._following[payment.payment_id] = payment
@@ -145,12 +145,12 @@ class Poller:
         if not self._following or time.time() - self._renewed_at < lease / 3:
             return
         self._renewed_at = time.time()
-        held = await self.store.renew_leases(owner, list(self._following), lease)
+        held = await self.store.payments.renew_leases(owner, list(self._following), lease)
         for payment_id in set(self._following) - held:
             del self._following[payment_id]
 
     @staticmethod
-    def _known(payment: st.Payment) -> PaymentStatus:
+    def _known(payment: payment_store.Payment) -> PaymentStatus:
         try:
             return PaymentStatus(payment.status)
         except ValueError:
@@ -188,7 +188,7 @@ class Poller:
                 logger.warning("op_api has no /payments/watch: polling /confirm-payment instead")
                 self.watching = False
                 self._following.clear()
-                await self.store.release_leases(self.settings.replica_id)
+                await self.store.payments.release_leases(self.settings.replica_id)
                 return None
             logger.warning("op_api refused a watch", extra={"detail": str(exc)})
         except Unavailable:
@@ -206,16 +206,16 @@ class Poller:
                 await self._final(payment, self._final_status(view), view)
                 return
             payment.status = view.status.value
-            await self.store.note_payment_status(payment.payment_id, owner, payment.status)
+            await self.store.payments.note_status(payment.payment_id, owner, payment.status)
 
     # ------------------------------------------------------------ /confirm-payment mode
 
     async def tick(self) -> None:
         owner = self.settings.replica_id
-        due = await self.store.claim_due_payments(owner, self.settings.poll_lease_seconds)
+        due = await self.store.payments.claim_due(owner, self.settings.poll_lease_seconds)
         await asyncio.gather(*(self._poll(p, owner) for p in due))
 
-    async def _poll(self, payment: st.Payment, owner: str) -> None:
+    async def _poll(self, payment: payment_store.Payment, owner: str) -> None:
         with request_id_scope(f"poll-{payment.payment_id}"[:128]):
             now = time.time()
             try:
@@ -236,7 +236,7 @@ class Poller:
             if now >= payment.deadline and await self._give_up(payment, known, view, now):
                 return
             status = view.status.value if view is not None else payment.status
-            await self.store.reschedule_payment(
+            await self.store.payments.reschedule(
                 payment.payment_id, owner, status, now + self._next_delay(payment.attempts)
             )
 
@@ -248,7 +248,7 @@ class Poller:
 
     async def _give_up(
         self,
-        payment: st.Payment,
+        payment: payment_store.Payment,
         known: PaymentStatus | None,
         view: PaymentView | None,
         now: float,
@@ -267,20 +267,24 @@ class Poller:
         await self._final(payment, "unknown", view)
         return True
 
-    async def _final(self, payment: st.Payment, status: str, view: PaymentView | None) -> None:
+    async def _final(
+        self, payment: payment_store.Payment, status: str, view: PaymentView | None
+    ) -> None:
         values = {}
         if view is not None and view.debit_amount is not None:
             values["debit"] = {
                 "text": _money(view, "debit_amount", "—"),
                 "view": view.debit_amount.model_dump(by_alias=True),
             }
-        if not await self.store.finish_payment(payment.payment_id, status, **values):
+        if not await self.store.payments.finish(payment.payment_id, status, **values):
             return  # another replica (or a cancel) already told the user
         PAYMENTS_FINAL.labels(status).inc()
         await self._notify(payment, status, view)
 
-    async def _notify(self, payment: st.Payment, status: str, view: PaymentView | None) -> None:
-        user = await self.store.get_user(payment.wa_id)
+    async def _notify(
+        self, payment: payment_store.Payment, status: str, view: PaymentView | None
+    ) -> None:
+        user = await self.store.users.get(payment.wa_id)
         lang = user.language if user else None
         debit = _money(view, "debit_amount", "") if view else ""
         debit = debit or str((payment.debit or {}).get("text") or "—")

@@ -7,8 +7,7 @@ it is an ordinary payment for `Payments.on_intent`.
 from __future__ import annotations
 
 from shared.contracts import Intent, UnderstandResponse
-from ws_bot import lateness, several
-from ws_bot import store as st
+from ws_bot import lateness, several, user_store
 from ws_bot.confirming import Confirmations
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -47,7 +46,7 @@ class Readings:
         self.several = Several(ctx, payments)
         self.requests = MoneyRequests(ctx, payments)
 
-    async def take(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> bool:
+    async def take(self, user: user_store.User, inc: Incoming, answer: UnderstandResponse) -> bool:
         """Handle a reading the single-payment dialogue would misread; False: not one of those
         (after saying, for a repeat, that only one payment now is possible)."""
         if answer.intent not in PAYMENT_INTENTS:
@@ -71,7 +70,9 @@ class Readings:
             return True
         return False
 
-    async def _amount_issue(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+    async def _amount_issue(
+        self, user: user_store.User, inc: Incoming, answer: UnderstandResponse
+    ) -> None:
         """llm_back's explanation and question ("-5 is negative: how much?"); the recipient is
         kept in a new draft, so the next bare amount goes on with the payment."""
         await self.payments._new_draft(user, inc, None, answer.destinatario)
@@ -82,20 +83,20 @@ class Readings:
         """Whether a PayTap is one of ours (a batch summary, a request) rather than a draft's."""
         return several.owns(tap_id) or request_owns(tap_id)
 
-    async def tap(self, user: st.User, inc: Incoming, tap_id: str, yes: bool) -> None:
+    async def tap(self, user: user_store.User, inc: Incoming, tap_id: str, yes: bool) -> None:
         if several.owns(tap_id):
             await self.several.tap(user, tap_id, yes)
         else:
             await self.requests.tap(user, inc, tap_id, yes)
 
-    async def _newest_is_a_draft(self, user: st.User) -> bool:
+    async def _newest_is_a_draft(self, user: user_store.User) -> bool:
         """Whether a single payment's summary came after our batch / request summary (then a
         typed "sí" is for that payment, as the newest summary always is)."""
-        draft = await self.ctx.store.open_draft(user.wa_id)
+        draft = await self.ctx.store.drafts.current(user.wa_id)
         asked_at = float((user.pending or {}).get("at") or 0)
         return draft is not None and draft.updated_at > asked_at
 
-    async def confirm_typed(self, user: st.User, inc: Incoming) -> bool:
+    async def confirm_typed(self, user: user_store.User, inc: Incoming) -> bool:
         """'sí' at a batch or request summary: its Confirm; False when none is waiting."""
         if await self._newest_is_a_draft(user):
             return False
@@ -103,14 +104,14 @@ class Readings:
             user, True
         )
 
-    async def cancel(self, user: st.User) -> None:
+    async def cancel(self, user: user_store.User) -> None:
         """'cancel': a batch or request summary waiting for its confirmation, and the usual
         (an open draft, payments awaiting approval)."""
         ours = await self.several.cancel(user) or await self.requests.answer_typed(user, False)
-        if not ours or await self.ctx.store.open_draft(user.wa_id) is not None:
+        if not ours or await self.ctx.store.drafts.current(user.wa_id) is not None:
             await self.confirmations.cancel(user)
 
-    async def history(self, user: st.User) -> None:
+    async def history(self, user: user_store.User) -> None:
         """The payments' history, then the money requests made and received."""
         await self.records.history(user)
         lines = await self.requests.history_lines(user)

@@ -4,23 +4,23 @@ and their balance (which Open Payments does not let anyone read: they are sent t
 
 from __future__ import annotations
 
-from ws_bot import store as st
+from ws_bot import draft_store, user_store
 from ws_bot.dialog import Context
 from ws_bot.phrases import clean_name
 from ws_bot.summary import day, status_word, what
 from ws_bot.texts import t
 
-D = st.DraftStatus
+D = draft_store.DraftStatus
 
 
 class Records:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def history(self, user: st.User) -> None:
+    async def history(self, user: user_store.User) -> None:
         ctx, lang = self.ctx, user.language
-        sent = await ctx.store.recent_payments(user.wa_id)
-        received = await ctx.store.received_payments(user.wa_id)
+        sent = await ctx.store.payments.recent(user.wa_id)
+        received = await ctx.store.payments.received(user.wa_id)
         if not sent and not received:
             await ctx.menu(user, t(lang, "history_empty"))
             return
@@ -32,17 +32,17 @@ class Records:
         if received:
             lines.append(t(lang, "history_received"))
         for p in received:
-            sender = await ctx.store.get_user(p.wa_id)
+            sender = await ctx.store.users.get(p.wa_id)
             name = clean_name(sender.name) if sender and sender.name else f"+{p.wa_id}"
             amount = (p.receive or {}).get("text") or "—"
             lines.append(f"• {day(p.created_at)} · {amount} ← {name}")
         await ctx.say.text(user.wa_id, "\n".join(lines))
 
-    async def status(self, user: st.User) -> None:
+    async def status(self, user: user_store.User) -> None:
         ctx, lang = self.ctx, user.language
-        last = await ctx.store.recent_payments(user.wa_id, limit=1)
+        last = await ctx.store.payments.recent(user.wa_id, limit=1)
         if not last:
-            draft = await ctx.store.open_draft(user.wa_id)
+            draft = await ctx.store.drafts.current(user.wa_id)
             if draft is not None and draft.status == D.QUOTED:
                 await ctx.say.text(user.wa_id, t(lang, "already_waiting", what=what(lang, draft)))
             else:
@@ -56,5 +56,5 @@ class Records:
         )
         await ctx.say.text(user.wa_id, body)
 
-    async def balance(self, user: st.User) -> None:
+    async def balance(self, user: user_store.User) -> None:
         await self.ctx.say.text(user.wa_id, t(user.language, "balance", url=user.wallet_url))

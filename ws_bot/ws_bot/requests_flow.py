@@ -34,8 +34,7 @@ from shared.contracts import (
     UnderstandResponse,
 )
 from shared.request_id import request_id_scope
-from ws_bot import phrases, templates, window
-from ws_bot import store as st
+from ws_bot import draft_store, phrases, templates, user_store, window
 from ws_bot.addressbook import Recipient
 from ws_bot.backends import Refused, Unavailable, _detail, _post
 from ws_bot.buttons import PayTap
@@ -64,12 +63,12 @@ def owns(tap_id: str) -> bool:
     return tap_id.startswith((ASK, ANSWER))
 
 
-def _asked(user: st.User) -> dict[str, Any] | None:
+def _asked(user: user_store.User) -> dict[str, Any] | None:
     pending = user.pending or {}
     return pending if pending.get("kind") == KIND else None
 
 
-def _who(user: st.User | None, wa_id: str) -> str:
+def _who(user: user_store.User | None, wa_id: str) -> str:
     return (clean_name(user.name) if user and user.name else "") or f"+{wa_id}"
 
 
@@ -104,7 +103,7 @@ class MoneyRequests:
 
     # ------------------------------------------------------------------ the requester
 
-    async def start(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+    async def start(self, user: user_store.User, inc: Incoming, answer: UnderstandResponse) -> None:
         """'cóbrale 50 a Bob': a summary to confirm; nothing is asked of Bob before that."""
         ctx, lang = self.ctx, user.language
         if await ctx.linked(user) is None:  # issue 17: only a verified wallet asks to be paid
@@ -145,7 +144,7 @@ class MoneyRequests:
             "source": inc.message_id,
             "at": time.time(),
         }
-        await ctx.store.update_user(user.wa_id, pending=pending)
+        await ctx.store.users.update(user.wa_id, pending=pending)
         user.pending = pending
         how = t(lang, "request_how_chat" if payer_wa else "request_how_link", payer=payer)
         await ctx.say.buttons(
@@ -157,13 +156,13 @@ class MoneyRequests:
             ],
         )
 
-    async def tap(self, user: st.User, inc: Incoming, tap_id: str, yes: bool) -> None:
+    async def tap(self, user: user_store.User, inc: Incoming, tap_id: str, yes: bool) -> None:
         if tap_id.startswith(ANSWER):
             await self._payer_answer(user, inc, tap_id.removeprefix(ANSWER), yes)
         else:
             await self._requester_answer(user, tap_id, yes)
 
-    async def _requester_answer(self, user: st.User, tap_id: str, yes: bool) -> None:
+    async def _requester_answer(self, user: user_store.User, tap_id: str, yes: bool) -> None:
         asked = _asked(user)
         if asked is None or asked.get("tap") != tap_id:
             await self.ctx.say.text(user.wa_id, t(user.language, "several_gone"))
@@ -175,7 +174,7 @@ class MoneyRequests:
             return
         await self._send(user, asked)
 
-    async def answer_typed(self, user: st.User, yes: bool) -> bool:
+    async def answer_typed(self, user: user_store.User, yes: bool) -> bool:
         """'sí' / 'cancel' while a request summary waits: its Confirm / Cancel."""
         asked = _asked(user)
         if asked is None:
@@ -183,7 +182,7 @@ class MoneyRequests:
         await self._requester_answer(user, str(asked.get("tap")), yes)
         return True
 
-    async def _send(self, user: st.User, asked: dict[str, Any]) -> None:
+    async def _send(self, user: user_store.User, asked: dict[str, Any]) -> None:
         ctx, lang = self.ctx, user.language
         assert user.wallet_url
         payer, payer_wa = str(asked.get("payer")), asked.get("payerWa")
@@ -234,13 +233,13 @@ class MoneyRequests:
             await ctx.say.text(user.wa_id, text)
         self.start_sweeping()
 
-    async def _ask_payer(self, requester: st.User, row: MoneyRequest) -> None:
+    async def _ask_payer(self, requester: user_store.User, row: MoneyRequest) -> None:
         """Pay / Decline inside the payer's 24-hour window; the template outside it."""
         assert row.payer
-        payer = await self.ctx.store.get_user(row.payer)
+        payer = await self.ctx.store.users.get(row.payer)
         lang = payer.language if payer else None
         values = {"requester": _who(requester, requester.wa_id), "amount": row.amount_text}
-        last = await st.get_last_inbound(self.ctx.store, row.payer)
+        last = await self.ctx.store.users.last_inbound(row.payer)
         if not window.is_open(last, time.time()):
             chosen = templates.get(templates.MONEY_REQUEST, lang)
             try:
@@ -265,24 +264,26 @@ class MoneyRequests:
             ],
         )
 
-    async def offer_waiting(self, user: st.User, text: str) -> bool:
+    async def offer_waiting(self, user: user_store.User, text: str) -> bool:
         """A payer writing after the template ("Reply to this message to pay"): the Pay /
         Decline buttons of their requests. True when the message was just that reply."""
         rows = await self.rows.not_offered(user.wa_id)
         for row in rows:
-            requester = await self.ctx.store.get_user(row.requester)
+            requester = await self.ctx.store.users.get(row.requester)
             await self._offer(row, user.language, _who(requester, row.requester))
         return bool(rows) and (phrases.is_yes(text) or phrases.fold(text) in _PAY_WORDS)
 
     # ------------------------------------------------------------------ the payer
 
-    async def _payer_answer(self, user: st.User, inc: Incoming, row_id: str, pay: bool) -> None:
+    async def _payer_answer(
+        self, user: user_store.User, inc: Incoming, row_id: str, pay: bool
+    ) -> None:
         ctx, lang = self.ctx, user.language
         row = await self.rows.get(row_id)
         if row is None or row.payer != user.wa_id:
             await ctx.say.text(user.wa_id, t(lang, "several_gone"))
             return
-        requester = await ctx.store.get_user(row.requester)
+        requester = await ctx.store.users.get(row.requester)
         name = _who(requester, row.requester)
         if row.status != RequestStatus.ASKED:
             state = t(lang, f"request_status_{row.status.value}")
@@ -296,7 +297,7 @@ class MoneyRequests:
             return
         await self._quote(user, inc, row, requester.wallet_url, name)
 
-    async def _decline(self, user: st.User, row: MoneyRequest, name: str) -> None:
+    async def _decline(self, user: user_store.User, row: MoneyRequest, name: str) -> None:
         lang = user.language
         try:
             await self._op("DELETE", f"/payment-requests/{row.op_request_id}")
@@ -310,7 +311,7 @@ class MoneyRequests:
         await self._outcome(row, RequestStatus.DECLINED)
 
     async def _quote(
-        self, user: st.User, inc: Incoming, row: MoneyRequest, wallet: str, name: str
+        self, user: user_store.User, inc: Incoming, row: MoneyRequest, wallet: str, name: str
     ) -> None:
         """The usual quoted draft and summary, paying the request's incoming payment; the
         confirmation and approval are `Payments.confirm`'s."""
@@ -350,10 +351,10 @@ class MoneyRequests:
         draft = await self.payments._new_draft(
             user, inc, str(row.amount.get("value")), name, receiver_wallet=wallet
         )
-        await ctx.store.update_draft(
+        await ctx.store.drafts.update(
             draft.id,
-            (st.COLLECTING,),
-            status=st.QUOTED,
+            (draft_store.COLLECTING,),
+            status=draft_store.QUOTED,
             payment_id=view.payment_id,
             quote=quote,
             currency=row.amount.get("assetCode"),
@@ -421,7 +422,7 @@ class MoneyRequests:
     async def _outcome(self, row: MoneyRequest, status: RequestStatus) -> None:
         if not await self.rows.finish(row.id, status):
             return  # already told
-        requester = await self.ctx.store.get_user(row.requester)
+        requester = await self.ctx.store.users.get(row.requester)
         lang = requester.language if requester else None
         values = {"amount": row.amount_text, "payer": row.payer_label}
         body = t(lang, f"request_{status.value}", **values)
@@ -433,7 +434,7 @@ class MoneyRequests:
             {"recipient": row.payer_label, "result": body},
         )
         if status == RequestStatus.EXPIRED and row.payer:
-            payer = await self.ctx.store.get_user(row.payer)
+            payer = await self.ctx.store.users.get(row.payer)
             plang = payer.language if payer else None
             text = t(
                 plang,
@@ -451,7 +452,7 @@ class MoneyRequests:
 
     # ------------------------------------------------------------------ history
 
-    async def history_lines(self, user: st.User) -> list[str]:
+    async def history_lines(self, user: user_store.User) -> list[str]:
         lang = user.language
         rows = await self.rows.of_user(user.wa_id)
         if not rows:
@@ -463,7 +464,7 @@ class MoneyRequests:
             if r.requester == user.wa_id:
                 lines.append(f"• {day} · {r.amount_text} ⇠ {r.payer_label} · {state}")
             else:
-                requester = await self.ctx.store.get_user(r.requester)
+                requester = await self.ctx.store.users.get(r.requester)
                 who = _who(requester, r.requester)
                 lines.append(f"• {day} · {r.amount_text} ⇢ {who} · {state}")
         return lines

@@ -4,14 +4,17 @@ payment followed to its own result by the poller. Nothing is dropped: when a sha
 paid (no amount, unknown recipient, refused quote) nothing is paid and the user is told why.
 
 The batch waits for its confirmation in `users.pending` (kind "several"): like every open
-question it is replaced by the next one, and a tap on a replaced batch is refused. Each payment
-has its own grant (one approval link each).
+question it is replaced by the next one, and a tap on a replaced batch is refused. The shares are
+quoted with one op_api /send-batch, which asks the wallet for one grant covering their total: one
+approval link for all of them. When the wallet refuses such a grant (or op_api has no
+/send-batch) each payment has its own grant: one approval link each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from decimal import Decimal
@@ -19,14 +22,17 @@ from typing import Any
 
 from shared.contracts import (
     FINAL_STATUSES,
+    MAX_BATCH_PAYMENTS,
+    BatchItem,
+    BatchView,
     PaymentView,
+    SendBatchRequest,
     SendPaymentRequest,
     Share,
     UnderstandResponse,
 )
 from shared.money import MoneyError, parse_decimal
-from ws_bot import phrases
-from ws_bot import store as st
+from ws_bot import draft_store, payment_store, phrases, user_store
 from ws_bot.addressbook import Recipient
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.buttons import PayTap
@@ -41,7 +47,8 @@ from ws_bot.texts import plain_reason, t
 logger = logging.getLogger(__name__)
 KIND = "several"
 PREFIX = "several-"  # batch ids, so a tap on a batch summary is told apart from a draft's
-MAX_SHARES = 10
+MAX_SHARES = MAX_BATCH_PAYMENTS  # what one op_api /send-batch takes
+NAMED_SHARE = re.compile(r"^payments\[(\d+)\]: ")  # how op_api names the share it refused
 
 
 def owns(draft_id: str) -> bool:
@@ -49,7 +56,7 @@ def owns(draft_id: str) -> bool:
     return draft_id.startswith(PREFIX)
 
 
-def _batch(user: st.User) -> dict[str, Any] | None:
+def _batch(user: user_store.User) -> dict[str, Any] | None:
     pending = user.pending or {}
     return pending if pending.get("kind") == KIND else None
 
@@ -74,7 +81,7 @@ class Several:
         self.ctx = ctx
         self.payments = payments
 
-    async def start(self, user: st.User, inc: Incoming, answer: UnderstandResponse) -> None:
+    async def start(self, user: user_store.User, inc: Incoming, answer: UnderstandResponse) -> None:
         ctx, lang = self.ctx, user.language
         if await ctx.linked(user) is None:  # issue 17: only a verified wallet pays
             return
@@ -112,14 +119,14 @@ class Several:
         pending = {"kind": KIND, "wanted": wanted, "split": answer.split_total}
         await self._go_on(user, inc, pending)
 
-    async def _go_on(self, user: st.User, inc: Incoming, pending: dict[str, Any]) -> None:
+    async def _go_on(self, user: user_store.User, inc: Incoming, pending: dict[str, Any]) -> None:
         """Ask for the next recipient's wallet (as for one payment), or quote every share and
         show the one summary."""
         ctx, lang = self.ctx, user.language
         pending["at"] = time.time()
         missing = next((w for w in pending["wanted"] if not w["wallet"]), None)
         if missing is not None:
-            await ctx.store.update_user(user.wa_id, pending=pending)
+            await ctx.store.users.update(user.wa_id, pending=pending)
             user.pending = pending
             name = missing["label"]
             slug = "-".join(phrases.fold(name).replace("'", "").split()) or "name"
@@ -130,10 +137,11 @@ class Several:
         found = [Recipient(w["wallet"], w["waId"], w["label"]) for w in wanted]
         await self._replace_open_draft(user)
         await ctx.say.react(user.wa_id, inc.message_id, "⏳")
-        quoted = await self._quote_all(user, inc, shares, found)
-        if quoted is None:
+        answer = await self._quote_all(user, inc, shares, found)
+        if answer is None:
             await ctx.forget_question(user)
             return
+        quoted, op_batch = answer
         batch_id = PREFIX + uuid.uuid4().hex
         pending = {
             "kind": KIND,
@@ -141,19 +149,22 @@ class Several:
             "source": inc.message_id,
             "shares": quoted,
             "at": time.time(),
+            # The batch at op_api, and its one approval link when one grant covers it all.
+            "opBatch": op_batch.batch_id if op_batch else None,
+            "approval": op_batch.confirmation_url if op_batch and op_batch.shared_grant else None,
         }
-        await ctx.store.update_user(user.wa_id, pending=pending)
+        await ctx.store.users.update(user.wa_id, pending=pending)
         user.pending = pending
         await ctx.say.buttons(
             user.wa_id,
-            self._summary(lang, quoted, split),
+            self._summary(lang, quoted, split, once=bool(pending["approval"])),
             [
                 (t(lang, "btn_confirm"), PayTap(batch_id, True).to_str()),
                 (t(lang, "btn_cancel"), PayTap(batch_id, False).to_str()),
             ],
         )
 
-    async def answer_wallet(self, user: st.User, inc: Incoming, pointer: str) -> bool:
+    async def answer_wallet(self, user: user_store.User, inc: Incoming, pointer: str) -> bool:
         """A wallet address answering "who is Zoe?" for a batch: saved, then the batch goes on."""
         batch = _batch(user)
         if batch is None or "batch" in batch:
@@ -169,20 +180,24 @@ class Several:
         await self._go_on(user, inc, batch)
         return True
 
-    async def _replace_open_draft(self, user: st.User) -> None:
+    async def _replace_open_draft(self, user: user_store.User) -> None:
         """One live payment dialogue per user: the batch replaces an unconfirmed draft."""
-        draft = await self.ctx.store.open_draft(user.wa_id)
+        draft = await self.ctx.store.drafts.current(user.wa_id)
         if draft is None or not draft.payment_id:
             if draft is not None:
-                await self.ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.SUPERSEDED)
+                await self.ctx.store.drafts.update(
+                    draft.id, draft_store.OPEN_DRAFT, status=draft_store.SUPERSEDED
+                )
             return
-        if await self.ctx.store.update_draft(draft.id, st.OPEN_DRAFT, status=st.SUPERSEDED):
+        if await self.ctx.store.drafts.update(
+            draft.id, draft_store.OPEN_DRAFT, status=draft_store.SUPERSEDED
+        ):
             await self._cancel_at_op([draft.payment_id])
             replaced = t(user.language, "replaced", what=what(user.language, draft))
             await self.ctx.say.text(user.wa_id, replaced)
 
     async def _quote_one(
-        self, user: st.User, inc: Incoming, i: int, share: Share, who: Recipient
+        self, user: user_store.User, inc: Incoming, i: int, share: Share, who: Recipient
     ) -> PaymentView | str:
         """The quoted payment of one share, or why it could not be quoted."""
         assert share.monto
@@ -207,21 +222,75 @@ class Several:
             return plain_reason(user.language, view.failure_reason or view.status.value)
         return view
 
-    async def _quote_all(
-        self, user: st.User, inc: Incoming, shares: list[Share], found: list[Recipient]
-    ) -> list[dict[str, Any]] | None:
-        """Every share quoted (concurrently), or none: the quoted ones are cancelled and the
-        user is told which share failed and why."""
-        ctx, lang = self.ctx, user.language
-        views = await asyncio.gather(
-            *(
-                self._quote_one(user, inc, i, share, who)
-                for i, (share, who) in enumerate(zip(shares, found, strict=True))
+    async def _quote_batch(
+        self, user: user_store.User, inc: Incoming, shares: list[Share], found: list[Recipient]
+    ) -> BatchView | tuple[int, str] | None:
+        """Every share quoted by one /send-batch (one grant for the total when the wallet
+        allows); or (the share refused, why); None when op_api has no /send-batch."""
+        assert user.wallet_url
+        description = f"Paguito: {user.name}"[:256] if user.name else None
+        items = []
+        for share, who in zip(shares, found, strict=True):
+            assert share.monto  # `start` asked for the missing ones
+            items.append(
+                BatchItem(
+                    receiver_wallet_url=who.wallet_url,
+                    amount=share.monto,
+                    amount_type="receive",
+                    description=description,
+                )
             )
+        request = SendBatchRequest(
+            sender_wallet_url=user.wallet_url,
+            payments=items,
+            idempotency_key=f"{inc.message_id}:batch"[:256],
         )
-        failed = [(who, v) for who, v in zip(found, views, strict=True) if isinstance(v, str)]
+        try:
+            return await self.ctx.op.send_batch(request)
+        except Unavailable:
+            BACKEND_UNAVAILABLE.labels("op_api").inc()
+            return 0, t(user.language, "op_down")
+        except Refused as exc:
+            if exc.status in {404, 405}:
+                return None
+            named = NAMED_SHARE.match(str(exc))
+            index = int(named.group(1)) if named and int(named.group(1)) < len(shares) else 0
+            reason = str(exc)[named.end() :] if named else str(exc)
+            return index, plain_reason(user.language, reason)
+
+    async def _quote_all(
+        self, user: user_store.User, inc: Incoming, shares: list[Share], found: list[Recipient]
+    ) -> tuple[list[dict[str, Any]], BatchView | None] | None:
+        """Every share quoted, or none: the quoted ones are cancelled and the user is told
+        which share failed and why. With the op_api batch when there is one."""
+        ctx, lang = self.ctx, user.language
+        batch = await self._quote_batch(user, inc, shares, found)
+        views: list[PaymentView | str]
+        if isinstance(batch, tuple):
+            index, reason = batch
+            views = [reason if i == index else "" for i in range(len(shares))]  # "": not quoted
+        elif batch is not None:
+            views = [
+                v
+                if v.status not in FINAL_STATUSES and v.confirmation_url
+                else plain_reason(lang, v.failure_reason or v.status.value)
+                for v in batch.payments
+            ]
+        else:  # an op_api without /send-batch: one payment (and one grant) each
+            views = list(
+                await asyncio.gather(
+                    *(
+                        self._quote_one(user, inc, i, share, who)
+                        for i, (share, who) in enumerate(zip(shares, found, strict=True))
+                    )
+                )
+            )
+        failed = [(who, v) for who, v in zip(found, views, strict=True) if isinstance(v, str) and v]
         if failed:
-            await self._cancel_at_op([v.payment_id for v in views if not isinstance(v, str)])
+            if isinstance(batch, BatchView):
+                await self._cancel_batch(batch.batch_id)
+            else:
+                await self._cancel_at_op([v.payment_id for v in views if not isinstance(v, str)])
             await ctx.say.react(user.wa_id, inc.message_id, "❌")
             who, reason = failed[0]
             text = t(lang, "several_refused", recipient=clean_name(who.label), reason=reason)
@@ -237,12 +306,13 @@ class Several:
             }
             for who, view in zip(found, views, strict=True)
             if not isinstance(view, str)
-        ]
+        ], batch if isinstance(batch, BatchView) else None
 
     @staticmethod
-    def _summary(lang: str | None, shares: list[dict[str, Any]], split_total: str | None) -> str:
+    def _summary(
+        lang: str | None, shares: list[dict[str, Any]], split_total: str | None, *, once: bool
+    ) -> str:
         lines = [t(lang, "several_header", count=len(shares))]
-        debits: list[dict[str, Any]] = []
         for share in shares:
             quote = share["quote"]
             lines.append(
@@ -254,17 +324,25 @@ class Several:
                     fee=quote["fee"],
                 )
             )
-            debits.append(quote.get("debitView") or {})
-        assets = {d.get("assetCode") for d in debits}
-        if len(assets) == 1 and None not in assets:
-            total = sum((_value(d.get("value")) for d in debits), Decimal(0))
-            lines.append(t(lang, "several_total", total=f"{total} {assets.pop()}"))
+        total = Several._total(shares)
+        if total:
+            lines.append(t(lang, "several_total", total=total))
         if split_total:
             lines.append(t(lang, "several_split", total=split_total))
-        lines.append(t(lang, "several_confirm"))
+        lines.append(t(lang, "several_confirm_once" if once else "several_confirm"))
         return "\n".join(lines)
 
-    async def tap(self, user: st.User, batch_id: str, confirm: bool) -> None:
+    @staticmethod
+    def _total(shares: list[dict[str, Any]]) -> str | None:
+        """What leaves the wallet for all the shares, when they are in one asset."""
+        debits = [s["quote"].get("debitView") or {} for s in shares]
+        assets = {d.get("assetCode") for d in debits}
+        if len(assets) != 1 or None in assets:
+            return None
+        total = sum((_value(d.get("value")) for d in debits), Decimal(0))
+        return f"{total} {assets.pop()}"
+
+    async def tap(self, user: user_store.User, batch_id: str, confirm: bool) -> None:
         """Confirm or Cancel on a batch summary (or a typed yes while one waits)."""
         ctx, lang = self.ctx, user.language
         batch = _batch(user)
@@ -275,7 +353,7 @@ class Several:
         await ctx.forget_question(user)
         expired = any((s["quote"].get("expiresAt") or 0) < time.time() for s in shares)
         if not confirm or expired:
-            await self._cancel_at_op([s["paymentId"] for s in shares])
+            await self._cancel_shares(batch)
             await ctx.say.react(user.wa_id, batch.get("source"), "✖️")
             key = "several_expired" if confirm else "cancelled_items"
             await ctx.say.text(user.wa_id, t(lang, key, items=_items(lang, shares)))
@@ -283,8 +361,8 @@ class Several:
         now = time.time()
         for share in shares:
             quote = share["quote"]
-            await ctx.store.add_payment(
-                st.Payment(
+            await ctx.store.payments.add(
+                payment_store.Payment(
                     payment_id=share["paymentId"],
                     wa_id=user.wa_id,
                     draft_id=batch_id,
@@ -302,6 +380,16 @@ class Several:
                     created_at=now,
                 )
             )
+        if batch.get("approval"):  # one grant for the batch: one approval for all
+            items = t(lang, "several_all", count=len(shares), total=self._total(shares) or "")
+            await ctx.say.url_button(
+                user.wa_id,
+                t(lang, "several_approve", what=items),
+                t(lang, "btn_approve"),
+                batch["approval"],
+            )
+            ctx.wake_poller()
+            return
         for share in shares:  # one grant per payment: one approval each
             await ctx.say.url_button(
                 user.wa_id,
@@ -311,7 +399,7 @@ class Several:
             )
         ctx.wake_poller()
 
-    async def confirm_typed(self, user: st.User) -> bool:
+    async def confirm_typed(self, user: user_store.User) -> bool:
         """'sí' while a batch summary waits: the same as its Confirm button."""
         batch = _batch(user)
         if batch is None or "batch" not in batch:  # still asking for a wallet: no summary yet
@@ -319,7 +407,7 @@ class Several:
         await self.tap(user, str(batch.get("batch")), True)
         return True
 
-    async def cancel(self, user: st.User) -> bool:
+    async def cancel(self, user: user_store.User) -> bool:
         """'cancel' while a batch summary waits: every quoted share is cancelled and named."""
         batch = _batch(user)
         if batch is None:
@@ -335,6 +423,19 @@ class Several:
             return True
         await self.tap(user, str(batch.get("batch")), False)
         return True
+
+    async def _cancel_shares(self, batch: dict[str, Any]) -> None:
+        """Cancel a summary's payments at op_api: the batch (with its grant), or each one."""
+        if batch.get("opBatch"):
+            await self._cancel_batch(str(batch["opBatch"]))
+        else:
+            await self._cancel_at_op([s["paymentId"] for s in batch["shares"]])
+
+    async def _cancel_batch(self, batch_id: str) -> None:
+        try:
+            await self.ctx.op.cancel_batch(batch_id)
+        except Unavailable:
+            logger.warning("op_api unavailable while cancelling a batch")
 
     async def _cancel_at_op(self, payment_ids: list[str]) -> None:
         for payment_id in payment_ids:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
+from ws_bot import notice_store
 from ws_bot import store as st
 from ws_bot.metrics import DELIVERY_FAILURES, TEMPLATE_FALLBACKS
 from ws_bot.notices import Notifier
@@ -57,13 +58,13 @@ async def handle(store: st.Store, notifier: Notifier, status: dict[str, Any]) ->
 CLAIM_RETRIES = (0.2, 0.5, 1.0, 2.0)
 
 
-async def _claim(store: st.Store, message_id: str) -> st.SentNotice | None:
-    notice = await st.claim_fallback(store, message_id)
+async def _claim(store: st.Store, message_id: str) -> notice_store.SentNotice | None:
+    notice = await store.notices.claim_fallback(message_id)
     for pause in CLAIM_RETRIES:
         if notice is not None:
             break
         await asyncio.sleep(pause)
-        notice = await st.claim_fallback(store, message_id)
+        notice = await store.notices.claim_fallback(message_id)
     return notice
 
 

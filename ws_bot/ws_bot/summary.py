@@ -11,8 +11,7 @@ from typing import Any
 
 from shared.contracts import FallbackReason, MoneyView, PaymentView
 from shared.money import MoneyError, parse_decimal
-from ws_bot import allowances
-from ws_bot import store as st
+from ws_bot import allowances, draft_store, payment_store
 from ws_bot.phrases import clean_name
 from ws_bot.texts import t
 
@@ -102,7 +101,7 @@ def amount_text(amount: str | None, asset: str | None) -> str:
     return f"{shown} {asset or ''}".strip()
 
 
-def what(lang: str | None, draft: st.Draft) -> str:
+def what(lang: str | None, draft: draft_store.Draft) -> str:
     """'20.00 USD a Bob': how every reply names a payment."""
     amount = (draft.quote or {}).get("receive") or amount_text(draft.amount, draft.currency)
     if not draft.recipient_label:
@@ -114,7 +113,7 @@ def day(epoch: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(epoch))
 
 
-def status_word(lang: str | None, p: st.Payment) -> str:
+def status_word(lang: str | None, p: payment_store.Payment) -> str:
     key = f"status_{p.status}" if p.notified else "status_pending"
     try:
         return t(lang, key)

@@ -516,6 +516,14 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "¿Confirmas todos? Cada pago se aprueba en tu billetera.",
         "en": "Confirm them all? You approve each payment at your wallet.",
     },
+    "several_confirm_once": {
+        "es": "¿Confirmas todos? Los apruebas juntos en tu billetera, con una sola aprobación.",
+        "en": "Confirm them all? You approve them together at your wallet, in one approval.",
+    },
+    "several_all": {
+        "es": "los {count} pagos ({total} en total)",
+        "en": "the {count} payments ({total} in total)",
+    },
     "several_amounts": {
         "es": "¿Cuánto le envío a cada uno ({names})? Por ejemplo: 20 a Bob y 10 a Alice. "
         "No envié nada.",

@@ -69,6 +69,6 @@ async def receive(request: Request) -> Response:
     except (ValueError, RecursionError, BadUpdate) as exc:  # RecursionError: absurd nesting
         WEBHOOK_REFUSED.labels("body").inc()
         return JSONResponse({"detail": f"Not a WhatsApp webhook update: {exc}"}, 400)
-    await state.store.store_webhook(body)
+    await state.store.inbox.store_webhook(body)
     state.worker.wake()
     return Response(_ACK, media_type="application/json")

@@ -27,10 +27,11 @@ from pywa_async.types.message import Message
 from shared.request_id import request_id_scope
 from ws_bot import incoming
 from ws_bot.conversation import Conversation
+from ws_bot.inbox_store import SPLIT_BATCH, InboxItem, InboxMessage
 from ws_bot.intake import Intake
 from ws_bot.metrics import WEBHOOK_MESSAGES, WEBHOOK_UNSPLITTABLE
 from ws_bot.settings import Settings
-from ws_bot.store import SPLIT_BATCH, InboxItem, InboxMessage, Store
+from ws_bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class InboxWorker:
                 if time.time() >= next_prune:
                     next_prune = time.time() + PRUNE_EVERY_SECONDS
                     cutoff = time.time() - self.settings.inbox_retention_seconds
-                    await self.store.prune_inbox(cutoff)
+                    await self.store.inbox.prune(cutoff)
             except Exception:
                 logger.exception("inbox worker step failed")
             woken = False
@@ -199,7 +200,7 @@ class InboxWorker:
         many messages were new."""
         new = 0
         while True:
-            stored = await self.store.pending_webhooks()
+            stored = await self.store.inbox.pending_webhooks()
             if not stored:
                 return new
             split: list[tuple[int, list[InboxMessage]]] = []
@@ -219,7 +220,7 @@ class InboxWorker:
                     continue
                 split.append((webhook.id, items))
                 statuses += found
-            filed = await self.store.file_webhooks(split, bad)
+            filed = await self.store.inbox.file_webhooks(split, bad)
             self.on_statuses(statuses)
             WEBHOOK_MESSAGES.labels("new").inc(filed.new)
             WEBHOOK_MESSAGES.labels("duplicate").inc(filed.duplicate)
@@ -232,7 +233,7 @@ class InboxWorker:
         slots = self.settings.worker_concurrency - len(self._busy)
         if slots <= 0:
             return
-        items = await self.store.claim_inbox(
+        items = await self.store.inbox.claim(
             self.settings.replica_id, self.settings.inbox_lease_seconds, slots, set(self._busy)
         )
         for item in items:
@@ -250,7 +251,7 @@ class InboxWorker:
             if item.attempts > self.settings.inbox_max_attempts:
                 # A message that crashed us repeatedly: park it rather than loop forever.
                 logger.error("giving up on a message", extra={"attempts": item.attempts})
-                await self.store.finish_inbox(item.id, "failed")
+                await self.store.inbox.finish(item.id, "failed")
                 with contextlib.suppress(Exception):
                     await self.apologise(item.wa_id)  # never silence, even then
                 return
@@ -258,6 +259,6 @@ class InboxWorker:
                 await self.wa.webhook_update_handler(item.payload)
             except Exception:
                 logger.exception("update processing failed")
-                await self.store.release_inbox(item.id)
+                await self.store.inbox.release(item.id)
                 return
-            await self.store.finish_inbox(item.id)
+            await self.store.inbox.finish(item.id)
