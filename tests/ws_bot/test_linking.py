@@ -206,3 +206,28 @@ def test_an_allowance_revoked_at_the_wallet_stops_one_tap_payments(
     assert payments_api.for_key(sent["id"])["link_id"] is None
     said = [text_of(m) for m in phone.bot_messages(wa_id)]
     assert sum("no more one-tap" in s for s in said) == 1
+
+
+def test_a_new_wallet_is_unverified_until_linked_then_the_old_link_goes(
+    stack: Stack, uid, payments_api, links_api
+) -> None:
+    phone, wa_id = stack.phone, uid()
+    first, second = stack.wallet(f"u{wa_id}"), stack.wallet(f"u{wa_id}0")
+    phone.onboard(wa_id, "Vale", pointer(first), allowance="Up to 20 USD a week")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "my wallet is " + pointer(second))
+    phone.wait_text(wa_id, "Wallet registered: " + second, after=n)
+    # Not linked yet: no payment leaves the new wallet, and the old one pays no more either.
+    before = len(payments_api.list())
+    m = phone.count(wa_id)
+    phone.say(wa_id, "send 5 to " + pointer(stack.wallet("bob")))
+    phone.wait_text(wa_id, "Before paying from " + second, after=m)
+    assert len(payments_api.list()) == before
+    assert len(_active(links_api, first)) == 1
+    phone.link(wa_id, "Ask me every time", after=m)
+    assert _active(links_api, first) == []  # the old wallet's grant is revoked
+    assert len(_active(links_api, second)) == 1
+    n = phone.count(wa_id)
+    phone.say(wa_id, "my allowance")
+    mine = phone.wait_text(wa_id, "is linked: I'll ask you to approve each payment", after=n)
+    assert "Up to 50 USD a week" in buttons_of(mine)

@@ -25,7 +25,7 @@ from ws_bot.incoming import Incoming
 from ws_bot.link_store import LIVE, VERIFIED, Link, LinkState, LinkStore
 from ws_bot.metrics import BACKEND_UNAVAILABLE
 from ws_bot.notices import Notifier
-from ws_bot.texts import plain_reason, t
+from ws_bot.texts import t
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +132,8 @@ class Linking:
             await ctx.say.text(user.wa_id, t(lang, "op_down"))
             return
         except Refused as exc:
-            await ctx.say.text(
-                user.wa_id, t(lang, "link_refused", reason=plain_reason(lang, str(exc)))
-            )
+            logger.warning("link refused", extra={"detail": str(exc)})
+            await ctx.say.text(user.wa_id, t(lang, "link_refused"))
             return
         now = time.time()
         link = Link(

@@ -120,8 +120,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     "link_reason_expired": {"es": "no se aprobó a tiempo", "en": "it wasn't approved in time"},
     "link_reason_failed": {"es": "falló en la billetera", "en": "the wallet failed"},
     "link_refused": {
-        "es": "No pude empezar la vinculación: {reason}",
-        "en": "I couldn't start linking: {reason}",
+        "es": "No pude empezar la vinculación: tu billetera no aceptó la solicitud. Revisa la "
+        "dirección («mi billetera es …») o inténtalo más tarde.",
+        "en": "I couldn't start linking: your wallet didn't accept the request. Check the "
+        'address ("my wallet is …") or try again later.',
     },
     "link_taken": {
         "es": "⚠️ Tu billetera {url} se vinculó desde otro número, así que ya no está vinculada "
