@@ -60,13 +60,15 @@ def test_onboarding_in_spanish_checks_the_wallet(stack: Stack, uid) -> None:
     phone.wait_text(wa_id, "I'll speak English", after=n)
     n = phone.count(wa_id)
     phone.say(wa_id, "wallet")
-    phone.wait_text(wa_id, "Your wallet: " + stack.wallet("alice"), after=n)
+    said = phone.wait_text(wa_id, "Your wallet: " + stack.wallet("alice"), after=n)
+    assert "linked: I'll ask you to approve each payment" in text_of(said)
     n = phone.count(wa_id)
     phone.say(wa_id, "my wallet is " + pointer(stack.wallet("dave")))
     phone.wait_text(wa_id, "Wallet registered: " + stack.wallet("dave"), after=n)
     n = phone.count(wa_id)
     phone.say(wa_id, "wallet")
-    phone.wait_text(wa_id, "Your wallet: " + stack.wallet("dave"), after=n)
+    said = phone.wait_text(wa_id, "Your wallet: " + stack.wallet("dave"), after=n)
+    assert 'not linked: write "link"' in text_of(said)  # a new wallet is linked anew
 
 
 def test_address_book_by_text_and_contact_cards(stack: Stack, uid) -> None:

@@ -96,9 +96,7 @@ class Conversation:
             "link": self.linking.change_allowance,
             "unlink": self.linking.unlink,
             "allowance": self.linking.change_allowance,
-            "wallet": lambda user: self.ctx.say.text(
-                user.wa_id, t(user.language, "your_wallet", url=user.wallet_url)
-            ),
+            "wallet": self.linking.show_wallet,
         }
         self.menu_actions: dict[MenuAction, Handler] = {
             MenuAction.SEND: lambda user: self.ctx.say.text(

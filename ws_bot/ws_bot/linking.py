@@ -63,6 +63,16 @@ class Linking:
         body = f"{lead}\n\n{t(user.language, key)}" if lead else t(user.language, key)
         await allowances.offer(self.ctx.say, user, body)
 
+    async def show_wallet(self, user: user_store.User) -> None:
+        """ "mi billetera": the address, and whether it is linked (with what allowance)."""
+        current = await self.rows.current(user)
+        lang, url = user.language, user.wallet_url
+        if current is None:
+            await self.ctx.say.text(user.wa_id, t(lang, "your_wallet_unlinked", url=url))
+            return
+        what = allowances.describe(lang, current.allowance if current.one_tap else None)
+        await self.ctx.say.text(user.wa_id, t(lang, "your_wallet_linked", url=url, what=what))
+
     async def change_allowance(self, user: user_store.User) -> None:
         """ "cambiar límite" (or "vincular"): the allowance now, and the list; a new link
         replaces the old one once approved."""

@@ -464,7 +464,14 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "¡De nada! 🙌 Si quieres enviar dinero, dime a quién y cuánto.",
         "en": "You're welcome! 🙌 To send money, tell me to whom and how much.",
     },
-    "your_wallet": {"es": "Tu billetera: {url}", "en": "Your wallet: {url}"},
+    "your_wallet_linked": {
+        "es": "Tu billetera: {url} · vinculada: {what}.",
+        "en": "Your wallet: {url} · linked: {what}.",
+    },
+    "your_wallet_unlinked": {
+        "es": "Tu billetera: {url} · sin vincular: escribe «vincular» para poder pagar desde ella.",
+        "en": 'Your wallet: {url} · not linked: write "link" to pay from it.',
+    },
     "fee_none": {"es": "sin comisión", "en": "no fee"},
     # --- WhatsApp delivery (intake.py): number changes, identity changes, late deliveries ---
     "number_changed": {
