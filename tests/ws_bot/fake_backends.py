@@ -89,6 +89,7 @@ def create_app() -> FastAPI:
     down: set[str] = set()
     calls: list[str] = []
     links: dict[str, dict[str, Any]] = {}  # issue 17: linked wallets
+    hold = {"one_tap": False}  # authorized one-tap payments wait for a test's outcome
     link_keys: dict[str, str] = {}
 
     def money(value: str, asset: str) -> dict[str, Any]:
@@ -203,7 +204,7 @@ def create_app() -> FastAPI:
         links[view["linkId"]]["spent"] += debit
         p["authorized"] += 1
         view.update(fits, status="approved")
-        if p["outcome"] is None:
+        if p["outcome"] is None and not hold["one_tap"]:
             p["outcome"] = "completed"  # paid with the grant: nothing to wait for
         return JSONResponse(view)
 
@@ -288,6 +289,11 @@ def create_app() -> FastAPI:
         link["status"] = "active" if choice == "approve" else "rejected"
         return JSONResponse(link_view(lid))
 
+    @app.post("/_test/hold-one-tap/{on}")
+    async def hold_one_tap(on: str) -> dict[str, str]:
+        hold["one_tap"] = on == "on"
+        return {"ok": "yes"}
+
     @app.post("/_test/links/{lid}/revoke-at-wallet")
     async def revoke_at_wallet(lid: str) -> dict[str, str]:
         links[lid]["revokedAtWallet"] = True
@@ -311,6 +317,15 @@ def create_app() -> FastAPI:
         p["polls"] += 1
         if p["outcome"] == "cancelled":  # how op_api reports a cancelled payment
             p["view"].update(status="failed", failureReason="cancelled")
+        elif p["outcome"] in ("link_revoked", "over_allowance"):
+            # The wallet refused the link's grant after authorize: back to its own approval.
+            reason, p["outcome"] = p["outcome"], None
+            p["view"].pop("linkId", None)
+            p["view"].update(
+                status="awaiting_approval",
+                confirmationUrl=f"http://127.0.0.1/consent/{body.payment_id}",
+                fallbackReason=reason,
+            )
         elif p["outcome"]:
             p["view"]["status"] = p["outcome"]
             if p["outcome"] == "failed":

@@ -231,3 +231,36 @@ def test_a_new_wallet_is_unverified_until_linked_then_the_old_link_goes(
     phone.say(wa_id, "my allowance")
     mine = phone.wait_text(wa_id, "is linked: I'll ask you to approve each payment", after=n)
     assert "Up to 50 USD a week" in buttons_of(mine)
+
+
+def test_a_one_tap_payment_sent_back_to_the_wallet_gets_its_approve_button(
+    stack: Stack, uid, payments_api, links_api
+) -> None:
+    """op_api may send a one-tap payment back to its own approval after the Confirm (the wallet
+    refused the link's grant when paying): the user gets the approve button with the reason."""
+    assert stack.backends is not None
+    phone, wa_id = stack.phone, uid()
+    phone.onboard(wa_id, "Sol", pointer(stack.wallet(f"u{wa_id}")), allowance=WEEKLY_50)
+    httpx.post(stack.backends.url + "/_test/hold-one-tap/on").raise_for_status()
+    try:
+        sent, _ = _summary(stack, wa_id, "send 8 to " + pointer(stack.wallet("bob")))
+        n = phone.count(wa_id)
+        phone.tap(wa_id, "Confirm")
+        phone.wait_text(wa_id, "Paying 8.00 USD", after=n)
+        payment = payments_api.for_key(sent["id"])
+        time.sleep(1.0)  # followed as approved meanwhile
+        payments_api.outcome(payment["id"], "link_revoked")
+        told = phone.wait_text(wa_id, "no more one-tap payments", after=n)
+        button = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n)
+        assert phone.bot_messages(wa_id).index(told) < phone.bot_messages(wa_id).index(button)
+        assert "revoked at your wallet: approve this one there" in text_of(button)
+        assert "8.00 USD" in text_of(button)
+        n = phone.count(wa_id)
+        payments_api.outcome(payment["id"], "completed")
+        phone.wait_text(wa_id, "Payment sent", after=n)
+    finally:
+        httpx.post(stack.backends.url + "/_test/hold-one-tap/off").raise_for_status()
+    # The link is marked: the next payment is not offered as one tap.
+    sent, summary = _summary(stack, wa_id, "send 3 to " + pointer(stack.wallet("bob")))
+    assert payments_api.for_key(sent["id"])["link_id"] is None
+    assert "left this week" not in text_of(summary)

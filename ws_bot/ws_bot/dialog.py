@@ -5,7 +5,6 @@ and wallet checks. Each part (onboarding, address book, payments) is an object o
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,7 +16,7 @@ from ws_bot import store as st
 from ws_bot.backends import LlmClient, OpClient, Unavailable
 from ws_bot.buttons import AnswerTap, MenuAction, MenuTap
 from ws_bot.graph import Messenger
-from ws_bot.link_store import Link, LinkState, LinkStore
+from ws_bot.link_store import Link, LinkStore
 from ws_bot.settings import Settings
 from ws_bot.texts import t
 from ws_bot.wallets import WalletError, WalletInfo, WalletResolver
@@ -110,9 +109,7 @@ class Context:
         the user is told once."""
         if view.fallback_reason != FallbackReason.LINK_REVOKED or not link_id:
             return
-        if await self.links.move(
-            link_id, (LinkState.ACTIVE,), LinkState.ALLOWANCE_REVOKED, time.time()
-        ):
+        if await self.links.wallet_revoked(link_id):
             await self.say.text(user.wa_id, t(user.language, "allowance_revoked"))
 
     async def cancel_at_op(self, payment_id: str | None) -> bool:

@@ -10,6 +10,7 @@ told exactly once across replicas.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -115,6 +116,13 @@ class LinkStore:
                 .values(status=status.value, updated_at=now)
             )
         return bool(result.rowcount == 1)
+
+    async def wallet_revoked(self, link_id: str) -> bool:
+        """The wallet revoked the link's grant (op_api found it so): still verified, no more
+        one tap; True for the one caller that recorded it (and tells the user)."""
+        return await self.move(
+            link_id, (LinkState.ACTIVE,), LinkState.ALLOWANCE_REVOKED, time.time()
+        )
 
     async def due(self, now: float, next_check_at: float, limit: int = 20) -> list[Link]:
         """Pending links whose check is due; each is pushed back to `next_check_at` (so two

@@ -179,6 +179,12 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "Elegiste «preguntarme cada vez»: apruébalo en tu billetera.",
         "en": 'You chose "ask me every time": approve it at your wallet.',
     },
+    "paying_unsure": {
+        "es": "No pude confirmar {what} con el servicio de pagos. Te aviso en cuanto sepa cómo "
+        "termina.",
+        "en": "I couldn't confirm {what} with the payment service. I'll tell you as soon as I "
+        "know how it ends.",
+    },
     "paying_now": {
         "es": "⚡ Pagando {what} con tu límite. Te aviso cuando llegue.",
         "en": "⚡ Paying {what} within your allowance. I'll tell you when it arrives.",
