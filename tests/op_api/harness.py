@@ -54,18 +54,21 @@ class Wallet:
         count: int = answer["count"]
         return count
 
+    def outgoing_posts(self, payment_id: str) -> list[dict[str, Any]]:
+        """The wallet's 201 answers to op_api's outgoing-payment POSTs for a payment."""
+        return [
+            e
+            for e in self.exchanges()
+            if e["method"] == "POST"
+            and e["path"] == "/outgoing-payments"
+            and e["status"] == 201
+            and payment_id in e["request_body"]
+        ]
+
     def outgoing_payment_of(self, payment_id: str) -> str:
         """The id (last path segment) of the outgoing payment op_api created for a payment."""
-        for e in self.exchanges():
-            if (
-                e["method"] == "POST"
-                and e["path"] == "/outgoing-payments"
-                and e["status"] == 201
-                and payment_id in e["request_body"]
-            ):
-                return str(
-                    e["response_body"].split('"id":"', 1)[1].split('"', 1)[0].rsplit("/", 1)[1]
-                )
+        for e in self.outgoing_posts(payment_id):
+            return str(e["response_body"].split('"id":"', 1)[1].split('"', 1)[0].rsplit("/", 1)[1])
         raise LookupError(f"no outgoing payment created for {payment_id}")
 
     def add_wallet(self, name: str, balance: str, asset: str = "USD") -> str:
