@@ -29,3 +29,16 @@ def outgoing_access(sender: str, incoming_payment: str | None, debit: Amount) ->
     lost (it is matched by the `externalRef` in its metadata)."""
     limits = OutgoingLimits(receiver=incoming_payment, debit_amount=debit)
     return [AccessOutgoing(actions=["create", "read", "list"], identifier=sender, limits=limits)]
+
+
+def link_access(
+    wallet: str, allowance: Amount | None = None, interval: str | None = None
+) -> list[AccessItem]:
+    """A linked wallet's standing grant. With an allowance: many payments from `wallet`, to
+    anyone, up to `allowance` per repeating `interval` (`R/<start>/<duration>`). Without one
+    ("ask me every time"): read access only — its approval proves control of the wallet and
+    allows no spending."""
+    if allowance is None:
+        return [AccessOutgoing(actions=["read", "list"], identifier=wallet)]
+    limits = OutgoingLimits(debit_amount=allowance, interval=interval)
+    return [AccessOutgoing(actions=["create", "read", "list"], identifier=wallet, limits=limits)]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from op_api.caches import Caches
 from op_api.client import OpenPaymentsClient
+from op_api.link_store import LinkStore
 from op_api.settings import Settings
 from op_api.store import PaymentStore
 
@@ -25,6 +26,7 @@ class Deps:
     client: OpenPaymentsClient
     store: PaymentStore
     caches: Caches = field(init=False)
+    links: LinkStore = field(init=False)  # linked wallets, in the payments' database
 
     def __post_init__(self) -> None:
         self.caches = Caches(
@@ -32,3 +34,4 @@ class Deps:
             wallet_seconds=self.settings.wallet_cache_seconds,
             reuse_grants=self.settings.reuse_grants,
         )
+        self.links = LinkStore(self.store)

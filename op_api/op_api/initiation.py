@@ -28,6 +28,7 @@ from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any
 
+from op_api import one_tap
 from op_api.access import incoming_access, outgoing_access, quote_access
 from op_api.caches import GrantNotImmediate
 from op_api.client import (
@@ -52,7 +53,7 @@ from op_api.request_incoming import pay_existing
 from op_api.steps import complete_incoming, external_ref
 from op_api.store import DuplicateKey, utcnow
 from op_api.tokens import with_shared_grant
-from shared.contracts import SendPaymentRequest
+from shared.contracts import FallbackReason, SendPaymentRequest
 from shared.money import Amount, MoneyError
 from shared.wallet_address import WalletAddressError, to_url
 
@@ -64,7 +65,7 @@ ABANDONED_AFTER = timedelta(seconds=120)
 
 def fingerprint(request: SendPaymentRequest) -> str:
     # A field added later is left out while unset, so earlier payments keep their fingerprint.
-    unset = {"incoming_payment_url"} if request.incoming_payment_url is None else set()
+    unset = {name for name in ("incoming_payment_url", "link_id") if getattr(request, name) is None}
     fields = request.model_dump(by_alias=True, exclude={"idempotency_key", *unset})
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
@@ -293,14 +294,18 @@ async def _run(
 ) -> dict[str, Any]:
     """The Open Payments calls; returns the columns to store."""
     check_maximum(deps.settings.max_payment_amount, request)  # before any wallet is asked
+    named_link = await one_tap.known_link(deps, request)
     sender_url, receiver_url = _validated_urls(deps, request)
     sender, receiver = await asyncio.gather(
         _resolve(deps, sender_url, "sender"), _resolve(deps, receiver_url, "receiver")
     )
+    link, fallback = one_tap.usable_link(named_link, sender)
     debit, receive = _amount(request, sender, receiver)
     now = utcnow()
     expires_at = now + timedelta(seconds=deps.settings.payment_expiry_seconds)
 
+    grant: PendingGrant | None = None
+    left: Amount | None = None
     try:
         (incoming_url, ip_token), quote_token = await asyncio.gather(
             _incoming_payment(deps, payment_id, request, receiver, expires_at, earlier),
@@ -310,18 +315,38 @@ async def _run(
         )
         nonce = new_nonce() if deps.settings.public_url else None
         interact = _interact(deps, payment_id, nonce)
-        quote_token, quote, grant = await _quote_and_grant(
-            deps, sender, incoming_url, quote_token, debit, receive, interact
-        )
+        if link is None:
+            quote_token, quote, grant = await _quote_and_grant(
+                deps, sender, incoming_url, quote_token, debit, receive, interact
+            )
+        else:
+            # One tap: no grant at all when the quote fits what the allowance has left.
+            quote_token, quote = await request_quote(
+                deps, sender, incoming_url, quote_token, debit, receive
+            )
+            left = one_tap.left_after(link, quote.debit_amount)
+            if left is None:
+                fallback = FallbackReason.OVER_ALLOWANCE
+                grant = await _outgoing_grant(
+                    deps, sender, incoming_url, quote.debit_amount, interact
+                )
     except GrantNotImmediate as exc:
         raise ServiceError(502, f"unexpected interactive grant: {exc}") from exc
 
-    return {
+    values: dict[str, Any] = {
         **quote_columns(sender, receiver, incoming_url, ip_token, quote, quote_token),
-        **grant_columns(grant, nonce),
         "expires_at": expires_at,
         "initiation_failed_at": None,
+        # Kept when it falls back too, so the chat's Confirm (authorize) answers with the view.
+        "link_id": named_link.id if named_link else None,
+        "fallback_reason": fallback.value if fallback else None,
     }
+    if grant is None:
+        assert left is not None
+        values["allowance_remaining"] = left.to_wire()
+    else:
+        values.update(grant_columns(grant, nonce))
+    return values
 
 
 def quote_columns(
@@ -347,7 +372,7 @@ def quote_columns(
 
 
 def grant_columns(grant: PendingGrant, nonce: str | None) -> dict[str, Any]:
-    """What a payment stores of the interactive grant it waits on."""
+    """What a payment (or a link) stores of the interactive grant it waits on."""
     wait = grant.continue_.wait or 0
     return {
         "confirmation_url": grant.interact.redirect,
@@ -490,7 +515,7 @@ async def send_payment(deps: Deps, request: SendPaymentRequest) -> tuple[Payment
         payment_id,
         Status.INITIATING,
         Status.AWAITING_APPROVAL,
-        "grant requested",
+        "grant requested" if values.get("continue_uri") else "quoted within a linked allowance",
         **values,
     )
     record = await deps.store.get(payment_id)

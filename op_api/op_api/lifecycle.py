@@ -47,13 +47,18 @@ FIRST = Status.INITIATING
 ACTIVE_STATUSES = frozenset({Status.AWAITING_APPROVAL, Status.APPROVED, Status.SENDING})
 
 TRANSITIONS: Mapping[tuple[Status, Status], str] = {
-    (Status.INITIATING, Status.AWAITING_APPROVAL): "grant requested",
-    (Status.AWAITING_APPROVAL, Status.APPROVED): "grant approved",
+    (Status.INITIATING, Status.AWAITING_APPROVAL): (
+        "grant requested, or quoted within a linked allowance"
+    ),
+    (Status.AWAITING_APPROVAL, Status.APPROVED): (
+        "grant approved, or confirmed in chat within a linked allowance"
+    ),
     (Status.AWAITING_APPROVAL, Status.REJECTED): "grant rejected",
     (Status.AWAITING_APPROVAL, Status.EXPIRED): "not approved in time",
     (Status.AWAITING_APPROVAL, Status.FAILED): "cancelled, or approval unconfirmable",
     (Status.APPROVED, Status.SENDING): "outgoing payment created (or maybe)",
     (Status.APPROVED, Status.FAILED): "cancelled, or refused by the wallet",
+    (Status.APPROVED, Status.AWAITING_APPROVAL): "linked grant refused: own approval asked",
     (Status.SENDING, Status.COMPLETED): "receiver paid",
     (Status.SENDING, Status.FAILED): "failed at the wallet, or not settled in time",
 }

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from op_api.api import router
 from op_api.deps import Deps
+from op_api.links_api import router as links_router
 from op_api.payment_requests import router as payment_requests_router
 from op_api.platform import build_client, check_configuration
 from op_api.runner import PaymentRunner
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(payment_requests_router)  # money requests (issue 16)
+    app.include_router(links_router)  # linked wallets and one-tap payments (issue 17)
     return app
 
 

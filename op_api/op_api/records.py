@@ -86,8 +86,18 @@ class PaymentRecord(BaseModel):
     incoming_is_request: bool | None = None  # the incoming payment is a money request's
     batch_id: str | None = None  # one of several payments sent together (POST /send-batch)
     grant_lead: str | None = None  # the batch payment whose grant this one is paid with
+    link_id: str | None = None  # a one-tap payment: paid with this link's grant
+    link_reserved: int | None = None  # minor units it holds of the link's allowance
+    link_interval: int | None = None
+    allowance_remaining: Amount | None = None
+    fallback_reason: str | None = None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def pays_with_link(self) -> bool:
+        """A one-tap payment still to be paid with its link's grant (not fallen back)."""
+        return self.link_id is not None and self.fallback_reason is None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> PaymentRecord:

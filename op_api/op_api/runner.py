@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
-from op_api import initiation, steps
+from op_api import initiation, links, steps
 from op_api.deps import Deps
 from op_api.records import PaymentRecord, Status
 from op_api.store import utcnow
@@ -23,28 +25,45 @@ FOLLOW_UP_HORIZON_SECONDS = 60.0  # steps due sooner get a timer of their own
 MIN_PAUSE_SECONDS = 0.2
 
 
+class _OnePerKey:
+    """At most one task per key at a time: a second start joins the running one."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, asyncio.Task[None]] = {}
+
+    def start(self, key: str, work: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
+        task = self.running.get(key)
+        if task is None or task.done():
+            task = asyncio.create_task(work())
+            self.running[key] = task
+            task.add_done_callback(lambda t: self._forget(key, t))
+        return task
+
+    def _forget(self, key: str, task: asyncio.Task[None]) -> None:
+        if self.running.get(key) is task:
+            del self.running[key]
+
+
+async def _within(task: asyncio.Task[None], budget: float) -> None:
+    """Wait for `task` at most `budget` seconds (it carries on after)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), budget)
+
+
 class PaymentRunner:
     """Advances payments in the background and on demand (not to be confused with the
     SQLAlchemy engine in `shared.db`)."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self._running: dict[str, asyncio.Task[None]] = {}
+        self._payments = _OnePerKey()
+        self._links = _OnePerKey()  # pending links being advanced
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._worker: asyncio.Task[None] | None = None
 
     def kick(self, payment_id: str) -> asyncio.Task[None]:
         """Start (or join) the advance of one payment."""
-        task = self._running.get(payment_id)
-        if task is None or task.done():
-            task = asyncio.create_task(self._advance(payment_id))
-            self._running[payment_id] = task
-            task.add_done_callback(lambda t: self._forget(payment_id, t))
-        return task
-
-    def _forget(self, payment_id: str, task: asyncio.Task[None]) -> None:
-        if self._running.get(payment_id) is task:
-            del self._running[payment_id]
+        return self._payments.start(payment_id, lambda: self._advance(payment_id))
 
     async def _advance(self, payment_id: str) -> None:
         try:
@@ -86,9 +105,21 @@ class PaymentRunner:
 
     async def advance_within(self, payment_id: str, budget: float) -> None:
         """Advance, but answer after `budget` seconds at most (the work carries on)."""
-        task = self.kick(payment_id)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), budget)
+        await _within(self.kick(payment_id), budget)
+
+    def kick_link(self, link_id: str) -> asyncio.Task[None]:
+        """Start (or join) the advance of one pending link (`links.advance`)."""
+        return self._links.start(link_id, lambda: self._advance_link(link_id))
+
+    async def _advance_link(self, link_id: str) -> None:
+        try:
+            await links.advance(self.deps, link_id)
+        except Exception:
+            logger.exception("advancing a link failed", extra={"link_id": link_id})
+
+    async def advance_link_within(self, link_id: str, budget: float) -> None:
+        """Advance a link, but answer after `budget` seconds at most (the work carries on)."""
+        await _within(self.kick_link(link_id), budget)
 
     # ------------------------------------------------------------ background sweep
 
@@ -103,13 +134,15 @@ class PaymentRunner:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-        pending = [t for t in self._running.values() if not t.done()]
+        running = (*self._payments.running.values(), *self._links.running.values())
+        pending = [t for t in running if not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=5)
 
     async def sweep(self) -> None:
         """Expire overdue payments; create outgoing payments and follow settlement; forget
-        initiations nobody will finish (completing their incoming payments)."""
+        initiations nobody will finish (completing their incoming payments); continue and
+        expire pending links."""
         now = utcnow()
         for stale in await self.deps.store.abandoned_initiations(
             now - initiation.ABANDONED_AFTER, now - ABANDONED_START
@@ -120,6 +153,12 @@ class PaymentRunner:
                 await steps.expire_if_due(self.deps, record)
             else:
                 self.kick(record.id)
+        for link in await self.deps.links.awaiting():
+            due = link.next_poll_at is None or link.next_poll_at <= now
+            if due or link.expires_at <= now:
+                # Approvals are noticed without the gateway asking (the claim keeps it to one
+                # continuation at a time across replicas).
+                self.kick_link(link.id)
 
     def _continuable(self, record: PaymentRecord) -> bool:
         """Grants awaiting approval are continued here at their `wait` cadence (so approvals
@@ -129,6 +168,8 @@ class PaymentRunner:
         return not self.deps.settings.public_url or bool(record.interact_ref)
 
     def _continuation_due(self, record: PaymentRecord) -> bool:
+        if record.continue_uri is None:
+            return False  # a one-tap payment awaiting the chat's Confirm: no grant to continue
         due = record.next_poll_at is None or record.next_poll_at <= utcnow()
         return self._continuable(record) and due
 

@@ -19,6 +19,7 @@ module decides *when* to take one, and talks to the wallets:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -37,9 +38,11 @@ from op_api.client.models import Grant, OutgoingPayment, OutgoingPaymentPage
 from op_api.client.resources.paging import Pagination
 from op_api.deps import Deps
 from op_api.lifecycle import Status, transition
+from op_api.link_tokens import LinkUnusable
 from op_api.records import PaymentRecord, StoredToken
 from op_api.store import utcnow
 from op_api.tokens import with_shared_grant, with_token
+from shared.contracts import FallbackReason
 from shared.money import Amount
 
 logger = logging.getLogger(__name__)
@@ -119,6 +122,8 @@ async def end_unpaid(
         deps.store, record.id, source, target, reason, where=where, failure_reason=reason, **values
     )
     if moved:
+        if record.link_id is not None:
+            await deps.links.release(record.id)  # what it held of a link's allowance
         await complete_incoming(deps, record)
         await pull_followers(deps, record)
     return moved
@@ -298,24 +303,55 @@ async def continue_grant(deps: Deps, record: PaymentRecord) -> None:
         return
     if not await deps.store.claim_continuation(record.id, utcnow() - stale_after(deps)):
         return
-    wait = record.continue_wait or 0
+    answer = await continue_once(
+        deps,
+        record.continue_uri,
+        record.continue_token,
+        record.interact_ref,
+        record.continue_wait or 0,
+        {"payment_id": record.id},
+    )
+    if answer.denied:
+        await deny(deps, record, claimed_before=record.continue_claimed_at is not None)
+    elif answer.grant is not None:
+        await store_grant(deps, record, answer.grant)
+    else:
+        await deps.store.update(record.id, expect=Status.AWAITING_APPROVAL, **answer.pending)
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """What one continuation of an interactive grant gave: the approved grant, a denial, or
+    (still pending, or to be tried again) the columns to write, its claim released."""
+
+    grant: Grant | None = None
+    denied: bool = False
+    pending: dict[str, Any] = field(default_factory=dict)
+
+
+async def continue_once(
+    deps: Deps,
+    uri: str,
+    token: str,
+    interact_ref: str | None,
+    wait: int,
+    log_extra: dict[str, Any],
+) -> Continuation:
+    """Continue a grant once (a payment's or a link's): never again before `wait` after a
+    `too_fast` or a failure, and with the wallet's new continuation values while pending."""
     release: dict[str, Any] = {"continue_claimed_at": None}
     try:
-        answer = await deps.client.grant.continue_(
-            record.continue_uri, record.continue_token, interact_ref=record.interact_ref
-        )
+        answer = await deps.client.grant.continue_(uri, token, interact_ref=interact_ref)
     except TooFast:
         release["next_poll_at"] = utcnow() + timedelta(seconds=max(wait, 1))
     except RequestDenied:
-        await deny(deps, record, claimed_before=record.continue_claimed_at is not None)
-        return
+        return Continuation(denied=True)
     except OpenPaymentsError as exc:
-        logger.warning("continuation failed", extra={"payment_id": record.id, "error": str(exc)})
+        logger.warning("continuation failed", extra={**log_extra, "error": str(exc)})
         release["next_poll_at"] = utcnow() + timedelta(seconds=max(wait, 1))
     else:
         if isinstance(answer, Grant):
-            await store_grant(deps, record, answer)
-            return
+            return Continuation(grant=answer)
         wait = answer.continue_.wait or wait
         release.update(
             next_poll_at=utcnow() + timedelta(seconds=wait),
@@ -323,7 +359,7 @@ async def continue_grant(deps: Deps, record: PaymentRecord) -> None:
             continue_uri=answer.continue_.uri,
             continue_token=answer.continue_.access_token.value,
         )
-    await deps.store.update(record.id, expect=Status.AWAITING_APPROVAL, **release)
+    return Continuation(pending=release)
 
 
 async def _requote_if_expired(deps: Deps, record: PaymentRecord) -> str:
@@ -365,10 +401,19 @@ async def _requote_if_expired(deps: Deps, record: PaymentRecord) -> str:
 
 async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
     """Exactly once per payment: only the caller that wins the claim sends the POST."""
+    from op_api import one_tap  # built on this module (it falls back through its steps)
+
     if not await deps.store.claim_outgoing_payment(record.id):
         return
+    if record.link_id is not None and record.outgoing_token is None and not record.pays_with_link:
+        # A one-tap payment whose fallback was begun (the link's token refused) by a caller
+        # that died before asking for its own grant: finish that, nothing is sent.
+        assert record.fallback_reason is not None
+        fallback = FallbackReason(record.fallback_reason)
+        await one_tap.fall_back(deps, record, fallback, Status.APPROVED)
+        return
     assert record.sender is not None
-    assert record.outgoing_token is not None
+    assert record.outgoing_token is not None or record.pays_with_link
     sender = record.sender
     try:
         quote_id = await _requote_if_expired(deps, record)
@@ -399,9 +444,13 @@ async def create_outgoing_payment(deps: Deps, record: PaymentRecord) -> None:
                 metadata={"externalRef": external_ref(record.id)},
             ),
         )
+    except LinkUnusable as exc:  # nothing was sent with it
+        await one_tap.fall_back(deps, record, exc.reason, Status.APPROVED)
     except OpenPaymentsHTTPError as exc:
         if exc.status >= 500:
             await _retry_later(deps, record, exc)
+        elif record.op_uncertain_since is None and await one_tap.refused(deps, record, exc):
+            pass  # the link's grant refused it: the payment asks for its own approval
         elif record.op_uncertain_since is not None:
             # An earlier attempt may have created it: the wallet refuses a second one
             # (Rafiki: 400 "invalid quote", the quote is used).
@@ -463,7 +512,7 @@ async def find_outgoing_payment(deps: Deps, record: PaymentRecord) -> OutgoingPa
     """The outgoing payment op_api created for this payment, found by listing the sender's
     outgoing payments and matching the `externalRef` in their metadata (None if not found or
     the wallet cannot be asked)."""
-    if record.sender is None or record.outgoing_token is None:
+    if record.sender is None or (record.outgoing_token is None and not record.pays_with_link):
         return None
     sender, wanted = record.sender, external_ref(record.id)
     cursor: str | None = None
@@ -550,7 +599,8 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
     values: dict[str, Any] = {}
     outgoing = None
     try:
-        if record.outgoing_payment_url and record.outgoing_token:
+        can_read = record.outgoing_token is not None or record.pays_with_link
+        if record.outgoing_payment_url and can_read:
             op_url = record.outgoing_payment_url
             outgoing = await with_token(
                 deps,
@@ -558,7 +608,7 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
                 "outgoing_token",
                 lambda token: deps.client.outgoing_payment.get(op_url, token),
             )
-        elif record.outgoing_token:
+        elif can_read:
             outgoing = await find_outgoing_payment(deps, record)
             if outgoing is not None:
                 values["outgoing_payment_url"] = outgoing.id

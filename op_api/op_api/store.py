@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Integer,
@@ -99,6 +100,12 @@ def build_table(prefix: str, sealer: TokenSealer) -> Table:
         # Added by migration op0003_batches:
         Column("batch_id", String(64), nullable=True, index=True),
         Column("grant_lead", String(64), nullable=True),  # the batch payment holding its grant
+        # Added for linked wallets (migration op0004_links):
+        Column("link_id", String(64), nullable=True),  # a one-tap payment's link
+        Column("link_reserved", BigInteger, nullable=True),  # minor units held in the allowance
+        Column("link_interval", Integer, nullable=True),  # the interval (k) they are held in
+        Column("allowance_remaining", JSON, nullable=True),
+        Column("fallback_reason", String(32), nullable=True),
     )
 
 
@@ -120,6 +127,43 @@ def build_batches_table(prefix: str, metadata: MetaData) -> Table:
     )
 
 
+def build_links_table(metadata: MetaData, prefix: str, sealer: TokenSealer) -> Table:
+    """Linked wallets (`op_api.links`): a standing grant at a user's wallet and its allowance.
+    `spent` is what payments hold of the allowance in interval `spent_interval`."""
+    return Table(
+        f"{prefix}links",
+        metadata,
+        Column("id", String(64), primary_key=True),
+        Column("idempotency_key", String(256), unique=True, nullable=True),
+        Column("fingerprint", String(64), nullable=False),
+        Column("wallet_url", Text, nullable=False),
+        Column("wallet", JSON, nullable=True),  # wallet address document
+        Column("status", String(32), nullable=False, index=True),
+        Column("failure_reason", Text, nullable=True),
+        Column("allowance", JSON, nullable=True),  # Amount per interval; null: none
+        Column("allowance_minor", BigInteger, nullable=True),  # the same, for SQL comparisons
+        Column("interval", String(32), nullable=True),  # ISO 8601 duration
+        Column("interval_start", DateTime(timezone=True), nullable=True),
+        Column("spent_interval", Integer, nullable=True),
+        Column("spent", BigInteger, nullable=False, default=0),
+        Column("confirmation_url", Text, nullable=True),
+        Column("continue_uri", Text, nullable=True),
+        Column("continue_token", SealedText(sealer), nullable=True),
+        Column("continue_wait", Integer, nullable=True),
+        Column("next_poll_at", DateTime(timezone=True), nullable=True),
+        Column("continue_claimed_at", DateTime(timezone=True), nullable=True),
+        Column("finish_nonce", Text, nullable=True),
+        Column("as_finish_nonce", Text, nullable=True),
+        Column("interact_ref", SealedText(sealer), nullable=True),
+        Column("token", SealedJSON(sealer), nullable=True),
+        Column("token_version", Integer, nullable=False, default=0),
+        Column("token_claimed_at", DateTime(timezone=True), nullable=True),  # being rotated
+        Column("expires_at", DateTime(timezone=True), nullable=False),  # approval deadline
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    )
+
+
 class DuplicateKey(Exception):
     """Another payment already holds this idempotency key."""
 
@@ -130,6 +174,8 @@ class PaymentStore:
         self.prefix = prefix
         self.table = build_table(prefix, sealer)
         self.batches = build_batches_table(prefix, self.table.metadata)
+        self.sealer = sealer
+        self.links_table = build_links_table(self.table.metadata, prefix, sealer)
         self.changes = Changes()  # status moves made in this process (`lifecycle.transition`)
         self.channel = f"{self.table.name}_moved"  # PostgreSQL NOTIFY channel of status moves
 

@@ -1,6 +1,7 @@
 """Use a payment's GNAP access token, renewing it when it has expired or is refused.
 
 - The outgoing-payment token belongs to this payment alone: it is rotated.
+- A one-tap payment's outgoing-payment token is its link's (`link_tokens`).
 - Incoming-payment and quote tokens may be shared between payments (see `caches`): rotating
   one would revoke it for the others, so a new grant replaces it instead.
 
@@ -19,6 +20,7 @@ from op_api.access import incoming_access, quote_access
 from op_api.client import Forbidden, OpenPaymentsHTTPError, Unauthorized
 from op_api.client.models import AccessItem
 from op_api.deps import Deps
+from op_api.link_tokens import with_link_token
 from op_api.records import PaymentRecord, StoredToken
 from op_api.store import utcnow
 
@@ -147,6 +149,9 @@ async def with_token(
     """`call(token_value)` with the stored token, renewed first if expired, or once on 401/403."""
     record = await deps.store.get(payment_id)
     assert record is not None
+    if field == "outgoing_token" and record.pays_with_link:
+        assert record.link_id is not None
+        return await with_link_token(deps, record.link_id, call)  # the link's, never rotated here
     token = _token(record, field)
     if token.expired(utcnow()):
         token = await renew(deps, record, field, token)

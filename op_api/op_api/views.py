@@ -58,6 +58,9 @@ def payment_view(record: PaymentRecord) -> PaymentView:
         failure_reason=record.failure_reason,
         created_at=record.created_at,
         updated_at=record.updated_at,
+        link_id=record.link_id if record.pays_with_link else None,
+        allowance_remaining=money(record.allowance_remaining) if record.pays_with_link else None,
+        fallback_reason=record.fallback_reason,
     )
 
 

@@ -54,15 +54,15 @@ class Wallet:
         count: int = answer["count"]
         return count
 
-    def outgoing_posts(self, payment_id: str) -> list[dict[str, Any]]:
-        """The wallet's 201 answers to op_api's outgoing-payment POSTs for a payment."""
+    def outgoing_posts(self, *payment_ids: str) -> list[dict[str, Any]]:
+        """The wallet's 201 answers to op_api's outgoing-payment POSTs for these payments."""
         return [
             e
             for e in self.exchanges()
             if e["method"] == "POST"
             and e["path"] == "/outgoing-payments"
             and e["status"] == 201
-            and payment_id in e["request_body"]
+            and any(payment_id in e["request_body"] for payment_id in payment_ids)
         ]
 
     def outgoing_payment_of(self, payment_id: str) -> str:

@@ -9,12 +9,14 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from op_api.access import link_access
 from op_api.client import (
     InvalidClient,
     InvalidResponseError,
@@ -41,6 +43,7 @@ from op_api.client.models import (
 )
 from op_api.client.resources.paging import Pagination
 from op_api.client.urls import InsecureUrlError, normalize_url
+from op_api.durations import repeating_interval
 from tests.op_api import fake_server as fs
 from tests.op_api.harness import run_async
 from tests.op_api.referees import node_finish_hashes, node_verify, validate_request
@@ -333,3 +336,26 @@ def test_spec_referee_rejects_a_bad_body() -> None:
     )
     with pytest.raises(InvalidRequestBody):
         validate_request(bad, "resource-server", fs.RS)
+
+
+@pytest.mark.node
+def test_link_grant_requests_validate_against_the_official_auth_server_spec() -> None:
+    """Issue 17: both standing grants a link asks for (an allowance per repeating interval,
+    and "ask me every time": read only) are valid grant requests."""
+
+    async def scenario() -> None:
+        server = fs.FakeServer()
+        usd = Amount(value="5000", asset_code="USD", asset_scale=2)
+        interval = repeating_interval(datetime(2026, 12, 1, 9, 30, tzinfo=UTC), "P1W")
+        async with _client(server) as op:
+            for access in (link_access(fs.ALICE, usd, interval), link_access(fs.ALICE)):
+                grant = await op.grant.request(fs.AS, access, InteractRequest())
+                assert isinstance(grant, PendingGrant)
+        assert len(server.requests) == 2
+        for request in server.requests:
+            validate_request(request, "auth-server", fs.AS)
+        body = json.loads(server.requests[0].content)
+        limits = body["access_token"]["access"][0]["limits"]
+        assert limits["interval"] == "R/2026-12-01T09:30:00Z/P1W"
+
+    run_async(scenario())

@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import text
 
 from shared.db import create_engine
 from tests.op_api.harness import OpApi, Wallet, run_async
+from tests.op_api.test_links import authorize, linked, one_tap, settled_or_asking
 
 PG_URL = "postgresql://postgres@127.0.0.1/test"
 Start = Callable[..., OpApi]
@@ -37,7 +39,7 @@ def table_prefix() -> Iterator[str]:
     """A table of our own, so parallel runs sharing the database never clash."""
     prefix = f"op_t{uuid.uuid4().hex[:10]}_"
     yield prefix
-    run_sql(f'DROP TABLE IF EXISTS "{prefix}payments", "{prefix}alembic_version"')
+    run_sql(f'DROP TABLE IF EXISTS "{prefix}payments", "{prefix}links", "{prefix}alembic_version"')
 
 
 @pytest.mark.postgres
@@ -90,3 +92,27 @@ def test_a_move_at_one_replica_wakes_a_watch_at_another(
     answered, body = answers[0]
     assert [(v["paymentId"], v["status"]) for v in body["payments"]] == [(pid, "failed")], body
     assert answered - cancelled_at < 10, answered - cancelled_at  # not the 25 s wait, nor 60 s
+
+
+@pytest.mark.postgres
+def test_two_replicas_never_spend_more_than_the_allowance(
+    wallet: Wallet, op_api: Start, table_prefix: str
+) -> None:
+    """Issue 17: two one-tap payments of 30 against an allowance of 50, each confirmed at both
+    replicas at once: exactly one is paid (once), the other asks for its own approval."""
+    env = {"DATABASE_URL": PG_URL, "DB_TABLE_PREFIX": table_prefix}
+    one, other = op_api(**env), op_api(**env)
+    link = linked(one, wallet, "alice", allowance={"amount": "50", "interval": "P1W"})
+    payments = [one_tap(one, wallet, link, "30.00") for _ in range(2)]
+    alice = wallet.balance("alice")
+    calls = [(api, p["paymentId"]) for p in payments for api in (one, other, one, other)]
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        list(pool.map(lambda call: authorize(*call), calls))
+    views = [settled_or_asking(other, p["paymentId"]) for p in payments]
+    assert sorted(v["status"] for v in views) == ["awaiting_approval", "completed"], views
+    fell_back = next(v for v in views if v["status"] == "awaiting_approval")
+    assert fell_back["fallbackReason"] == "over_allowance"
+    assert fell_back["confirmationUrl"]
+    assert len(wallet.outgoing_posts(*(p["paymentId"] for p in payments))) == 1
+    assert wallet.balance("alice") == alice - 3000
+    assert one.http.get(f"/links/{link['linkId']}").json()["spent"]["value"] == "30.00"

@@ -362,8 +362,8 @@ async def test_op_api_database_from_0d3dbba_is_upgraded_without_losing_a_row(
     assert record.interact_ref is None
     async with engine.connect() as conn:
         version = (await conn.execute(text(f'SELECT * FROM "{prefix}alembic_version"'))).all()
-        assert version == [("op0003_batches",)]
-        tables = {store.table.name, store.batches.name}
+        assert version == [("op0004_links",)]
+        tables = {store.table.name, store.batches.name, store.links_table.name}
         drift = await conn.run_sync(schema_drift, store.table.metadata, tables)
     assert drift == []
 
@@ -376,8 +376,8 @@ async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
     store = PaymentStore(engine, prefix, sealer=TokenSealer.from_secret("k"))
     await store.create_schema()
     await store.create_schema()
+    tables = {store.table.name, store.batches.name, store.links_table.name}
     async with engine.connect() as conn:
-        tables = {store.table.name, store.batches.name}
         assert await conn.run_sync(schema_drift, store.table.metadata, tables) == []
     await store.drop_schema()
     async with engine.connect() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -68,6 +69,11 @@ INTERNAL_ENDPOINTS: dict[str, list[tuple[str, str, dict[str, str] | None]]] = {
         ),
         ("POST", "/confirm-payment", {"paymentId": "p1"}),
         ("GET", "/payments/p1", None),
+        ("POST", "/links", {"walletUrl": "https://w.example/a"}),
+        ("GET", "/links/l1", None),
+        ("POST", "/links/l1/confirm", None),
+        ("DELETE", "/links/l1", None),
+        ("POST", "/payments/p1/authorize", None),
     ],
 }
 
@@ -155,7 +161,7 @@ def test_request_id_crosses_services(spawn) -> None:
     ws = spawn(
         "ws_bot",
         [console_script("ws-bot")],
-        {**WS_ENV, "LLM_BACKEND": llm.url, "OP_BACKEND": op.url},
+        {**WS_ENV, "LLM_BACKEND": llm.url, "OP_BACKEND": op.url, **debug},
     )
     rid = "trace-cross-service-42"
     r = httpx.get(ws.url + "/ready", headers={"X-Request-ID": rid, **AUTH}, timeout=15)
@@ -163,7 +169,13 @@ def test_request_id_crosses_services(spawn) -> None:
     assert r.json()["checks"]["llm_back"] == "ok"
     assert r.json()["checks"]["op_api"] == "ok"
     for proc in (ws, llm, op):
-        lines = [json.loads(line) for line in proc.logs().splitlines() if line.startswith("{")]
+        # A service writes its access line after the answer has gone: give it a moment.
+        deadline = time.monotonic() + 10
+        while True:
+            lines = [json.loads(line) for line in proc.logs().splitlines() if line.startswith("{")]
+            if any(line["request_id"] == rid for line in lines) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert all("request_id" in line for line in lines)
         assert any(line["request_id"] == rid for line in lines), proc.name
 

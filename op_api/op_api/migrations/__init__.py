@@ -29,3 +29,8 @@ def migrations(prefix: str) -> Migrations:
 def payments_table() -> str:
     """The payments table's name, inside a revision."""
     return f"{context.config.attributes['table_prefix']}payments"
+
+
+def links_table() -> str:
+    """The linked wallets table's name, inside a revision."""
+    return f"{context.config.attributes['table_prefix']}links"
