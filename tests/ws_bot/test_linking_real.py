@@ -63,6 +63,15 @@ def _debit(summary: Message) -> int:
     return int(Decimal(found.group(1)) * 100)
 
 
+def _token_revoked(wallet: Wallet, since: int) -> bool:
+    """Whether a token was revoked at the wallet (`DELETE` on its management URL) since the
+    `since`-th exchange the wallet recorded."""
+    return any(
+        e["method"] == "DELETE" and "/token/" in e["path"] and e["status"] == 204
+        for e in wallet.exchanges()[since:]
+    )
+
+
 def _live_grants(wallet: Wallet, name: str) -> list[dict[str, Any]]:
     grants: list[dict[str, Any]] = wallet.admin("GET", f"/grants?wallet={name}").json()["grants"]
     return grants
@@ -148,12 +157,7 @@ def test_desvincular_stops_one_tap_payments(real: tuple[Stack, Wallet], uid) -> 
     phone.say(wa_id, "desvincular")
     phone.wait_text(wa_id, "Desvinculé tu billetera", after=n, timeout=WAIT)
     # Revoked at the wallet: the link's token is gone (its grant can no longer pay).
-    revoked = [
-        e
-        for e in wallet.exchanges()[seen:]
-        if e["method"] == "DELETE" and "/token/" in e["path"] and e["status"] == 204
-    ]
-    assert revoked, wallet.exchanges()[seen:]
+    assert _token_revoked(wallet, seen), wallet.exchanges()[seen:]
     n = phone.count(wa_id)
     phone.say(wa_id, "manda 5 a " + pointer(wallet.address("bob")))
     phone.wait_text(wa_id, "Antes de pagar desde", after=n, timeout=WAIT)
@@ -188,3 +192,27 @@ def test_a_grant_revoked_at_the_wallet_stops_one_tap_payments(
     phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n, timeout=WAIT)
     said = [text_of(m) for m in phone.bot_messages(wa_id)]
     assert sum("no more one-tap payments" in s for s in said) == 1
+
+
+def test_a_new_allowance_said_in_words_replaces_the_old_once_approved(
+    real: tuple[Stack, Wallet], uid
+) -> None:
+    """llm_back reads the limit and its period; the new link goes straight to the wallet's
+    approval, and the "ask me every time" link it replaces is revoked only then."""
+    stack, wallet = real
+    phone = stack.phone
+    wa_id, _ = _user(real, uid)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "set my allowance to 30 a week")
+    button = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n, timeout=WAIT)
+    assert "up to 30.00 USD a week without asking" in text_of(button)
+    seen = len(wallet.exchanges())
+    time.sleep(1.0)
+    assert not _token_revoked(wallet, seen)  # the old link holds until the new is approved
+    m = phone.count(wa_id)
+    phone.answer(approval_url(button) or "", "approve")
+    linked = phone.wait_text(wa_id, "✅ Wallet linked", after=m, timeout=WAIT)
+    assert "up to 30.00 USD a week without asking" in text_of(linked)
+    assert _token_revoked(wallet, seen)
+    summary = _summary(stack, wa_id, "send 10 to " + pointer(wallet.address("bob")))
+    assert re.search(r"You'll have \d+\.\d{2} USD left this week", text_of(summary))
