@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from op_api.sealing import TokenSealer
 from op_api.store import PaymentStore
 from shared.db import create_engine
-from ws_bot import request_store, schedule_store
+from ws_bot import link_store, request_store, schedule_store
 from ws_bot import store as ws_store
 from ws_bot.store import Store
 
@@ -390,6 +390,7 @@ async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
 
 def todays_ws_tables() -> set[str]:
     assert request_store.money_requests.metadata is ws_store.metadata
+    assert link_store.links.metadata is ws_store.metadata
     assert schedule_store.schedules.metadata is ws_store.metadata
     return set(ws_store.metadata.tables)
 

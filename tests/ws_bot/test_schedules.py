@@ -54,11 +54,16 @@ class Fake:
         listed = httpx.get(self.base + "/_test/payments").json()
         return [p for p in listed if (p["idempotency_key"] or "").startswith(prefix)]
 
-    def links(self) -> list[dict[str, Any]]:
-        return list(httpx.get(self.base + "/_test/links").json())
+    def link(self, link_id: str) -> dict[str, Any]:
+        listed = httpx.get(self.base + "/_test/links").json()
+        return dict(next(k for k in listed if k["linkId"] == link_id))
 
-    def steer(self, link_id: str, **body: Any) -> None:
-        httpx.post(f"{self.base}/_test/links/{link_id}", json=body).raise_for_status()
+    def revoke_at_wallet(self, link_id: str) -> None:
+        httpx.post(f"{self.base}/_test/links/{link_id}/revoke-at-wallet").raise_for_status()
+
+    def run_outcome(self, link_id: str, status: str) -> None:
+        r = httpx.post(f"{self.base}/_test/links/{link_id}/run-outcome", json={"status": status})
+        r.raise_for_status()
 
 
 def fake_of(stack: Stack) -> Fake:
@@ -88,14 +93,17 @@ def schedule(stack: Stack, wa_id: str, text: str, confirm: str = "Confirm") -> M
 
 
 def approve(stack: Stack, wa_id: str, approval: Message) -> tuple[str, str]:
-    """Approve the link at the (fake) wallet; (link id, schedule id) once the bot says active."""
+    """Approve the link at the (fake) wallet; (link id, schedule id) once the first run is
+    announced (its idempotency key names the schedule)."""
     url = approval_url(approval)
     assert url is not None
-    link = next(k for k in fake_of(stack).links() if url.endswith(k["id"]))
+    link_id = url.rstrip("/").rsplit("/", 1)[-1]
     n = stack.phone.count(wa_id)
-    fake_of(stack).steer(link["id"], status="active")
+    stack.phone.answer(url, "approve")
     stack.phone.wait_text(wa_id, "Scheduled payment active", after=n)
-    return link["id"], str(link["idempotency_key"]).removeprefix("schedule:")
+    stack.phone.wait_text(wa_id, "Scheduled payment #1:", after=n)
+    run = next(p for p in fake_of(stack).payments("schedule:") if p["link_id"] == link_id)
+    return link_id, str(run["idempotency_key"]).split(":")[1]
 
 
 def run_messages(stack: Stack, wa_id: str) -> list[str]:
@@ -123,11 +131,11 @@ def test_weekly_schedule_pays_on_time_with_one_approval_then_stops(stack: Stack,
     phone.tap(alice, "Confirm")
     approval = phone.wait_for(alice, lambda m: approval_url(m) is not None, after=n)
     link_id, schedule_id = approve(stack, alice, approval)
-    link = next(k for k in fake.links() if k["id"] == link_id)
-    assert link["wallet_url"] == stack.wallet("alice")
-    assert link["allowance"] == {"amount": "5.61", "interval": f"PT{int(INTERVAL)}S"}
+    link = fake.link(link_id)
+    assert link["walletUrl"] == stack.wallet("alice")
+    assert link["allowance"]["value"] == "5.61"
+    assert link["interval"] == f"PT{int(INTERVAL)}S"
 
-    wait_run(stack, alice, 1)
     phone.wait_text(alice, "Payment sent")
     phone.wait_text(bob, "Alice sent you 5.00 USD")
     started = time.monotonic()
@@ -152,7 +160,7 @@ def test_weekly_schedule_pays_on_time_with_one_approval_then_stops(stack: Stack,
     n = phone.count(alice)
     phone.pick(alice, "Stop: 5.00 USD to Bob")
     phone.wait_text(alice, "I stopped the scheduled payment of 5.00 USD to Bob", after=n)
-    assert next(k for k in fake.links() if k["id"] == link_id)["revoked"]  # grant revoked
+    assert fake.link(link_id)["status"] == "revoked"  # its grant revoked at the wallet
     made = len(fake.payments(f"schedule:{schedule_id}:"))
     time.sleep(INTERVAL * 2)
     assert len(fake.payments(f"schedule:{schedule_id}:")) == made  # nothing after Stop
@@ -165,11 +173,10 @@ def test_failed_runs_are_reported_not_retried(stack: Stack, uid) -> None:
     phone, alice, bob, fake = stack.phone, uid(), uid(), fake_of(stack)
     users(stack, alice, bob)
     link_id, schedule_id = approve(stack, alice, schedule(stack, alice, "pay 3 to bob every week"))
-    wait_run(stack, alice, 1)
     phone.wait_text(alice, "Payment sent")
 
     # A run whose payment fails at the wallet: reported like any payment, then the next runs.
-    fake.steer(link_id, runOutcome="failed")
+    fake.run_outcome(link_id, "failed")
     wait_run(stack, alice, 2)
     phone.wait_text(alice, "failed")
     second = fake.payments(f"schedule:{schedule_id}:2")
@@ -177,7 +184,8 @@ def test_failed_runs_are_reported_not_retried(stack: Stack, uid) -> None:
 
     # Revoked at the wallet: the next run would need a consent page. It is withdrawn, told,
     # and the schedule ends.
-    fake.steer(link_id, revokedAtWallet=True, runOutcome="completed")
+    fake.run_outcome(link_id, "completed")
+    fake.revoke_at_wallet(link_id)
     phone.wait_text(alice, "permission was revoked at your wallet", timeout=20)
     withdrawn = [p for p in fake.payments(f"schedule:{schedule_id}:") if p["cancelled"]]
     assert len(withdrawn) == 1
@@ -191,7 +199,6 @@ def test_schedule_survives_a_restart(stack: Stack, uid) -> None:
     alice, bob, fake = uid(), uid(), fake_of(stack)
     users(stack, alice, bob)
     _, schedule_id = approve(stack, alice, schedule(stack, alice, "pay 2 to bob every week"))
-    wait_run(stack, alice, 1)
     stack.restart_bot(kill=True)
     wait_run(stack, alice, 2, timeout=30)
     runs = fake.payments(f"schedule:{schedule_id}:")

@@ -63,6 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     poller.start()
     scheduler.start()
     conversation.readings.requests.start_sweeping()  # money requests' outcomes (issue 16)
+    conversation.linking.start_sweeping()  # wallet links waiting for approval (issue 17)
     try:
         yield
     finally:
@@ -70,6 +71,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await poller.stop()
         await scheduler.stop()
         await conversation.readings.requests.stop()
+        await conversation.linking.stop()
         await app.state.statuses.stop()
         for client in (llm, op, wallets):
             await client.aclose()

@@ -33,7 +33,6 @@ from ws_bot.backends import OpClient, Refused, Unavailable
 from ws_bot.cadence import Cadence, every, parse
 from ws_bot.draft_store import DRAFT_TTL_SECONDS
 from ws_bot.graph import Messenger
-from ws_bot.link_calls import authorize, confirm_link, revoke_link
 from ws_bot.notices import Notifier
 from ws_bot.payment_store import Payment
 from ws_bot.schedule_store import Schedule, ScheduleStatus, ScheduleStore
@@ -122,7 +121,7 @@ class Scheduler:
         status: LinkStatus | None = None
         if schedule.link_id:
             try:
-                status = (await confirm_link(self.op, schedule.link_id)).status
+                status = (await self.op.confirm_link(schedule.link_id)).status
             except Unavailable:
                 logger.warning("op_api unavailable while following a link")
             except Refused as exc:
@@ -138,7 +137,7 @@ class Scheduler:
         if await self.rows.move(schedule.id, (S.LINKING,), status=S.ENDED):
             if status not in LINK_OVER and schedule.link_id:
                 with contextlib.suppress(Unavailable, Refused):  # never approved: withdraw it
-                    await revoke_link(self.op, schedule.link_id)
+                    await self.op.revoke_link(schedule.link_id)
             await self._tell(schedule, "schedule_not_approved")
 
     # ------------------------------------------------------------ one run
@@ -174,7 +173,7 @@ class Scheduler:
             view = await self.op.send_payment(request)
             prepared = view.payment_id
             if view.status == PaymentStatus.AWAITING_APPROVAL and view.fallback_reason is None:
-                view = await authorize(self.op, view.payment_id)
+                view = await self.op.authorize(view.payment_id)
         except Unavailable:
             await self._unanswered(schedule, run)
             return

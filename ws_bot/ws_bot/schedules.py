@@ -20,7 +20,6 @@ from ws_bot.cadence import DAY, every, parse
 from ws_bot.dialog import Context
 from ws_bot.draft_store import DRAFT_TTL_SECONDS
 from ws_bot.incoming import Incoming
-from ws_bot.link_calls import create_link, revoke_link
 from ws_bot.phrases import clean_name
 from ws_bot.schedule_store import LIVE, Schedule, ScheduleStatus, ScheduleStore
 from ws_bot.summary import amount_text, quote_of
@@ -65,6 +64,8 @@ class Schedules:
         ctx, lang = self.ctx, user.language
         assert answer.recurrence
         assert user.wallet_url
+        if await ctx.linked(user) is None:  # only a verified wallet pays (the user offered a link)
+            return
         if answer.recipients and len(answer.recipients) > 1:
             await ctx.say.text(user.wa_id, t(lang, "schedule_one_recipient"))
             return
@@ -229,7 +230,7 @@ class Schedules:
             idempotency_key=f"schedule:{schedule.id}",  # a repeated Confirm: the same link
         )
         try:
-            link = await create_link(ctx.op, request)
+            link = await ctx.op.create_link(request)
         except Unavailable:
             await self.rows.move(schedule.id, (S.LINKING,), status=S.PROPOSED, confirmed_by=None)
             await ctx.say.text(user.wa_id, t(lang, "op_down"))
@@ -317,7 +318,7 @@ class Schedules:
         revoked = True
         if schedule.link_id:
             try:
-                await revoke_link(ctx.op, schedule.link_id)
+                await ctx.op.revoke_link(schedule.link_id)
             except Refused as exc:  # already revoked or gone: nothing left to pay with
                 logger.info("link not revoked", extra={"detail": str(exc)})
             except Unavailable:

@@ -2,7 +2,7 @@
 next and the link (standing grant) that pays it.
 
 Revision ID: ws0005
-Revises: ws0003 (ws0004_links is written in parallel: whichever lands second re-chains)
+Revises: ws0004
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "ws0005"
-down_revision = "ws0003"
+down_revision = "ws0004"
 branch_labels = None
 depends_on = None
 
