@@ -195,6 +195,21 @@ def test_failed_runs_are_reported_not_retried(stack: Stack, uid) -> None:
     assert len(fake.payments(f"schedule:{schedule_id}:")) == made
 
 
+def test_unlinking_the_wallet_ends_its_schedules(stack: Stack, uid) -> None:
+    """ "desvincular": the wallet is unverified, so its schedule pays nothing more."""
+    phone, alice, bob, fake = stack.phone, uid(), uid(), fake_of(stack)
+    users(stack, alice, bob)
+    link_id, schedule_id = approve(stack, alice, schedule(stack, alice, "pay 1 to bob every week"))
+    n = phone.count(alice)
+    phone.say(alice, "unlink")
+    phone.wait_text(alice, "unlinked", after=n)
+    phone.wait_text(alice, "no longer linked to this number", after=n, timeout=20)
+    assert fake.link(link_id)["status"] == "revoked"  # the schedule's own grant too
+    made = len(fake.payments(f"schedule:{schedule_id}:"))
+    time.sleep(INTERVAL * 1.5)
+    assert len(fake.payments(f"schedule:{schedule_id}:")) == made
+
+
 def test_schedule_survives_a_restart(stack: Stack, uid) -> None:
     alice, bob, fake = uid(), uid(), fake_of(stack)
     users(stack, alice, bob)

@@ -33,6 +33,7 @@ from ws_bot.backends import OpClient, Refused, Unavailable
 from ws_bot.cadence import Cadence, every, parse
 from ws_bot.draft_store import DRAFT_TTL_SECONDS
 from ws_bot.graph import Messenger
+from ws_bot.link_store import LinkStore
 from ws_bot.notices import Notifier
 from ws_bot.payment_store import Payment
 from ws_bot.schedule_store import Schedule, ScheduleStatus, ScheduleStore
@@ -159,6 +160,18 @@ class Scheduler:
         if current is None or current.status != S.ACTIVE or not schedule.link_id:
             await self.rows.finish_run(schedule.id, run)  # stopped since it was claimed
             return
+        if not await self._still_verified(schedule):
+            # Unlinked, another wallet, or the wallet taken by another number: an unverified
+            # wallet pays nothing (issue 17), so the schedule ends and its own grant goes too.
+            await self.rows.finish_run(schedule.id, run)
+            if await self.rows.move(schedule.id, (S.ACTIVE,), status=S.ENDED):
+                with contextlib.suppress(Unavailable, Refused):
+                    await self.op.revoke_link(schedule.link_id)
+                lang = await self._lang(schedule)
+                await self._tell(
+                    schedule, "schedule_ended", reason=t(lang, "sched_reason_unlinked")
+                )
+            return
         request = SendPaymentRequest(
             sender_wallet_url=schedule.sender_wallet,
             receiver_wallet_url=schedule.receiver_wallet,
@@ -195,6 +208,13 @@ class Scheduler:
                 )
             return
         await self._hand_to_poller(schedule, run, view)
+
+    async def _still_verified(self, schedule: Schedule) -> bool:
+        """Whether the payer still has the schedule's wallet as their own, linked."""
+        user = await self.store.users.get(schedule.wa_id)
+        if user is None or user.wallet_url != schedule.sender_wallet:
+            return False
+        return await LinkStore(self.store).current(user) is not None
 
     async def _unanswered(self, schedule: Schedule, run: int) -> None:
         """op_api did not answer: the same run (same key) is tried again shortly, until the

@@ -763,6 +763,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "el permiso de tu billetera ya no está activo",
         "en": "your wallet's permission is no longer active",
     },
+    "sched_reason_unlinked": {
+        "es": "tu billetera ya no está vinculada a este número",
+        "en": "your wallet is no longer linked to this number",
+    },
     "sched_reason_no_answer": {
         "es": "el servicio de pagos no respondió a tiempo",
         "en": "the payment service did not answer in time",
