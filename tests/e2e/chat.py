@@ -109,10 +109,17 @@ ASK_EVERY_TIME = {"English": "Ask me every time", "Español": "Preguntarme cada 
 
 
 def onboard(
-    chat: Chat, wa_id: str, name: str, language: str, pointer: str, allowance: str | None = None
+    chat: Chat,
+    wa_id: str,
+    name: str,
+    language: str,
+    pointer: str,
+    allowance: str | None = None,
+    shots: Shots | None = None,
 ) -> None:
     """Pick a language from the list, register the wallet and link it with `allowance` (a row
-    of the list; "ask me every time" by default), approved at the wallet, as a new user would."""
+    of the list; "ask me every time" by default), approved at the wallet, as a new user would:
+    with `shots`, at the consent page in the browser (signed in), else by its admin endpoint."""
     chat.open_user(wa_id, name)
     before = chat.type("hola")
     chat.wait_bot("idioma", before)
@@ -121,7 +128,10 @@ def onboard(
     before = chat.type(pointer)
     chat.wait_bot("Billetera registrada" if language == "Español" else "Wallet registered", before)
     before = chat.pick(allowance or ASK_EVERY_TIME[language])
-    approve_link(chat.approval_link(before))
+    if shots is None:
+        approve_link(chat.approval_link(before))
+    else:
+        answer_consent(chat.page, chat.approval_link(before), "approve", shots, f"{name}-link")
     chat.wait_bot("✅", before)
 
 
