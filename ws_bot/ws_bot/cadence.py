@@ -28,6 +28,21 @@ _EVERY = {
 }
 
 
+# How a cadence is said after the recipient ("… a bob cada semana", "… to alice monthly").
+_SAID = re.compile(
+    r"\s+(?:(?:every|each|cada)\s+(?:\w+\s+)?(?:day|week|month|year|fortnight|d[ií]a|semana|"
+    r"mes|a[nñ]o|quincena)s?|weekly|monthly|daily|yearly|semanal(?:mente)?|mensual(?:mente)?|"
+    r"diario|diariamente|anual(?:mente)?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def without_cadence(label: str) -> str:
+    """The recipient as said, without a cadence llm_back left on it ("bob every week" → "bob";
+    its parser keeps the words after a lower-case name)."""
+    return _SAID.sub("", label).strip() or label
+
+
 def every(lang: str | None, recurrence: str) -> str:
     """'cada mes' / 'every month': a cadence as the user would say it."""
     es, en = _EVERY.get(recurrence.upper(), ("cada cierto tiempo", "on a schedule"))
