@@ -128,9 +128,8 @@ def test_real_two_replicas_pay_each_run_once_and_a_failed_run_is_reported(
             # Enough for two runs of 4 (and their fees), not for a third.
             _users(stack, wallet, alice, bob, source=wallet_name(wallet, alice, "9.50"))
             before = wallet.balance("bob")
-            _schedule(
-                stack, wallet, alice, "send 4 to bob every week"
-            )  # lower case: see cadence.without_cadence
+            # In lower case, as people type (see cadence.without_cadence).
+            _schedule(stack, wallet, alice, "send 4 to bob every week")
             phone.wait_text(alice, "Scheduled payment #2:", timeout=40)
             _wait(lambda: _receipts(stack, alice) >= 2, 30)
             assert wallet.balance("bob") - before == 800  # two runs, each paid once
