@@ -36,8 +36,9 @@ class Readings:
         self.schedules = Schedules(ctx, payments.book)
 
     async def take(self, user: user_store.User, inc: Incoming, answer: UnderstandResponse) -> bool:
-        """Handle a reading the single-payment dialogue would misread; False: not one of those
-        (after saying, for a repeat, that only one payment now is possible)."""
+        """Handle a reading the single-payment dialogue would misread; False: not one of those.
+        A repeating payment is a schedule (issue 17); a repeating request is one request now,
+        after saying so."""
         if answer.intent not in PAYMENT_INTENTS:
             return False
         ctx, lang = self.ctx, user.language
