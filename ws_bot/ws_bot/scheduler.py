@@ -149,11 +149,12 @@ class Scheduler:
             try:
                 await self._pay(schedule, run)
             except Exception:
-                # Reported, not retried: a run must never turn into a second payment.
+                # The run may have been paid before the error: it stays open and is taken up
+                # again (same idempotency key: the same payment, never a second one), until
+                # the deadline reports it.
                 logger.exception("scheduled run failed")
-                if await self.rows.finish_run(schedule.id, run):
-                    lang = await self._lang(schedule)
-                    await self._run_failed(schedule, run, t(lang, "reason_other"))
+                with contextlib.suppress(Exception):
+                    await self._unanswered(schedule, run)
 
     async def _pay(self, schedule: Schedule, run: int) -> None:
         current = await self.rows.get(schedule.id)
@@ -217,8 +218,8 @@ class Scheduler:
         return await LinkStore(self.store).current(user) is not None
 
     async def _unanswered(self, schedule: Schedule, run: int) -> None:
-        """op_api did not answer: the same run (same key) is tried again shortly, until the
-        deadline; then it is reported, and whatever op_api may have prepared is withdrawn."""
+        """op_api did not answer (or the run broke off): the same run (same key) is tried again
+        shortly, until the deadline; then it is reported."""
         started = schedule.run_started_at or time.time()
         if time.time() < started + self._deadline():
             retry_at = time.time() + self.settings.poll_max_seconds
