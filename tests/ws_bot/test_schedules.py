@@ -1,7 +1,7 @@
 """Scheduled payments (issue 17) against the fake op_api: the summary, one approval of a link
 whose allowance matches the schedule, runs on time without further approval (announced to both
 people), the list with Stop, failed runs reported and never retried, a restart, and two
-replicas sharing one database running each run once. `SCHEDULE_INTERVAL_OVERRIDE` shortens
+replicas sharing one database running each run once. `INTERVAL_OVERRIDE` shortens
 "every week" to a few seconds."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ws_bot.schedules import allowance_for
 from ws_bot.settings import Settings
 
 INTERVAL = 4.0
-OVERRIDE = {"SCHEDULE_INTERVAL_OVERRIDE": f"PT{int(INTERVAL)}S"}
+OVERRIDE = {"INTERVAL_OVERRIDE": f"PT{int(INTERVAL)}S"}
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +337,7 @@ def test_interval_override_is_refused_outside_the_sandbox() -> None:
     }
     sandbox = {**base, "allow_insecure_http": True}
     with pytest.raises(ValidationError, match="development only"):
-        Settings.model_validate({**base, "schedule_interval_override": "PT5S"})
+        Settings.model_validate({**base, "interval_override": "PT5S"})
     with pytest.raises(ValidationError):
-        Settings.model_validate({**sandbox, "schedule_interval_override": "PT0S"})
-    assert Settings.model_validate({**sandbox, "schedule_interval_override": "PT5S"})
+        Settings.model_validate({**sandbox, "interval_override": "PT0S"})
+    assert Settings.model_validate({**sandbox, "interval_override": "PT5S"})

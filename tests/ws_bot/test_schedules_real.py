@@ -1,6 +1,6 @@
 """Scheduled payments through the real stack (issue 17): the sandbox wallet (interval grants),
 the real op_api (links, one-tap authorize) and llm_back's offline parser, with the sandbox phone
-playing the users. "every week" is shortened to a few seconds by SCHEDULE_INTERVAL_OVERRIDE.
+playing the users. "every week" is shortened to a few seconds by INTERVAL_OVERRIDE.
 
 Money is counted at the wallet: each run moves exactly the amount named, once."""
 
@@ -20,7 +20,7 @@ from tests.ws_bot.support import Stack, approval_url, buttons_of, real_stack, te
 pytestmark = pytest.mark.slow
 
 INTERVAL = 5.0
-OVERRIDE = {"SCHEDULE_INTERVAL_OVERRIDE": f"PT{int(INTERVAL)}S"}
+OVERRIDE = {"INTERVAL_OVERRIDE": f"PT{int(INTERVAL)}S"}
 OP_ENV = {"WORKER_INTERVAL_SECONDS": "0.3"}
 
 

@@ -29,6 +29,15 @@ def allowance(code: str) -> Allowance | None:
     return Allowance(amount=choice[0], interval=choice[1]) if choice else None
 
 
+def asked_of(chosen: Allowance | None, override: str | None) -> Allowance | None:
+    """What op_api is asked for: the chosen allowance, renewing after `override` instead when
+    the development setting INTERVAL_OVERRIDE shortens every interval (the chat still names
+    the period chosen)."""
+    if chosen is None or not override:
+        return chosen
+    return chosen.model_copy(update={"interval": override})
+
+
 def amount_text(amount: str, asset: str | None) -> str:
     value = Decimal(amount).quantize(Decimal("0.01"))
     return f"{value} {asset or ''}".strip()

@@ -38,12 +38,13 @@ _ENDED = {
 
 
 def _allowance(view: LinkView, asked: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What the link allows, as op_api says (or as asked, while op_api does not say)."""
+    """What the link allows, as op_api says (or as asked, while op_api does not say), in the
+    period the user chose: op_api's is shorter when INTERVAL_OVERRIDE is set."""
     if view.allowance is not None:
         return {
             "amount": view.allowance.value,
             "assetCode": view.allowance.asset_code,
-            "interval": view.interval or (asked or {}).get("interval", ""),
+            "interval": (asked or {}).get("interval") or view.interval or "",
         }
     return asked
 
@@ -133,7 +134,7 @@ class Linking:
             view = await ctx.op.create_link(
                 LinkCreate(
                     wallet_url=user.wallet_url,
-                    allowance=allowance,
+                    allowance=allowances.asked_of(allowance, ctx.settings.interval_override),
                     idempotency_key=f"link:{inc.message_id}"[:256],
                 )
             )

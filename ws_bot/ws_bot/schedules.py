@@ -163,7 +163,7 @@ class Schedules:
             sender_wallet=user.wallet_url,
             cadence=answer.recurrence.upper(),
             # The cadence asked for, unless a development setting shortens every schedule.
-            interval=ctx.settings.schedule_interval_override or answer.recurrence.upper(),
+            interval=ctx.settings.interval_override or answer.recurrence.upper(),
             allowance=allowance,
             quote={key: quote[key] for key in ("debit", "receive", "fee")},
             source_message_id=inc.message_id,

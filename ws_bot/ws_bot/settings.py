@@ -87,13 +87,14 @@ class Settings(ServiceSettings):
     )
     max_media_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     replica_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
-    schedule_interval_override: str | None = Field(
+    interval_override: str | None = Field(
         default=None,
         pattern=ISO_DURATION,
         max_length=32,
         description="Development only (needs ALLOW_INSECURE_HTTP): every scheduled payment "
-        "repeats after this ISO 8601 duration (e.g. PT5S) instead of the one the user asked "
-        "for, so a weekly schedule can be watched in seconds. Refused at start-up otherwise.",
+        "repeats, and every allowance asked of op_api renews, after this ISO 8601 duration "
+        "(e.g. PT5S) instead of the one the user chose, so a weekly schedule or allowance can "
+        "be watched in seconds. Refused at start-up otherwise.",
     )
 
     @field_validator("meta_app_secret")
@@ -128,14 +129,15 @@ class Settings(ServiceSettings):
 
     @model_validator(mode="after")
     def _override_only_in_sandbox(self) -> Settings:
-        # Shortened schedules would pay real people every few seconds: never in production.
-        if self.schedule_interval_override and not self.allow_insecure_http:
+        # Shortened schedules would pay real people every few seconds, shortened allowances
+        # would let one-tap payments spend the limit again and again: never in production.
+        if self.interval_override and not self.allow_insecure_http:
             raise ValueError(
-                "SCHEDULE_INTERVAL_OVERRIDE is for development only: it needs "
+                "INTERVAL_OVERRIDE is for development only: it needs "
                 "ALLOW_INSECURE_HTTP=true (the sandbox)"
             )
-        if self.schedule_interval_override:
-            cadence.parse(self.schedule_interval_override)  # a zero length is refused too
+        if self.interval_override:
+            cadence.parse(self.interval_override)  # a zero length is refused too
         return self
 
     @property
