@@ -129,3 +129,23 @@ def test_the_allowance_renews_next_interval(real: tuple[Stack, Wallet], uid) -> 
     assert grant["spentDebit"] == "0"
     assert (wallet.balance(mine), wallet.balance(to)) == (before, got)
     _one_tap(stack, wallet, wa_id, mine, to, 10)
+
+
+def test_an_allowance_said_in_words_is_shortened_too(real: tuple[Stack, Wallet], uid) -> None:
+    """ "set my allowance to 5 a week" asks op_api for the shortened interval as well."""
+    stack, wallet = real
+    phone = stack.phone
+    wa_id = uid()
+    mine = f"u{wa_id}"
+    wallet.add_wallet(mine, "100.00")
+    phone.onboard(wa_id, "Ana", pointer(wallet.address(mine)))
+    n = phone.count(wa_id)
+    phone.say(wa_id, "set my allowance to 5 a week")
+    button = phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n, timeout=WAIT)
+    assert "up to 5.00 USD a week without asking" in text_of(button)
+    n = phone.count(wa_id)
+    phone.answer(approval_url(button) or "", "approve")
+    phone.wait_text(wa_id, "✅ Wallet linked", after=n, timeout=WAIT)
+    grant = _grant(wallet, mine)
+    assert grant["interval"].endswith(f"/PT{INTERVAL}S"), grant
+    assert grant["limits"]["debitAmount"]["value"] == "500"
