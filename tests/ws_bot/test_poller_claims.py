@@ -1,0 +1,78 @@
+"""The watch poller takes up every pending payment before its first long poll (issue 12): after a
+restart or a takeover with thousands pending, none waits a long poll's length per claim batch."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, cast
+
+from shared.contracts import WatchAnswer, WatchRequest
+from shared.db import create_engine
+from tests.ws_bot.support import run_async
+from ws_bot import payment_store
+from ws_bot.backends import OpClient
+from ws_bot.graph import Messenger
+from ws_bot.poller import CLAIM_BATCH, Poller
+from ws_bot.settings import Settings
+from ws_bot.store import Store
+
+
+class _RecordingOp:
+    """op_api's long poll, answering at once that nothing moved; remembers what it was asked."""
+
+    def __init__(self) -> None:
+        self.watched: list[set[str]] = []
+
+    async def watch(self, request: WatchRequest) -> WatchAnswer:
+        self.watched.append({p.payment_id for p in request.payments})
+        return WatchAnswer()
+
+
+def _payment(payment_id: str, now: float) -> payment_store.Payment:
+    return payment_store.Payment(
+        payment_id=payment_id,
+        wa_id="15550001111",
+        draft_id=payment_id,
+        status="awaiting_approval",
+        recipient_label="Bob",
+        receiver_wallet="",
+        receiver_wa_id=None,
+        debit=None,
+        receive=None,
+        react_message_id=None,
+        deadline=now + 3600,
+        next_poll_at=now + 60,  # not due: followed anyway (a watched payment costs no request)
+        attempts=0,
+        notified=False,
+        created_at=now,
+    )
+
+
+def test_the_first_long_poll_carries_every_pending_payment(tmp_path: Path) -> None:
+    run_async(lambda: _first_poll(tmp_path))
+
+
+async def _first_poll(tmp_path: Path) -> None:
+    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    await store.create()
+    try:
+        now = time.time()
+        ids = [f"pay-{i}" for i in range(CLAIM_BATCH * 2 + 7)]
+        for payment_id in ids:
+            await store.payments.add(_payment(payment_id, now))
+        settings: Any = Settings(
+            internal_api_token="x" * 20,
+            meta_app_secret="s" * 10,
+            meta_access_token="t",
+            meta_phone_id="1",
+            replica_id="r1",
+        )
+        op = _RecordingOp()
+        poller = Poller(settings, store, cast(OpClient, op), cast(Messenger, None))
+        assert await poller.follow()
+        assert op.watched == [set(ids)]
+        # All of them are leased to this replica, so no other replica follows them too.
+        assert await store.payments.claim_due("r2", 60, 10_000, ahead=7200) == []
+    finally:
+        await store.engine.dispose()
