@@ -76,3 +76,31 @@ async def _first_poll(tmp_path: Path) -> None:
         assert await store.payments.claim_due("r2", 60, 10_000, ahead=7200) == []
     finally:
         await store.engine.dispose()
+
+
+def test_a_batch_claim_takes_only_free_unfinished_payments_in_due_order(tmp_path: Path) -> None:
+    run_async(lambda: _batch_claim(tmp_path))
+
+
+async def _batch_claim(tmp_path: Path) -> None:
+    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    await store.create()
+    try:
+        now = time.time()
+        for i in range(6):
+            payment = _payment(f"pay-{i}", now)
+            payment.next_poll_at = now - 10 + i  # pay-0 is the most overdue
+            await store.payments.add(payment)
+        assert await store.payments.finish("pay-1", "completed")
+        (first,) = await store.payments.claim_due("r1", 60, 1)
+        assert first.payment_id == "pay-0"
+        taken = await store.payments.claim_due("r2", 60, 10)
+        assert [p.payment_id for p in taken] == ["pay-2", "pay-3", "pay-4", "pay-5"]
+        assert await store.payments.claim_due("r3", 60, 10) == []
+        # Leases given back are free again, for the first replica that asks.
+        await store.payments.release_leases("r2")
+        again = await store.payments.claim_due("r3", 60, 10)
+        assert [p.payment_id for p in again] == ["pay-2", "pay-3", "pay-4", "pay-5"]
+        assert await store.payments.claim_due("r1", 60, 10) == []
+    finally:
+        await store.engine.dispose()
