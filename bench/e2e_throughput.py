@@ -25,7 +25,7 @@ from bench._stack import spawner
 from tests.op_api.harness import start_wallet
 from tests.support.processes import TEST_TOKEN, console_script
 from tests.ws_bot.conftest import pointer
-from tests.ws_bot.support import Phone, start_stack
+from tests.ws_bot.support import Phone, fake_backends, start_stack
 
 TEXTS = ["send 5 to Bob", "gracias", "what can you do?"]
 
@@ -81,10 +81,13 @@ def main(argv: list[str] | None = None) -> None:
         wallet_proc, wallet = start_wallet(Path(tmp) / "wallet")
         try:
             llm = spawn("llm_back", [console_script("llm-back")], {"OPENAI_API_KEY": ""})
+            # No payment reaches op_api in this mix; onboarding links each user's wallet (issue
+            # 17), which the contract-speaking fake op_api answers.
+            links = fake_backends(spawn)
             stack = start_stack(
                 spawn,
                 llm_url=llm.url,
-                op_url="http://127.0.0.1:9",  # no payment reaches op_api in this mix
+                op_url=links.url,
                 wallet_base=wallet.url,
                 extra_env={
                     "RATE_LIMIT_MESSAGES": "100000",
@@ -96,13 +99,10 @@ def main(argv: list[str] | None = None) -> None:
                 },
             )
             users = [str(15551000000 + i) for i in range(args.users)]
+            # A wallet each: a wallet is linked to one number at a time.
+            own = {u: wallet.add_wallet(f"u{u}", "10.00") for u in users}
             with ThreadPoolExecutor(len(users)) as pool:
-                list(
-                    pool.map(
-                        lambda u: stack.phone.onboard(u, "U", pointer(wallet.address("alice"))),
-                        users,
-                    )
-                )
+                list(pool.map(lambda u: stack.phone.onboard(u, "U", pointer(own[u])), users))
             direct = _direct(llm.url, users, args.messages)
             e2e = _end_to_end(stack.phone, users, args.messages, timeout=300)
         finally:

@@ -21,7 +21,7 @@ from llm_back.amount_words import Amount, find_amounts, pick_amount
 from llm_back.extraction import Part
 from llm_back.names import Name, find_recipient, more_names, name_at, parts_of
 from llm_back.numbers import fold, to_text
-from llm_back.recurrence import period, recurrence
+from llm_back.recurrence import period, recurrence, without_cadence
 from llm_back.tokens import TRAIL, Tok, find_specials, index_of, next_word, prev_word, tokenize
 from shared.contracts import Intent
 
@@ -103,7 +103,7 @@ def parse(text: str, language: str | None = None, home: str | None = None) -> Pa
     named = find_recipient(
         text, toks, start, lang, direct=verb is not None, request=kind == "request"
     )
-    recipient = named[0] if named else None
+    recipient = without_cadence(named[0]) if named else None
     if verb is None and (
         question or not _terse_payment(toks, found[0] if found else None, recipient)
     ):

@@ -49,6 +49,18 @@ def recurrence(text: str) -> str | None:
     return None
 
 
+def without_cadence(name: str) -> str:
+    """ "bob cada mes" → "bob": a cadence said right after a lower-case name is not part of it."""
+    words = name.split()
+    if len(words) > 1 and fold(words[-1]) in {"cada", "every", "each"}:
+        return " ".join(words[:-1])  # "juan cada" of "a juan cada 2 semanas": the number ended it
+    for k in range(min(4, len(words) - 1), 0, -1):
+        tail = fold(" ".join(words[-k:]))
+        if _EVERY_N.fullmatch(tail) or any(p.fullmatch(tail) for p, _ in _PATTERNS):
+            return " ".join(words[:-k])
+    return name
+
+
 # A limit is per period even when said barely: "50 a week", "30 semanales", "20 al día".
 _PER = (
     (r"a day|al dia|diarios?|diarias?", "P1D"),

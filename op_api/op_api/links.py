@@ -225,8 +225,8 @@ async def advance(deps: Deps, link_id: str) -> LinkRecord | None:
 
 
 async def revoke(deps: Deps, link: LinkRecord) -> LinkRecord:
-    """Unlink: a pending grant is cancelled; an active link's token is revoked at the wallet
-    (a wallet that no longer knows it has revoked it already). Idempotent."""
+    """Unlink: a pending grant is cancelled; an active link's token and grant are revoked at the
+    wallet (a wallet that no longer knows them has revoked them already). Idempotent."""
     if link.status == LinkStatus.AWAITING_APPROVAL:
         if await deps.links.move(
             link.id, LinkStatus.AWAITING_APPROVAL, LinkStatus.REVOKED, failure_reason="cancelled"
@@ -242,6 +242,9 @@ async def revoke(deps: Deps, link: LinkRecord) -> LinkRecord:
                 # 401/403/404: the token is already inactive at the wallet.
             except OpenPaymentsTransportError as exc:
                 raise ServiceError(502, "the wallet is unreachable; retry") from exc
+        # The token alone is not the grant: revoking the grant too (DELETE on its continuation,
+        # as GNAP and Rafiki allow after approval) takes it off the wallet's list of access.
+        await _cancel_quietly(deps, link.continue_uri, link.continue_token)
         await deps.links.move(
             link.id, LinkStatus.ACTIVE, LinkStatus.REVOKED, failure_reason="unlinked"
         )

@@ -105,15 +105,42 @@ class Chat:
         raise AssertionError("no approval link after the confirmation")
 
 
-def onboard(chat: Chat, wa_id: str, name: str, language: str, pointer: str) -> None:
-    """Pick a language from the list and register the wallet, as a new user would."""
+ASK_EVERY_TIME = {"English": "Ask me every time", "Español": "Preguntarme cada vez"}
+
+
+def onboard(
+    chat: Chat,
+    wa_id: str,
+    name: str,
+    language: str,
+    pointer: str,
+    allowance: str | None = None,
+    shots: Shots | None = None,
+) -> None:
+    """Pick a language from the list, register the wallet and link it with `allowance` (a row
+    of the list; "ask me every time" by default), approved at the wallet, as a new user would:
+    with `shots`, at the consent page in the browser (signed in), else by its admin endpoint."""
     chat.open_user(wa_id, name)
     before = chat.type("hola")
     chat.wait_bot("idioma", before)
     before = chat.pick(language)
     chat.wait_bot("billetera" if language == "Español" else "wallet address", before)
     before = chat.type(pointer)
+    chat.wait_bot("Billetera registrada" if language == "Español" else "Wallet registered", before)
+    before = chat.pick(allowance or ASK_EVERY_TIME[language])
+    if shots is None:
+        approve_link(chat.approval_link(before))
+    else:
+        answer_consent(chat.page, chat.approval_link(before), "approve", shots, f"{name}-link")
     chat.wait_bot("✅", before)
+
+
+def approve_link(url: str) -> None:
+    """Approve a wallet link at the sandbox wallet (its admin endpoint, as the owner's sign-in
+    and tap would)."""
+    base, rest = url.split("/auth/interact/", 1)
+    answer = httpx.post(f"{base}/admin/interactions/{rest.split('/', 1)[0]}/approve", timeout=10)
+    assert answer.status_code == 200, answer.text
 
 
 def answer_consent(page: Page, url: str, choice: str, shots: Shots, name: str) -> str:

@@ -75,6 +75,52 @@ def test_alice_pays_bob_in_spanish(
     shots.take(page, "balances")
 
 
+def test_try_it_one_tap_within_an_allowance(
+    offline_stack: DemoStack, page: Page, artifacts_dir: Path
+) -> None:
+    """The README's "Try it": Alice links her wallet with up to 50 USD a week at the consent page
+    (signed in), pays Bob 20 with one tap, and 40 — more than is left — through the consent page."""
+    stack, shots = offline_stack, Shots(artifacts_dir)
+    wallet = stack.url("wallet")
+    chat = Chat(page, stack.chat_url)
+    alice, bob = "5215550000021", "15550000022"
+    onboard(chat, bob, "Bob", "English", pointer(wallet, "bob"))
+    onboard(
+        chat, alice, "Alice", "Español", pointer(wallet, "alice"), "Hasta 50 USD por semana", shots
+    )
+    shots.take(page, "alice-linked")
+    alice_before, _ = balance(wallet, "alice")
+    bob_before, _ = balance(wallet, "bob")
+
+    before = chat.type("guarda a Bob como " + pointer(wallet, "bob"))
+    chat.wait_bot("Bob", before)
+    before = chat.type("mándale 20 a Bob")
+    summary = chat.wait_bot("Te quedan", before)
+    first_debit, _, first_receive, _ = amounts_in_summary(summary)
+    shots.take(page, "one-tap-summary")
+    before = chat.tap("Confirmar")
+    receipt = chat.wait_bot("¡Pago enviado!", before)
+    assert f"{first_receive:.2f} USD" in receipt
+    sent = range(before, chat.bot_count())
+    assert not any(chat.bot.nth(i).locator("a.url-button").count() for i in sent)  # no consent
+
+    before = chat.type("mándale 40 a Bob")
+    summary = chat.wait_bot("supera lo que te queda", before)
+    second_debit, _, second_receive, _ = amounts_in_summary(summary)
+    before = chat.tap("Confirmar")
+    answer_consent(page, chat.approval_link(before), "approve", shots, "beyond-allowance")
+    chat.wait_bot("¡Pago enviado!", before)
+    shots.take(page, "second-receipt")
+
+    alice_after, _ = balance(wallet, "alice")
+    bob_after, _ = balance(wallet, "bob")
+    assert alice_before - alice_after == first_debit + second_debit
+    assert bob_after - bob_before == first_receive + second_receive
+    page.goto(wallet + "/balances")
+    expect(page.get_by_text("Revoke").first).to_be_visible()
+    shots.take(page, "balances-with-link")
+
+
 def test_rejection_expiry_and_cancellation(
     offline_stack: DemoStack, page: Page, artifacts_dir: Path
 ) -> None:

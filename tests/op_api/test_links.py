@@ -229,8 +229,9 @@ def test_delete_revokes_the_link_at_the_wallet(wallet: Wallet, op_api: Start) ->
     assert response.json()["status"] == "revoked"
     assert response.json()["failureReason"] == "unlinked"
     assert api.http.delete(f"/links/{link['linkId']}").json()["status"] == "revoked"
-    # The token is dead at the wallet.
+    # The token is dead at the wallet, and the grant is off the wallet's list of live access.
     assert wallet_token_active(wallet, token) is False
+    assert wallet.admin("GET", "/grants?wallet=alice").json()["grants"] == []
     view = authorize(api, quoted["paymentId"])
     assert view["status"] == "awaiting_approval"
     assert view["fallbackReason"] == "link_revoked"

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from op_api.sealing import TokenSealer
 from op_api.store import PaymentStore
 from shared.db import create_engine
-from ws_bot import request_store
+from ws_bot import link_store, request_store, schedule_store
 from ws_bot import store as ws_store
 from ws_bot.store import Store
 
@@ -390,6 +390,8 @@ async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
 
 def todays_ws_tables() -> set[str]:
     assert request_store.money_requests.metadata is ws_store.metadata
+    assert link_store.links.metadata is ws_store.metadata
+    assert schedule_store.schedules.metadata is ws_store.metadata
     return set(ws_store.metadata.tables)
 
 
@@ -412,7 +414,7 @@ async def test_ws_bot_database_from_0d3dbba_is_upgraded_without_losing_a_row(
     assert user.wallet_url == WS_ROWS["ws_users"]["wallet_url"]
     async with engine.connect() as conn:
         version = (await conn.execute(text("SELECT * FROM ws_alembic_version"))).all()
-        assert version == [("ws0003",)]
+        assert version == [("ws0005",)]
         tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
         drift = await conn.run_sync(schema_drift, ws_store.metadata, todays_ws_tables())
     assert todays_ws_tables() <= tables
@@ -445,5 +447,5 @@ async def test_replicas_starting_together_upgrade_once(engine: AsyncEngine) -> N
     async with engine.connect() as conn:
         version = (await conn.execute(text("SELECT * FROM ws_alembic_version"))).all()
         drift = await conn.run_sync(schema_drift, ws_store.metadata, todays_ws_tables())
-    assert version == [("ws0003",)]
+    assert version == [("ws0005",)]
     assert drift == []

@@ -128,7 +128,7 @@ def test_slow_drip_wallets_do_not_hold_the_workers(hostile: Hostile, uid: Uid) -
     for thread in senders:
         thread.join()
     phone.say(honest, pointer(hostile.wallet.address("alice")))
-    phone.wait_for(honest, lambda m: "✅" in text_of(m), after=honest_n, timeout=30)
+    phone.wait_text(honest, "Wallet registered", after=honest_n, timeout=30)
     for wa_id in drippers:
         phone.wait_text(wa_id, REFUSED, after=counts[wa_id], timeout=30)
     # Each wallet fetch gives up at its deadline; without one they would take 17 minutes.

@@ -73,11 +73,12 @@ def _debits(stack: Replicated, wallet: str) -> list[dict[str, Any]]:
     return [m for m in body["movements"] if int(m["amount"]) < 0]
 
 
-def _new_sender(stack: Replicated, name: str) -> tuple[str, str]:
-    """A WhatsApp user onboarded with a wallet of their own (so its movements are theirs)."""
+def _new_sender(stack: Replicated, name: str, allowance: str | None = None) -> tuple[str, str]:
+    """A WhatsApp user onboarded with a wallet of their own (so its movements are theirs),
+    linked with `allowance` (the list's row; "ask me every time" by default)."""
     wa_id = str(15550700000 + uuid.uuid4().int % 99999)
     wallet = stack.wallet.add_wallet(f"{name}{wa_id}", "100.00")
-    stack.phone.onboard(wa_id, name.capitalize(), pointer(wallet))
+    stack.phone.onboard(wa_id, name.capitalize(), pointer(wallet), allowance=allowance)
     return wa_id, wallet.rsplit("/", 1)[1]
 
 
@@ -130,6 +131,39 @@ def test_duplicate_webhooks_and_taps_across_replicas_pay_once(stack: Replicated)
     assert stack.wallet.answer(url, "approve").status_code == 200
     phone.wait_text(wa_id, "Payment sent", after=n, timeout=30)
     time.sleep(2.0)  # both pollers get several more ticks to (wrongly) say it again
+    assert receipts(phone, wa_id, n) == 1
+    assert len(_debits(stack, wallet_name)) == 1
+    assert len(outgoing_creations(stack.wallet, stack.wallet.address(wallet_name))) == 1
+
+
+def test_duplicate_taps_of_a_one_tap_payment_across_replicas_pay_once(stack: Replicated) -> None:
+    """Issue 17: within the allowance the Confirm pays at once (`/payments/{id}/authorize`), won
+    by the same conditional update: fifty taps on two replicas pay it once, with no consent."""
+    phone, bots = stack.phone, stack.bots
+    wa_id, wallet_name = _new_sender(stack, "dora", allowance="Up to 50 USD a week")
+    n = phone.count(wa_id)
+    phone.say(wa_id, "send 5 to " + pointer(stack.wallet.address("bob")))
+    summary = phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
+    assert "left this week" in text_of(summary)
+    confirm = button_id(summary, "Confirm")
+    n = phone.count(wa_id)
+    taps = [
+        (
+            bots[i % 2].url,
+            update_body(
+                wa_id,
+                "Dora",
+                button_message(wa_id, f"wamid.tap{i}{uuid.uuid4().hex}", confirm, "Confirm"),
+            ),
+        )
+        for i in range(50)
+    ]
+    assert asyncio.run(deliver_all(taps)) == [200] * 50
+    phone.wait_text(wa_id, "Payment sent", after=n, timeout=60)
+    time.sleep(2.0)  # a second authorization, debit or receipt would show up now
+    answers = phone.bot_messages(wa_id)[n:]
+    assert sum("Paying 5.00 USD" in text_of(m) for m in answers) == 1, [text_of(m) for m in answers]
+    assert not any(approval_url(m) for m in answers)
     assert receipts(phone, wa_id, n) == 1
     assert len(_debits(stack, wallet_name)) == 1
     assert len(outgoing_creations(stack.wallet, stack.wallet.address(wallet_name))) == 1

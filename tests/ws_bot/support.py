@@ -33,6 +33,8 @@ PHONE_ID = "100000000000001"
 
 Message = dict[str, Any]
 T = TypeVar("T")
+# The allowance list's "ask me every time" row, by the language picked while onboarding.
+ASK_EVERY_TIME = {"English": "Ask me every time", "Español": "Preguntarme cada vez"}
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -157,7 +159,16 @@ class Phone:
     def count(self, wa_id: str) -> int:
         return len(self.bot_messages(wa_id))
 
-    def onboard(self, wa_id: str, name: str, wallet: str, lang: str = "English") -> None:
+    def onboard(
+        self,
+        wa_id: str,
+        name: str,
+        wallet: str,
+        lang: str = "English",
+        allowance: str | None = None,
+    ) -> None:
+        """Language, wallet, and the wallet linked (approved at the wallet) with `allowance`
+        (a row title of the list; "ask me every time" by default)."""
         n = self.count(wa_id)
         self.say(wa_id, "hola", name=name)
         self.wait_for(wa_id, lambda m: "English" in buttons_of(m), after=n)
@@ -166,7 +177,35 @@ class Phone:
         self.wait_text(wa_id, "wallet" if lang == "English" else "billetera", after=n)
         n = self.count(wa_id)
         self.say(wa_id, wallet)
-        self.wait_for(wa_id, lambda m: "✅" in text_of(m), after=n)
+        self.link(wa_id, allowance or ASK_EVERY_TIME[lang], after=n)
+
+    def link(self, wa_id: str, allowance: str, *, after: int, timeout: float = 30.0) -> Message:
+        """Pick `allowance` from the list the bot sent (after index `after`), approve the link
+        at the wallet; the bot's "✅ linked" message."""
+        self.wait_for(wa_id, lambda m: allowance in buttons_of(m), after=after)
+        n = self.count(wa_id)
+        self.pick(wa_id, allowance)
+        button = self.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n)
+        n = self.count(wa_id)
+        self.answer(approval_url(button) or "", "approve")
+        return self.wait_for(wa_id, lambda m: "✅" in text_of(m), after=n, timeout=timeout)
+
+    def answer(self, url: str, choice: str) -> None:
+        """Approve or reject at the wallet what an approval button leads to: the sandbox
+        wallet's consent (through its admin endpoint, as the owner's tap would, then back to
+        op_api's finish page when there is one, as the browser would), or the fake op_api's
+        link consent."""
+        if "/auth/interact/" in url:
+            base, rest = url.split("/auth/interact/", 1)
+            interact_id = rest.split("/", 1)[0]
+            r = self.client.post(f"{base}/admin/interactions/{interact_id}/{choice}")
+            assert r.status_code == 200, r.text
+            if redirect := r.json().get("redirect"):
+                back = self.client.get(redirect)
+                assert back.status_code in {200, 202}, back.text
+            return
+        r = self.client.post(url, json={"choice": choice})
+        assert r.status_code == 200, r.text
 
 
 @dataclass
@@ -288,10 +327,15 @@ def approval_url(m: Message) -> str | None:
 
 @contextlib.contextmanager
 def real_stack(
-    base: Path, op_env: dict[str, str] | None = None, *, fake_openai: bool = False
+    base: Path,
+    op_env: dict[str, str] | None = None,
+    *,
+    fake_openai: bool = False,
+    bot_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[Stack, Wallet, Callable[..., ServiceProcess]]]:
     """ws_bot with the real op_api and llm_back (offline, or on the fake OpenAI) on the sandbox
-    wallet and phone; yields the stack, the wallet and the spawner (for more processes)."""
+    wallet and phone; yields the stack, the wallet and the spawner (for more processes).
+    `bot_env`: more of ws_bot's settings (e.g. a shared DATABASE_URL)."""
     spawn, started = make_spawner(base)
     wallet_proc, wallet = start_wallet(base / "wallet")
     try:
@@ -304,7 +348,9 @@ def real_stack(
             llm_env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.url + "/v1"}
         llm = spawn("llm_back", [console_script("llm-back")], llm_env)
         yield (
-            start_stack(spawn, llm_url=llm.url, op_url=op.url, wallet_base=wallet.url),
+            start_stack(
+                spawn, llm_url=llm.url, op_url=op.url, wallet_base=wallet.url, extra_env=bot_env
+            ),
             wallet,
             spawn,
         )

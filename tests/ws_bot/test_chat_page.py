@@ -38,6 +38,15 @@ def test_chat_page_plays_a_users_phone(stack: Stack, page: Page, artifacts_dir: 
     expect(page.locator(".msg.out").last).to_contain_text("wallet address")
 
     _type(page, pointer(stack.wallet("alice")))
+    # Issue 17: the allowance list, then the link's approval at the wallet (the fake's consent).
+    row = ".list-row[data-title='Ask me every time']"
+    choices = page.locator(".msg.out", has=page.locator(row))
+    expect(choices).to_have_count(1)
+    choices.locator(".list-open").click()
+    choices.locator(row).click()
+    approve = page.locator(".msg.out a.url-button").last
+    expect(approve).to_be_visible(timeout=15000)
+    stack.phone.answer(approve.get_attribute("href") or "", "approve")
     expect(page.locator(".msg.out .reply-button[data-title='Help']").first).to_be_visible()
     expect(page.locator(".msg.in .ticks.read").first).to_be_visible()  # read marks shown
     page.locator(".msg.out .reply-button[data-title='Help']").first.click()  # tapping a button
@@ -78,4 +87,4 @@ def test_chat_page_plays_a_users_phone(stack: Stack, page: Page, artifacts_dir: 
     expect(page.locator("#chat-title")).to_contain_text("Quique")
     expect(page.locator(".msg")).to_have_count(0)
     page.locator(".user[data-wa-id='15550777001']").click()
-    expect(page.locator(".msg.out a.url-button")).to_have_count(1)
+    expect(page.locator(".msg.out a.url-button")).to_have_count(2)  # the link, the payment

@@ -34,6 +34,19 @@ def test_onboarding_in_spanish_checks_the_wallet(stack: Stack, uid) -> None:
     n = phone.count(wa_id)
     phone.say(wa_id, "mi billetera es " + pointer(stack.wallet("alice")) + ".")
     phone.wait_text(wa_id, "Billetera registrada", after=n)
+    # Issue 17: then linked, with the allowance chosen from a list in the wallet's asset.
+    choices = phone.wait_for(wa_id, lambda m: "Preguntarme cada vez" in buttons_of(m), after=n)
+    assert buttons_of(choices) == [
+        "Preguntarme cada vez",
+        "Hasta 20 USD por semana",
+        "Hasta 50 USD por semana",
+        "Hasta 100 USD al mes",
+    ]
+    assert "demuestra que es tuya" in text_of(choices)
+    linked = phone.link(wa_id, "Preguntarme cada vez", after=n)
+    assert "Billetera vinculada · te pediré aprobar cada pago" in text_of(linked)
+    n = phone.count(wa_id)
+    phone.say(wa_id, "menú")
     menu = phone.wait_for(wa_id, lambda m: "Historial" in buttons_of(m), after=n)
     assert buttons_of(menu) == ["Enviar dinero", "Historial", "Ayuda"]
     n = phone.count(wa_id)
@@ -47,13 +60,15 @@ def test_onboarding_in_spanish_checks_the_wallet(stack: Stack, uid) -> None:
     phone.wait_text(wa_id, "I'll speak English", after=n)
     n = phone.count(wa_id)
     phone.say(wa_id, "wallet")
-    phone.wait_text(wa_id, "Your wallet: " + stack.wallet("alice"), after=n)
+    said = phone.wait_text(wa_id, "Your wallet: " + stack.wallet("alice"), after=n)
+    assert "linked: I'll ask you to approve each payment" in text_of(said)
     n = phone.count(wa_id)
     phone.say(wa_id, "my wallet is " + pointer(stack.wallet("dave")))
     phone.wait_text(wa_id, "Wallet registered: " + stack.wallet("dave"), after=n)
     n = phone.count(wa_id)
     phone.say(wa_id, "wallet")
-    phone.wait_text(wa_id, "Your wallet: " + stack.wallet("dave"), after=n)
+    said = phone.wait_text(wa_id, "Your wallet: " + stack.wallet("dave"), after=n)
+    assert 'not linked: write "link"' in text_of(said)  # a new wallet is linked anew
 
 
 def test_address_book_by_text_and_contact_cards(stack: Stack, uid) -> None:

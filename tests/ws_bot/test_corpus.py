@@ -89,7 +89,8 @@ def test_every_person_sent_message_gets_exactly_one_answer(stack: Stack, uid) ->
         wa_id = uid()
         person = case["answers"] > 0
         if person and "bsuid" not in case["name"]:
-            phone.onboard(wa_id, "Corpus User", pointer(stack.wallet("alice")))
+            # A wallet of their own: a wallet links to one number at a time (issue 17).
+            phone.onboard(wa_id, "Corpus User", pointer(stack.wallet(f"u{wa_id}")))
             settle(phone, wa_id)  # onboarding's last message (the menu) may still be coming
         else:  # WhatsApp knows the person (the bot's answers can reach them by user id)
             httpx.post(f"{phone.url}/api/users/{wa_id}/window", json={"lastInboundAgeSeconds": 0})

@@ -254,9 +254,9 @@ def test_a_repeat_is_never_silently_ignored(real: tuple[Stack, Wallet], uid) -> 
     wa_id = _user(stack, wallet, uid, "Español", Bob=bob)
     n = phone.count(wa_id)
     phone.say(wa_id, "mándale 10 a Bob cada mes")
-    phone.wait_text(wa_id, "Aún no puedo programar pagos que se repitan (cada mes)", after=n)
+    # Issue 17: a repeat is a scheduled payment, its summary naming the cadence.
     summary = text_of(phone.wait_for(wa_id, _is_summary, after=n, timeout=30))
-    assert "10.00 USD" in summary
+    assert "10.00 USD a Bob cada mes, el primero hoy" in summary
 
 
 def test_an_unusable_amount_gets_the_explanation_then_goes_on(

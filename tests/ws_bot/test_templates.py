@@ -15,6 +15,7 @@ NAMES = (
     templates.STAFF_NOTICE,
     templates.PAYMENT_RESULT,
     templates.MONEY_REQUEST,
+    templates.WALLET_NOTICE,
 )
 
 

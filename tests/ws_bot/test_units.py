@@ -122,6 +122,9 @@ def _blanks() -> dict[str, str]:
         "how",
         "requester",
         "most",
+        # issue 17: linked wallets
+        "left",
+        "period",
     ]
     return dict.fromkeys(names, "x")
 
@@ -172,3 +175,27 @@ def test_graph_router_rewrites_only_graph_requests() -> None:
     assert str(routed) == "http://127.0.0.1:9999/prefix/v23.0/123/messages"
     cdn = httpx.URL("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1")
     assert router.route(cdn) == cdn
+
+
+def test_allowances_are_named_and_carried_as_typed() -> None:
+    """Issue 17: the allowance list's taps, what a link allows, and the summary's line."""
+    from ws_bot import allowances
+    from ws_bot.buttons import AllowancePick, parse
+    from ws_bot.summary import link_line
+
+    assert parse(AllowancePick("50w").to_str()) == AllowancePick("50w")
+    chosen = allowances.allowance("50w")
+    assert chosen is not None
+    assert (chosen.amount, chosen.interval) == ("50", "P1W")
+    assert allowances.allowance(allowances.ASK) is None
+    with pytest.raises(KeyError):
+        allowances.allowance("1000000d")  # never offered: never asked of a wallet
+    weekly = {"amount": "50", "assetCode": "USD", "interval": "P1W"}
+    assert allowances.describe("en", weekly) == "up to 50.00 USD a week without asking"
+    assert allowances.describe("es", None) == "te pediré aprobar cada pago en tu billetera"
+    one_tap = {"linkId": "k", "confirmationUrl": None, "left": "30.00 USD", "interval": "P1W"}
+    assert "Te quedan 30.00 USD esta semana" in link_line("es", one_tap)
+    assert "You'll have 30.00 USD left this week" in link_line("en", one_tap)
+    over = {"linkId": "k", "confirmationUrl": "u", "left": "4.80 USD", "fallback": "over_allowance"}
+    assert "has left (4.80 USD)" in link_line("en", over)
+    assert link_line("en", {"confirmationUrl": "u"}) == ""  # no link asked about

@@ -136,10 +136,10 @@ class AddressBook:
         pointer = find_wallet(label) or phrases.bare_wallet(label)
         if pointer:
             url = normalize(pointer, ctx.settings.allow_insecure_http)
-            known = await ctx.store.users.find_by_wallet(url)
+            known = await ctx.links.verified_owner(url)
             return Recipient(url, known.wa_id if known else None, pointer)
         if phrases.is_phone(label):
-            known = await ctx.store.users.find_by_phone(label)
+            known = await self._verified_by_phone(label)
             if known and known.wallet_url:
                 return Recipient(known.wallet_url, known.wa_id, clean_name(known.name) or label)
         matches = await ctx.store.contacts.match(user.wa_id, label)
@@ -149,12 +149,20 @@ class AddressBook:
         if contact is None:
             return None
         if contact.wallet_url:
-            known = await ctx.store.users.find_by_wallet(contact.wallet_url)
+            known = await ctx.links.verified_owner(contact.wallet_url)
             if known is None and contact.phone:
-                known = await ctx.store.users.find_by_phone(contact.phone)
+                known = await self._verified_by_phone(contact.phone)
+                known = known if known and known.wallet_url == contact.wallet_url else None
             return Recipient(contact.wallet_url, known.wa_id if known else None, contact.alias)
         if contact.phone:
-            known = await ctx.store.users.find_by_phone(contact.phone)
+            known = await self._verified_by_phone(contact.phone)
             if known and known.wallet_url:
                 return Recipient(known.wallet_url, known.wa_id, contact.alias)
         return None
+
+    async def _verified_by_phone(self, phone: str) -> user_store.User | None:
+        """The user with this number, if their wallet is proven theirs (issue 17): paying "a
+        number" never pays a wallet its user merely claimed."""
+        known = await self.ctx.store.users.find_by_phone(phone)
+        owner = await self.ctx.links.verified_owner(known.wallet_url if known else None)
+        return known if known and owner and owner.wa_id == known.wa_id else None

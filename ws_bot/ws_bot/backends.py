@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from shared.contracts import (
     BatchView,
     ConfirmPaymentRequest,
+    LinkCreate,
+    LinkView,
     PaymentView,
     SendBatchRequest,
     SendPaymentRequest,
@@ -89,6 +91,19 @@ class LlmClient:
         await self.http.aclose()
 
 
+async def _call(client: httpx.AsyncClient, method: str, path: str) -> httpx.Response:
+    """A body-less request, with `_post`'s errors."""
+    try:
+        response = await client.request(method, path)
+    except httpx.HTTPError as exc:
+        raise Unavailable(f"{path}: {type(exc).__name__}") from exc
+    if response.status_code >= 500:
+        raise Unavailable(f"{path}: HTTP {response.status_code}")
+    if response.status_code >= 400:
+        raise Refused(response.status_code, _detail(response))
+    return response
+
+
 class OpClient:
     def __init__(self, base_url: str, token: str, timeout: float) -> None:
         # POST /send-payment is retried too: the idempotency key makes a retry return the same
@@ -141,6 +156,34 @@ class OpClient:
             return WatchAnswer.model_validate(response.json())
         except (ValueError, ValidationError) as exc:
             raise Unavailable("op_api answered something unreadable") from exc
+
+    async def authorize(self, payment_id: str) -> PaymentView:
+        """Pay a one-tap payment (confirmed in chat) with its link's grant. Its answer carries a
+        `confirmationUrl` when the wallet must approve this one after all (`fallbackReason`)."""
+        return self._view(await _post(self.http, f"/payments/{payment_id}/authorize", {}))
+
+    # ------------------------------------------------------------------ links (issue 17)
+
+    @staticmethod
+    def _link(response: httpx.Response) -> LinkView:
+        try:
+            return LinkView.model_validate(response.json())
+        except (ValueError, ValidationError) as exc:
+            raise Unavailable("op_api answered something unreadable") from exc
+
+    async def create_link(self, request: LinkCreate) -> LinkView:
+        """Start linking a wallet (the owner approves at `confirmationUrl`); the idempotency key
+        makes a retry return the same link."""
+        body = request.model_dump(by_alias=True, exclude_none=True)
+        return self._link(await _post(self.http, "/links", body))
+
+    async def confirm_link(self, link_id: str) -> LinkView:
+        """Advance a pending link (like /confirm-payment) and read where it is."""
+        return self._link(await _post(self.http, f"/links/{link_id}/confirm", {}))
+
+    async def revoke_link(self, link_id: str) -> LinkView:
+        """Revoke a link's grant at the wallet."""
+        return self._link(await _call(self.http, "DELETE", f"/links/{link_id}"))
 
     async def cancel_payment(self, payment_id: str) -> bool:
         """Cancel the grant of a payment the user abandoned; True when op_api agreed."""

@@ -47,10 +47,50 @@ class ContactPick(CallbackData):  # type: ignore[no-untyped-call]  # pywa's hook
     alias: str
 
 
-ButtonData = MenuTap | LanguagePick | PayTap | AnswerTap | ContactPick
+@dataclass(frozen=True, slots=True)
+class AllowancePick(CallbackData):  # type: ignore[no-untyped-call]  # pywa's hook is untyped
+    """The allowance chosen while linking a wallet (a code of `allowances.CHOICES`)."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleTap(CallbackData):  # type: ignore[no-untyped-call]  # pywa's hook is untyped
+    """Confirm (or cancel) the summary of a scheduled payment (issue 17)."""
+
+    schedule_id: str
+    confirm: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StopSchedule(CallbackData):  # type: ignore[no-untyped-call]  # pywa's hook is untyped
+    """Stop one scheduled payment (a row of "my scheduled payments")."""
+
+    schedule_id: str
+
+
+ButtonData = (
+    MenuTap
+    | LanguagePick
+    | PayTap
+    | AnswerTap
+    | ContactPick
+    | AllowancePick
+    | ScheduleTap
+    | StopSchedule
+)
 _KINDS: dict[str, type[ButtonData]] = {
     str(kind.__callback_id__): kind
-    for kind in (MenuTap, LanguagePick, PayTap, AnswerTap, ContactPick)
+    for kind in (
+        MenuTap,
+        LanguagePick,
+        PayTap,
+        AnswerTap,
+        ContactPick,
+        AllowancePick,
+        ScheduleTap,
+        StopSchedule,
+    )
 }
 # Summaries sent before typed data existed still carry the old strings.
 _LEGACY = {"pay:ok:": True, "pay:no:": False}

@@ -1,17 +1,28 @@
 """Confirming and cancelling: the Confirm button and a typed "sí" win the same conditional
 update exactly once; a replaced, cancelled or expired summary is refused naming the payment;
-"cancel" cancels the draft and every payment still awaiting approval, naming each."""
+"cancel" cancels the draft and every payment still awaiting approval, naming each.
+
+A one-tap payment (issue 17: within the link's allowance) is paid by the winner of that same
+update with `POST /payments/{id}/authorize`, so one Confirm authorizes it once however many
+taps, replays or replicas race; op_api's authorize is idempotent for the replay of a crash."""
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import Any
 
+from shared.contracts import PaymentStatus
 from ws_bot import draft_store, payment_store, user_store
+from ws_bot.backends import Refused, Unavailable
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
+from ws_bot.metrics import BACKEND_UNAVAILABLE
 from ws_bot.paying import Payments
-from ws_bot.summary import what
-from ws_bot.texts import t
+from ws_bot.summary import link_line, one_tap, what
+from ws_bot.texts import plain_reason, short_ref, t
+
+logger = logging.getLogger(__name__)
 
 D = draft_store.DraftStatus
 
@@ -34,6 +45,8 @@ class Confirmations:
                 await self.ctx.cancel_at_op(draft.payment_id)
             await ctx.say.text(user.wa_id, t(lang, "draft_expired", what=what(lang, draft)))
             return
+        if draft.status == D.QUOTED and await ctx.linked(user) is None:
+            return  # issue 17: unlinked since the summary; the user is offered the link
         won = await ctx.store.drafts.update(
             draft_id, (D.QUOTED,), status=D.CONFIRMED, confirmed_by=inc.message_id
         )
@@ -48,35 +61,87 @@ class Confirmations:
         assert draft.quote is not None
         await ctx.forget_question(user)
         now = time.time()
-        await ctx.store.payments.add(
-            payment_store.Payment(
-                payment_id=draft.payment_id,
-                wa_id=user.wa_id,
-                draft_id=draft.id,
-                status="awaiting_approval",
-                recipient_label=draft.recipient_label or "",
-                receiver_wallet=draft.receiver_wallet or "",
-                receiver_wa_id=draft.receiver_wa_id,
-                debit={"text": draft.quote.get("debit"), "view": draft.quote.get("debitView")},
-                receive={
-                    "text": draft.quote.get("receive"),
-                    "view": draft.quote.get("receiveView"),
-                },
-                react_message_id=draft.source_message_id,
-                deadline=now + ctx.settings.poll_deadline_seconds,
-                next_poll_at=now + ctx.settings.poll_initial_seconds,
-                attempts=0,
-                notified=False,
-                created_at=now,
-            )
+        row = payment_store.Payment(
+            payment_id=draft.payment_id,
+            wa_id=user.wa_id,
+            draft_id=draft.id,
+            status="awaiting_approval",
+            recipient_label=draft.recipient_label or "",
+            receiver_wallet=draft.receiver_wallet or "",
+            receiver_wa_id=draft.receiver_wa_id,
+            debit={"text": draft.quote.get("debit"), "view": draft.quote.get("debitView")},
+            receive={
+                "text": draft.quote.get("receive"),
+                "view": draft.quote.get("receiveView"),
+            },
+            react_message_id=draft.source_message_id,
+            deadline=now + ctx.settings.poll_deadline_seconds,
+            next_poll_at=now + ctx.settings.poll_initial_seconds,
+            attempts=0,
+            notified=False,
+            created_at=now,
         )
-        await ctx.say.url_button(
-            user.wa_id,
-            t(lang, "approve", what=what(lang, draft)),
-            t(lang, "btn_approve"),
-            draft.quote["confirmationUrl"],
-        )
+        if one_tap(draft.quote):
+            # Followed from the status authorize leaves it in, so that op_api sending it back
+            # to its own approval later (the wallet refused the grant) is a change the poller
+            # sees. A crash before `add` replays this tap: authorize answers the same again.
+            status = await self._authorize(user, draft)
+            if status is None:
+                return
+            row.status = status
+            await ctx.store.payments.add(row)
+        else:
+            await ctx.store.payments.add(row)
+            await self._send_approval(user, draft, draft.quote)
         ctx.wake_poller()
+
+    async def _send_approval(
+        self, user: user_store.User, draft: draft_store.Draft, quote: dict[str, Any]
+    ) -> None:
+        """The approve button, saying why the wallet must approve when a link was asked."""
+        lang = user.language
+        body = t(lang, "approve", what=what(lang, draft))
+        if line := link_line(lang, quote):
+            body = f"{line}\n{body}"
+        await self.ctx.say.url_button(
+            user.wa_id, body, t(lang, "btn_approve"), quote["confirmationUrl"]
+        )
+
+    async def _authorize(self, user: user_store.User, draft: draft_store.Draft) -> str | None:
+        """Pay a one-tap payment now; op_api may answer that the wallet must approve it after
+        all (the allowance was used up or revoked meanwhile): then the approve button. The
+        status to follow the payment from; None when op_api refused it (nothing to follow)."""
+        ctx, lang = self.ctx, user.language
+        assert draft.payment_id
+        try:
+            view = await ctx.op.authorize(draft.payment_id)
+        except Unavailable:
+            # Perhaps authorized before the answer was lost: followed, and its end told.
+            BACKEND_UNAVAILABLE.labels("op_api").inc()
+            await ctx.say.text(user.wa_id, t(lang, "paying_unsure", what=what(lang, draft)))
+            return PaymentStatus.AWAITING_APPROVAL.value
+        except Refused as exc:
+            logger.warning("authorize refused", extra={"detail": str(exc)})
+            reason = plain_reason(lang, str(exc))
+            text = t(
+                lang,
+                "payment_refused",
+                what=what(lang, draft),
+                reason=reason,
+                ref=short_ref(draft.id),
+            )
+            await ctx.say.text(user.wa_id, text)
+            return None
+        await ctx.heed_fallback(user, view.link_id or (draft.quote or {}).get("linkId"), view)
+        if view.confirmation_url:
+            quote = {**(draft.quote or {}), "confirmationUrl": view.confirmation_url}
+            quote.update(fallback=view.fallback_reason.value if view.fallback_reason else None)
+            await self._send_approval(user, draft, quote)
+            return PaymentStatus.AWAITING_APPROVAL.value
+        await ctx.say.text(user.wa_id, t(lang, "paying_now", what=what(lang, draft)))
+        # Never a final status: the poller must see the final one as news, to tell it.
+        sending = view.status == PaymentStatus.SENDING
+        return (PaymentStatus.SENDING if sending else PaymentStatus.APPROVED).value
 
     async def _not_confirmable(self, user: user_store.User, draft: draft_store.Draft) -> None:
         lang = user.language

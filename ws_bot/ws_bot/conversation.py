@@ -26,6 +26,7 @@ from ws_bot import store as st
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import LlmClient, OpClient, Unavailable
 from ws_bot.buttons import (
+    AllowancePick,
     AnswerTap,
     ButtonData,
     ContactPick,
@@ -33,6 +34,8 @@ from ws_bot.buttons import (
     MenuAction,
     MenuTap,
     PayTap,
+    ScheduleTap,
+    StopSchedule,
     parse,
 )
 from ws_bot.confirming import Confirmations
@@ -40,6 +43,7 @@ from ws_bot.dialog import YES_NO, Context, Question, question
 from ws_bot.graph import Messenger
 from ws_bot.incoming import Incoming
 from ws_bot.limits import RateLimiter
+from ws_bot.linking import Linking
 from ws_bot.metrics import BACKEND_UNAVAILABLE, RATE_LIMITED
 from ws_bot.onboarding import Onboarding, language_from_text
 from ws_bot.paying import Payments
@@ -72,7 +76,8 @@ class Conversation:
     ) -> None:
         self.ctx = Context(settings, store, messenger, llm, op, wallets, wake_poller)
         self.limiter = RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds)
-        self.onboarding = Onboarding(self.ctx)
+        self.linking = Linking(self.ctx)  # issue 17: wallets proven theirs, allowances
+        self.onboarding = Onboarding(self.ctx, self.linking)
         self.book = AddressBook(self.ctx)
         self.payments = Payments(self.ctx, self.book)
         self.confirmations = Confirmations(self.ctx, self.payments)
@@ -90,9 +95,11 @@ class Conversation:
             "contacts": self.book.show,
             "thanks": lambda user: self.ctx.say.text(user.wa_id, t(user.language, "thanks")),
             "language": self.onboarding.ask_language,
-            "wallet": lambda user: self.ctx.say.text(
-                user.wa_id, t(user.language, "your_wallet", url=user.wallet_url)
-            ),
+            "link": self.linking.change_allowance,
+            "unlink": self.linking.unlink,
+            "allowance": self.linking.change_allowance,
+            "schedules": self.readings.schedules.show,  # issue 17: "mis pagos programados"
+            "wallet": self.linking.show_wallet,
         }
         self.menu_actions: dict[MenuAction, Handler] = {
             MenuAction.SEND: lambda user: self.ctx.say.text(
@@ -162,12 +169,18 @@ class Conversation:
     async def _tap(self, user: user_store.User, inc: Incoming, tapped: ButtonData | None) -> None:
         if isinstance(tapped, MenuTap):
             await self.menu_actions[tapped.action](user)
+        elif isinstance(tapped, AllowancePick):
+            await self.linking.pick(user, inc, tapped.code)
         elif isinstance(tapped, PayTap) and self.readings.owns(tapped.draft_id):
             await self.readings.tap(user, inc, tapped.draft_id, tapped.confirm)
         elif isinstance(tapped, PayTap) and tapped.confirm:
             await self.confirmations.confirm(user, inc, tapped.draft_id)
         elif isinstance(tapped, PayTap):
             await self.confirmations.cancel_draft(user, tapped.draft_id)
+        elif isinstance(tapped, ScheduleTap):
+            await self.readings.schedules.tap(user, inc, tapped)
+        elif isinstance(tapped, StopSchedule):
+            await self.readings.schedules.stop(user, tapped)
         elif isinstance(tapped, AnswerTap) and question(user) in YES_NO:
             await self._answer(user, inc, tapped.yes)
         elif isinstance(tapped, AnswerTap):  # an old question, already answered: never a "yes"
@@ -335,6 +348,8 @@ class Conversation:
             pass
         elif intent == "send_payment":
             await self.payments.on_intent(user, inc, answer)
+        elif intent == "allowance":  # issue 17: the new limit, when the user said one
+            await self.linking.set_allowance(user, inc, answer)
         elif intent == "confirm":
             if not await self.readings.confirm_typed(user, inc):
                 await self.confirmations.confirm_live(user, inc)

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from shared.contracts import FallbackReason, PaymentView
+from ws_bot import allowances, user_store
 from ws_bot import store as st
-from ws_bot import user_store
 from ws_bot.backends import LlmClient, OpClient, Unavailable
 from ws_bot.buttons import AnswerTap, MenuAction, MenuTap
 from ws_bot.graph import Messenger
+from ws_bot.link_store import Link, LinkStore
 from ws_bot.settings import Settings
 from ws_bot.texts import t
 from ws_bot.wallets import WalletError, WalletInfo, WalletResolver
@@ -84,6 +86,31 @@ class Context:
         if user.pending is not None:
             await self.store.users.update(user.wa_id, pending=None)
             user.pending = None
+
+    @property
+    def links(self) -> LinkStore:
+        return LinkStore(self.store)
+
+    async def linked(self, user: user_store.User) -> Link | None:
+        """The link that verifies the user's wallet; None (and the user offered to link it)
+        when there is none: no payment or money request leaves an unverified wallet."""
+        link = await self.links.current(user)
+        if link is None:
+            await allowances.offer(
+                self.say, user, t(user.language, "link_first", url=user.wallet_url or "")
+            )
+        return link
+
+    async def heed_fallback(
+        self, user: user_store.User, link_id: str | None, view: PaymentView
+    ) -> None:
+        """op_api found the link's grant revoked at the wallet (`fallbackReason`): the wallet
+        stays verified (its owner approved it once) but nothing is paid with one tap any more;
+        the user is told once."""
+        if view.fallback_reason != FallbackReason.LINK_REVOKED or not link_id:
+            return
+        if await self.links.wallet_revoked(link_id):
+            await self.say.text(user.wa_id, t(user.language, "allowance_revoked"))
 
     async def cancel_at_op(self, payment_id: str | None) -> bool:
         """Cancel a payment's grant at op_api; False when op_api said no or is away."""

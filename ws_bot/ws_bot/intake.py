@@ -26,6 +26,7 @@ from ws_bot import draft_store, identity, lateness
 from ws_bot import store as st
 from ws_bot.conversation import Conversation
 from ws_bot.incoming import Incoming, raw_sent_at
+from ws_bot.link_store import LinkStore
 from ws_bot.texts import t
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Intake:
         if not new or not await self.store.users.move(old, new):
             logger.info("number change for an unknown user", extra={"moved": False})
             return
+        await LinkStore(self.store).follow_number(old, new)
         logger.info("user changed number; moved to the new one")
         user = await self.store.users.get(new)
         await self.store.users.record_inbound(new, change.timestamp.timestamp())
@@ -86,7 +88,10 @@ class Intake:
         """Meta re-issued the user's business-scoped id: a user known only by it moves."""
         old, new = system.get("previous_user_id"), system.get("user_id")
         if isinstance(old, str) and isinstance(new, str):
-            moved = await self.store.users.move(identity.canonical(old), identity.canonical(new))
+            old, new = identity.canonical(old), identity.canonical(new)
+            moved = await self.store.users.move(old, new)
+            if moved:
+                await LinkStore(self.store).follow_number(old, new)
             logger.info("user id changed", extra={"moved": moved})
 
     async def _identity_changed(self, _: Any, change: IdentityChange) -> None:

@@ -14,6 +14,7 @@ from ws_bot.backends import LlmClient, OpClient
 from ws_bot.conversation import Conversation
 from ws_bot.graph import Messenger, build_whatsapp
 from ws_bot.poller import Poller
+from ws_bot.scheduler import Scheduler
 from ws_bot.settings import Settings, get_settings
 from ws_bot.statuses import StatusFeed
 from ws_bot.store import Store
@@ -43,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     poller = Poller(settings, store, op, messenger)
     conversation = Conversation(settings, store, messenger, llm, op, wallets, poller.wake)
+    scheduler = Scheduler(settings, store, op, messenger, poller.wake)  # issue 17
     register_handlers(wa, conversation)
     app.state.statuses = StatusFeed(store, poller.notices)
     worker = InboxWorker(
@@ -59,13 +61,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ready_checks.update({"llm_back": llm_ready, "op_api": op_ready})
     worker.start()
     poller.start()
+    scheduler.start()
     conversation.readings.requests.start_sweeping()  # money requests' outcomes (issue 16)
+    conversation.linking.start_sweeping()  # wallet links waiting for approval (issue 17)
     try:
         yield
     finally:
         await worker.stop()
         await poller.stop()
+        await scheduler.stop()
         await conversation.readings.requests.stop()
+        await conversation.linking.stop()
         await app.state.statuses.stop()
         for client in (llm, op, wallets):
             await client.aclose()

@@ -1,5 +1,6 @@
-"""Onboarding: the language list, then the user's own wallet, checked before it is kept.
-"idioma" later switches the language without starting over."""
+"""Onboarding: the language list, then the user's own wallet, checked before it is kept, then
+linking it (the allowance list; `linking`). "idioma" later switches the language without
+starting over."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from ws_bot import user_store
 from ws_bot.buttons import LanguagePick
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
+from ws_bot.linking import Linking
 from ws_bot.phrases import bare_wallet, clean_name, fold, is_phone
 from ws_bot.texts import normalize_language, t
 from ws_bot.wallets import find_wallet
@@ -26,8 +28,9 @@ def language_from_text(text: str) -> str | None:
 
 
 class Onboarding:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, linking: Linking) -> None:
         self.ctx = ctx
+        self.linking = linking
 
     async def ask_language(self, user: user_store.User, detected: str | None = None) -> None:
         """The language list: with the welcome for a newcomer (in the language their first
@@ -73,19 +76,17 @@ class Onboarding:
         info = await ctx.check_wallet(user, pointer)
         if info is None:
             return
-        await ctx.store.users.update(
-            user.wa_id, wallet_url=info.url, wallet_asset=info.asset_code, state="ready"
-        )
-        await ctx.say.text(user.wa_id, t(lang, "wallet_ok", url=info.url, asset=info.asset_code))
-        await ctx.menu(user, t(lang, "menu"))
+        await self._keep(user, info.url, info.asset_code, state="ready")
 
     async def change_wallet(self, user: user_store.User, pointer: str) -> None:
-        ctx = self.ctx
-        info = await ctx.check_wallet(user, pointer)
+        info = await self.ctx.check_wallet(user, pointer)
         if info is not None:
-            await ctx.store.users.update(
-                user.wa_id, wallet_url=info.url, wallet_asset=info.asset_code
-            )
-            await ctx.say.text(
-                user.wa_id, t(user.language, "wallet_ok", url=info.url, asset=info.asset_code)
-            )
+            await self._keep(user, info.url, info.asset_code)
+
+    async def _keep(self, user: user_store.User, url: str, asset: str, **values: str) -> None:
+        """The wallet is the user's address from now on, unverified until they link it (their
+        older links are revoked once the new one is approved)."""
+        await self.ctx.store.users.update(user.wa_id, wallet_url=url, wallet_asset=asset, **values)
+        user.wallet_url, user.wallet_asset = url, asset
+        lead = t(user.language, "wallet_ok", url=url, asset=asset)
+        await self.linking.offer(user, lead=lead)

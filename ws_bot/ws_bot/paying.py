@@ -21,7 +21,7 @@ from ws_bot.dialog import Context, Question
 from ws_bot.incoming import Incoming
 from ws_bot.metrics import BACKEND_UNAVAILABLE
 from ws_bot.phrases import clean_name
-from ws_bot.summary import amount_text, decimal, quote_of, what
+from ws_bot.summary import amount_text, decimal, link_line, quote_of, what
 from ws_bot.texts import plain_reason, short_ref, t
 from ws_bot.wallets import WalletError, find_wallet, normalize
 
@@ -113,6 +113,8 @@ class Payments:
     ) -> None:
         ctx, lang = self.ctx, user.language
         if await lateness.refuse(ctx.say, lang, inc):  # ws_bot.lateness: late → not acted on
+            return
+        if await ctx.linked(user) is None:  # issue 17: only a verified wallet pays
             return
         # An amount no wallet could hold (hundreds of digits) is asked for again, not stored.
         amount = answer.monto if answer.monto and len(answer.monto) <= MAX_AMOUNT_CHARS else None
@@ -270,6 +272,10 @@ class Payments:
         assert draft.receiver_wallet
         assert draft.amount
         assert user.wallet_url
+        link = await ctx.linked(user)
+        if link is None:  # issue 17: an unverified wallet never pays (the user offered a link)
+            await ctx.store.drafts.update(draft.id, draft_store.OPEN_DRAFT, status=D.CANCELLED)
+            return
         await ctx.say.react(user.wa_id, draft.source_message_id, "⏳")
         receiver = await ctx.check_wallet(user, draft.receiver_wallet)
         if receiver is None:
@@ -283,6 +289,8 @@ class Payments:
                 amount_type="receive",  # "send Bob 20" means Bob gets 20; the fee is on top
                 idempotency_key=draft.source_message_id,
                 description=f"Paguito: {user.name}"[:256] if user.name else None,
+                # Within the allowance, the chat's Confirm is all it takes (issue 17).
+                link_id=link.id if link.one_tap else None,
             )
         except ValueError:
             await ctx.store.drafts.update(draft.id, (D.COLLECTING,), amount=None)
@@ -308,10 +316,11 @@ class Payments:
             name = clean_name(receiver.public_name, 48)
             if name:
                 draft.recipient_label = f"{name} ({draft.recipient_label})"
-        if view.status in FINAL_STATUSES or not view.confirmation_url:
+        if view.status in FINAL_STATUSES or not (view.confirmation_url or view.link_id):
             await self._refused(user, draft, view.failure_reason or view.status.value)
             return
-        quote = quote_of(view, lang or "es")
+        await ctx.heed_fallback(user, link.id, view)
+        quote = quote_of(view, lang or "es", (link.allowance or {}).get("interval"))
         quoted = await ctx.store.drafts.update(
             draft.id,
             (D.COLLECTING,),
@@ -334,6 +343,8 @@ class Payments:
             rate=quote["rate"],
             wallet=await self._wallet_line(user, draft, receiver.url),
         )
+        if line := link_line(lang, quote):
+            body = f"{body}\n{line}"
         await ctx.say.buttons(
             user.wa_id,
             body,
@@ -379,7 +390,7 @@ class Payments:
         if draft is None or draft.status != D.COLLECTING or draft.wa_id != user.wa_id:
             return
         # The recipient may be a registered user: remember it so they are told when paid.
-        known = await ctx.store.users.find_by_wallet(wallet)
+        known = await ctx.links.verified_owner(wallet)
         draft.receiver_wallet, draft.recipient_label = wallet, name
         draft.receiver_wa_id = known.wa_id if known else None
         await ctx.store.drafts.update(

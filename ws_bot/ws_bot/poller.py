@@ -22,6 +22,7 @@ import time
 
 from shared.contracts import (
     MAX_WATCHED,
+    FallbackReason,
     PaymentStatus,
     PaymentView,
     WatchAnswer,
@@ -33,9 +34,11 @@ from ws_bot import payment_store, templates
 from ws_bot import store as st
 from ws_bot.backends import OpClient, Refused, Unavailable
 from ws_bot.graph import Messenger
+from ws_bot.link_store import LinkStore
 from ws_bot.metrics import PAYMENTS_FINAL
 from ws_bot.notices import Notifier
 from ws_bot.settings import Settings
+from ws_bot.summary import link_line
 from ws_bot.texts import plain_reason, short_ref, t
 
 logger = logging.getLogger(__name__)
@@ -214,6 +217,7 @@ class Poller:
                 del self._following[view.payment_id]
                 await self._final(payment, self._final_status(view), view)
                 return
+            await self._sent_back(payment, view)
             payment.status = view.status.value
             await self.store.payments.note_status(payment.payment_id, owner, payment.status)
 
@@ -241,6 +245,8 @@ class Poller:
             if view is not None and view.status.is_final:
                 await self._final(payment, self._final_status(view), view)
                 return
+            if view is not None:
+                await self._sent_back(payment, view)
             known = view.status if view is not None else None
             if now >= payment.deadline and await self._give_up(payment, known, view, now):
                 return
@@ -248,6 +254,33 @@ class Poller:
             await self.store.payments.reschedule(
                 payment.payment_id, owner, status, now + self._next_delay(payment.attempts)
             )
+
+    async def _sent_back(self, payment: payment_store.Payment, view: PaymentView) -> None:
+        """A one-tap payment op_api sent back to its own approval after the Confirm (issue 17:
+        the wallet refused the link's grant, revoked or spent elsewhere): the approve button,
+        with the reason, once (the holder of the payment's lease sees the change once)."""
+        back = view.status == PaymentStatus.AWAITING_APPROVAL and view.confirmation_url
+        if not back or payment.status == PaymentStatus.AWAITING_APPROVAL:
+            return
+        user = await self.store.users.get(payment.wa_id)
+        lang = user.language if user else None
+        draft = await self.store.drafts.get(payment.draft_id) if payment.draft_id else None
+        link_id = (draft.quote or {}).get("linkId") if draft else None
+        revoked = view.fallback_reason == FallbackReason.LINK_REVOKED
+        if revoked and link_id and await LinkStore(self.store).wallet_revoked(link_id):
+            await self.say.text(payment.wa_id, t(lang, "allowance_revoked"))
+        amount = str((payment.receive or {}).get("text") or (payment.debit or {}).get("text"))
+        what = t(lang, "what", amount=amount, recipient=payment.recipient_label)
+        reason = view.fallback_reason.value if view.fallback_reason else None
+        left = _money(view, "allowance_remaining", "") or None
+        line = link_line(lang, {"fallback": reason, "left": left})
+        body = t(lang, "approve", what=what)
+        await self.say.url_button(
+            payment.wa_id,
+            f"{line}\n{body}" if line else body,
+            t(lang, "btn_approve"),
+            view.confirmation_url or "",
+        )
 
     @staticmethod
     def _final_status(view: PaymentView) -> str:
@@ -327,8 +360,10 @@ class Poller:
         )
         await self.say.react(payment.wa_id, payment.react_message_id, _REACTION.get(status, "❔"))
         sender = (user.name if user and user.name else None) or f"+{payment.wa_id}"
-        if status == PaymentStatus.COMPLETED and payment.receiver_wa_id:
-            receiver = await self.store.users.get(payment.receiver_wa_id)
+        if status == PaymentStatus.COMPLETED:
+            # Only the wallet's verified owner hears it was paid (issue 17), whoever the
+            # payer's book said it was: a number that merely claimed the wallet hears nothing.
+            receiver = await LinkStore(self.store).verified_owner(payment.receiver_wallet)
             if receiver is not None and receiver.wa_id != payment.wa_id:
                 received = {"sender": sender, "amount": receive}
                 await self.notices.notify(

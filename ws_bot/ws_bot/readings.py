@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from shared.contracts import Intent, UnderstandResponse
 from ws_bot import lateness, several, user_store
+from ws_bot.cadence import every
 from ws_bot.confirming import Confirmations
 from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
@@ -15,24 +16,11 @@ from ws_bot.paying import Payments
 from ws_bot.records import Records
 from ws_bot.requests_flow import MoneyRequests
 from ws_bot.requests_flow import owns as request_owns
+from ws_bot.schedules import Schedules
 from ws_bot.several import Several
 from ws_bot.texts import t
 
 PAYMENT_INTENTS = (Intent.SEND_PAYMENT.value, Intent.REQUEST_PAYMENT.value)
-# ISO 8601 durations llm_back gives for `recurrence`, as the user would say them.
-_EVERY = {
-    "P1D": ("cada día", "every day"),
-    "P1W": ("cada semana", "every week"),
-    "P2W": ("cada quincena", "every two weeks"),
-    "P15D": ("cada quincena", "every two weeks"),
-    "P1M": ("cada mes", "every month"),
-    "P1Y": ("cada año", "every year"),
-}
-
-
-def every(lang: str | None, recurrence: str) -> str:
-    es, en = _EVERY.get(recurrence.upper(), ("cada cierto tiempo", "on a schedule"))
-    return en if lang == "en" else es
 
 
 class Readings:
@@ -45,17 +33,22 @@ class Readings:
         self.records = records
         self.several = Several(ctx, payments)
         self.requests = MoneyRequests(ctx, payments)
+        self.schedules = Schedules(ctx, payments.book)
 
     async def take(self, user: user_store.User, inc: Incoming, answer: UnderstandResponse) -> bool:
-        """Handle a reading the single-payment dialogue would misread; False: not one of those
-        (after saying, for a repeat, that only one payment now is possible)."""
+        """Handle a reading the single-payment dialogue would misread; False: not one of those.
+        A repeating payment is a schedule (issue 17); a repeating request is one request now,
+        after saying so."""
         if answer.intent not in PAYMENT_INTENTS:
             return False
         ctx, lang = self.ctx, user.language
         if await lateness.refuse(ctx.say, lang, inc):  # an old message never starts money moving
             return True
+        if answer.recurrence and answer.intent == Intent.SEND_PAYMENT:
+            await self.schedules.start(user, inc, answer)  # issue 17: a scheduled payment
+            return True
         if answer.recurrence:
-            # No scheduled payments yet: say so plainly; what follows is one payment, now,
+            # No repeating requests: say so plainly; what follows is one request, now,
             # behind the usual summary and its Confirm button (the user's choice).
             text = t(lang, "no_recurrence", every=every(lang, answer.recurrence))
             await ctx.say.text(user.wa_id, text)
@@ -97,7 +90,10 @@ class Readings:
         return draft is not None and draft.updated_at > asked_at
 
     async def confirm_typed(self, user: user_store.User, inc: Incoming) -> bool:
-        """'sí' at a batch or request summary: its Confirm; False when none is waiting."""
+        """'sí' at a batch, request or schedule summary: its Confirm; False when none is
+        waiting."""
+        if await self.schedules.confirm_typed(user, inc):  # when it is the newest summary
+            return True
         if await self._newest_is_a_draft(user):
             return False
         return await self.several.confirm_typed(user) or await self.requests.answer_typed(
@@ -105,10 +101,11 @@ class Readings:
         )
 
     async def cancel(self, user: user_store.User) -> None:
-        """'cancel': a batch or request summary waiting for its confirmation, and the usual
-        (an open draft, payments awaiting approval)."""
+        """'cancel': a batch, request or schedule summary waiting for its confirmation, and
+        the usual (an open draft, payments awaiting approval)."""
+        scheduled = await self.schedules.cancel_proposed(user)
         ours = await self.several.cancel(user) or await self.requests.answer_typed(user, False)
-        if not ours or await self.ctx.store.drafts.current(user.wa_id) is not None:
+        if not (ours or scheduled) or await self.ctx.store.drafts.current(user.wa_id) is not None:
             await self.confirmations.cancel(user)
 
     async def history(self, user: user_store.User) -> None:

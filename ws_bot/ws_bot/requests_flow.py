@@ -44,7 +44,7 @@ from ws_bot.notices import Notifier
 from ws_bot.paying import Payments
 from ws_bot.phrases import clean_name
 from ws_bot.request_store import MoneyRequest, RequestStatus, RequestStore
-from ws_bot.summary import amount_text, quote_of
+from ws_bot.summary import amount_text, link_line, quote_of
 from ws_bot.texts import plain_reason, t
 
 logger = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ class MoneyRequests:
     async def start(self, user: user_store.User, inc: Incoming, answer: UnderstandResponse) -> None:
         """'cóbrale 50 a Bob': a summary to confirm; nothing is asked of Bob before that."""
         ctx, lang = self.ctx, user.language
+        if await ctx.linked(user) is None:  # issue 17: only a verified wallet asks to be paid
+            return
         payer = clean_name(answer.destinatario or "")
         if answer.recipients and len(answer.recipients) > 1:  # never ask only the first
             names = ", ".join(clean_name(s.destinatario) for s in answer.recipients)
@@ -314,6 +316,9 @@ class MoneyRequests:
         """The usual quoted draft and summary, paying the request's incoming payment; the
         confirmation and approval are `Payments.confirm`'s."""
         ctx, lang = self.ctx, user.language
+        link = await ctx.linked(user)
+        if link is None:  # issue 17: only a verified wallet pays
+            return
         assert user.wallet_url
         try:
             view = await ctx.op.send_payment(
@@ -326,6 +331,7 @@ class MoneyRequests:
                     idempotency_key=f"request:{row.id}:{inc.message_id}"[:256],
                     description=f"Paguito: {_who(user, user.wa_id)} → {name}"[:256],
                     incoming_payment_url=row.incoming_payment_url,
+                    link_id=link.id if link.one_tap else None,  # within the allowance: one tap
                 )
             )
         except Unavailable:
@@ -335,11 +341,12 @@ class MoneyRequests:
             reason = plain_reason(lang, str(exc))
             await ctx.say.text(user.wa_id, t(lang, "request_cannot_pay", reason=reason))
             return
-        if view.status in FINAL_STATUSES or not view.confirmation_url:
+        if view.status in FINAL_STATUSES or not (view.confirmation_url or view.link_id):
             reason = plain_reason(lang, view.failure_reason or view.status.value)
             await ctx.say.text(user.wa_id, t(lang, "request_cannot_pay", reason=reason))
             return
-        quote = quote_of(view, lang or "es")
+        await ctx.heed_fallback(user, link.id, view)
+        quote = quote_of(view, lang or "es", (link.allowance or {}).get("interval"))
         # The requester hears of the payment from the sweep (once), not as a plain transfer.
         draft = await self.payments._new_draft(
             user, inc, str(row.amount.get("value")), name, receiver_wallet=wallet
@@ -362,6 +369,8 @@ class MoneyRequests:
             rate=quote["rate"],
             wallet="",
         )
+        if line := link_line(lang, quote):
+            body = f"{body}\n{line}"
         await ctx.say.buttons(
             user.wa_id,
             body,

@@ -7,9 +7,11 @@ import uuid
 from functools import lru_cache
 from typing import ClassVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
+from shared.contracts import ISO_DURATION
 from shared.settings import ServiceSettings
+from ws_bot import cadence
 from ws_bot.identity import canonical
 
 _E164 = re.compile(r"^\+?[1-9]\d{6,14}$")
@@ -85,6 +87,14 @@ class Settings(ServiceSettings):
     )
     max_media_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     replica_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    schedule_interval_override: str | None = Field(
+        default=None,
+        pattern=ISO_DURATION,
+        max_length=32,
+        description="Development only (needs ALLOW_INSECURE_HTTP): every scheduled payment "
+        "repeats after this ISO 8601 duration (e.g. PT5S) instead of the one the user asked "
+        "for, so a weekly schedule can be watched in seconds. Refused at start-up otherwise.",
+    )
 
     @field_validator("meta_app_secret")
     @classmethod
@@ -115,6 +125,18 @@ class Settings(ServiceSettings):
             if number and not _E164.match(number):
                 raise ValueError(f"STAFF_NUMBERS: {number!r} is not an E.164 number")
         return value
+
+    @model_validator(mode="after")
+    def _override_only_in_sandbox(self) -> Settings:
+        # Shortened schedules would pay real people every few seconds: never in production.
+        if self.schedule_interval_override and not self.allow_insecure_http:
+            raise ValueError(
+                "SCHEDULE_INTERVAL_OVERRIDE is for development only: it needs "
+                "ALLOW_INSECURE_HTTP=true (the sandbox)"
+            )
+        if self.schedule_interval_override:
+            cadence.parse(self.schedule_interval_override)  # a zero length is refused too
+        return self
 
     @property
     def staff(self) -> list[str]:

@@ -83,6 +83,8 @@ class Several:
 
     async def start(self, user: user_store.User, inc: Incoming, answer: UnderstandResponse) -> None:
         ctx, lang = self.ctx, user.language
+        if await ctx.linked(user) is None:  # issue 17: only a verified wallet pays
+            return
         shares: list[Share] = list(answer.recipients or [])
         if len(shares) > MAX_SHARES:  # never a silent cut: say how many at most
             await ctx.say.text(user.wa_id, t(lang, "several_too_many", most=MAX_SHARES))
@@ -173,7 +175,7 @@ class Several:
         wallet = await self.payments.book.save(user, missing["label"], pointer)
         if wallet is None:
             return True  # the user was told why (a bad wallet)
-        known = await self.ctx.store.users.find_by_wallet(wallet)
+        known = await self.ctx.links.verified_owner(wallet)
         missing["wallet"], missing["waId"] = wallet, known.wa_id if known else None
         await self._go_on(user, inc, batch)
         return True

@@ -13,7 +13,8 @@ beside this one, reached through one attribute:
 - `store.payments` (payment_store.py): confirmed payments followed at op_api;
 - `store.notices` (notice_store.py): notices that may need their template.
 
-Money requests (request_store.py) follow the same pattern and are built by their flow. Every
+Money requests (request_store.py) and wallet links (link_store.py, issue 17) follow the same
+pattern and are built by their flows. Every
 exactly-once step is a conditional UPDATE whose rowcount says who won.
 """
 

@@ -9,9 +9,9 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from shared.contracts import MoneyView, PaymentView
+from shared.contracts import FallbackReason, MoneyView, PaymentView
 from shared.money import MoneyError, parse_decimal
-from ws_bot import draft_store, payment_store
+from ws_bot import allowances, draft_store, payment_store
 from ws_bot.phrases import clean_name
 from ws_bot.texts import t
 
@@ -52,7 +52,9 @@ def _rate(view: PaymentView, lang: str) -> str:
     return t(lang, "rate_line", base=debit.asset_code, rate=f"{rate:f}", quote=receive.asset_code)
 
 
-def quote_of(view: PaymentView, lang: str) -> dict[str, Any]:
+def quote_of(view: PaymentView, lang: str, interval: str | None = None) -> dict[str, Any]:
+    """What the summary shows and the confirmation needs; `interval`: the link's allowance
+    period, to say what is left of it."""
     return {
         "confirmationUrl": view.confirmation_url,
         "debit": money(view.debit_amount),
@@ -64,7 +66,33 @@ def quote_of(view: PaymentView, lang: str) -> dict[str, Any]:
         "receiveView": view.receive_amount.model_dump(by_alias=True)
         if view.receive_amount
         else None,
+        # issue 17: paid with the link's allowance (no confirmationUrl), or why not
+        "linkId": view.link_id,
+        "left": money(view.allowance_remaining) if view.allowance_remaining else None,
+        "fallback": view.fallback_reason.value if view.fallback_reason else None,
+        "interval": interval,
     }
+
+
+def one_tap(quote: dict[str, Any] | None) -> bool:
+    """A quote the chat's Confirm pays at once (within the link's allowance)."""
+    return bool(quote and quote.get("linkId") and not quote.get("confirmationUrl"))
+
+
+def link_line(lang: str | None, quote: dict[str, Any]) -> str:
+    """What the allowance means for this payment: what will be left, or why the wallet must
+    approve this one after all ("" when no link was asked about)."""
+    if one_tap(quote):
+        left = quote.get("left") or "—"
+        return t(
+            lang, "one_tap_left", left=left, period=allowances.period(lang, quote.get("interval"))
+        )
+    try:
+        reason = FallbackReason(str(quote.get("fallback")))
+    except ValueError:
+        return ""
+    left = f" ({quote['left']})" if quote.get("left") else ""
+    return t(lang, f"fallback_{reason.value}", left=left)
 
 
 def amount_text(amount: str | None, asset: str | None) -> str:

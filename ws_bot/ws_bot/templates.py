@@ -24,6 +24,7 @@ PAYMENT_RECEIVED = "paguito_payment_received"
 STAFF_NOTICE = "paguito_staff_notice"
 PAYMENT_RESULT = "paguito_payment_result"
 MONEY_REQUEST = "paguito_money_request"  # for money requests, once the bot can make them
+WALLET_NOTICE = "paguito_wallet_notice"  # a wallet link taken over or revoked (issue 17)
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
 # Meta refuses parameters with newlines, tabs or more than four spaces in a row; 1024 is the

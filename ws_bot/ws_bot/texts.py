@@ -45,10 +45,149 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "I couldn't find a wallet at {url}. Check the address and try again.",
     },
     "wallet_ok": {
-        "es": "✅ Billetera registrada: {url} ({asset}).\nYa puedes enviar dinero, por ejemplo: "
+        "es": "Billetera registrada: {url} ({asset}).",
+        "en": "Wallet registered: {url} ({asset}).",
+    },
+    # --- linking a wallet (issue 17, linking.py): proof of control and the allowance ---
+    "link_choose": {
+        "es": "Ahora vincúlala: la aprobarás en tu billetera, y entrar ahí demuestra que es tuya. "
+        "¿Cuánto puedo enviar sin pedirte aprobar cada pago?",
+        "en": "Now link it: you'll approve it at your wallet, and signing in there proves it's "
+        "yours. How much may I send without asking you to approve each payment?",
+    },
+    "link_first": {
+        "es": "Antes de pagar desde {url} hay que vincularla: así sé que es tuya. "
+        "Elige tu límite y apruébalo en tu billetera.",
+        "en": "Before paying from {url} it must be linked, so I know it's yours. "
+        "Choose your allowance and approve it at your wallet.",
+    },
+    "link_change": {
+        "es": "Elige tu nuevo límite. Lo apruebas en tu billetera y entonces reemplaza al actual.",
+        "en": "Choose your new allowance. You approve it at your wallet, and then it replaces "
+        "the current one.",
+    },
+    "allowance_now": {
+        "es": "Tu billetera {url} está vinculada: {what}.",
+        "en": "Your wallet {url} is linked: {what}.",
+    },
+    "link_button": {"es": "Elegir límite", "en": "Choose allowance"},
+    "link_section": {"es": "Límite sin preguntar", "en": "Allowance"},
+    "allow_ask": {"es": "Preguntarme cada vez", "en": "Ask me every time"},
+    "allow_ask_note": {
+        "es": "Apruebas cada pago en tu billetera",
+        "en": "You approve each payment at your wallet",
+    },
+    "allow_P1W": {"es": "Hasta {amount} por semana", "en": "Up to {amount} a week"},
+    "allow_P1M": {"es": "Hasta {amount} al mes", "en": "Up to {amount} a month"},
+    "allow_note": {
+        "es": "Pagos con un toque hasta ese monto",
+        "en": "One-tap payments up to that amount",
+    },
+    "link_what_ask": {
+        "es": "te pediré aprobar cada pago en tu billetera",
+        "en": "I'll ask you to approve each payment at your wallet",
+    },
+    "link_what_P1W": {
+        "es": "hasta {amount} por semana sin preguntarte",
+        "en": "up to {amount} a week without asking",
+    },
+    "link_what_P1D": {
+        "es": "hasta {amount} al día sin preguntarte",
+        "en": "up to {amount} a day without asking",
+    },
+    "link_what_P1M": {
+        "es": "hasta {amount} al mes sin preguntarte",
+        "en": "up to {amount} a month without asking",
+    },
+    "link_approve": {
+        "es": "Toca el botón y aprueba en tu billetera ({url}): {what}. Entrar a tu billetera "
+        "demuestra que es tuya. Te aviso cuando quede vinculada.",
+        "en": "Tap the button and approve at your wallet ({url}): {what}. Signing in at your "
+        "wallet proves it's yours. I'll tell you once it's linked.",
+    },
+    "btn_link": {"es": "Vincular billetera", "en": "Link wallet"},
+    "link_active": {
+        "es": "✅ Billetera vinculada · {what}.\nYa puedes enviar dinero, por ejemplo: "
         "«envía 10 a Bob». Guarda contactos con «guarda a Bob como $wallet.example/bob».",
-        "en": "✅ Wallet registered: {url} ({asset}).\nYou can send money now, for example: "
+        "en": "✅ Wallet linked · {what}.\nYou can send money now, for example: "
         '"send 10 to Bob". Save contacts with "save Bob as $wallet.example/bob".',
+    },
+    "link_not_done": {
+        "es": "Tu billetera {url} no quedó vinculada ({reason}). Elige de nuevo para reintentar.",
+        "en": "Your wallet {url} was not linked ({reason}). Choose again to retry.",
+    },
+    "link_reason_rejected": {"es": "lo rechazaste", "en": "you declined it"},
+    "link_reason_expired": {"es": "no se aprobó a tiempo", "en": "it wasn't approved in time"},
+    "link_reason_failed": {"es": "falló en la billetera", "en": "the wallet failed"},
+    "link_refused": {
+        "es": "No pude empezar la vinculación: tu billetera no aceptó la solicitud. Revisa la "
+        "dirección («mi billetera es …») o inténtalo más tarde.",
+        "en": "I couldn't start linking: your wallet didn't accept the request. Check the "
+        'address ("my wallet is …") or try again later.',
+    },
+    "link_taken": {
+        "es": "⚠️ Tu billetera {url} se vinculó desde otro número, así que ya no está vinculada "
+        "a este. Si no fuiste tú, revisa tu billetera. Para usar otra: «mi billetera es …».",
+        "en": "⚠️ Your wallet {url} was linked from another number, so it is no longer linked "
+        'to this one. If that wasn\'t you, check your wallet. To use another: "my wallet is …".',
+    },
+    "link_taken_notice": {
+        "es": "se vinculó desde otro número y ya no está vinculada a este.",
+        "en": "it was linked from another number and is no longer linked to this one.",
+    },
+    "unlinked": {
+        "es": "Desvinculé tu billetera {url}: revoqué su permiso. Para volver a pagar, "
+        "vincúlala de nuevo (escribe «vincular»).",
+        "en": "I unlinked your wallet {url} and revoked its grant. To pay again, link it "
+        'again (write "link").',
+    },
+    "nothing_to_unlink": {
+        "es": "Tu billetera no está vinculada.",
+        "en": "Your wallet isn't linked.",
+    },
+    "allowance_revoked": {
+        "es": "Tu límite se revocó en tu billetera: ya no hay pagos con un toque, cada pago se "
+        "aprueba en tu billetera. Para un nuevo límite, escribe «cambiar límite».",
+        "en": "Your allowance was revoked at your wallet: no more one-tap payments, each one is "
+        'approved at your wallet. For a new allowance, write "change my allowance".',
+    },
+    "allowance_revoked_notice": {
+        "es": "su límite se revocó en la billetera; cada pago se aprobará ahí.",
+        "en": "its allowance was revoked at the wallet; each payment will be approved there.",
+    },
+    "one_tap_left": {
+        "es": "⚡ Con un toque, sin ir a tu billetera. Te quedan {left} {period}.",
+        "en": "⚡ One tap, no trip to your wallet. You'll have {left} left {period}.",
+    },
+    "period_P1D": {"es": "hoy", "en": "today"},
+    "period_P1W": {"es": "esta semana", "en": "this week"},
+    "period_P1M": {"es": "este mes", "en": "this month"},
+    "period_other": {"es": "en este periodo", "en": "this period"},
+    "fallback_over_allowance": {
+        "es": "Este pago supera lo que te queda de tu límite{left}: apruébalo en tu billetera.",
+        "en": "This payment is more than your allowance has left{left}: approve it at your wallet.",
+    },
+    "fallback_link_revoked": {
+        "es": "Tu límite se revocó en tu billetera: apruébalo ahí.",
+        "en": "Your allowance was revoked at your wallet: approve this one there.",
+    },
+    "fallback_link_inactive": {
+        "es": "Tu vinculación no está activa: apruébalo en tu billetera.",
+        "en": "Your link isn't active: approve this one at your wallet.",
+    },
+    "fallback_no_allowance": {
+        "es": "Elegiste «preguntarme cada vez»: apruébalo en tu billetera.",
+        "en": 'You chose "ask me every time": approve it at your wallet.',
+    },
+    "paying_unsure": {
+        "es": "No pude confirmar {what} con el servicio de pagos. Te aviso en cuanto sepa cómo "
+        "termina.",
+        "en": "I couldn't confirm {what} with the payment service. I'll tell you as soon as I "
+        "know how it ends.",
+    },
+    "paying_now": {
+        "es": "⚡ Pagando {what} con tu límite. Te aviso cuando llegue.",
+        "en": "⚡ Paying {what} within your allowance. I'll tell you when it arrives.",
     },
     "menu": {"es": "¿Qué quieres hacer?", "en": "What would you like to do?"},
     "btn_send": {"es": "Enviar dinero", "en": "Send money"},
@@ -331,7 +470,14 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "¡De nada! 🙌 Si quieres enviar dinero, dime a quién y cuánto.",
         "en": "You're welcome! 🙌 To send money, tell me to whom and how much.",
     },
-    "your_wallet": {"es": "Tu billetera: {url}", "en": "Your wallet: {url}"},
+    "your_wallet_linked": {
+        "es": "Tu billetera: {url} · vinculada: {what}.",
+        "en": "Your wallet: {url} · linked: {what}.",
+    },
+    "your_wallet_unlinked": {
+        "es": "Tu billetera: {url} · sin vincular: escribe «vincular» para poder pagar desde ella.",
+        "en": 'Your wallet: {url} · not linked: write "link" to pay from it.',
+    },
     "fee_none": {"es": "sin comisión", "en": "no fee"},
     # --- WhatsApp delivery (intake.py): number changes, identity changes, late deliveries ---
     "number_changed": {
@@ -522,6 +668,141 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     "request_expired_payer": {
         "es": "⌛ La solicitud de {requester} por {amount} venció; ya no se puede pagar.",
         "en": "⌛ {requester}'s request for {amount} expired; it can't be paid now.",
+    },
+    # ---- issue 17: scheduled payments (ws_bot.schedules, ws_bot.scheduler)
+    "schedule_summary": {
+        "es": "🔁 {what} {every}, el primero hoy.\n"
+        "Cada pago sale de tu billetera: {debit} (comisión: {fee}).\n"
+        "Lo apruebas una sola vez en tu billetera: permitirá pagar hasta {allowance} {every} "
+        "(un margen de {margin}% por si la comisión cambia). Lo detienes cuando quieras con "
+        "«mis pagos programados».",
+        "en": "🔁 {what} {every}, the first one today.\n"
+        "Each payment leaves your wallet: {debit} (fee: {fee}).\n"
+        "You approve it once at your wallet: it will allow up to {allowance} {every} "
+        '(a {margin}% margin in case the fee changes). Stop it anytime with "my scheduled '
+        'payments".',
+    },
+    "schedule_needs_details": {
+        "es": "Para programar un pago dime cuánto y a quién, por ejemplo «mándale 10 a Bob cada "
+        "mes». No programé nada.",
+        "en": 'To schedule a payment tell me how much and to whom, for example "pay Bob 10 every '
+        'month". Nothing was scheduled.',
+    },
+    "schedule_one_recipient": {
+        "es": "Programo pagos a una persona a la vez: pídemelos uno por uno. No programé nada.",
+        "en": "I schedule payments to one person at a time: ask me one by one. Nothing was "
+        "scheduled.",
+    },
+    "schedule_unknown_recipient": {
+        "es": "Para programar pagos a {name} necesito su billetera: guárdala primero («guarda a "
+        "{name} como $wallet.example/…») y pídemelo de nuevo. No programé nada.",
+        "en": 'To schedule payments to {name} I need their wallet: save it first ("save {name} '
+        'as $wallet.example/…") and ask me again. Nothing was scheduled.',
+    },
+    "schedule_cadence": {
+        "es": "No puedo programar pagos {every}: como mucho, uno al día. No programé nada.",
+        "en": "I can't schedule payments {every}: at most one a day. Nothing was scheduled.",
+    },
+    "schedule_approve": {
+        "es": "Aprueba en tu billetera el pago programado ({what} {every}). Solo esta vez: "
+        "después los pagos salen solos.",
+        "en": "Approve the scheduled payment ({what} {every}) at your wallet. Only this once: "
+        "after that the payments go out by themselves.",
+    },
+    "btn_approve_schedule": {"es": "Aprobar", "en": "Approve"},
+    "schedule_active": {
+        "es": "✅ Pago programado activo: {what} {every}. El primero sale ahora.",
+        "en": "✅ Scheduled payment active: {what} {every}. The first one goes out now.",
+    },
+    "schedule_not_approved": {
+        "es": "El pago programado de {what} {every} no se aprobó en tu billetera: no programé "
+        "nada.",
+        "en": "The scheduled payment of {what} {every} was not approved at your wallet: nothing "
+        "was scheduled.",
+    },
+    "schedule_cancelled": {
+        "es": "Cancelado: {what} {every}. No programé nada.",
+        "en": "Cancelled: {what} {every}. Nothing was scheduled.",
+    },
+    "schedule_gone": {
+        "es": "Ese pago programado ya no está vigente.",
+        "en": "That scheduled payment is no longer valid.",
+    },
+    "schedule_confirmed": {
+        "es": "Ese pago programado ya estaba confirmado: {what} {every}.",
+        "en": "That scheduled payment was already confirmed: {what} {every}.",
+    },
+    "schedule_expired": {
+        "es": "Ese resumen venció: {what} {every}. No programé nada; pídemelo de nuevo.",
+        "en": "That summary expired: {what} {every}. Nothing was scheduled; ask me again.",
+    },
+    "schedule_run": {
+        "es": "⏰ Pago programado n.º {run}: {what}. Te aviso cuando llegue.",
+        "en": "⏰ Scheduled payment #{run}: {what}. I'll tell you when it arrives.",
+    },
+    "schedule_run_failed": {
+        "es": "⚠️ El pago programado n.º {run} ({what}) no se hizo: {reason}. No lo reintento; "
+        "el siguiente es el {next}.",
+        "en": "⚠️ Scheduled payment #{run} ({what}) was not made: {reason}. I won't retry it; "
+        "the next one is on {next}.",
+    },
+    "schedule_ended": {
+        "es": "⛔ El pago programado de {what} {every} se detuvo: {reason}. No se harán más pagos.",
+        "en": "⛔ The scheduled payment of {what} {every} stopped: {reason}. No more payments "
+        "will be made.",
+    },
+    "sched_reason_over_allowance": {
+        "es": "costaba más de lo que aprobaste en tu billetera",
+        "en": "it cost more than you approved at your wallet",
+    },
+    "sched_reason_link_revoked": {
+        "es": "el permiso se revocó en tu billetera",
+        "en": "the permission was revoked at your wallet",
+    },
+    "sched_reason_link_inactive": {
+        "es": "el permiso de tu billetera ya no está activo",
+        "en": "your wallet's permission is no longer active",
+    },
+    "sched_reason_unlinked": {
+        "es": "tu billetera ya no está vinculada a este número",
+        "en": "your wallet is no longer linked to this number",
+    },
+    "sched_reason_no_answer": {
+        "es": "el servicio de pagos no respondió a tiempo",
+        "en": "the payment service did not answer in time",
+    },
+    "schedules_none": {
+        "es": "No tienes pagos programados. Por ejemplo: «mándale 10 a Bob cada mes».",
+        "en": 'You have no scheduled payments. For example: "pay Bob 10 every month".',
+    },
+    "schedules_header": {
+        "es": "Tus pagos programados (toca uno para detenerlo):",
+        "en": "Your scheduled payments (tap one to stop it):",
+    },
+    "schedules_line": {
+        "es": "• {what} {every} · {state}",
+        "en": "• {what} {every} · {state}",
+    },
+    "schedule_state_active": {"es": "próximo: {next}", "en": "next: {next}"},
+    "schedule_state_linking": {
+        "es": "esperando tu aprobación en la billetera",
+        "en": "waiting for your approval at your wallet",
+    },
+    "btn_stop_schedule": {"es": "Detener uno", "en": "Stop one"},
+    "schedules_section": {"es": "Programados", "en": "Scheduled"},
+    "schedule_stop_row": {"es": "Detener: {what}", "en": "Stop: {what}"},
+    "schedule_stopped": {
+        "es": "⏹️ Detuve el pago programado de {what} {every} y revoqué su permiso en tu "
+        "billetera. No se harán más pagos.",
+        "en": "⏹️ I stopped the scheduled payment of {what} {every} and revoked its permission at "
+        "your wallet. No more payments will be made.",
+    },
+    "schedule_stopped_unrevoked": {
+        "es": "⏹️ Detuve el pago programado de {what} {every}: no se harán más pagos. No pude "
+        "revocar su permiso en tu billetera ahora; también puedes revocarlo ahí.",
+        "en": "⏹️ I stopped the scheduled payment of {what} {every}: no more payments will be "
+        "made. I couldn't revoke its permission at your wallet just now; you can also revoke "
+        "it there.",
     },
     "history_requests": {"es": "Solicitudes de cobro:", "en": "Money requests:"},
     "request_status_asked": {"es": "pendiente", "en": "pending"},

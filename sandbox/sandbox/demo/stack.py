@@ -303,6 +303,8 @@ class DemoStack:
                 "LLM_BACKEND": self.url("llm_back"),
                 "OP_BACKEND": self.url("op_api"),
                 "ALLOW_INSECURE_HTTP": "true",
+                # Development only: scheduled payments repeat after this (e.g. PT30S).
+                **{k: os.environ[k] for k in ("SCHEDULE_INTERVAL_OVERRIDE",) if os.environ.get(k)},
             },
         )
 
