@@ -3,13 +3,18 @@ restart or a takeover with thousands pending, none waits a long poll's length pe
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from pathlib import Path
 from typing import Any, cast
+
+import pytest
 
 from shared.contracts import WatchAnswer, WatchRequest
 from shared.db import create_engine
 from tests.ws_bot.support import run_async
+from tests.ws_bot.test_postgres import _admin
 from ws_bot import payment_store
 from ws_bot.backends import OpClient
 from ws_bot.graph import Messenger
@@ -104,3 +109,44 @@ async def _batch_claim(tmp_path: Path) -> None:
         assert await store.payments.claim_due("r1", 60, 10) == []
     finally:
         await store.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_replicas_claiming_at_once_on_postgres_never_share_a_payment() -> None:
+    """The batch claim is one UPDATE: on PostgreSQL a row another replica leased meanwhile is
+    re-checked after its lock and left out, so concurrent replicas split the payments."""
+    name = f"ws_bot_{uuid.uuid4().hex[:12]}"
+    try:
+        _admin(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    try:
+        run_async(lambda: _race(f"postgresql://postgres@127.0.0.1/{name}"))
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _race(url: str) -> None:
+    stores = [Store(create_engine(url, Path("unused.sqlite3"))) for _ in range(4)]
+    await stores[0].create()
+    try:
+        now = time.time()
+        ids = {f"pay-{i}" for i in range(300)}
+        for payment_id in ids:
+            payment = _payment(payment_id, now)
+            payment.next_poll_at = now - 1
+            await stores[0].payments.add(payment)
+        for _ in range(3):  # a few rounds, in case one replica happens to win everything early
+            won = await asyncio.gather(
+                *(s.payments.claim_due(f"r{i}", 60, 120) for i, s in enumerate(stores))
+            )
+            claimed = [p.payment_id for batch in won for p in batch]
+            assert len(claimed) == len(set(claimed)), "a payment was claimed by two replicas"
+            if set(claimed) == ids:
+                break
+            for i, s in enumerate(stores):
+                await s.payments.release_leases(f"r{i}")
+        assert set(claimed) <= ids
+    finally:
+        for s in stores:
+            await s.engine.dispose()
