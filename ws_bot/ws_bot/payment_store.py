@@ -135,25 +135,34 @@ class PaymentStore:
                     .limit(limit)
                 )
             ).all()
-        claimed: list[Payment] = []
-        for (payment_id,) in ids:
-            async with self.store._write() as conn:
-                result = await conn.execute(
-                    update(payments)
-                    .where(
-                        payments.c.payment_id == payment_id,
-                        payments.c.notified == 0,
-                        or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
-                    )
-                    .values(lease_owner=owner, lease_until=now + lease)
+        if not ids:
+            return []
+        wanted = [payment_id for (payment_id,) in ids]
+        until = now + lease
+        # One UPDATE for the batch: a row another replica leased meanwhile no longer matches
+        # (on PostgreSQL the condition is re-checked after its lock), and the rows won are the
+        # ones holding exactly this owner and expiry.
+        async with self.store._write() as conn:
+            await conn.execute(
+                update(payments)
+                .where(
+                    payments.c.payment_id.in_(wanted),
+                    payments.c.notified == 0,
+                    or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
                 )
-                if st.rowcount(result) != 1:
-                    continue
-                row = (
-                    await conn.execute(select(payments).where(payments.c.payment_id == payment_id))
-                ).one()
-            claimed.append(_payment(row))
-        return claimed
+                .values(lease_owner=owner, lease_until=until)
+            )
+            rows = (
+                await conn.execute(
+                    select(payments).where(
+                        payments.c.payment_id.in_(wanted),
+                        payments.c.lease_owner == owner,
+                        payments.c.lease_until == until,
+                    )
+                )
+            ).all()
+        won = {row.payment_id: _payment(row) for row in rows}
+        return [won[payment_id] for payment_id in wanted if payment_id in won]
 
     async def reschedule(
         self, payment_id: str, owner: str, status: str, next_poll_at: float, **values: Any

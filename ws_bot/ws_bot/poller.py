@@ -43,6 +43,8 @@ from ws_bot.texts import plain_reason, short_ref, t
 
 logger = logging.getLogger(__name__)
 
+CLAIM_BATCH = 500  # payments claimed per query when taking up payments to follow
+
 _REACTION = {
     "completed": "✅",
     "rejected": "❌",
@@ -115,13 +117,7 @@ class Poller:
         """One round: take up new payments, renew leases, give up on overdue ones, then one
         long poll over all of them. False when there is nothing to wait on (pause first)."""
         owner, lease = self.settings.replica_id, self.settings.poll_lease_seconds
-        room = MAX_WATCHED - len(self._following)
-        if room > 0:
-            # Every payment not leased elsewhere, due or not: following one costs no request.
-            for payment in await self.store.payments.claim_due(
-                owner, lease, min(room, 500), ahead=self.settings.poll_deadline_seconds * 2
-            ):
-                self._following[payment.payment_id] = payment
+        await self._claim(owner, lease)
         await self._renew(owner, lease)
         now = time.time()
         for payment in [p for p in self._following.values() if now >= p.deadline]:
@@ -140,6 +136,20 @@ class Poller:
                 logger.warning("op_api does not know a payment", extra={"payment_id": payment_id})
                 await self._final(gone, "failed", None)
         return True
+
+    async def _claim(self, owner: str, lease: float) -> None:
+        """Take up every payment not leased elsewhere, due or not (following one costs no
+        request), up to MAX_WATCHED: all of them before the long poll, in batches, so that
+        after a restart or a takeover none waits a long poll's length per batch to be followed."""
+        while (room := MAX_WATCHED - len(self._following)) > 0:
+            batch = min(room, CLAIM_BATCH)
+            claimed = await self.store.payments.claim_due(
+                owner, lease, batch, ahead=self.settings.poll_deadline_seconds * 2
+            )
+            for payment in claimed:
+                self._following[payment.payment_id] = payment
+            if len(claimed) < batch:
+                return
 
     async def _renew(self, owner: str, lease: float) -> None:
         """Keep the leases of the payments followed (a third of the lease before they lapse);
