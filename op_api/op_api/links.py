@@ -31,13 +31,13 @@ from op_api.client import (
 from op_api.client.interaction import new_nonce, verify_finish_hash
 from op_api.client.models import Grant, InteractFinish, InteractRequest, PendingGrant
 from op_api.deps import Deps, ServiceError
-from op_api.durations import Duration, interval_index, repeating_interval
 from op_api.link_store import LinkRecord
 from op_api.records import StoredToken
 from op_api.steps import continue_once
 from op_api.store import DuplicateKey, utcnow
 from op_api.views import money
 from shared.contracts import LinkCreate, LinkStatus, LinkView
+from shared.durations import Duration, interval_index, repeating_interval
 from shared.money import Amount, MoneyError
 from shared.wallet_address import WalletAddressError, to_url
 

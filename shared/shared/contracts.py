@@ -26,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.durations import ISO_DURATION, Duration
 from shared.money import MAX_DIGITS, MoneyError, parse_decimal
 
 MAX_MESSAGE_CHARS = 4096
@@ -365,9 +366,6 @@ class PaymentRequestView(_Open):
 # ---------------------------------------------------------------- op_api: linked wallets (issue 17)
 
 
-ISO_DURATION = r"^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$"
-
-
 class Allowance(_Strict):
     """Spending allowed without asking, per repeating interval (`limits.debitAmount` +
     `limits.interval` of an outgoing-payment grant)."""
@@ -387,8 +385,7 @@ class Allowance(_Strict):
     @field_validator("interval")
     @classmethod
     def _not_empty(cls, v: str) -> str:
-        if v in ("P", "PT") or v.endswith("T"):
-            raise ValueError("interval must be an ISO 8601 duration such as 'P1W'")
+        Duration.parse(v)  # ValueError: not a duration, or an empty one
         return v
 
 

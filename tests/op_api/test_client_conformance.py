@@ -43,7 +43,7 @@ from op_api.client.models import (
 )
 from op_api.client.resources.paging import Pagination
 from op_api.client.urls import InsecureUrlError, normalize_url
-from op_api.durations import repeating_interval
+from shared.durations import repeating_interval
 from tests.op_api import fake_server as fs
 from tests.op_api.harness import run_async
 from tests.op_api.referees import node_finish_hashes, node_verify, validate_request

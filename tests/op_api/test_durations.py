@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from op_api.durations import Duration, interval_index, repeating_interval
 from sandbox.wallet.interval import parse_interval
+from shared.durations import Duration, interval_index, repeating_interval
 
 START = datetime(2026, 1, 31, 9, 30, 0, tzinfo=UTC)
 

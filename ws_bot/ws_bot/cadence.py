@@ -7,15 +7,12 @@ counted from the first, so a short month does not pull the later ones earlier).
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-_DURATION = re.compile(
-    r"^P(?:(?P<Y>\d+)Y)?(?:(?P<M>\d+)M)?(?:(?P<W>\d+)W)?(?:(?P<D>\d+)D)?"
-    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
-)
+from shared.durations import Duration, add_months
+
 DAY = 86400.0
 # ISO 8601 durations llm_back gives for `recurrence`, as the user would say them.
 _EVERY = {
@@ -63,29 +60,11 @@ class Cadence:
         """When run number k+1 is due, for a schedule whose first run was due at `first`."""
         start = datetime.fromtimestamp(first, UTC)
         return (
-            _add_months(start, self.months * k) + timedelta(seconds=self.seconds * k)
+            add_months(start, self.months * k) + timedelta(seconds=self.seconds * k)
         ).timestamp()
 
 
 def parse(text: str) -> Cadence:
     """The cadence of an ISO 8601 duration; ValueError for anything else, or a zero length."""
-    match = _DURATION.match(text.strip().upper()) if len(text) <= 32 else None
-    if match is None or text.strip().upper() in ("P", "PT") or text.strip().endswith("T"):
-        raise ValueError(f"not an ISO 8601 duration: {text!r}")
-    n = {key: int(value or 0) for key, value in match.groupdict().items()}
-    cadence = Cadence(
-        months=n["Y"] * 12 + n["M"],
-        seconds=float(((n["W"] * 7 + n["D"]) * 24 + n["h"]) * 3600 + n["m"] * 60 + n["s"]),
-    )
-    if cadence.shortest_seconds <= 0:
-        raise ValueError("a schedule must repeat after some time")
-    return cadence
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    if months == 0:
-        return moment
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+    duration = Duration.parse(text.strip().upper())
+    return Cadence(months=duration.months, seconds=duration.exact.total_seconds())

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from shared.contracts import ISO_DURATION
+from shared.durations import ISO_DURATION
 from shared.settings import ServiceSettings
 from ws_bot import cadence
 from ws_bot.identity import canonical

@@ -1,10 +1,10 @@
-"""ISO 8601 durations and the repeating intervals of an allowance (`R/<start>/<duration>`).
+"""ISO 8601 durations: an allowance's repeating interval (`R/<start>/<duration>`, op_api) and a
+scheduled payment's cadence (ws_bot), read by one parser.
 
-A small exact parser rather than a library: the grammar is the contract's own
-(`shared.contracts.ISO_DURATION`: whole numbers of Y, M, W, D, H, M, S, no fractions, no
-negative values), and the one library in uv.lock that parses durations (isodate) is there only
-as a test tool's dependency; adding it to op_api would grow the one lock other work also edits,
-for a dozen lines.
+A small exact parser rather than a library: the grammar is the contract's (`ISO_DURATION`: whole
+numbers of Y, M, W, D, H, M, S, no fractions, no negative values), and the one library in uv.lock
+that parses durations (isodate) is there only as a test tool's dependency; making it a runtime
+dependency of two services costs more than these dozen lines.
 
 Years and months are calendar units (the day kept, or clamped to the month's last: Jan 31 +
 P1M = Feb 28/29); the rest is exact time. Each interval starts where the previous one ended, as
@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.contracts import ISO_DURATION
-
+ISO_DURATION = r"^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$"
 _PATTERN = re.compile(ISO_DURATION)
 
 
@@ -32,7 +31,8 @@ class Duration:
 
     @classmethod
     def parse(cls, text: str) -> Duration:
-        match = _PATTERN.match(text)
+        """'P1W' → Duration; ValueError for anything else, or for a zero length."""
+        match = _PATTERN.match(text) if len(text) <= 32 else None
         if match is None or text in ("P", "PT") or text.endswith("T"):
             raise ValueError(f"{text!r} is not an ISO 8601 duration such as 'P1W'")
         years, months, weeks, days, _t, hours, minutes, seconds = (
@@ -53,11 +53,12 @@ class Duration:
             return start + self.exact * times
         moment = start
         for _ in range(times):
-            moment = _add_months(moment, self.months) + self.exact
+            moment = add_months(moment, self.months) + self.exact
         return moment
 
 
-def _add_months(moment: datetime, months: int) -> datetime:
+def add_months(moment: datetime, months: int) -> datetime:
+    """Calendar months: the day kept, or clamped to the month's last (Jan 31 + 1 = Feb 28/29)."""
     if months == 0:
         return moment
     index = moment.month - 1 + months
