@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from llm_back.numbers import digits_value, fold, to_text
+from llm_back.recurrence import without_cadence
 from shared.contracts import Intent
 
 IntentName = Literal[
@@ -149,7 +150,7 @@ def from_extraction(e: Extraction, source: str) -> Understood:
                           target_language=target)  # fmt: skip
     parts = []
     for share in e.recipients:
-        name = as_written(share.destinatario, source)
+        name = _recipient(share.destinatario, source)
         if name is not None:
             parts.append(Part(name, clean_amount(share.monto), clean_currency(share.currency)))
     split_total = clean_amount(e.split_total)
@@ -158,7 +159,7 @@ def from_extraction(e: Extraction, source: str) -> Understood:
         intent=e.intent,
         monto=clean_amount(e.monto),
         currency=clean_currency(e.currency),
-        destinatario=as_written(e.destinatario, source),
+        destinatario=_recipient(e.destinatario, source),
         language=e.language,
         response=e.response,
         parts=tuple(parts) if len(parts) > 1 else (),
@@ -166,6 +167,12 @@ def from_extraction(e: Extraction, source: str) -> Understood:
         split_between=between if split_total else None,
         recurrence=_duration(e.recurrence),
     )
+
+
+def _recipient(raw: str | None, source: str) -> str | None:
+    """The recipient as written, without a cadence the model left on it ("bob every week")."""
+    name = as_written(raw, source)
+    return without_cadence(name) if name else name
 
 
 def _duration(raw: str | None) -> str | None:

@@ -220,3 +220,24 @@ def test_a_cancelled_trial_does_not_keep_the_breaker_open():
     assert breaker.allow()
     breaker.abandon()
     assert breaker.allow()
+
+
+def test_a_cadence_left_on_the_recipient_is_dropped() -> None:
+    from llm_back.extraction import Extraction, from_extraction
+    from llm_back.recurrence import without_cadence
+
+    for said in ("bob every week", "bob cada semana", "bob monthly", "bob cada 2 semanas"):
+        assert without_cadence(said) == "bob"
+    assert without_cadence("Bob") == "Bob"
+    assert without_cadence("$wallet.example/bob") == "$wallet.example/bob"
+    assert without_cadence("every week") == "every week"  # never an empty recipient
+    # The model path too: a model that keeps the cadence on the name is corrected.
+    said = "pay 5 to bob every week"
+    got = from_extraction(
+        Extraction(intent="send_payment", monto="5", currency=None,
+                   destinatario="bob every week", recipients=[], split_total=None,
+                   split_between=None, recurrence="P1W", target_language=None, language="en",
+                   response="ok"),
+        said,
+    )  # fmt: skip
+    assert (got.destinatario, got.recurrence) == ("bob", "P1W")

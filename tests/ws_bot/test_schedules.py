@@ -26,7 +26,7 @@ from tests.ws_bot.support import (
     start_stack,
     text_of,
 )
-from ws_bot.cadence import parse, without_cadence
+from ws_bot.cadence import parse
 from ws_bot.schedules import allowance_for
 from ws_bot.settings import Settings
 
@@ -312,14 +312,6 @@ def test_cadence_counts_each_run_from_the_first() -> None:
     for bad in ("P", "PT", "P0D", "1W", "P1X", "P1DT"):
         with pytest.raises(ValueError):
             parse(bad)
-
-
-def test_a_cadence_left_on_the_recipient_is_dropped() -> None:
-    for said in ("bob every week", "bob cada semana", "bob monthly", "bob cada quincena"):
-        assert without_cadence(said) == "bob"
-    assert without_cadence("Bob") == "Bob"
-    assert without_cadence("$wallet.example/bob") == "$wallet.example/bob"
-    assert without_cadence("every week") == "every week"  # never an empty recipient
 
 
 def test_allowance_is_one_debit_plus_the_margin_rounded_up() -> None:

@@ -7,7 +7,6 @@ counted from the first, so a short month does not pull the later ones earlier).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,21 +22,6 @@ _EVERY = {
     "P1M": ("cada mes", "every month"),
     "P1Y": ("cada año", "every year"),
 }
-
-
-# How a cadence is said after the recipient ("… a bob cada semana", "… to alice monthly").
-_SAID = re.compile(
-    r"\s+(?:(?:every|each|cada)\s+(?:\w+\s+)?(?:day|week|month|year|fortnight|d[ií]a|semana|"
-    r"mes|a[nñ]o|quincena)s?|weekly|monthly|daily|yearly|semanal(?:mente)?|mensual(?:mente)?|"
-    r"diario|diariamente|anual(?:mente)?)\s*$",
-    re.IGNORECASE,
-)
-
-
-def without_cadence(label: str) -> str:
-    """The recipient as said, without a cadence llm_back left on it ("bob every week" → "bob";
-    its parser keeps the words after a lower-case name)."""
-    return _SAID.sub("", label).strip() or label
 
 
 def every(lang: str | None, recurrence: str) -> str:

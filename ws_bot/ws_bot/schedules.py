@@ -16,7 +16,7 @@ from ws_bot import lateness, user_store
 from ws_bot.addressbook import AddressBook
 from ws_bot.backends import Refused, Unavailable
 from ws_bot.buttons import ScheduleTap, StopSchedule
-from ws_bot.cadence import DAY, every, parse, without_cadence
+from ws_bot.cadence import DAY, every, parse
 from ws_bot.dialog import Context
 from ws_bot.draft_store import DRAFT_TTL_SECONDS
 from ws_bot.incoming import Incoming
@@ -80,7 +80,7 @@ class Schedules:
         if answer.currency and user.wallet_asset and answer.currency.upper() != user.wallet_asset:
             await ctx.say.text(user.wa_id, t(lang, "currency_mismatch", asset=user.wallet_asset))
             return
-        label = without_cadence(answer.destinatario or "") or find_wallet(inc.text)
+        label = answer.destinatario or find_wallet(inc.text)
         if not answer.monto or not label:
             await ctx.say.text(user.wa_id, t(lang, "schedule_needs_details"))
             return
