@@ -125,6 +125,11 @@ def _blanks() -> dict[str, str]:
         # issue 17: linked wallets
         "left",
         "period",
+        "allowance",
+        "state",
+        "next",
+        "run",
+        "margin",
     ]
     return dict.fromkeys(names, "x")
 
