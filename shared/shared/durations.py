@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 
 ISO_DURATION = r"^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$"
 _PATTERN = re.compile(ISO_DURATION)
+LONGEST_YEARS = 10
+LONGEST_SECONDS = LONGEST_YEARS * 366 * 86400
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,15 @@ class Duration:
         years, months, weeks, days, _t, hours, minutes, seconds = (
             int(g[:-1]) if g and not g.startswith("T") else 0 for g in match.groups()
         )
-        duration = cls(
-            months=years * 12 + months,
-            exact=timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds),
-        )
+        total_months = years * 12 + months
+        exact_seconds = (((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds
+        if (
+            total_months > 12 * LONGEST_YEARS
+            or total_months * 28 * 86400 + exact_seconds > LONGEST_SECONDS
+        ):
+            # Beyond this, dates step past what datetime can hold: a clear refusal, not a crash.
+            raise ValueError(f"{text!r} is longer than {LONGEST_YEARS} years")
+        duration = cls(months=total_months, exact=timedelta(seconds=exact_seconds))
         if duration.months == 0 and duration.exact <= timedelta(0):
             raise ValueError(f"{text!r} is an empty duration")
         return duration

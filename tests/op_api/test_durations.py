@@ -71,3 +71,10 @@ def test_op_api_places_every_moment_in_the_wallets_interval(text: str) -> None:
             k = interval_index(START, duration, now)
             window = wallet.window(now)
             assert window == (duration.after(START, k), duration.after(START, k + 1)), (text, now)
+
+
+def test_absurdly_long_durations_are_refused_not_crashed() -> None:
+    for text in ("P99999999999999999999Y", "P9Y6W855369933145D", "P11Y", "P121M", "P3661D"):
+        with pytest.raises(ValueError):
+            Duration.parse(text)
+    assert Duration.parse("P10Y").months == 120
