@@ -20,7 +20,6 @@ from pathlib import Path
 import httpx
 
 from bench._stack import Spawn, spawner
-from shared.db import create_engine
 from tests.op_api.harness import start_wallet, wallet_env
 from tests.support.processes import TEST_TOKEN, console_script
 from tests.ws_bot.support import metric, start_stack
@@ -59,8 +58,7 @@ async def create_payments(op_url: str, wallet_url: str, count: int) -> list[str]
 
 async def seed(sqlite_path: Path, payment_ids: list[str]) -> None:
     """ws_bot's rows for payments the users confirmed (as `confirming` writes them)."""
-    engine = create_engine(None, sqlite_path)
-    store = st.Store(engine)
+    store = await st.Store.open(None, sqlite_path)
     await store.create()
     now = time.time()
     for payment_id in payment_ids:
@@ -83,7 +81,7 @@ async def seed(sqlite_path: Path, payment_ids: list[str]) -> None:
                 created_at=now,
             )
         )
-    await engine.dispose()
+    await store.close()
 
 
 def follow(

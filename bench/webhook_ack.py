@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import psutil
 
 from bench._stack import percentile, spawner

@@ -41,8 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from op_api.sealing import TokenSealer
 from op_api.store import PaymentStore
 from shared.db import create_engine
-from ws_bot import link_store, request_store, schedule_store
-from ws_bot import store as ws_store
+from ws_bot import schema as ws_schema
 from ws_bot.store import Store
 
 SERVER = "postgresql+asyncpg://postgres@127.0.0.1/postgres"
@@ -388,11 +387,13 @@ async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
 # ------------------------------------------------------------------ ws_bot
 
 
+async def open_ws_store(engine: AsyncEngine) -> Store:
+    """The gateway's store on the test's database (its own connections)."""
+    return await Store.open(engine.url.render_as_string(hide_password=False), Path("unused"))
+
+
 def todays_ws_tables() -> set[str]:
-    assert request_store.money_requests.metadata is ws_store.metadata
-    assert link_store.links.metadata is ws_store.metadata
-    assert schedule_store.schedules.metadata is ws_store.metadata
-    return set(ws_store.metadata.tables)
+    return set(ws_schema.metadata.tables)
 
 
 async def test_ws_bot_database_from_0d3dbba_is_upgraded_without_losing_a_row(
@@ -403,7 +404,7 @@ async def test_ws_bot_database_from_0d3dbba_is_upgraded_without_losing_a_row(
         for name, row in WS_ROWS.items():
             await conn.execute(insert(OLD_WS.tables[name]).values(**row))
 
-    store = Store(engine)
+    store = await open_ws_store(engine)
     await store.create()
 
     for name, row in WS_ROWS.items():
@@ -416,21 +417,23 @@ async def test_ws_bot_database_from_0d3dbba_is_upgraded_without_losing_a_row(
         version = (await conn.execute(text("SELECT * FROM ws_alembic_version"))).all()
         assert version == [("ws0005",)]
         tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
-        drift = await conn.run_sync(schema_drift, ws_store.metadata, todays_ws_tables())
+        drift = await conn.run_sync(schema_drift, ws_schema.metadata, todays_ws_tables())
     assert todays_ws_tables() <= tables
     assert drift == []
 
     await store.create()  # a second upgrade is a no-op
     for name, row in WS_ROWS.items():
         assert await rows(engine, OLD_WS.tables[name]) == [row], name
+    await store.close()
 
 
 async def test_ws_bot_fresh_database_gets_todays_schema(engine: AsyncEngine) -> None:
-    store = Store(engine)
+    store = await open_ws_store(engine)
     await store.create()
     await store.create()
+    await store.close()
     async with engine.connect() as conn:
-        drift = await conn.run_sync(schema_drift, ws_store.metadata, todays_ws_tables())
+        drift = await conn.run_sync(schema_drift, ws_schema.metadata, todays_ws_tables())
     assert drift == []
 
 
@@ -438,14 +441,14 @@ async def test_replicas_starting_together_upgrade_once(engine: AsyncEngine) -> N
     """Several replicas upgrading one PostgreSQL database at once take turns (advisory lock)."""
     if engine.dialect.name != "postgresql":
         pytest.skip("one SQLite file is one replica's")
-    others = [create_async_engine(engine.url) for _ in range(3)]
+    stores = [await open_ws_store(engine) for _ in range(4)]
     try:
-        await asyncio.gather(*(Store(db).create() for db in [engine, *others]))
+        await asyncio.gather(*(store.create() for store in stores))
     finally:
-        for db in others:
-            await db.dispose()
+        for store in stores:
+            await store.close()
     async with engine.connect() as conn:
         version = (await conn.execute(text("SELECT * FROM ws_alembic_version"))).all()
-        drift = await conn.run_sync(schema_drift, ws_store.metadata, todays_ws_tables())
+        drift = await conn.run_sync(schema_drift, ws_schema.metadata, todays_ws_tables())
     assert version == [("ws0005",)]
     assert drift == []

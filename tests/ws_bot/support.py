@@ -358,3 +358,16 @@ def real_stack(
         for proc in reversed(started):
             proc.stop()
         wallet_proc.stop()
+
+
+async def opened(
+    url: str | None, sqlite_path: Path, scenario: Callable[..., Coroutine[Any, Any, Any]]
+) -> None:
+    """`scenario(store)` on the gateway's store at `url` (or the SQLite file), closed after."""
+    from ws_bot.store import Store
+
+    store = await Store.open(url, sqlite_path)
+    try:
+        await scenario(store)
+    finally:
+        await store.close()

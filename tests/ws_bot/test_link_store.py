@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.db import create_engine
-from tests.ws_bot.support import run_async
+from tests.ws_bot.support import opened, run_async
 from tests.ws_bot.test_postgres import _admin
 from ws_bot.link_store import VERIFIED, Link, LinkState, LinkStore
 from ws_bot.store import Store
@@ -76,11 +75,10 @@ async def _scenario(store: Store) -> None:
     assert found is not None
     assert found.wa_id == "333"
     assert [k.id for k in await rows.of_wallet(WALLET)] == [impostor.id, owner.id]
-    await store.engine.dispose()
 
 
 def test_link_rows_on_sqlite(tmp_path: Path) -> None:
-    run_async(lambda: _scenario(Store(create_engine(None, tmp_path / "ws.sqlite3"))))
+    run_async(lambda: opened(None, tmp_path / "ws.sqlite3", _scenario))
 
 
 @pytest.mark.postgres
@@ -92,6 +90,6 @@ def test_link_rows_on_postgres() -> None:
         pytest.skip(f"PostgreSQL not available: {exc}")
     try:
         url = f"postgresql://postgres@127.0.0.1/{name}"
-        run_async(lambda: _scenario(Store(create_engine(url, Path("unused.sqlite3")))))
+        run_async(lambda: opened(url, Path("unused.sqlite3"), _scenario))
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -12,7 +12,6 @@ from typing import Any, cast
 import pytest
 
 from shared.contracts import WatchAnswer, WatchRequest
-from shared.db import create_engine
 from tests.ws_bot.support import run_async
 from tests.ws_bot.test_postgres import _admin
 from ws_bot import payment_store
@@ -59,7 +58,7 @@ def test_the_first_long_poll_carries_every_pending_payment(tmp_path: Path) -> No
 
 
 async def _first_poll(tmp_path: Path) -> None:
-    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    store = await Store.open(None, tmp_path / "ws.sqlite3")
     await store.create()
     try:
         now = time.time()
@@ -80,7 +79,7 @@ async def _first_poll(tmp_path: Path) -> None:
         # All of them are leased to this replica, so no other replica follows them too.
         assert await store.payments.claim_due("r2", 60, 10_000, ahead=7200) == []
     finally:
-        await store.engine.dispose()
+        await store.close()
 
 
 def test_a_batch_claim_takes_only_free_unfinished_payments_in_due_order(tmp_path: Path) -> None:
@@ -88,7 +87,7 @@ def test_a_batch_claim_takes_only_free_unfinished_payments_in_due_order(tmp_path
 
 
 async def _batch_claim(tmp_path: Path) -> None:
-    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    store = await Store.open(None, tmp_path / "ws.sqlite3")
     await store.create()
     try:
         now = time.time()
@@ -108,7 +107,7 @@ async def _batch_claim(tmp_path: Path) -> None:
         assert [p.payment_id for p in again] == ["pay-2", "pay-3", "pay-4", "pay-5"]
         assert await store.payments.claim_due("r1", 60, 10) == []
     finally:
-        await store.engine.dispose()
+        await store.close()
 
 
 @pytest.mark.postgres
@@ -127,7 +126,7 @@ def test_replicas_claiming_at_once_on_postgres_never_share_a_payment() -> None:
 
 
 async def _race(url: str) -> None:
-    stores = [Store(create_engine(url, Path("unused.sqlite3"))) for _ in range(4)]
+    stores = [await Store.open(url, Path("unused.sqlite3")) for _ in range(4)]
     await stores[0].create()
     try:
         now = time.time()
@@ -149,4 +148,4 @@ async def _race(url: str) -> None:
         assert set(claimed) <= ids
     finally:
         for s in stores:
-            await s.engine.dispose()
+            await s.close()

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.db import create_engine
-from tests.ws_bot.support import run_async
+from tests.ws_bot.support import opened, run_async
 from tests.ws_bot.test_postgres import _admin
 from ws_bot.request_store import MoneyRequest, RequestStatus, RequestStore
 from ws_bot.store import Store
@@ -58,11 +57,10 @@ async def _scenario(store: Store) -> None:
     # Both users' histories.
     assert {r.id for r in await rows.of_user("111")} == {asked.id, linked.id}
     assert [r.id for r in await rows.of_user("222")] == [asked.id]
-    await store.engine.dispose()
 
 
 def test_request_rows_on_sqlite(tmp_path: Path) -> None:
-    run_async(lambda: _scenario(Store(create_engine(None, tmp_path / "ws.sqlite3"))))
+    run_async(lambda: opened(None, tmp_path / "ws.sqlite3", _scenario))
 
 
 @pytest.mark.postgres
@@ -74,6 +72,6 @@ def test_request_rows_on_postgres() -> None:
         pytest.skip(f"PostgreSQL not available: {exc}")
     try:
         url = f"postgresql://postgres@127.0.0.1/{name}"
-        run_async(lambda: _scenario(Store(create_engine(url, Path("unused.sqlite3")))))
+        run_async(lambda: opened(url, Path("unused.sqlite3"), _scenario))
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

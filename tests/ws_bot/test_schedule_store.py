@@ -10,10 +10,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.db import create_engine
-from tests.ws_bot.support import run_async
+from tests.ws_bot.support import opened, run_async
 from tests.ws_bot.test_postgres import _admin
 from ws_bot.cadence import Cadence, parse
 from ws_bot.schedule_store import Schedule, ScheduleStatus, ScheduleStore
@@ -95,12 +93,12 @@ async def _scenario(store: Store, others: list[Store]) -> None:
     assert await rows.move(one.id, (S.LINKING, S.ACTIVE), status=S.STOPPED)
     assert await rows.claim_runs("r1", 30, _every_ten, later + 3600) == []
     assert await rows.of_user("111") == []
-    for each in (store, *others):
-        await each.engine.dispose()
+    for other in others:
+        await other.close()
 
 
 def test_schedule_rows_on_sqlite(tmp_path: Path) -> None:
-    run_async(lambda: _scenario(Store(create_engine(None, tmp_path / "ws.sqlite3")), []))
+    run_async(lambda: opened(None, tmp_path / "ws.sqlite3", lambda store: _scenario(store, [])))
 
 
 @pytest.mark.postgres
@@ -114,10 +112,8 @@ def test_schedule_rows_on_postgres_with_replicas() -> None:
         url = f"postgresql://postgres@127.0.0.1/{name}"
 
         async def scenario() -> None:
-            main = Store(create_engine(url, Path("unused.sqlite3")))
-            engine = main.engine
-            others = [Store(create_async_engine(engine.url)) for _ in range(3)]
-            await _scenario(main, others)
+            others = [await Store.open(url, Path("unused.sqlite3")) for _ in range(3)]
+            await opened(url, Path("unused.sqlite3"), lambda main: _scenario(main, others))
 
         run_async(scenario)
     finally:

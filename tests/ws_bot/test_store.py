@@ -13,9 +13,9 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from sandbox.phone import meta
-from shared.db import create_engine
 from tests.ws_bot.support import run_async
-from ws_bot.inbox_store import InboxMessage, in_sent_order, webhooks
+from ws_bot.inbox_store import InboxMessage, in_sent_order
+from ws_bot.schema import webhooks
 from ws_bot.settings import Settings
 from ws_bot.store import Store
 from ws_bot.worker import InboxWorker
@@ -34,7 +34,7 @@ def test_dedupe_claims_and_pruning(tmp_path: Path) -> None:
 
 
 async def _scenario(tmp_path: Path) -> None:
-    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    store = await Store.open(None, tmp_path / "ws.sqlite3")
     await store.create()
     try:
         assert await _enqueue(store, [("m1", "111", b"{}"), ("m2", "111", b"{}")]) == 2
@@ -77,7 +77,7 @@ async def _scenario(tmp_path: Path) -> None:
         assert await store.inbox.counts() == {"done": 2, "pending": 21}
         assert await store.inbox.pending_webhooks() == []
     finally:
-        await store.engine.dispose()
+        await store.close()
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -97,7 +97,7 @@ def test_the_worker_splits_stored_bodies_and_marks_the_ones_that_do_not_split(
 
 
 async def _splitting(tmp_path: Path) -> None:
-    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    store = await Store.open(None, tmp_path / "ws.sqlite3")
     await store.create()
     worker = InboxWorker(_settings(), store, None, None)  # type: ignore[arg-type]
     good = meta.message_update(
@@ -126,7 +126,7 @@ async def _splitting(tmp_path: Path) -> None:
             ).one()
         assert "message without id" in note
     finally:
-        await store.engine.dispose()
+        await store.close()
 
 
 def test_messages_filed_together_are_handled_in_the_order_they_were_sent(tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_messages_filed_together_are_handled_in_the_order_they_were_sent(tmp_pat
 
 
 async def _sent_order(tmp_path: Path) -> None:
-    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    store = await Store.open(None, tmp_path / "ws.sqlite3")
     await store.create()
     worker = InboxWorker(_settings(), store, None, None)  # type: ignore[arg-type]
 
@@ -159,7 +159,7 @@ async def _sent_order(tmp_path: Path) -> None:
                 await store.inbox.finish(item.id)
         assert handled == ["wamid.old", "wamid.new"]
     finally:
-        await store.engine.dispose()
+        await store.close()
 
 
 def test_a_users_older_message_delivered_later_is_still_handled_first(tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ def test_a_users_older_message_delivered_later_is_still_handled_first(tmp_path: 
 
 
 async def _later_delivery(tmp_path: Path) -> None:
-    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    store = await Store.open(None, tmp_path / "ws.sqlite3")
     await store.create()
     worker = InboxWorker(_settings(), store, None, None)  # type: ignore[arg-type]
 
@@ -193,7 +193,7 @@ async def _later_delivery(tmp_path: Path) -> None:
             await store.inbox.finish(items[0].id)
         assert handled == ["wamid.older", "wamid.newer"]
     finally:
-        await store.engine.dispose()
+        await store.close()
 
 
 def test_sent_order_keeps_arrival_order_for_ties_and_missing_times() -> None:
@@ -211,7 +211,7 @@ def test_a_message_that_keeps_failing_is_parked_and_the_user_told(tmp_path: Path
 
 async def _parked(tmp_path: Path) -> None:
     settings = _settings(inbox_max_attempts=2)
-    store = Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    store = await Store.open(None, tmp_path / "ws.sqlite3")
     await store.create()
     told: list[str] = []
 
@@ -231,4 +231,4 @@ async def _parked(tmp_path: Path) -> None:
         assert told == ["111"]
         assert await store.inbox.counts() == {"failed": 1}
     finally:
-        await store.engine.dispose()
+        await store.close()

@@ -7,7 +7,6 @@ import asyncio
 import time
 from pathlib import Path
 
-from shared.db import create_engine
 from tests.ws_bot.support import run_async
 from ws_bot import notice_store
 from ws_bot import store as st
@@ -18,7 +17,7 @@ def test_delivery_tables(tmp_path: Path) -> None:
 
 
 async def _scenario(tmp_path: Path) -> None:
-    store = st.Store(create_engine(None, tmp_path / "ws.sqlite3"))
+    store = await st.Store.open(None, tmp_path / "ws.sqlite3")
     await store.create()
     try:
         # The newest message time only moves forward, whatever the order they are handled in.
@@ -55,4 +54,4 @@ async def _scenario(tmp_path: Path) -> None:
         assert await store.users.last_inbound("333") == 409.0
         assert not await store.users.move("111", "444")  # nobody left at the old number
     finally:
-        await store.engine.dispose()
+        await store.close()

@@ -9,12 +9,6 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import (
-    Column,
-    Float,
-    Integer,
-    String,
-    Table,
-    UniqueConstraint,
     delete,
     insert,
     select,
@@ -23,19 +17,7 @@ from sqlalchemy import (
 
 from ws_bot import store as st
 from ws_bot.phrases import fold
-
-contacts = Table(
-    "ws_contacts",
-    st.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("owner", String(64), nullable=False, index=True),
-    Column("alias", String(128), nullable=False),
-    Column("alias_key", String(128), nullable=False),
-    Column("wallet_url", String(2048)),
-    Column("phone", String(32)),
-    Column("updated_at", Float, nullable=False),
-    UniqueConstraint("owner", "alias_key", name="uq_ws_contacts_owner_alias"),
-)
+from ws_bot.schema import contacts
 
 
 @dataclass

@@ -11,28 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Float, String, Table, Text, insert, select, update
+from sqlalchemy import insert, select, update
 
 from ws_bot import store as st
-
-drafts = Table(
-    "ws_drafts",
-    st.metadata,
-    Column("id", String(64), primary_key=True),
-    Column("wa_id", String(64), nullable=False, index=True),
-    Column("status", String(16), nullable=False),
-    Column("amount", String(64)),
-    Column("currency", String(8)),
-    Column("recipient_label", String(256)),
-    Column("receiver_wallet", String(2048)),
-    Column("receiver_wa_id", String(64)),
-    Column("source_message_id", String(256), nullable=False),
-    Column("payment_id", String(64)),
-    Column("quote", Text),
-    Column("confirmed_by", String(256)),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
+from ws_bot.schema import drafts
 
 
 class DraftStatus(StrEnum):

@@ -18,13 +18,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlalchemy import (
-    Column,
-    Float,
-    Integer,
-    LargeBinary,
-    String,
     Table,
-    Text,
     delete,
     func,
     insert,
@@ -34,33 +28,7 @@ from sqlalchemy import (
 )
 
 from ws_bot import store as st
-
-inbox = Table(
-    "ws_inbox",
-    st.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("message_id", String(256), nullable=False, unique=True),
-    Column("wa_id", String(64), nullable=False, index=True),
-    Column("payload", Text, nullable=False),
-    Column("status", String(16), nullable=False, default="pending", index=True),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("lease_owner", String(64)),
-    Column("lease_until", Float),
-    Column("received_at", Float, nullable=False),
-    Column("sent_at", Float),  # the message's own timestamp: rows are handled in this order
-)
-
-# Signed webhook bodies exactly as received, stored before the 200. The inbox worker splits each
-# into messages (ws_inbox), or marks it "bad" with the reason when it does not split.
-webhooks = Table(
-    "ws_webhooks",
-    st.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("body", LargeBinary, nullable=False),
-    Column("status", String(16), nullable=False, default="pending", index=True),
-    Column("note", String(256)),
-    Column("received_at", Float, nullable=False),
-)
+from ws_bot.schema import inbox, webhooks
 
 MAX_BATCH = 200  # webhook bodies per group commit
 SPLIT_BATCH = 100  # webhook bodies split per transaction

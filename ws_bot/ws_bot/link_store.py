@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Float, String, Table, Text, select, update
+from sqlalchemy import select, update
 
 from ws_bot import store as st
 from ws_bot import user_store
+from ws_bot.schema import links
 
 
 class LinkState(StrEnum):
@@ -35,19 +36,6 @@ class LinkState(StrEnum):
 
 VERIFIED = (LinkState.ACTIVE, LinkState.ALLOWANCE_REVOKED)
 LIVE = (LinkState.PENDING, *VERIFIED)  # still holds (or may hold) a grant at the wallet
-
-links = Table(
-    "ws_links",
-    st.metadata,  # created with the gateway's other tables
-    Column("id", String(64), primary_key=True),  # op_api's link id
-    Column("wa_id", String(64), nullable=False, index=True),
-    Column("wallet_url", String(2048), nullable=False, index=True),
-    Column("status", String(24), nullable=False),
-    Column("allowance", Text),  # {"amount", "assetCode", "interval"} as JSON; null: none
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-    Column("next_check_at", Float, nullable=False, index=True),
-)
 
 
 @dataclass

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from shared.app import create_service_app
-from shared.db import create_engine
 from shared.server import serve
 from ws_bot.backends import LlmClient, OpClient
 from ws_bot.conversation import Conversation
@@ -27,8 +26,7 @@ from ws_bot.worker import InboxWorker, register_handlers
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     token = settings.internal_api_token.get_secret_value()
-    engine = create_engine(settings.database_url, settings.sqlite_path)
-    store = Store(engine)
+    store = await Store.open(settings.database_url, settings.sqlite_path)
     await store.create()
     # The leases a previous run under the same replica id left behind.
     await store.inbox.release_leases(settings.replica_id)
@@ -76,7 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for client in (llm, op, wallets):
             await client.aclose()
         await graph_session.aclose()
-        await engine.dispose()
+        await store.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

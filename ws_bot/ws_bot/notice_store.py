@@ -12,21 +12,10 @@ import json
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, delete, select, update
+from sqlalchemy import delete, select, update
 
 from ws_bot import store as st
-
-sent_notices = Table(
-    "ws_sent_notices",
-    st.metadata,
-    Column("message_id", String(256), primary_key=True),
-    Column("wa_id", String(64), nullable=False),
-    Column("template", String(128), nullable=False),
-    Column("language", String(8), nullable=False),
-    Column("params", Text, nullable=False),
-    Column("fell_back", Integer, nullable=False, default=0),
-    Column("created_at", Float, nullable=False, index=True),
-)
+from ws_bot.schema import sent_notices
 
 
 @dataclass(frozen=True)

@@ -13,32 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, and_, or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from ws_bot import store as st
-
-payments = Table(
-    "ws_payments",
-    st.metadata,
-    Column("payment_id", String(64), primary_key=True),
-    Column("wa_id", String(64), nullable=False, index=True),
-    Column("draft_id", String(64), nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("recipient_label", String(256), nullable=False, default=""),
-    Column("receiver_wallet", String(2048), nullable=False, default=""),
-    Column("receiver_wa_id", String(64)),
-    Column("debit", Text),
-    Column("receive", Text),
-    Column("react_message_id", String(256)),
-    Column("deadline", Float, nullable=False),
-    Column("next_poll_at", Float, nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("lease_owner", String(64)),
-    Column("lease_until", Float),
-    Column("notified", Integer, nullable=False, default=0),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
+from ws_bot.schema import payments
 
 
 @dataclass

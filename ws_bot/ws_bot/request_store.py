@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from ws_bot import store as st
+from ws_bot.schema import money_requests
 
 
 class RequestStatus(StrEnum):
@@ -23,25 +24,6 @@ class RequestStatus(StrEnum):
 
 
 OPEN = (RequestStatus.ASKED,)
-
-money_requests = Table(
-    "ws_money_requests",
-    st.metadata,  # created with the gateway's other tables
-    Column("id", String(64), primary_key=True),
-    Column("requester", String(64), nullable=False, index=True),
-    Column("payer", String(64), index=True),
-    Column("payer_label", String(256), nullable=False, default=""),
-    Column("amount", Text, nullable=False),  # MoneyView as JSON
-    Column("op_request_id", Text, nullable=False),
-    Column("incoming_payment_url", Text, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),
-    Column("next_check_at", Float, nullable=False, index=True),
-    # The payer was shown Pay / Decline (outside the 24-hour window only the template goes
-    # out; the buttons follow the payer's next message).
-    Column("offered", Integer, nullable=False, default=0),
-)
 
 
 @dataclass

@@ -20,12 +20,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    Float,
-    Integer,
-    String,
-    Table,
-    Text,
     func,
     insert,
     or_,
@@ -35,6 +29,7 @@ from sqlalchemy import (
 
 from ws_bot import store as st
 from ws_bot.cadence import Cadence
+from ws_bot.schema import schedules
 
 
 class ScheduleStatus(StrEnum):
@@ -47,38 +42,6 @@ class ScheduleStatus(StrEnum):
 
 
 LIVE = (ScheduleStatus.LINKING, ScheduleStatus.ACTIVE)
-
-schedules = Table(
-    "ws_schedules",
-    st.metadata,  # created with the gateway's other tables
-    Column("id", String(64), primary_key=True),
-    Column("wa_id", String(64), nullable=False, index=True),
-    Column("status", String(16), nullable=False),
-    Column("amount", String(64), nullable=False),  # what the recipient gets each run
-    Column("asset", String(16), nullable=False),
-    Column("recipient_label", String(256), nullable=False),
-    Column("receiver_wallet", String(2048), nullable=False),
-    Column("receiver_wa_id", String(64)),
-    Column("sender_wallet", String(2048), nullable=False),
-    Column("cadence", String(32), nullable=False),  # as the user asked it, e.g. "P1M"
-    Column("interval", String(32), nullable=False),  # what runs (and the allowance) follow
-    Column("allowance", Text, nullable=False),  # MoneyView (JSON): the link's limit per interval
-    Column("quote", Text, nullable=False),  # texts of one run's debit, receive and fee
-    Column("link_id", String(64)),
-    Column("source_message_id", String(256), nullable=False),
-    Column("confirmed_by", String(256)),
-    Column("first_run_at", Float),
-    Column("slot", Integer, nullable=False, default=0),  # next_run_at = run_at(first, slot)
-    Column("next_run_at", Float, index=True),
-    Column("run_number", Integer, nullable=False, default=0),  # runs claimed so far
-    Column("run_pending", Integer, nullable=False, default=0),  # the last claimed run is open
-    Column("run_started_at", Float),
-    Column("lease_owner", String(64)),
-    Column("lease_until", Float),
-    Column("next_check_at", Float, nullable=False, index=True),  # following the link
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
 
 
 @dataclass

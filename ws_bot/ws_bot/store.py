@@ -24,21 +24,18 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, Table
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ws_bot.migrations import MIGRATIONS
-
-# The shared metadata comes before the repositories are imported: each of them defines its table
-# on it when it is first imported (and they import this module for it).
-metadata: MetaData = MetaData()
-
-from ws_bot import (  # noqa: E402  (after `metadata`, see above)
+from shared.db import create_engine
+from shared.sql import Database, open_database
+from ws_bot import (
     contact_store,
     draft_store,
     inbox_store,
@@ -47,6 +44,7 @@ from ws_bot import (  # noqa: E402  (after `metadata`, see above)
     turn_store,
     user_store,
 )
+from ws_bot.migrations import MIGRATIONS
 
 
 def clip(value: str | None, limit: int) -> str | None:
@@ -71,10 +69,15 @@ def rowcount(result: Any) -> int:
 
 
 class Store:
-    """The gateway's database, and its repositories (one per concern)."""
+    """The gateway's database, and its repositories (one per concern).
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    `db` (shared.sql: plain SQL on sqlite3 / asyncpg) is what repositories use; `engine`
+    (SQLAlchemy) remains only while repositories move over to `db`.
+    """
+
+    def __init__(self, engine: AsyncEngine, db: Database) -> None:
         self.engine = engine
+        self.db = db
         # SQLite has one writer at a time, and a writer that finds the file locked sleeps in
         # growing steps (up to 100 ms). Queueing our own writes behind an asyncio lock means
         # SQLite never sees two of them at once; PostgreSQL needs no such thing.
@@ -99,6 +102,16 @@ class Store:
             return
         async with self._write_lock, self.engine.begin() as conn:
             yield conn
+
+    @classmethod
+    async def open(cls, database_url: str | None, sqlite_path: Path) -> Store:
+        """The gateway's database at `database_url`, or the SQLite file at `sqlite_path`."""
+        engine = create_engine(database_url, sqlite_path)
+        return cls(engine, await open_database(database_url, sqlite_path))
+
+    async def close(self) -> None:
+        await self.db.close()
+        await self.engine.dispose()
 
     async def create(self) -> None:
         """Create or upgrade the gateway's tables to the newest schema (`ws_bot.migrations`)."""

@@ -7,26 +7,14 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, delete, insert, select
+from sqlalchemy import delete, insert, select
 
 from shared.contracts import TurnContext
 from ws_bot import store as st
+from ws_bot.schema import turns
 
 TURNS_KEPT = 6  # recent understood messages sent to llm_back as context
 TURN_TTL_SECONDS = 24 * 3600.0
-
-turns = Table(
-    "ws_turns",
-    st.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("wa_id", String(64), nullable=False, index=True),
-    Column("at", Float, nullable=False),
-    Column("text", Text, nullable=False),
-    Column("intent", String(32), nullable=False),
-    Column("monto", String(64)),
-    Column("currency", String(8)),
-    Column("destinatario", Text),
-)
 
 
 class TurnStore:

@@ -14,31 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Float, String, Table, Text, delete, select, update
+from sqlalchemy import delete, select, update
 
-from ws_bot import contact_store, draft_store, identity, notice_store, payment_store
+from ws_bot import identity
 from ws_bot import store as st
-
-users = Table(
-    "ws_users",
-    st.metadata,
-    Column("wa_id", String(64), primary_key=True),
-    Column("name", String(256), nullable=False, default=""),
-    Column("language", String(8)),
-    Column("wallet_url", String(2048)),
-    Column("wallet_asset", String(16)),
-    Column("state", String(16), nullable=False, default="new"),
-    Column("pending", Text),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
-
-last_inbound = Table(
-    "ws_last_inbound",
-    st.metadata,
-    Column("wa_id", String(64), primary_key=True),
-    Column("at", Float, nullable=False),  # the newest timestamp of a message the user sent
-)
+from ws_bot.schema import contacts, drafts, last_inbound, payments, sent_notices, users
 
 
 @dataclass
@@ -150,9 +130,6 @@ class UserStore:
         """
         if old == new:
             return False
-        contacts = contact_store.contacts
-        drafts = draft_store.drafts
-        payments = payment_store.payments
         async with self.store._write() as conn:
             if (
                 await conn.execute(select(users.c.wa_id).where(users.c.wa_id == old))
@@ -174,7 +151,7 @@ class UserStore:
                 (drafts, drafts.c.receiver_wa_id),
                 (payments, payments.c.wa_id),
                 (payments, payments.c.receiver_wa_id),
-                (notice_store.sent_notices, notice_store.sent_notices.c.wa_id),
+                (sent_notices, sent_notices.c.wa_id),
             ]
             for table, column in moves:
                 await conn.execute(update(table).where(column == old).values({column.name: new}))
