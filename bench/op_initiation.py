@@ -42,7 +42,6 @@ from op_api.sealing import TokenSealer  # noqa: E402
 from op_api.settings import Settings  # noqa: E402
 from op_api.store import PaymentStore  # noqa: E402
 from shared.contracts import SendPaymentRequest  # noqa: E402
-from shared.db import create_engine  # noqa: E402
 from tests.op_api.harness import Wallet, start_wallet, wallet_env  # noqa: E402
 from tests.support.node import NODE_DIR, ensure_node_packages  # noqa: E402
 from tests.support.processes import (  # noqa: E402
@@ -142,7 +141,6 @@ class InProcess:
             allow_insecure_http=True,
             data_dir=data_dir,
         )
-        self.engine = create_engine(None, self.settings.sqlite_path)
         self.transport = TimingTransport()  # one connection pool for all runs, as a service
         self.client = OpenPaymentsClient(
             self.settings.wallet_address_url,
@@ -150,7 +148,13 @@ class InProcess:
             http_client=httpx.AsyncClient(transport=self.transport),
             allow_insecure_http=True,
         )
-        self.store = PaymentStore(self.engine, "bench_", sealer=TokenSealer.from_secret("bench"))
+        self.store: PaymentStore
+
+    async def open(self) -> None:
+        self.store = await PaymentStore.open(
+            None, self.settings.sqlite_path, "bench_", sealer=TokenSealer.from_secret("bench")
+        )
+        await self.store.create_schema()
 
     async def once(self) -> tuple[float, int, int]:
         """A cold initiation: fresh caches, so every step goes to the wallet."""
@@ -172,7 +176,7 @@ class InProcess:
 
     async def close(self) -> None:
         await self.client.http.client.aclose()
-        await self.engine.dispose()
+        await self.store.close()
 
 
 async def _exchanges(http: httpx.AsyncClient, wallet: Wallet) -> list[dict[str, str]]:
@@ -217,7 +221,7 @@ async def interleaved(
     node = NodeRunner(wallet, validate)
     await node.start()
     inproc = InProcess(wallet, base / "inproc")
-    await inproc.store.create_schema()
+    await inproc.open()
     headers = {"Authorization": f"Bearer {TEST_TOKEN}"}
     async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=60) as http:
         try:

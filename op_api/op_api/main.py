@@ -19,7 +19,6 @@ from op_api.sealing import TokenSealer
 from op_api.settings import Settings, get_settings
 from op_api.store import PaymentStore
 from shared.app import create_service_app
-from shared.db import create_engine
 from shared.server import serve
 
 logger = logging.getLogger("op_api")
@@ -33,9 +32,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except ValueError as exc:  # ConfigurationError, KeyLoadError
         logger.error("cannot start: %s", exc)
         raise
-    db = create_engine(settings.database_url, settings.sqlite_path)
     sealer = TokenSealer.from_secret(settings.token_sealing_secret)
-    store = PaymentStore(db, settings.db_table_prefix, sealer=sealer)
+    store = await PaymentStore.open(
+        settings.database_url, settings.sqlite_path, settings.db_table_prefix, sealer=sealer
+    )
     await store.create_schema()
     deps = Deps(settings=settings, client=client, store=store)
     runner = PaymentRunner(deps)
@@ -50,7 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await runner.stop()
         await client.aclose()
-        await db.dispose()
+        await store.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

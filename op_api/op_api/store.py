@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -41,6 +42,8 @@ from op_api.lifecycle import ACTIVE_STATUSES, Status, birth
 from op_api.migrations import migrations
 from op_api.records import PaymentRecord, as_utc
 from op_api.sealing import SealedJSON, SealedText, TokenSealer
+from shared.db import create_engine
+from shared.sql import Database, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +172,14 @@ class DuplicateKey(Exception):
 
 
 class PaymentStore:
-    def __init__(self, engine: AsyncEngine, prefix: str = "op_", *, sealer: TokenSealer) -> None:
+    """Payments, batches and links in SQL. `db` (shared.sql: plain SQL on sqlite3 / asyncpg) is
+    what queries use; `engine` (SQLAlchemy) remains only while they move over to `db`."""
+
+    def __init__(
+        self, engine: AsyncEngine, prefix: str = "op_", *, sealer: TokenSealer, db: Database
+    ) -> None:
         self.engine = engine
+        self.db = db
         self.prefix = prefix
         self.table = build_table(prefix, sealer)
         self.batches = build_batches_table(prefix, self.table.metadata)
@@ -178,6 +187,24 @@ class PaymentStore:
         self.links_table = build_links_table(self.table.metadata, prefix, sealer)
         self.changes = Changes()  # status moves made in this process (`lifecycle.transition`)
         self.channel = f"{self.table.name}_moved"  # PostgreSQL NOTIFY channel of status moves
+
+    @classmethod
+    async def open(
+        cls,
+        database_url: str | None,
+        sqlite_path: Path,
+        prefix: str = "op_",
+        *,
+        sealer: TokenSealer,
+    ) -> PaymentStore:
+        """The store at `database_url`, or the SQLite file at `sqlite_path`."""
+        engine = create_engine(database_url, sqlite_path)
+        db = await open_database(database_url, sqlite_path)
+        return cls(engine, prefix, sealer=sealer, db=db)
+
+    async def close(self) -> None:
+        await self.db.close()
+        await self.engine.dispose()
 
     async def create_schema(self) -> None:
         """Create or upgrade the payments table to the newest schema (`op_api.migrations`)."""

@@ -90,7 +90,9 @@ async def _abandoned(tmp_path: Path) -> None:
         data_dir=tmp_path,
     )
     engine = create_engine(None, tmp_path / "db.sqlite3")
-    store = PaymentStore(engine, sealer=SEALER)
+    store = await PaymentStore.open(
+        engine.url.render_as_string(hide_password=False), Path("unused"), sealer=SEALER
+    )
     await store.create_schema()
     request = SendPaymentRequest.model_validate(
         {

@@ -20,7 +20,6 @@ from op_api.lifecycle import (
 from op_api.metrics import PAYMENT_TRANSITIONS
 from op_api.sealing import TokenSealer
 from op_api.store import PaymentStore, utcnow
-from shared.db import create_engine
 from tests.op_api.harness import run_async
 from tests.op_api.lifecycle_paths import move_to
 
@@ -30,7 +29,7 @@ SEALER = TokenSealer.from_secret("tests")
 
 
 async def _store(tmp_path: Path) -> PaymentStore:
-    store = PaymentStore(create_engine(None, tmp_path / "db.sqlite3"), sealer=SEALER)
+    store = await PaymentStore.open(None, tmp_path / "db.sqlite3", sealer=SEALER)
     await store.create_schema()
     return store
 
@@ -58,7 +57,7 @@ def test_only_the_tables_transitions_are_accepted(tmp_path: Path) -> None:
             record = await store.get(payment_id)
             assert record is not None
             assert record.status == expected, (source, target)
-        await store.engine.dispose()
+        await store.close()
 
     run_async(scenario())
 
@@ -81,7 +80,7 @@ def test_a_transition_is_a_compare_and_set_that_records_when_and_why(tmp_path: P
         assert record.status_reason == "created"
         assert record.status_changed_at is not None
         assert PAYMENT_TRANSITIONS.labels("sending")._value.get() == before + 1
-        await store.engine.dispose()
+        await store.close()
 
     run_async(scenario())
 
@@ -97,7 +96,7 @@ def test_the_store_refuses_to_write_a_status(tmp_path: Path) -> None:
         record = await store.get("p")
         assert record is not None
         assert record.status == FIRST
-        await store.engine.dispose()
+        await store.close()
 
     run_async(scenario())
 

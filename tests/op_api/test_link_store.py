@@ -13,14 +13,13 @@ from op_api.records import Status
 from op_api.sealing import TokenSealer
 from op_api.store import PaymentStore, utcnow
 from shared.contracts import LinkStatus
-from shared.db import create_engine
 from tests.op_api.harness import run_async
 from tests.op_api.lifecycle_paths import move_to
 
 
 async def _stores(tmp_path: Path) -> tuple[PaymentStore, LinkStore]:
-    store = PaymentStore(
-        create_engine(None, tmp_path / "db.sqlite3"), sealer=TokenSealer.from_secret("t")
+    store = await PaymentStore.open(
+        None, tmp_path / "db.sqlite3", sealer=TokenSealer.from_secret("t")
     )
     await store.create_schema()
     links = LinkStore(store)
@@ -79,7 +78,7 @@ def test_reservations_stay_within_the_allowance_once_per_payment(tmp_path: Path)
         await _one_tap(store, "e")
         assert await links.move("l1", LinkStatus.ACTIVE, LinkStatus.REVOKED)
         assert await links.reserve("e", "l1", 1, 1) == Reservation.LINK_INACTIVE
-        await store.engine.dispose()
+        await store.close()
 
     run_async(scenario())
 
@@ -100,6 +99,6 @@ def test_concurrent_reservations_never_hold_more_than_the_allowance(tmp_path: Pa
         assert link.spent_in(0) == 5000
         held = [r for r in await store.get_many(ids) if r.link_reserved is not None]
         assert len(held) == 5
-        await store.engine.dispose()
+        await store.close()
 
     run_async(scenario())

@@ -24,7 +24,7 @@ CONTINUE = "GNAP-SECRET-CONTINUE-TOKEN"
 def test_tokens_are_sealed_in_the_database_and_open_in_the_store(tmp_path: Path) -> None:
     async def scenario() -> None:
         path = tmp_path / "op.sqlite3"
-        store = PaymentStore(create_engine(None, path), sealer=TokenSealer.from_secret("k1"))
+        store = await PaymentStore.open(None, path, sealer=TokenSealer.from_secret("k1"))
         await store.create_schema()
         payment_id = uuid.uuid4().hex
         await store.insert(
@@ -39,16 +39,16 @@ def test_tokens_are_sealed_in_the_database_and_open_in_the_store(tmp_path: Path)
         assert record is not None
         assert record.incoming_token == record.outgoing_token == TOKEN
         assert record.continue_token == CONTINUE
-        await store.engine.dispose()
+        await store.close()
         raw = path.read_bytes()  # the file itself, as a backup would hold it
         for secret in (TOKEN.value, CONTINUE, "ref-secret"):
             assert secret.encode() not in raw
         assert PREFIX.encode() in raw
 
-        other = PaymentStore(create_engine(None, path), sealer=TokenSealer.from_secret("k2"))
+        other = await PaymentStore.open(None, path, sealer=TokenSealer.from_secret("k2"))
         with pytest.raises(UnsealError):
             await other.get(payment_id)
-        await other.engine.dispose()
+        await other.close()
 
     run_async(scenario())
 
@@ -56,7 +56,11 @@ def test_tokens_are_sealed_in_the_database_and_open_in_the_store(tmp_path: Path)
 def test_rows_written_before_sealing_are_still_read(tmp_path: Path) -> None:
     async def scenario() -> None:
         engine = create_engine(None, tmp_path / "op.sqlite3")
-        store = PaymentStore(engine, sealer=TokenSealer.from_secret("k1"))
+        store = await PaymentStore.open(
+            engine.url.render_as_string(hide_password=False),
+            Path("unused"),
+            sealer=TokenSealer.from_secret("k1"),
+        )
         await store.create_schema()
         now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
         async with engine.begin() as conn:  # what an older op_api wrote: plain JSON and text

@@ -17,7 +17,6 @@ from op_api.records import Status, StoredToken
 from op_api.sealing import TokenSealer
 from op_api.settings import Settings
 from op_api.store import PaymentStore, utcnow
-from shared.db import create_engine
 from tests.op_api import fake_server as fs
 from tests.op_api.harness import run_async
 from tests.op_api.lifecycle_paths import move_to
@@ -34,7 +33,7 @@ async def _approved_payment(
         wallet_address_url=fs.PLATFORM,
         data_dir=tmp_path,
     )
-    store = PaymentStore(create_engine(None, tmp_path / "db.sqlite3"), sealer=SEALER)
+    store = await PaymentStore.open(None, tmp_path / "db.sqlite3", sealer=SEALER)
     await store.create_schema()
     client = OpenPaymentsClient(
         fs.PLATFORM,

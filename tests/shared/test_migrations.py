@@ -345,7 +345,12 @@ async def test_op_api_database_from_0d3dbba_is_upgraded_without_losing_a_row(
         await conn.execute(insert(old).values(**PAYMENT))
     before = await rows(engine, old)
 
-    store = PaymentStore(engine, prefix, sealer=TokenSealer.from_secret("k"))
+    store = await PaymentStore.open(
+        engine.url.render_as_string(hide_password=False),
+        Path("unused"),
+        prefix,
+        sealer=TokenSealer.from_secret("k"),
+    )
     await store.create_schema()
 
     assert [as_utc(r) for r in await rows(engine, old)] == [as_utc(r) for r in before]
@@ -372,7 +377,12 @@ async def test_op_api_database_from_0d3dbba_is_upgraded_without_losing_a_row(
 
 async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> None:
     prefix = f"op_f{uuid.uuid4().hex[:8]}_"
-    store = PaymentStore(engine, prefix, sealer=TokenSealer.from_secret("k"))
+    store = await PaymentStore.open(
+        engine.url.render_as_string(hide_password=False),
+        Path("unused"),
+        prefix,
+        sealer=TokenSealer.from_secret("k"),
+    )
     await store.create_schema()
     await store.create_schema()
     tables = {store.table.name, store.batches.name, store.links_table.name}
