@@ -208,7 +208,7 @@ class PaymentStore:
 
     async def create_schema(self) -> None:
         """Create or upgrade the payments table to the newest schema (`op_api.migrations`)."""
-        await migrations(self.prefix).upgrade(self.engine)
+        await migrations(self.prefix).ensure(self.db)
 
     @property
     def _postgres(self) -> bool:

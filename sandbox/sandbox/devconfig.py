@@ -12,7 +12,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from shared.db import private_dir
+from shared.files import private_dir
 
 DATA_DIR = Path(".data")
 DEV_ENV = "dev.env"

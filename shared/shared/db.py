@@ -7,14 +7,14 @@ and check `rowcount`: that works the same on SQLite and across PostgreSQL replic
 
 from __future__ import annotations
 
-import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from shared.files import private_file
 
 _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -28,40 +28,6 @@ def normalize_database_url(url: str) -> str:
     parsed = make_url(url)
     driver = _DRIVERS.get(parsed.drivername, parsed.drivername)
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
-
-
-logger = logging.getLogger(__name__)
-PRIVATE_DIR = 0o700
-PRIVATE_FILE = 0o600
-
-
-def private_dir(directory: Path) -> Path:
-    """`directory`, created if needed, readable by its owner alone (0700).
-
-    Our data files hold phone numbers, names, message payloads and GNAP tokens: no other local
-    user may list or read them. A folder someone else owns (a mounted volume) is left as it is.
-    """
-    directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    if directory.resolve() in {Path.cwd().resolve(), Path.home().resolve(), Path("/")}:
-        return directory  # a data file right in a shared folder: that folder is not ours to lock
-    try:
-        if directory.stat().st_uid == os.getuid():
-            directory.chmod(PRIVATE_DIR)
-    except OSError as exc:
-        logger.warning("cannot restrict the data folder", extra={"error": str(exc)})
-    return directory
-
-
-def private_file(path: Path) -> Path:
-    """`path` (created empty if missing) readable and writable by its owner alone (0600)."""
-    private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
-    os.close(fd)
-    try:
-        path.chmod(PRIVATE_FILE)
-    except OSError as exc:
-        logger.warning("cannot restrict a data file", extra={"error": str(exc)})
-    return path
 
 
 def sqlite_url(path: Path) -> str:

@@ -1,92 +1,131 @@
 """Schema changes through Alembic, the same way for every service, SQLite and PostgreSQL alike.
 
 Each service keeps its migration environment inside its package (`<service>/migrations`, so its
-Docker image has it) and calls `upgrade` at start-up or as its own step. A database made before
-migrations existed (the service's tables, no version table) is stamped at the baseline revision,
-the schema those releases shipped, and upgraded from there.
+Docker image has it) and describes it here as a `Migrations`, with the head revision its code
+expects. A database made before migrations existed (the service's tables, no version table) is
+stamped at the baseline revision, the schema those releases shipped, and upgraded from there.
+
+The service process imports neither SQLAlchemy nor Alembic (issue 12: they cost 18–25 MiB of
+every service's memory). At start-up `Migrations.ensure` reads the version table with the plain
+driver (`shared.sql`) and, only when it is not at the head, runs the migrations in a child
+process (`python -m shared.migrate`, which imports Alembic) on the same database, and waits for
+it. The same step runs on its own as each service's console script (`ws-bot-migrate`, …).
 """
 
 from __future__ import annotations
 
 import asyncio
-import zlib
-from collections.abc import Callable
+import json
+import logging
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
-from alembic import command, context
-from alembic.config import Config
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from shared.sql import Database, PostgresDatabase, SqliteDatabase
 
-from shared.db import create_engine
-from shared.logging import configure_logging
-from shared.server import load_or_exit
-from shared.settings import ServiceSettings
+logger = logging.getLogger(__name__)
 
-S = TypeVar("S", bound=ServiceSettings)
+
+class MigrationError(RuntimeError):
+    """The schema could not be brought to the head revision: the service must not start."""
 
 
 @dataclass(frozen=True)
 class Migrations:
-    """One service's migration environment and where it keeps its version."""
+    """One service's migration environment, where it keeps its version, and the head revision
+    its code expects (a test holds it equal to the environment's head)."""
 
     script_location: Path
     version_table: str
+    head: str
     baseline: str  # the revision whose schema databases made before migrations already have
     legacy_table: str  # a table that tells such a database apart from an empty one
-    attributes: dict[str, Any] = field(default_factory=dict)  # read by the revisions
+    attributes: dict[str, str] = field(default_factory=dict)  # read by the revisions
 
-    def config(self, connection: Connection) -> Config:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(self.script_location))
-        cfg.attributes.update(self.attributes)
-        cfg.attributes["connection"] = connection
-        cfg.attributes["version_table"] = self.version_table
-        return cfg
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "script_location": str(self.script_location),
+                "version_table": self.version_table,
+                "head": self.head,
+                "baseline": self.baseline,
+                "legacy_table": self.legacy_table,
+                "attributes": self.attributes,
+            }
+        )
 
-    def upgrade_sync(self, connection: Connection) -> None:
-        """Bring the database on `connection` to the newest revision (inside its transaction)."""
-        if connection.dialect.name == "postgresql":
-            # Replicas starting together take turns; the second finds the schema already done.
-            key = zlib.crc32(self.version_table.encode())
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-        cfg = self.config(connection)
-        tables = inspect(connection)
-        if tables.has_table(self.legacy_table) and not tables.has_table(self.version_table):
-            command.stamp(cfg, self.baseline)
-        command.upgrade(cfg, "head")
+    @classmethod
+    def from_json(cls, text: str) -> Migrations:
+        spec = json.loads(text)
+        return cls(**{**spec, "script_location": Path(spec["script_location"])})
 
-    async def upgrade(self, engine: AsyncEngine) -> None:
-        async with engine.begin() as conn:
-            await conn.run_sync(self.upgrade_sync)
+    async def applied(self, db: Database) -> set[str]:
+        """The revisions the database is at; none when it was never migrated."""
+        if db.dialect == "sqlite":
+            probe = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1"
+        else:
+            probe = (
+                "SELECT 1 FROM information_schema.tables"
+                " WHERE table_schema = current_schema() AND table_name = $1"
+            )
+        if not await db.read(probe, self.version_table):
+            return set()
+        table = self.version_table.replace('"', '""')
+        rows = await db.read(f'SELECT version_num FROM "{table}"')  # noqa: S608 - our own name
+        return {str(row["version_num"]) for row in rows}
+
+    async def ensure(self, db: Database) -> None:
+        """Bring `db` to the head revision, migrating in a child process only if it is not
+        there yet; raises `MigrationError` (start-up must fail) if that does not get it there."""
+        if await self.applied(db) == {self.head}:
+            return
+        await run_migrations(self, database_url(db))
+        found = await self.applied(db)
+        if found != {self.head}:
+            logger.error(
+                "schema not at the expected revision after migrating",
+                extra={"found": sorted(found), "expected": self.head},
+            )
+            raise MigrationError(
+                f"{self.version_table} is at {sorted(found)} after migrating, not {self.head}"
+            )
 
 
-def run_env() -> None:
-    """The body of every service's `env.py`: migrate on the connection `upgrade` handed over."""
-    cfg = context.config
-    context.configure(
-        connection=cfg.attributes["connection"],
-        version_table=cfg.attributes["version_table"],
+def database_url(db: Database) -> str:
+    """A URL the migrations child opens `db`'s database with."""
+    if isinstance(db, PostgresDatabase) and db.url:
+        return db.url
+    if isinstance(db, SqliteDatabase):
+        if db.path == ":memory:" or "mode=memory" in db.path:
+            raise MigrationError("an in-memory SQLite database cannot be migrated by a child")
+        path = db.path if db.path.startswith("file:") else str(Path(db.path).resolve())
+        return f"sqlite:///{path}"
+    raise MigrationError(f"no URL known for the database {db!r}")
+
+
+async def run_migrations(migrations: Migrations, url: str) -> None:
+    """`python -m shared.migrate` on `url`, waited for; `MigrationError` if it fails.
+
+    The URL goes through the environment, not the command line, where `ps` would show its
+    password. Its log lines go where this process's go.
+    """
+    logger.info("migrating the schema", extra={"head": migrations.head})
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shared.migrate",
+        migrations.to_json(),
+        env={**os.environ, "DATABASE_URL": url},
     )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-def upgrade_from_settings(
-    factory: Callable[[], S], service: str, migrations: Callable[[S], Migrations]
-) -> None:
-    """A service's migrations as their own step (its console script), on its DATABASE_URL."""
-    settings = load_or_exit(factory, service)
-    configure_logging(service, settings.log_level)
-
-    async def upgrade() -> None:
-        engine = create_engine(settings.database_url, settings.sqlite_path)
-        try:
-            await migrations(settings).upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(upgrade())
+    try:
+        code = await child.wait()
+    except BaseException:
+        # Cancelled start-up: the child's transaction rolls back when it dies.
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        raise
+    if code != 0:
+        logger.error("schema migrations failed: cannot start", extra={"exit_code": code})
+        raise MigrationError(f"the schema migrations failed (exit code {code})")

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from shared.db import private_file
+from shared.files import private_file
 
 logger = logging.getLogger(__name__)
 
@@ -514,8 +514,9 @@ class _PgExecutor(Executor):
 class PostgresDatabase(Database):
     dialect: Dialect = "postgresql"
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, url: str = "") -> None:
         self.pool = pool  # an asyncpg pool (also for LISTEN/NOTIFY connections)
+        self.url = url  # for the migrations' child process (`shared.migrations`)
 
     @classmethod
     async def connect(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDatabase:
@@ -524,7 +525,7 @@ class PostgresDatabase(Database):
         pool = await asyncpg.create_pool(
             dsn=url, min_size=min_size, max_size=max_size, command_timeout=60
         )
-        return cls(pool)
+        return cls(pool, url)
 
     async def read(self, sql: str, *args: Any) -> list[Row]:
         return await self.fetch(sql, *args)

@@ -12,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     JSON,
     Column,
@@ -38,10 +41,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from op_api import migrations as op_migrations
 from op_api.sealing import TokenSealer
 from op_api.store import PaymentStore
+from shared import migrations as shared_migrations
 from shared.db import create_engine
+from shared.migrations import MigrationError, Migrations
+from shared.sql import open_database
 from ws_bot import schema as ws_schema
+from ws_bot.migrations import MIGRATIONS as WS_MIGRATIONS
 from ws_bot.store import Store
 
 SERVER = "postgresql+asyncpg://postgres@127.0.0.1/postgres"
@@ -462,3 +470,61 @@ async def test_replicas_starting_together_upgrade_once(engine: AsyncEngine) -> N
         drift = await conn.run_sync(schema_drift, ws_schema.metadata, todays_ws_tables())
     assert version == [("ws0005",)]
     assert drift == []
+
+
+# ------------------------------------------------------------------ at start-up, in a child
+
+
+def alembic_head(migrations: Migrations) -> str:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations.script_location))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_the_head_each_service_expects_is_its_migrations_head() -> None:
+    """A new revision without its service's HEAD moved along would have every start-up
+    spawn the migrations and then refuse to start."""
+    assert WS_MIGRATIONS.head == alembic_head(WS_MIGRATIONS)
+    op = op_migrations.migrations("op_")
+    assert op.head == alembic_head(op)
+
+
+async def test_start_up_migrates_a_fresh_database_and_a_second_start_spawns_no_child(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    children: list[str] = []
+    spawn = shared_migrations.run_migrations
+
+    async def counted(migrations: Migrations, url: str) -> None:
+        children.append(migrations.version_table)
+        await spawn(migrations, url)
+
+    monkeypatch.setattr(shared_migrations, "run_migrations", counted)
+    store = await open_ws_store(engine)
+    assert await WS_MIGRATIONS.applied(store.db) == set()
+    await store.create()
+    assert children == ["ws_alembic_version"]
+    assert await WS_MIGRATIONS.applied(store.db) == {WS_MIGRATIONS.head}
+    await store.close()
+
+    again = await open_ws_store(engine)
+    await again.create()
+    await again.close()
+    assert children == ["ws_alembic_version"]
+
+
+async def test_start_up_fails_clearly_when_the_migrations_do_not_reach_the_head(
+    tmp_path: Path,
+) -> None:
+    db = await open_database(None, tmp_path / "ws.sqlite3")
+    try:
+        broken = replace(WS_MIGRATIONS, script_location=tmp_path / "no-such-folder")
+        with pytest.raises(MigrationError, match="exit code 1"):
+            await broken.ensure(db)
+        stale = replace(WS_MIGRATIONS, head="ws9999")  # code newer than its revisions
+        with pytest.raises(MigrationError, match="not ws9999"):
+            await stale.ensure(db)
+    finally:
+        await db.close()

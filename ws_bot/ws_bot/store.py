@@ -115,7 +115,7 @@ class Store:
 
     async def create(self) -> None:
         """Create or upgrade the gateway's tables to the newest schema (`ws_bot.migrations`)."""
-        await MIGRATIONS.upgrade(self.engine)
+        await MIGRATIONS.ensure(self.db)
 
     def _insert_ignore(self, table: Table) -> Any:
         # "Insert unless already there" is how the dedupe survives races and restarts.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from op_api.migrations import migrations
 from op_api.settings import get_settings
-from shared.migrations import upgrade_from_settings
+from shared.migrate import upgrade_from_settings
 
 
 def main() -> None:

@@ -1,3 +1,3 @@
-from shared.migrations import run_env
+from shared.migrate import run_env
 
 run_env()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.migrations import upgrade_from_settings
+from shared.migrate import upgrade_from_settings
 from ws_bot.migrations import MIGRATIONS
 from ws_bot.settings import get_settings
 
