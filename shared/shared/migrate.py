@@ -30,7 +30,7 @@ from shared.server import load_or_exit
 from shared.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("shared.migrate")  # also when run as __main__
 
 
 def config(migrations: Migrations, connection: Connection) -> Config:
@@ -94,8 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(migrations.script_location.parent.name, os.environ.get("LOG_LEVEL", "INFO"))
     try:
         asyncio.run(upgrade_url(migrations, os.environ["DATABASE_URL"], Path("unused")))
-    except Exception:
-        logger.exception("schema migrations failed", extra={"head": migrations.head})
+    except Exception as exc:
+        logger.exception(
+            "schema migrations failed", extra={"head": migrations.head, "error": str(exc)}
+        )
         sys.exit(1)
 
 
