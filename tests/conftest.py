@@ -62,3 +62,19 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def migrations_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stores a test opens run their start-up migrations in the test's own process: the child a
+    service starts for them (`shared.migrations`) costs a second each, hundreds of times over.
+    Tests marked `migrations_child`, and every service process a test starts, use the child."""
+    if request.node.get_closest_marker("migrations_child"):
+        return
+    from shared import migrations
+    from shared.migrate import upgrade_url
+
+    async def in_process(spec: migrations.Migrations, url: str) -> None:
+        await upgrade_url(spec, url, Path("unused"))
+
+    monkeypatch.setattr(migrations, "run_migrations", in_process)

@@ -53,6 +53,7 @@ from ws_bot.migrations import MIGRATIONS as WS_MIGRATIONS
 from ws_bot.store import Store
 
 SERVER = "postgresql+asyncpg://postgres@127.0.0.1/postgres"
+pytestmark = pytest.mark.migrations_child  # as a service does it
 
 # ------------------------------------------------------------------ release 0d3dbba's schema
 
