@@ -30,7 +30,7 @@ import anyio
 import httpcore
 import httpx
 
-from shared.http import DEFAULT_TIMEOUT, RetryPolicy, create_client
+from shared.http import DEFAULT_TIMEOUT, RetryPolicy, create_client, default_ssl_context
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # What a resolver would read as an IPv4 address: its last label is a decimal, octal or hex number.
@@ -194,11 +194,11 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        super().__init__(limits=limits, trust_env=False)
+        super().__init__(limits=limits, trust_env=False, verify=default_ssl_context())
         # httpx has no public option for the network backend; this replaces the pool it built
         # with the same settings (tests/shared/test_untrusted.py proves the check runs).
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(),  # certifi, as httpx does
+            ssl_context=ssl_context or default_ssl_context(),  # certifi, as httpx does
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
