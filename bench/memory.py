@@ -48,8 +48,12 @@ MEMBERS = {"ws_bot": "ws-bot", "llm_back": "llm-back", "op_api": "op-api"}
 def production_install(member: str, where: Path) -> Path:
     """A virtualenv holding only `member` and its runtime dependencies; its bin directory."""
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(where)}
+    # uv caches the wheels it builds of workspace members, keyed on their pyproject.toml, not
+    # their code: without a rebuild the install can hold an older commit's code.
+    fresh = ["--reinstall-package", "paguito-shared", "--reinstall-package", member]
+    sync = ["uv", "sync", "--frozen", "--no-dev", "--package", member, "--no-editable"]
     subprocess.run(
-        ["uv", "sync", "--frozen", "--no-dev", "--package", member, "--no-editable", "--quiet"],
+        [*sync, "--quiet", *fresh],
         env=env,
         check=True,
         timeout=600,
