@@ -10,6 +10,7 @@ are checked against, so it must not move when they do.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -48,6 +49,8 @@ from shared import migrations as shared_migrations
 from shared.db import create_engine
 from shared.migrations import MigrationError, Migrations
 from shared.sql import open_database
+from tests.shared.test_services import SERVICES
+from tests.support.processes import console_script
 from ws_bot import schema as ws_schema
 from ws_bot.migrations import MIGRATIONS as WS_MIGRATIONS
 from ws_bot.store import Store
@@ -529,3 +532,18 @@ async def test_start_up_fails_clearly_when_the_migrations_do_not_reach_the_head(
             await stale.ensure(db)
     finally:
         await db.close()
+
+
+def test_a_service_whose_migrations_fail_does_not_start(spawn, tmp_path: Path) -> None:
+    """A database already past this code's revisions (a newer release ran): the child fails,
+    the service says so and exits non-zero instead of serving on a schema it does not know."""
+    path = tmp_path / "newer.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE ws_alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO ws_alembic_version VALUES ('ws9999')")
+    script, env = SERVICES["ws_bot"]
+    with pytest.raises(RuntimeError, match="exited early"):
+        spawn("ws_bot", [console_script(script)], {**env, "DATABASE_URL": f"sqlite:///{path}"})
+    logs = (tmp_path / "ws_bot" / "output.log").read_text()  # where `spawn` keeps its output
+    assert "schema migrations failed: cannot start" in logs
+    assert "Can't locate revision identified by 'ws9999'" in logs
