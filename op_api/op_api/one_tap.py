@@ -21,8 +21,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_
-
 from op_api import initiation, links, steps
 from op_api.client import OpenPaymentsError, OpenPaymentsHTTPError
 from op_api.client.interaction import new_nonce
@@ -159,25 +157,9 @@ async def fall_back(
     is taken over by a later Confirm); from `approved` the caller holds the outgoing-payment
     claim, releases the reservation, and moves the payment back to `awaiting_approval` with the
     new grant."""
-    table = deps.store.table
     if source == Status.AWAITING_APPROVAL:
-        claimed = await deps.store.update(
-            record.id,
-            expect=Status.AWAITING_APPROVAL,
-            where=and_(
-                # First, or taking over from a caller that died before its grant was stored.
-                or_(
-                    table.c.fallback_reason.is_(None),
-                    table.c.continue_claimed_at < utcnow() - steps.stale_after(deps),
-                ),
-                table.c.continue_uri.is_(None),
-                table.c.link_reserved.is_(None),
-            ),
-            fallback_reason=reason.value,
-            allowance_remaining=None,
-            continue_claimed_at=utcnow(),
-        )
-        if not claimed:
+        stale_before = utcnow() - steps.stale_after(deps)
+        if not await deps.links.claim_fallback(record.id, reason, stale_before):
             return
     else:
         await deps.links.release(record.id)
