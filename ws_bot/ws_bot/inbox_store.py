@@ -20,7 +20,7 @@ from ws_bot import store as st
 
 MAX_BATCH = 200  # webhook bodies per group commit
 SPLIT_BATCH = 100  # webhook bodies split per transaction
-INSERT_CHUNK = 500  # inbox rows per INSERT (6 parameters each: far below either database's cap)
+INSERT_CHUNK = 500  # inbox rows per INSERT (4 parameters each: far below either database's cap)
 
 
 @dataclass(frozen=True)
