@@ -51,8 +51,7 @@ async def _within(task: asyncio.Task[None], budget: float) -> None:
 
 
 class PaymentRunner:
-    """Advances payments in the background and on demand (not to be confused with the
-    SQLAlchemy engine in `shared.db`)."""
+    """Advances payments in the background and on demand."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -148,7 +147,8 @@ class PaymentRunner:
             now - initiation.ABANDONED_AFTER, now - ABANDONED_START
         ):
             await initiation.forget(self.deps, stale)
-        for record in await self.deps.store.active():
+        polls_need_ref = bool(self.deps.settings.public_url)  # see `_continuable`
+        for record in await self.deps.store.active(polls_need_ref=polls_need_ref):
             if record.status == Status.AWAITING_APPROVAL and not self._continuation_due(record):
                 await steps.expire_if_due(self.deps, record)
             else:
