@@ -7,10 +7,10 @@ can tell the user plainly, and op_api raises `Refused` with its `detail` on a 4x
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from shared.contracts import (
     BatchView,
@@ -28,6 +28,7 @@ from shared.contracts import (
 from shared.http import create_client
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 
 class Unavailable(Exception):
@@ -104,6 +105,14 @@ async def _call(client: httpx.AsyncClient, method: str, path: str) -> httpx.Resp
     return response
 
 
+def _read(model: type[M], response: httpx.Response) -> M:
+    """op_api's answer as `model`; anything else is op_api being unavailable, not our input."""
+    try:
+        return model.model_validate(response.json())
+    except (ValueError, ValidationError) as exc:
+        raise Unavailable("op_api answered something unreadable") from exc
+
+
 class OpClient:
     def __init__(self, base_url: str, token: str, timeout: float) -> None:
         # POST /send-payment is retried too: the idempotency key makes a retry return the same
@@ -117,26 +126,15 @@ class OpClient:
             retry_methods=frozenset({"GET", "DELETE", "POST"}),
         )
 
-    @staticmethod
-    def _view(response: httpx.Response) -> PaymentView:
-        try:
-            return PaymentView.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
-            raise Unavailable("op_api answered something unreadable") from exc
-
     async def send_payment(self, request: SendPaymentRequest) -> PaymentView:
         body = request.model_dump(by_alias=True, exclude_none=True)
-        return self._view(await _post(self.http, "/send-payment", body))
+        return _read(PaymentView, await _post(self.http, "/send-payment", body))
 
     async def send_batch(self, request: SendBatchRequest) -> BatchView:
         """Several payments, one approval when the wallet allows. `Refused(404)`: this op_api
         has no /send-batch."""
         body = request.model_dump(by_alias=True, exclude_none=True)
-        response = await _post(self.http, "/send-batch", body)
-        try:
-            return BatchView.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
-            raise Unavailable("op_api answered something unreadable") from exc
+        return _read(BatchView, await _post(self.http, "/send-batch", body))
 
     async def cancel_batch(self, batch_id: str) -> bool:
         """Cancel what a batch has not sent yet (its shared grant with it); True if agreed."""
@@ -144,46 +142,35 @@ class OpClient:
 
     async def confirm_payment(self, payment_id: str) -> PaymentView:
         body = ConfirmPaymentRequest(payment_id=payment_id).model_dump(by_alias=True)
-        return self._view(await _post(self.http, "/confirm-payment", body))
+        return _read(PaymentView, await _post(self.http, "/confirm-payment", body))
 
     async def watch(self, request: WatchRequest) -> WatchAnswer:
         """Long poll: the payments whose status differs from the one given; waits up to
         `request.wait_seconds` for one to change. `Refused(404)`: op_api has no watch."""
         body = request.model_dump(by_alias=True, mode="json")
         seconds = request.wait_seconds + self.timeout
-        response = await _post(self.http, "/payments/watch", body, seconds=seconds)
-        try:
-            return WatchAnswer.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
-            raise Unavailable("op_api answered something unreadable") from exc
+        return _read(WatchAnswer, await _post(self.http, "/payments/watch", body, seconds=seconds))
 
     async def authorize(self, payment_id: str) -> PaymentView:
         """Pay a one-tap payment (confirmed in chat) with its link's grant. Its answer carries a
         `confirmationUrl` when the wallet must approve this one after all (`fallbackReason`)."""
-        return self._view(await _post(self.http, f"/payments/{payment_id}/authorize", {}))
+        return _read(PaymentView, await _post(self.http, f"/payments/{payment_id}/authorize", {}))
 
     # ------------------------------------------------------------------ links (issue 17)
-
-    @staticmethod
-    def _link(response: httpx.Response) -> LinkView:
-        try:
-            return LinkView.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
-            raise Unavailable("op_api answered something unreadable") from exc
 
     async def create_link(self, request: LinkCreate) -> LinkView:
         """Start linking a wallet (the owner approves at `confirmationUrl`); the idempotency key
         makes a retry return the same link."""
         body = request.model_dump(by_alias=True, exclude_none=True)
-        return self._link(await _post(self.http, "/links", body))
+        return _read(LinkView, await _post(self.http, "/links", body))
 
     async def confirm_link(self, link_id: str) -> LinkView:
         """Advance a pending link (like /confirm-payment) and read where it is."""
-        return self._link(await _post(self.http, f"/links/{link_id}/confirm", {}))
+        return _read(LinkView, await _post(self.http, f"/links/{link_id}/confirm", {}))
 
     async def revoke_link(self, link_id: str) -> LinkView:
         """Revoke a link's grant at the wallet."""
-        return self._link(await _call(self.http, "DELETE", f"/links/{link_id}"))
+        return _read(LinkView, await _call(self.http, "DELETE", f"/links/{link_id}"))
 
     async def cancel_payment(self, payment_id: str) -> bool:
         """Cancel the grant of a payment the user abandoned; True when op_api agreed."""

@@ -10,8 +10,6 @@ any other number that had the same wallet verified loses it and is told.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -25,6 +23,7 @@ from ws_bot.incoming import Incoming
 from ws_bot.link_store import LIVE, VERIFIED, Link, LinkState, LinkStore
 from ws_bot.metrics import BACKEND_UNAVAILABLE
 from ws_bot.notices import Notifier
+from ws_bot.periodic import Periodic
 from ws_bot.texts import t
 
 logger = logging.getLogger(__name__)
@@ -54,8 +53,7 @@ class Linking:
         self.ctx = ctx
         self.rows = LinkStore(ctx.store)
         self.notices = Notifier(ctx.store, ctx.say)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.following = Periodic("wallet-links", self.sweep, self._pause)
 
     # ------------------------------------------------------------------ in the chat
 
@@ -167,7 +165,7 @@ class Linking:
             t(lang, "btn_link"),
             view.confirmation_url,
         )
-        self._wake.set()
+        self.following.wake()
 
     async def unlink(self, user: user_store.User) -> None:
         """ "desvincular": every live link of the user revoked at the wallet; paying needs a
@@ -205,24 +203,8 @@ class Linking:
 
     # ------------------------------------------------------------------ following links
 
-    def start_sweeping(self) -> None:
-        self._task = asyncio.create_task(self._sweep_forever(), name="wallet-links")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                logger.exception("wallet link sweep failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.ctx.settings.poller_tick_seconds)
-            self._wake.clear()
+    async def _pause(self) -> float:
+        return float(self.ctx.settings.poller_tick_seconds)
 
     async def sweep(self) -> None:
         """Ask op_api about every pending link that is due; settle the ones that ended."""

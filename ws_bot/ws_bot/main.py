@@ -60,16 +60,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker.start()
     poller.start()
     scheduler.start()
-    conversation.readings.requests.start_sweeping()  # money requests' outcomes (issue 16)
-    conversation.linking.start_sweeping()  # wallet links waiting for approval (issue 17)
+    conversation.readings.requests.following.start()  # money requests' outcomes (issue 16)
+    conversation.linking.following.start()  # wallet links waiting for approval (issue 17)
     try:
         yield
     finally:
         await worker.stop()
         await poller.stop()
         await scheduler.stop()
-        await conversation.readings.requests.stop()
-        await conversation.linking.stop()
+        await conversation.readings.requests.following.stop()
+        await conversation.linking.following.stop()
         await app.state.statuses.stop()
         for client in (llm, op, wallets):
             await client.aclose()

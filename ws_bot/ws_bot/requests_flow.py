@@ -15,8 +15,6 @@ Never a payment from the requester: nothing here sends their money.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -42,6 +40,7 @@ from ws_bot.dialog import Context
 from ws_bot.incoming import Incoming
 from ws_bot.notices import Notifier
 from ws_bot.paying import Payments
+from ws_bot.periodic import Periodic
 from ws_bot.phrases import clean_name
 from ws_bot.request_store import MoneyRequest, RequestStatus, RequestStore
 from ws_bot.summary import amount_text, link_line, quote_of
@@ -78,7 +77,7 @@ class MoneyRequests:
         self.payments = payments
         self.rows = RequestStore(ctx.store)
         self.notices = Notifier(ctx.store, ctx.say)
-        self._task: asyncio.Task[None] | None = None
+        self.following = Periodic("money-requests", self.sweep, self._pause)
 
     # ------------------------------------------------------------------ op_api
 
@@ -231,7 +230,7 @@ class MoneyRequests:
                 url=view.incoming_payment_url,
             )
             await ctx.say.text(user.wa_id, text)
-        self.start_sweeping()
+        self.following.start()
 
     async def _ask_payer(self, requester: user_store.User, row: MoneyRequest) -> None:
         """Pay / Decline inside the payer's 24-hour window; the template outside it."""
@@ -385,23 +384,8 @@ class MoneyRequests:
     def _every(self) -> float:
         return float(self.ctx.settings.poll_max_seconds)
 
-    def start_sweeping(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._sweep_forever(), name="money-requests")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                logger.exception("money request sweep failed")
-            await asyncio.sleep(self.ctx.settings.poller_tick_seconds)
+    async def _pause(self) -> float:
+        return float(self.ctx.settings.poller_tick_seconds)
 
     async def sweep(self) -> None:
         """Read every open request that is due at op_api; tell its outcome once."""

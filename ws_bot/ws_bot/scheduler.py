@@ -13,7 +13,6 @@ most `POLLER_TICK_SECONDS`, so links are followed and other replicas' schedules 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -36,6 +35,7 @@ from ws_bot.graph import Messenger
 from ws_bot.link_store import LinkStore
 from ws_bot.notices import Notifier
 from ws_bot.payment_store import Payment
+from ws_bot.periodic import Periodic
 from ws_bot.schedule_store import Schedule, ScheduleStatus, ScheduleStore
 from ws_bot.schedules import what, when
 from ws_bot.settings import Settings
@@ -64,30 +64,16 @@ class Scheduler:
         self.rows = ScheduleStore(store)
         self.notices = Notifier(store, say)
         self.wake_poller = wake_poller
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.passes = Periodic("scheduler", self.tick, self._until_next)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.passes.wake()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="scheduler")
+        self.passes.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:
-                logger.exception("scheduler pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._until_next())
-            self._wake.clear()
+        await self.passes.stop()
 
     async def _until_next(self) -> float:
         most = self.settings.poller_tick_seconds
