@@ -420,22 +420,32 @@ class PaymentStore:
         the outgoing payment (`op_next_attempt_at`), the grant's next poll (`next_poll_at`, for
         a grant that can be polled: with `polls_need_ref`, only once the finish redirect
         brought its `interact_ref`) or the approval deadline (`expires_at`), whichever comes
-        first; not yet planned: due since the row last changed. So a hundred rows waiting far
-        ahead never hide one that is due now."""
+        first; a batch payment under its lead's grant, as soon as the lead has its answer. Not
+        yet planned: due since the row last changed. So a hundred rows waiting far ahead never
+        hide one that is due now."""
+        t = self.payments
         pollable = "continue_uri IS NOT NULL" + (
             " AND interact_ref IS NOT NULL" if polls_need_ref else ""
         )
         poll = f"CASE WHEN {pollable} THEN COALESCE(next_poll_at, updated_at) END"
+        # `steps.follow_lead` has nothing to take from the lead yet (all of it our own SQL):
+        lead_waits = (
+            f"EXISTS (SELECT 1 FROM {t} leader WHERE leader.id = {t}.grant_lead"  # noqa: S608
+            f" AND leader.status {self.db.one_of('$3')} AND leader.outgoing_token IS NULL)"
+        )
         due = (
-            "CASE status"
-            f" WHEN $1 THEN CASE WHEN {poll} < expires_at THEN {poll} ELSE expires_at END"
-            " WHEN $2 THEN COALESCE(op_next_attempt_at, updated_at)"
+            "CASE"
+            f" WHEN status = $1 AND grant_lead IS NOT NULL THEN"
+            f" CASE WHEN {lead_waits} THEN expires_at ELSE updated_at END"
+            f" WHEN status = $1 THEN CASE WHEN {poll} < expires_at THEN {poll} ELSE expires_at END"
+            " WHEN status = $2 THEN COALESCE(op_next_attempt_at, updated_at)"
             " ELSE COALESCE(next_check_at, updated_at) END"
         )
         return await self._records(
-            f"status {self.db.one_of('$3')} ORDER BY {due}, id LIMIT $4",
+            f"status {self.db.one_of('$4')} ORDER BY {due}, id LIMIT $5",
             Status.AWAITING_APPROVAL.value,
             Status.APPROVED.value,
+            self.db.array([Status.INITIATING.value, Status.AWAITING_APPROVAL.value]),
             self.db.array(s.value for s in sorted(ACTIVE_STATUSES)),
             limit,
         )

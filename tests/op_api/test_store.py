@@ -77,6 +77,8 @@ def test_the_sweep_takes_the_rows_due_first(tmp_path: Path, database: str) -> No
             continue_uri="https://as.example/continue",
             next_poll_at=now - timedelta(seconds=4),
         )
+        lead = await _payment(store, Status.AWAITING_APPROVAL, batch_id="b")
+        await _payment(store, Status.AWAITING_APPROVAL, batch_id="b", grant_lead=lead)
         for _ in range(3):  # rows planned far ahead, written last
             await _payment(store, Status.SENDING, next_check_at=now + timedelta(hours=1))
             await _payment(
@@ -87,12 +89,17 @@ def test_the_sweep_takes_the_rows_due_first(tmp_path: Path, database: str) -> No
             )
         await _payment(store, Status.COMPLETED)  # not in flight at all
         in_flight = await store.active(limit=100)
-        assert len(in_flight) == 10
+        assert len(in_flight) == 12
         assert [r.id for r in await store.active(limit=4)] == [unpollable, *due[::-1]]
         # In finish-redirect mode a grant without its interact_ref cannot be polled: it is
         # due at its approval deadline only.
         taken = await store.active(limit=3, polls_need_ref=True)
         assert {r.id for r in taken} == set(due)
+        # A batch payment is due once its lead has the wallet's answer.
+        follower = (await store.followers(lead))[0].id
+        assert follower not in {r.id for r in await store.active(limit=5)}
+        assert await store.update(lead, outgoing_token={"value": "t", "manage": "m"})
+        assert follower in {r.id for r in await store.active(limit=5)}
 
     on_each_database(tmp_path, database, scenario)
 
