@@ -390,8 +390,19 @@ async def forget(deps: Deps, record: PaymentRecord) -> None:
     any), then delete the placeholder (only if it is still the same failed attempt)."""
     same_attempt = same("initiation_failed_at", record.initiation_failed_at)
     if await deps.store.delete_if(record.id, Status.INITIATING, where=same_attempt):
-        await complete_incoming(deps, record)
-        logger.info("abandoned initiation forgotten", extra={"payment_id": record.id})
+        await _forgotten(deps, record)
+
+
+async def forget_abandoned(deps: Deps, failed_before: datetime, started_before: datetime) -> None:
+    """Drop the initiations nobody will finish (failed before `failed_before`, or started
+    before `started_before`), as `forget` drops one (the sweep's part)."""
+    for record in await deps.store.delete_abandoned_initiations(failed_before, started_before):
+        await _forgotten(deps, record)
+
+
+async def _forgotten(deps: Deps, record: PaymentRecord) -> None:
+    await complete_incoming(deps, record)
+    logger.info("abandoned initiation forgotten", extra={"payment_id": record.id})
 
 
 async def _take_over(deps: Deps, record: PaymentRecord) -> bool:

@@ -143,10 +143,9 @@ class PaymentRunner:
         initiations nobody will finish (completing their incoming payments); continue and
         expire pending links."""
         now = utcnow()
-        for stale in await self.deps.store.abandoned_initiations(
-            now - initiation.ABANDONED_AFTER, now - ABANDONED_START
-        ):
-            await initiation.forget(self.deps, stale)
+        await initiation.forget_abandoned(
+            self.deps, now - initiation.ABANDONED_AFTER, now - ABANDONED_START
+        )
         polls_need_ref = bool(self.deps.settings.public_url)  # see `_continuable`
         for record in await self.deps.store.active(polls_need_ref=polls_need_ref):
             if record.status == Status.AWAITING_APPROVAL and not self._continuation_due(record):

@@ -398,18 +398,23 @@ class PaymentStore:
             args.extend(where.args)
         return await self.db.execute(sql, *args) == 1
 
-    async def abandoned_initiations(
+    async def delete_abandoned_initiations(
         self, failed_before: datetime, started_before: datetime, limit: int = 100
-    ) -> Sequence[PaymentRecord]:
-        """Initiations nobody will finish: failed (kept for a retry that did not come), or
-        started so long ago that their initiator must have died."""
-        return await self._records(
-            "status = $1 AND (initiation_failed_at < $2 OR created_at < $3) LIMIT $4",
+    ) -> list[PaymentRecord]:
+        """DELETE up to `limit` initiations nobody will finish, and return them: failed (kept
+        for a retry that did not come), or started so long ago that their initiator must have
+        died. Deleting is the claim: replicas sweeping at once never take the same row."""
+        t = self.payments
+        rows = await self.db.fetch(
+            f"DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE status = $1"  # noqa: S608
+            " AND (initiation_failed_at < $2 OR created_at < $3)"
+            f" LIMIT $4{self.db.skip_locked}) RETURNING *",
             Status.INITIATING.value,
             failed_before,
             started_before,
             limit,
         )
+        return [self._record(row) for row in rows]
 
     async def active(
         self, limit: int = 100, *, polls_need_ref: bool = False

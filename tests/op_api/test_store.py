@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -159,5 +160,25 @@ def test_an_idempotency_key_is_held_by_one_payment(tmp_path: Path, database: str
         assert (batch["payment_ids"], batch["shared_grant"]) == ([first], 1)
         assert batch["debit_amount"] == {"value": "1"}
         assert batch["created_at"].tzinfo is not None
+
+    on_each_database(tmp_path, database, scenario)
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_abandoned_initiations_are_taken_once(tmp_path: Path, database: str) -> None:
+    async def scenario(store: PaymentStore) -> None:
+        now = utcnow()
+        failed = await _payment(store, Status.INITIATING, initiation_failed_at=now)
+        old = await _payment(store, Status.INITIATING, created_at=now - timedelta(hours=1))
+        await _payment(store, Status.INITIATING)  # running now
+        await _payment(store, Status.AWAITING_APPROVAL, created_at=now - timedelta(hours=1))
+        before = now + timedelta(seconds=1), now - timedelta(minutes=15)
+        taken = await asyncio.gather(
+            store.delete_abandoned_initiations(*before),
+            store.delete_abandoned_initiations(*before),
+        )
+        assert sorted(r.id for r in taken[0] + taken[1]) == sorted([failed, old])
+        assert await store.get(failed) is None
+        assert len(await store.active()) == 1
 
     on_each_database(tmp_path, database, scenario)
