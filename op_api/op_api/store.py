@@ -17,16 +17,14 @@ import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from op_api.changes import Changes
 from op_api.lifecycle import ACTIVE_STATUSES, Status, birth
-from op_api.migrations import migrations
 from op_api.records import PaymentRecord
-from op_api.schema import build_links_table, build_table
 from op_api.sealing import TokenSealer
-from shared.db import create_engine
 from shared.sql import (
     Database,
     IntegrityError,
@@ -216,24 +214,51 @@ class DuplicateKey(Exception):
 
 class PaymentStore:
     """Payments, batches and links in SQL. `db` (shared.sql: plain SQL on sqlite3 / asyncpg) is
-    what queries use. `engine`, `table` and `links_table` (SQLAlchemy) remain only for
-    `op_api.link_store` until it speaks `db` too, and `engine` for the migrations."""
+    what queries use. SQLAlchemy is imported only when the migrations run (`create_schema`) or
+    something asks for `engine`, `table` or `links_table`, which remain only for
+    `op_api.link_store` until it speaks `db` too."""
 
     def __init__(
-        self, engine: Any, prefix: str = "op_", *, sealer: TokenSealer, db: Database
+        self,
+        db: Database,
+        prefix: str = "op_",
+        *,
+        sealer: TokenSealer,
+        database_url: str | None,
+        sqlite_path: Path,
     ) -> None:
-        self.engine = engine
         self.db = db
         self.prefix = prefix
         self.sealer = sealer
+        self.database_url = database_url
+        self.sqlite_path = sqlite_path
         self.payments = f"{prefix}payments"
         self.batches = f"{prefix}batches"
         self.codec = payment_codec(sealer)
         self.batch_codec = batch_codec(sealer)
-        self.table = build_table(prefix, sealer)  # link_store's, until it moves to `db`
-        self.links_table = build_links_table(self.table.metadata, prefix, sealer)  # the same
         self.changes = Changes()  # status moves made in this process (`lifecycle.transition`)
         self.channel = f"{self.payments}_moved"  # PostgreSQL NOTIFY channel of status moves
+
+    @cached_property
+    def engine(self) -> Any:
+        """SQLAlchemy's engine on the same database: for the migrations (Alembic)."""
+        from shared.db import create_engine
+
+        return create_engine(self.database_url, self.sqlite_path)
+
+    @cached_property
+    def table(self) -> Any:
+        """The payments table as SQLAlchemy describes it: `link_store`'s, until it uses `db`."""
+        from op_api.schema import build_table
+
+        return build_table(self.prefix, self.sealer)
+
+    @cached_property
+    def links_table(self) -> Any:
+        """The links table as SQLAlchemy describes it: `link_store`'s, until it uses `db`."""
+        from op_api.schema import build_links_table
+
+        return build_links_table(self.table.metadata, self.prefix, self.sealer)
 
     @classmethod
     async def open(
@@ -245,16 +270,18 @@ class PaymentStore:
         sealer: TokenSealer,
     ) -> PaymentStore:
         """The store at `database_url`, or the SQLite file at `sqlite_path`."""
-        engine = create_engine(database_url, sqlite_path)
         db = await open_database(database_url, sqlite_path)
-        return cls(engine, prefix, sealer=sealer, db=db)
+        return cls(db, prefix, sealer=sealer, database_url=database_url, sqlite_path=sqlite_path)
 
     async def close(self) -> None:
         await self.db.close()
-        await self.engine.dispose()
+        if "engine" in self.__dict__:  # made only if the migrations (or link_store) used it
+            await self.engine.dispose()
 
     async def create_schema(self) -> None:
         """Create or upgrade the payments table to the newest schema (`op_api.migrations`)."""
+        from op_api.migrations import migrations
+
         await migrations(self.prefix).upgrade(self.engine)
 
     async def move(self, payment_id: str, sql: str, args: Sequence[Any]) -> bool:
