@@ -1,8 +1,11 @@
-"""`python -m bench [name ...]`: run every benchmark module in bench/ (or the ones named)."""
+"""`python -m bench [name ...]`: run every benchmark module in bench/ (or the ones named).
+
+`python -m bench <name> --option value …` runs one benchmark with its own options."""
 
 from __future__ import annotations
 
 import importlib
+import itertools
 import pkgutil
 import sys
 import time
@@ -15,7 +18,12 @@ def discover() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or discover()
+    named = list(itertools.takewhile(lambda arg: not arg.startswith("-"), argv))
+    options = argv[len(named) :]
+    if options and len(named) != 1:
+        print("options go to one benchmark: python -m bench <name> --option value …")
+        return 2
+    names = named or discover()
     failed = []
     for name in names:
         module = importlib.import_module(f"bench.{name}")
@@ -24,9 +32,9 @@ def main(argv: list[str]) -> int:
             continue
         print(f"\n=== {name}", flush=True)
         started = time.perf_counter()
-        # Each benchmark parses its own options from sys.argv when run as a script; here it
-        # runs with its defaults, so it must not see the names given to this runner.
-        saved, sys.argv = sys.argv, [f"bench/{name}.py"]
+        # Each benchmark parses its own options from sys.argv: it sees only the ones given
+        # after its name, never the names given to this runner.
+        saved, sys.argv = sys.argv, [f"bench/{name}.py", *options]
         try:
             entry()
         except (Exception, SystemExit) as exc:

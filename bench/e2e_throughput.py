@@ -8,6 +8,11 @@ to someone unknown, thanks and a question, each answered with one message). The 
 when the last reply reaches the phone. The baseline sends the same texts straight to llm_back
 with the same number of clients in parallel: the ratio is the share of llm_back's own rate the
 whole pipeline keeps (signature check, durable inbox, per-user ordering, Graph calls).
+
+Beside the rates it prints the CPU each process spent per message during the end-to-end run
+(user + system time, all threads, from psutil), less what each spends idle over as long
+(measured just before: ws_bot's poller and followers tick even with nothing to do): ws_bot's
+own (issue 12 aims at ≤ 4 ms), and the sandbox phone's and llm_back's, on the same two cores.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psutil
 
 from bench._stack import spawner
 from tests.op_api.harness import start_wallet
-from tests.support.processes import TEST_TOKEN, console_script
+from tests.support.processes import TEST_TOKEN, ServiceProcess, console_script
 from tests.ws_bot.conftest import pointer
 from tests.ws_bot.support import Phone, fake_backends, start_stack
 
+IDLE_SECONDS = 3.0
 TEXTS = ["send 5 to Bob", "gracias", "what can you do?"]
 
 
@@ -43,6 +50,12 @@ def _direct(llm_url: str, users: list[str], messages: int) -> float:
     with ThreadPoolExecutor(len(users)) as pool:
         list(pool.map(one_user, users))
     return len(users) * messages / (time.perf_counter() - started)
+
+
+def _cpu_seconds(process: ServiceProcess) -> float:
+    assert process.proc is not None
+    times = psutil.Process(process.proc.pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def _end_to_end(phone: Phone, users: list[str], messages: int, timeout: float) -> float:
@@ -76,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--worker-concurrency", default=None, help="ws_bot's WORKER_CONCURRENCY (default: its own)"
     )
-    args = parser.parse_args(argv or [])
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="e2e-bench-") as tmp, spawner(Path(tmp)) as spawn:
         wallet_proc, wallet = start_wallet(Path(tmp) / "wallet")
         try:
@@ -104,7 +117,17 @@ def main(argv: list[str] | None = None) -> None:
             with ThreadPoolExecutor(len(users)) as pool:
                 list(pool.map(lambda u: stack.phone.onboard(u, "U", pointer(own[u])), users))
             direct = _direct(llm.url, users, args.messages)
+            processes = {"ws_bot": stack.bot, "phone": stack.phone_proc, "llm_back": llm}
+            idle_from = {name: _cpu_seconds(p) for name, p in processes.items()}
+            time.sleep(IDLE_SECONDS)
+            before = {name: _cpu_seconds(p) for name, p in processes.items()}
+            idle_rate = {name: (before[name] - idle_from[name]) / IDLE_SECONDS for name in before}
             e2e = _end_to_end(stack.phone, users, args.messages, timeout=300)
+            duration = args.users * args.messages / e2e
+            spent = {
+                name: _cpu_seconds(p) - before[name] - idle_rate[name] * duration
+                for name, p in processes.items()
+            }
         finally:
             wallet_proc.stop()
     total = args.users * args.messages
@@ -112,6 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  phone → ws_bot → llm_back → reply: {e2e:7.1f} messages/s ({total} in all)")
     print(f"  llm_back alone, same texts:        {direct:7.1f} messages/s")
     print(f"  ratio end to end / llm_back alone: {e2e / direct:.2f}")
+    print("  CPU per message during the end-to-end run (user + system, all threads, idle less):")
+    for name, seconds in spent.items():
+        print(f"    {name:9} {seconds * 1000 / total:6.2f} ms")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--payments", type=int, default=8)
     parser.add_argument("--messages", type=int, default=10)
-    args = parser.parse_args(argv or [])
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     with (
         tempfile.TemporaryDirectory(prefix="mem-bench-") as tmp,
         replicated_stack(Path(tmp), replicas=1, bot_env={"RATE_LIMIT_MESSAGES": "1000"}) as stack,

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args(argv or [])
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     private = Ed25519PrivateKey.generate()
     key = SigningKey("bench-key", private)
     with tempfile.TemporaryDirectory(prefix="sign-bench-") as tmp:

@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="ws_bot's DATABASE_URL (default: its SQLite file); the baseline stays on SQLite",
     )
-    args = parser.parse_args(argv or [])
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="ack-bench-") as tmp, spawner(Path(tmp)) as spawn:
         bare = spawn(
             "bare", [sys.executable, "-m", "bench._bare_app", "{port}", f"{tmp}/bare.sqlite3"]

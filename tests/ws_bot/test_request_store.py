@@ -1,11 +1,15 @@
 """Money requests as the gateway keeps them, on SQLite and PostgreSQL: each outcome and each
-offer of the Pay / Decline buttons is won by exactly one caller; due checks are pushed back."""
+offer of the Pay / Decline buttons is won by exactly one caller; due checks are pushed back, and
+replicas sweeping together (one claim each, SKIP LOCKED on PostgreSQL) take each request once."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,8 +67,28 @@ def test_request_rows_on_sqlite(tmp_path: Path) -> None:
     run_async(lambda: opened(None, tmp_path / "ws.sqlite3", _scenario))
 
 
-@pytest.mark.postgres
-def test_request_rows_on_postgres() -> None:
+async def _replicas_sweep(store: Store, url: str) -> None:
+    """Four replicas sweep 30 due requests at once: each request is taken by one of them."""
+    await store.create()
+    now = time.time()
+    asked = [_request("111", f"2{i:02}") for i in range(30)]
+    for request in asked:
+        await RequestStore(store).add(request, now - 1)
+    others = [await Store.open(url, Path("unused.sqlite3")) for _ in range(3)]
+    try:
+        sweeps = await asyncio.gather(
+            *(RequestStore(s).due(now, now + 60, limit=10) for s in [store, *others])
+        )
+    finally:
+        for other in others:
+            await other.close()
+    taken = [r.id for batch in sweeps for r in batch]
+    taken += [r.id for r in await RequestStore(store).due(now, now + 60, limit=100)]
+    assert sorted(taken) == sorted(r.id for r in asked)
+
+
+def _on_postgres(scenario: Callable[[Store, str], Coroutine[Any, Any, None]]) -> None:
+    """`scenario(store, url)` on a fresh PostgreSQL database, dropped afterwards."""
     name = f"ws_bot_{uuid.uuid4().hex[:12]}"
     try:
         _admin(f'CREATE DATABASE "{name}"')
@@ -72,6 +96,16 @@ def test_request_rows_on_postgres() -> None:
         pytest.skip(f"PostgreSQL not available: {exc}")
     try:
         url = f"postgresql://postgres@127.0.0.1/{name}"
-        run_async(lambda: opened(url, Path("unused.sqlite3"), _scenario))
+        run_async(lambda: opened(url, Path("unused.sqlite3"), lambda s: scenario(s, url)))
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_request_rows_on_postgres() -> None:
+    _on_postgres(lambda store, _: _scenario(store))
+
+
+@pytest.mark.postgres
+def test_replicas_sweeping_together_take_each_request_once() -> None:
+    _on_postgres(_replicas_sweep)

@@ -219,8 +219,11 @@ def test_schedule_survives_a_restart(stack: Stack, uid) -> None:
     runs = fake.payments(f"schedule:{schedule_id}:")
     keys = [p["idempotency_key"] for p in runs]
     assert len(keys) == len(set(keys))
-    assert {f"schedule:{schedule_id}:1", f"schedule:{schedule_id}:2"} <= set(keys)
-    assert all(p["authorized"] == 1 for p in runs)
+    first_two = {f"schedule:{schedule_id}:1", f"schedule:{schedule_id}:2"}
+    assert first_two <= set(keys)
+    # A third run may already be on its way (the test cadence is seconds): only the two
+    # finished ones are known to be authorised.
+    assert all(p["authorized"] == 1 for p in runs if p["idempotency_key"] in first_two)
 
 
 def test_spanish_summary_cancel_typed_yes_and_unknown_recipient(stack: Stack, uid) -> None:

@@ -8,16 +8,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    delete,
-    insert,
-    select,
-    update,
-)
-
+from shared.sql import Row
 from ws_bot import store as st
 from ws_bot.phrases import fold
-from ws_bot.schema import contacts
 
 
 @dataclass
@@ -32,6 +25,10 @@ def alias_key(alias: str) -> str:
     return fold(alias)[:128]
 
 
+def _contact(row: Row) -> Contact:
+    return Contact(row["alias"], row["wallet_url"], row["phone"])
+
+
 class ContactStore:
     def __init__(self, store: st.Store) -> None:
         self.store = store
@@ -39,42 +36,29 @@ class ContactStore:
     async def save(
         self, owner: str, alias: str, wallet_url: str | None, phone: str | None = None
     ) -> None:
-        key = alias_key(alias)
-        now = time.time()
-        async with self.store._write() as conn:
-            result = await conn.execute(
-                update(contacts)
-                .where(contacts.c.owner == owner, contacts.c.alias_key == key)
-                .values(
-                    alias=alias.strip()[:128],
-                    wallet_url=wallet_url,
-                    phone=st.clip(phone, 32),
-                    updated_at=now,
-                )
-            )
-            if st.rowcount(result) == 0:
-                await conn.execute(
-                    insert(contacts).values(
-                        owner=owner,
-                        alias=alias.strip()[:128],
-                        alias_key=key,
-                        wallet_url=wallet_url,
-                        phone=st.clip(phone, 32),
-                        updated_at=now,
-                    )
-                )
+        # One statement, so two saves of a new name at once both land (the later wins).
+        await self.store.db.execute(
+            "INSERT INTO ws_contacts (owner, alias, alias_key, wallet_url, phone, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (owner, alias_key) DO UPDATE SET alias = excluded.alias,"
+            " wallet_url = excluded.wallet_url, phone = excluded.phone,"
+            " updated_at = excluded.updated_at",
+            owner,
+            alias.strip()[:128],
+            alias_key(alias),
+            wallet_url,
+            st.clip(phone, 32),
+            time.time(),
+        )
 
     async def find(self, owner: str, alias: str) -> Contact | None:
         """The contact saved under exactly this name (case and accents aside)."""
-        async with self.store.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(contacts).where(
-                        contacts.c.owner == owner, contacts.c.alias_key == alias_key(alias)
-                    )
-                )
-            ).first()
-        return Contact(row.alias, row.wallet_url, row.phone) if row else None
+        rows = await self.store.db.read(
+            "SELECT * FROM ws_contacts WHERE owner = $1 AND alias_key = $2",
+            owner,
+            alias_key(alias),
+        )
+        return _contact(rows[0]) if rows else None
 
     async def match(self, owner: str, name: str) -> list[Contact]:
         """The contacts `name` means: the exact one, else every one whose name starts with
@@ -88,19 +72,13 @@ class ContactStore:
 
     async def book(self, owner: str) -> list[Contact]:
         """The owner's whole address book, by name."""
-        async with self.store.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(contacts).where(contacts.c.owner == owner).order_by(contacts.c.alias_key)
-                )
-            ).all()
-        return [Contact(r.alias, r.wallet_url, r.phone) for r in rows]
+        rows = await self.store.db.read(
+            "SELECT * FROM ws_contacts WHERE owner = $1 ORDER BY alias_key", owner
+        )
+        return [_contact(row) for row in rows]
 
     async def delete(self, owner: str, alias: str) -> bool:
-        async with self.store._write() as conn:
-            result = await conn.execute(
-                delete(contacts).where(
-                    contacts.c.owner == owner, contacts.c.alias_key == alias_key(alias)
-                )
-            )
-        return st.rowcount(result) > 0
+        changed = await self.store.db.execute(
+            "DELETE FROM ws_contacts WHERE owner = $1 AND alias_key = $2", owner, alias_key(alias)
+        )
+        return changed > 0

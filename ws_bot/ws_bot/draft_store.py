@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
-
+from shared.sql import Row, from_json, to_json
 from ws_bot import store as st
-from ws_bot.schema import drafts
 
 
 class DraftStatus(StrEnum):
@@ -57,22 +55,43 @@ class Draft:
         return self.updated_at < time.time() - DRAFT_TTL_SECONDS
 
 
-def _draft(row: Any) -> Draft:
+def _draft(row: Row) -> Draft:
     return Draft(
-        id=row.id,
-        wa_id=row.wa_id,
-        status=DraftStatus(row.status),
-        amount=row.amount,
-        currency=row.currency,
-        recipient_label=row.recipient_label,
-        receiver_wallet=row.receiver_wallet,
-        receiver_wa_id=row.receiver_wa_id,
-        source_message_id=row.source_message_id,
-        payment_id=row.payment_id,
-        quote=st.from_json(row.quote),
-        confirmed_by=row.confirmed_by,
-        updated_at=row.updated_at,
+        id=row["id"],
+        wa_id=row["wa_id"],
+        status=DraftStatus(row["status"]),
+        amount=row["amount"],
+        currency=row["currency"],
+        recipient_label=row["recipient_label"],
+        receiver_wallet=row["receiver_wallet"],
+        receiver_wa_id=row["receiver_wa_id"],
+        source_message_id=row["source_message_id"],
+        payment_id=row["payment_id"],
+        quote=from_json(row["quote"]),
+        confirmed_by=row["confirmed_by"],
+        updated_at=row["updated_at"],
     )
+
+
+_OPEN = [status.value for status in OPEN_DRAFT]
+
+# The SQL here is put together only from our own placeholders and these checked column
+# names, never from values (hence the S608 waivers).
+# What `update` may set (its keyword names go into the SQL, so only these).
+_UPDATABLE = frozenset(
+    {
+        "status",
+        "amount",
+        "currency",
+        "recipient_label",
+        "receiver_wallet",
+        "receiver_wa_id",
+        "source_message_id",
+        "payment_id",
+        "quote",
+        "confirmed_by",
+    }
+)
 
 
 class DraftStore:
@@ -82,94 +101,99 @@ class DraftStore:
     async def current(self, wa_id: str) -> Draft | None:
         """The user's open draft, unless it went stale (a question from an hour ago is not
         what today's "Maria" answers)."""
-        fresh = time.time() - DRAFT_TTL_SECONDS
-        async with self.store.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(drafts)
-                    .where(
-                        drafts.c.wa_id == wa_id,
-                        drafts.c.status.in_(OPEN_DRAFT),
-                        drafts.c.updated_at > fresh,
-                    )
-                    .order_by(drafts.c.created_at.desc())
-                )
-            ).first()
-        return _draft(row) if row else None
+        db = self.store.db
+        rows = await db.read(
+            "SELECT * FROM ws_drafts WHERE wa_id = $1 AND status "  # noqa: S608
+            + db.one_of("$2")
+            + " AND updated_at > $3 ORDER BY created_at DESC LIMIT 1",
+            wa_id,
+            db.array(_OPEN),
+            time.time() - DRAFT_TTL_SECONDS,
+        )
+        return _draft(rows[0]) if rows else None
 
     async def get(self, draft_id: str) -> Draft | None:
-        async with self.store.engine.connect() as conn:
-            row = (await conn.execute(select(drafts).where(drafts.c.id == draft_id))).first()
-        return _draft(row) if row else None
+        rows = await self.store.db.read("SELECT * FROM ws_drafts WHERE id = $1", draft_id)
+        return _draft(rows[0]) if rows else None
 
     async def create(self, draft: Draft) -> list[Draft]:
         """Store a new draft as the user's one open draft; the drafts it replaced (quoted ones
         need their payment cancelled and the user told) are returned."""
         now = time.time()
-        async with self.store._write() as conn:
+        db = self.store.db
+        open_draft = "wa_id = $1 AND status " + db.one_of("$2")
+        async with db.transaction() as tx:
+            # Read before superseding: whether a replaced draft was stale is its old updated_at.
             replaced = [
-                _draft(r)
-                for r in (
-                    await conn.execute(
-                        select(drafts).where(
-                            drafts.c.wa_id == draft.wa_id, drafts.c.status.in_(OPEN_DRAFT)
-                        )
-                    )
-                ).all()
-            ]
-            await conn.execute(
-                update(drafts)
-                .where(drafts.c.wa_id == draft.wa_id, drafts.c.status.in_(OPEN_DRAFT))
-                .values(status=SUPERSEDED, updated_at=now)
-            )
-            await conn.execute(
-                insert(drafts).values(
-                    id=draft.id,
-                    wa_id=draft.wa_id,
-                    status=draft.status,
-                    amount=draft.amount,
-                    currency=draft.currency,
-                    recipient_label=st.clip(draft.recipient_label, 256),
-                    receiver_wallet=st.clip(draft.receiver_wallet, 2048),
-                    receiver_wa_id=draft.receiver_wa_id,
-                    source_message_id=draft.source_message_id,
-                    payment_id=draft.payment_id,
-                    quote=st.to_json(draft.quote),
-                    confirmed_by=draft.confirmed_by,
-                    created_at=now,
-                    updated_at=now,
+                _draft(row)
+                for row in await tx.fetch(
+                    "SELECT * FROM ws_drafts WHERE " + open_draft,  # noqa: S608
+                    draft.wa_id,
+                    db.array(_OPEN),
                 )
+            ]
+            await tx.execute(
+                "UPDATE ws_drafts SET status = $3, updated_at = $4 WHERE " + open_draft,  # noqa: S608
+                draft.wa_id,
+                db.array(_OPEN),
+                SUPERSEDED.value,
+                now,
+            )
+            await tx.execute(
+                "INSERT INTO ws_drafts (id, wa_id, status, amount, currency, recipient_label,"
+                " receiver_wallet, receiver_wa_id, source_message_id, payment_id, quote,"
+                " confirmed_by, created_at, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+                draft.id,
+                draft.wa_id,
+                DraftStatus(draft.status).value,
+                draft.amount,
+                draft.currency,
+                st.clip(draft.recipient_label, 256),
+                st.clip(draft.receiver_wallet, 2048),
+                draft.receiver_wa_id,
+                draft.source_message_id,
+                draft.payment_id,
+                to_json(draft.quote),
+                draft.confirmed_by,
+                now,
             )
         draft.updated_at = now
         return [d for d in replaced if not d.stale]
 
     async def recent_confirmed(self, wa_id: str, receiver_wallet: str, since: float) -> list[Draft]:
         """The user's confirmed drafts to `receiver_wallet` updated after `since`."""
-        async with self.store.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(drafts).where(
-                        drafts.c.wa_id == wa_id,
-                        drafts.c.status == CONFIRMED,
-                        drafts.c.receiver_wallet == receiver_wallet,
-                        drafts.c.updated_at > since,
-                    )
-                )
-            ).all()
-        return [_draft(r) for r in rows]
+        rows = await self.store.db.read(
+            "SELECT * FROM ws_drafts WHERE wa_id = $1 AND status = $2 AND receiver_wallet = $3"
+            " AND updated_at > $4",
+            wa_id,
+            CONFIRMED.value,
+            receiver_wallet,
+            since,
+        )
+        return [_draft(row) for row in rows]
 
     async def update(self, draft_id: str, expect: tuple[str, ...], **values: Any) -> bool:
         """Conditional update: only when the draft is still in one of `expect` statuses; True
         for the one caller whose update moved it."""
+        unknown = set(values) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not a draft column to update: {sorted(unknown)}")
         if "quote" in values:
-            values["quote"] = st.to_json(values["quote"])
+            values["quote"] = to_json(values["quote"])
         if "recipient_label" in values:
             values["recipient_label"] = st.clip(values["recipient_label"], 256)
-        values["updated_at"] = time.time()
-        async with self.store._write() as conn:
-            result = await conn.execute(
-                update(drafts)
-                .where(drafts.c.id == draft_id, drafts.c.status.in_(expect))
-                .values(**values)
-            )
-        return st.rowcount(result) == 1
+        if "status" in values:
+            values["status"] = DraftStatus(values["status"]).value
+        db = self.store.db
+        names = list(values)
+        assignments = "".join(f", {name} = ${i}" for i, name in enumerate(names, start=4))
+        changed = await db.execute(
+            f"UPDATE ws_drafts SET updated_at = $3{assignments}"  # noqa: S608
+            " WHERE id = $1 AND status " + db.one_of("$2"),
+            draft_id,
+            db.array(str(status) for status in expect),
+            time.time(),
+            *(values[name] for name in names),
+        )
+        return changed == 1

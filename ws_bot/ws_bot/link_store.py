@@ -11,15 +11,13 @@ told exactly once across replicas.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
-
+from shared.sql import Row, from_json, to_json
 from ws_bot import store as st
 from ws_bot import user_store
-from ws_bot.schema import links
 
 
 class LinkState(StrEnum):
@@ -53,57 +51,53 @@ class Link:
         return self.status == LinkState.ACTIVE and self.allowance is not None
 
 
-def _row(r: Any) -> Link:
-    return Link(
-        id=r.id,
-        wa_id=r.wa_id,
-        wallet_url=r.wallet_url,
-        status=LinkState(r.status),
-        allowance=st.from_json(r.allowance),
-        created_at=r.created_at,
-    )
+def _row(r: Row) -> Link:
+    # The dataclass's fields are the table's columns, by the same names.
+    values = {f.name: r[f.name] for f in fields(Link)}
+    values.update(status=LinkState(r["status"]), allowance=from_json(r["allowance"]))
+    return Link(**values)
 
 
+# The f-strings below assemble SQL from this module's constants and the database's dialect
+# spellings only (hence the S608 waivers); every value travels as a parameter.
 class LinkStore:
     def __init__(self, store: st.Store) -> None:
         self.store = store
-        self.engine = store.engine
+        self.db = store.db
 
     async def add(self, link: Link, next_check_at: float) -> bool:
         """Remember a link op_api created; False when it was already known (a replayed tap)."""
-        if await self.get(link.id) is not None:
-            return False
-        async with self.store._write() as conn:  # the gateway's one writer queue
-            await conn.execute(
-                self.store._insert_ignore(links).values(
-                    id=link.id,
-                    wa_id=link.wa_id,
-                    wallet_url=link.wallet_url,
-                    status=link.status.value,
-                    allowance=st.to_json(link.allowance),
-                    created_at=link.created_at,
-                    updated_at=link.created_at,
-                    next_check_at=next_check_at,
-                )
-            )
-        return True
+        added = await self.db.execute(
+            "INSERT INTO ws_links (id, wa_id, wallet_url, status, allowance, created_at,"
+            " updated_at, next_check_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)"
+            " ON CONFLICT DO NOTHING",
+            link.id,
+            link.wa_id,
+            link.wallet_url,
+            link.status.value,
+            to_json(link.allowance),
+            link.created_at,
+            next_check_at,
+        )
+        return added == 1
 
     async def get(self, link_id: str) -> Link | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(links).where(links.c.id == link_id))).first()
-        return _row(row) if row is not None else None
+        rows = await self.db.read("SELECT * FROM ws_links WHERE id = $1", link_id)
+        return _row(rows[0]) if rows else None
 
     async def move(
         self, link_id: str, expect: tuple[LinkState, ...], status: LinkState, now: float
     ) -> bool:
         """Move a link from one of `expect` to `status`; True for the one caller that did."""
-        async with self.store._write() as conn:  # the gateway's one writer queue
-            result = await conn.execute(
-                update(links)
-                .where(links.c.id == link_id, links.c.status.in_([s.value for s in expect]))
-                .values(status=status.value, updated_at=now)
-            )
-        return bool(result.rowcount == 1)
+        changed = await self.db.execute(
+            "UPDATE ws_links SET status = $2, updated_at = $3"  # noqa: S608
+            f" WHERE id = $1 AND status {self.db.one_of('$4')}",
+            link_id,
+            status.value,
+            now,
+            self.db.array(s.value for s in expect),
+        )
+        return changed == 1
 
     async def wallet_revoked(self, link_id: str) -> bool:
         """The wallet revoked the link's grant (op_api found it so): still verified, no more
@@ -113,53 +107,37 @@ class LinkStore:
         )
 
     async def due(self, now: float, next_check_at: float, limit: int = 20) -> list[Link]:
-        """Pending links whose check is due; each is pushed back to `next_check_at` (so two
-        replicas sweeping together do not both ask op_api about it)."""
-        async with self.store._write() as conn:  # the gateway's one writer queue
-            rows = (
-                await conn.execute(
-                    select(links)
-                    .where(links.c.status == LinkState.PENDING, links.c.next_check_at <= now)
-                    .order_by(links.c.next_check_at)
-                    .limit(limit)
-                )
-            ).all()
-            if rows:
-                await conn.execute(
-                    update(links)
-                    .where(
-                        links.c.id.in_([r.id for r in rows]),
-                        links.c.status == LinkState.PENDING,
-                    )
-                    .values(next_check_at=next_check_at)
-                )
-        return [_row(r) for r in rows]
+        """Pending links whose check is due; each is pushed back to `next_check_at` in one claim
+        (so two replicas sweeping together do not both ask op_api about it)."""
+        rows = await self.db.fetch(
+            "UPDATE ws_links SET next_check_at = $2 WHERE id IN ("  # noqa: S608
+            "SELECT id FROM ws_links WHERE status = $3 AND next_check_at <= $1"
+            f" ORDER BY next_check_at LIMIT $4{self.db.skip_locked}) RETURNING *",
+            now,
+            next_check_at,
+            LinkState.PENDING.value,
+            limit,
+        )
+        return sorted((_row(r) for r in rows), key=lambda k: k.created_at)
 
     async def of_user(self, wa_id: str, states: tuple[LinkState, ...] = LIVE) -> list[Link]:
         """The user's links in `states`, newest first."""
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(links)
-                    .where(links.c.wa_id == wa_id, links.c.status.in_([s.value for s in states]))
-                    .order_by(links.c.created_at.desc())
-                )
-            ).all()
+        rows = await self.db.read(
+            f"SELECT * FROM ws_links WHERE wa_id = $1 AND status {self.db.one_of('$2')}"  # noqa: S608
+            " ORDER BY created_at DESC",
+            wa_id,
+            self.db.array(s.value for s in states),
+        )
         return [_row(r) for r in rows]
 
     async def of_wallet(self, wallet_url: str, states: tuple[LinkState, ...] = LIVE) -> list[Link]:
         """Every user's links to `wallet_url` in `states`, newest first."""
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(links)
-                    .where(
-                        links.c.wallet_url == wallet_url,
-                        links.c.status.in_([s.value for s in states]),
-                    )
-                    .order_by(links.c.created_at.desc())
-                )
-            ).all()
+        rows = await self.db.read(
+            f"SELECT * FROM ws_links WHERE wallet_url = $1 AND status {self.db.one_of('$2')}"  # noqa: S608
+            " ORDER BY created_at DESC",
+            wallet_url,
+            self.db.array(s.value for s in states),
+        )
         return [_row(r) for r in rows]
 
     async def follow_number(self, old: str, new: str) -> None:
@@ -168,8 +146,7 @@ class LinkStore:
         `old` (a row at the new number with a wallet of its own kept its place)."""
         if await self.store.users.get(old) is not None:
             return
-        async with self.store._write() as conn:  # the gateway's one writer queue
-            await conn.execute(update(links).where(links.c.wa_id == old).values(wa_id=new))
+        await self.db.execute("UPDATE ws_links SET wa_id = $2 WHERE wa_id = $1", old, new)
 
     async def current(self, user: user_store.User) -> Link | None:
         """The link that makes the user's own wallet verified, if any (the newest)."""

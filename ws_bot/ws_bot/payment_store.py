@@ -13,10 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
-
+from shared.sql import Row, from_json, to_json
 from ws_bot import store as st
-from ws_bot.schema import payments
 
 
 @dataclass
@@ -38,24 +36,42 @@ class Payment:
     created_at: float
 
 
-def _payment(row: Any) -> Payment:
+def _payment(row: Row) -> Payment:
     return Payment(
-        payment_id=row.payment_id,
-        wa_id=row.wa_id,
-        draft_id=row.draft_id,
-        status=row.status,
-        recipient_label=row.recipient_label,
-        receiver_wallet=row.receiver_wallet,
-        receiver_wa_id=row.receiver_wa_id,
-        debit=st.from_json(row.debit),
-        receive=st.from_json(row.receive),
-        react_message_id=row.react_message_id,
-        deadline=row.deadline,
-        next_poll_at=row.next_poll_at,
-        attempts=row.attempts,
-        notified=bool(row.notified),
-        created_at=row.created_at,
+        payment_id=row["payment_id"],
+        wa_id=row["wa_id"],
+        draft_id=row["draft_id"],
+        status=row["status"],
+        recipient_label=row["recipient_label"],
+        receiver_wallet=row["receiver_wallet"],
+        receiver_wa_id=row["receiver_wa_id"],
+        debit=from_json(row["debit"]),
+        receive=from_json(row["receive"]),
+        react_message_id=row["react_message_id"],
+        deadline=row["deadline"],
+        next_poll_at=row["next_poll_at"],
+        attempts=row["attempts"],
+        notified=bool(row["notified"]),
+        created_at=row["created_at"],
     )
+
+
+# The SQL here is put together only from our own placeholders and these checked column
+# names, never from values (hence the S608 waivers).
+# What `reschedule` and `finish` may set besides what they set themselves (the keyword names go
+# into the SQL, so only these).
+_EXTRA = frozenset({"recipient_label", "receiver_wallet", "receiver_wa_id", "debit", "receive"})
+
+
+def _assignments(values: dict[str, Any], first: int) -> tuple[str, list[Any]]:
+    """`, column = $n` for each of `values` (numbered from `first`), and their arguments."""
+    unknown = set(values) - _EXTRA
+    if unknown:
+        raise ValueError(f"not a payment column to set: {sorted(unknown)}")
+    names = list(values)
+    sql = "".join(f", {name} = ${i}" for i, name in enumerate(names, start=first))
+    json_columns = ("debit", "receive")
+    return sql, [to_json(values[n]) if n in json_columns else values[n] for n in names]
 
 
 class PaymentStore:
@@ -64,35 +80,33 @@ class PaymentStore:
 
     async def add(self, payment: Payment) -> bool:
         now = time.time()
-        async with self.store._write() as conn:
-            result = await conn.execute(
-                self.store._insert_ignore(payments).values(
-                    payment_id=payment.payment_id,
-                    wa_id=payment.wa_id,
-                    draft_id=payment.draft_id,
-                    status=payment.status,
-                    recipient_label=st.clip(payment.recipient_label, 256),
-                    receiver_wallet=payment.receiver_wallet,
-                    receiver_wa_id=payment.receiver_wa_id,
-                    debit=st.to_json(payment.debit),
-                    receive=st.to_json(payment.receive),
-                    react_message_id=payment.react_message_id,
-                    deadline=payment.deadline,
-                    next_poll_at=payment.next_poll_at,
-                    attempts=0,
-                    notified=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        return st.rowcount(result) == 1
+        added = await self.store.db.execute(
+            "INSERT INTO ws_payments (payment_id, wa_id, draft_id, status, recipient_label,"
+            " receiver_wallet, receiver_wa_id, debit, receive, react_message_id, deadline,"
+            " next_poll_at, attempts, notified, created_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, 0, $13, $13)"
+            " ON CONFLICT DO NOTHING",
+            payment.payment_id,
+            payment.wa_id,
+            payment.draft_id,
+            payment.status,
+            st.clip(payment.recipient_label, 256),
+            payment.receiver_wallet,
+            payment.receiver_wa_id,
+            to_json(payment.debit),
+            to_json(payment.receive),
+            payment.react_message_id,
+            payment.deadline,
+            payment.next_poll_at,
+            now,
+        )
+        return added == 1
 
     async def get(self, payment_id: str) -> Payment | None:
-        async with self.store.engine.connect() as conn:
-            row = (
-                await conn.execute(select(payments).where(payments.c.payment_id == payment_id))
-            ).first()
-        return _payment(row) if row else None
+        rows = await self.store.db.read(
+            "SELECT * FROM ws_payments WHERE payment_id = $1", payment_id
+        )
+        return _payment(rows[0]) if rows else None
 
     async def claim_due(
         self, owner: str, lease: float, limit: int = 20, *, ahead: float = 0.0
@@ -100,160 +114,109 @@ class PaymentStore:
         """Claim payments whose next poll is due (within `ahead` seconds) and whose lease is
         free (replica-safe)."""
         now = time.time()
-        async with self.store.engine.connect() as conn:
-            ids = (
-                await conn.execute(
-                    select(payments.c.payment_id)
-                    .where(
-                        payments.c.notified == 0,
-                        payments.c.next_poll_at <= now + ahead,
-                        or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
-                    )
-                    .order_by(payments.c.next_poll_at)
-                    .limit(limit)
-                )
-            ).all()
-        if not ids:
-            return []
-        wanted = [payment_id for (payment_id,) in ids]
-        until = now + lease
-        # One UPDATE for the batch: a row another replica leased meanwhile no longer matches
-        # (on PostgreSQL the condition is re-checked after its lock), and the rows won are the
-        # ones holding exactly this owner and expiry.
-        async with self.store._write() as conn:
-            await conn.execute(
-                update(payments)
-                .where(
-                    payments.c.payment_id.in_(wanted),
-                    payments.c.notified == 0,
-                    or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
-                )
-                .values(lease_owner=owner, lease_until=until)
-            )
-            rows = (
-                await conn.execute(
-                    select(payments).where(
-                        payments.c.payment_id.in_(wanted),
-                        payments.c.lease_owner == owner,
-                        payments.c.lease_until == until,
-                    )
-                )
-            ).all()
-        won = {row.payment_id: _payment(row) for row in rows}
-        return [won[payment_id] for payment_id in wanted if payment_id in won]
+        db = self.store.db
+        # One statement: on PostgreSQL the inner SELECT locks the rows it picks and skips those
+        # another replica is claiming; a row leased meanwhile is re-checked after its lock and
+        # left out. SQLite has one writer, so the SELECT and the UPDATE see the same rows.
+        rows = await db.fetch(
+            "UPDATE ws_payments SET lease_owner = $1, lease_until = $2"  # noqa: S608
+            " WHERE payment_id IN (SELECT payment_id FROM ws_payments"
+            " WHERE notified = 0 AND next_poll_at <= $3"
+            " AND (lease_until IS NULL OR lease_until < $4)"
+            " ORDER BY next_poll_at LIMIT $5" + db.skip_locked + ") RETURNING *",
+            owner,
+            now + lease,
+            now + ahead,
+            now,
+            limit,
+        )
+        # RETURNING keeps no order: most overdue first, as claimed.
+        return sorted((_payment(row) for row in rows), key=lambda p: p.next_poll_at)
 
     async def reschedule(
         self, payment_id: str, owner: str, status: str, next_poll_at: float, **values: Any
     ) -> None:
-        for key in ("debit", "receive"):
-            if key in values:
-                values[key] = st.to_json(values[key])
-        async with self.store._write() as conn:
-            await conn.execute(
-                update(payments)
-                .where(payments.c.payment_id == payment_id, payments.c.lease_owner == owner)
-                .values(
-                    status=status,
-                    next_poll_at=next_poll_at,
-                    attempts=payments.c.attempts + 1,
-                    lease_owner=None,
-                    lease_until=None,
-                    updated_at=time.time(),
-                    **values,
-                )
-            )
+        extra, args = _assignments(values, 6)
+        await self.store.db.execute(
+            "UPDATE ws_payments SET status = $3, next_poll_at = $4, attempts = attempts + 1,"  # noqa: S608
+            f" lease_owner = NULL, lease_until = NULL, updated_at = $5{extra}"
+            " WHERE payment_id = $1 AND lease_owner = $2",
+            payment_id,
+            owner,
+            status,
+            next_poll_at,
+            time.time(),
+            *args,
+        )
 
     async def renew_leases(self, owner: str, payment_ids: list[str], lease: float) -> set[str]:
         """Extend this owner's leases on `payment_ids`; the ids it still holds (a payment
         finished meanwhile, or taken over after a lapsed lease, is no longer among them)."""
-        now = time.time()
-        held: set[str] = set()
-        for start in range(0, len(payment_ids), 500):
-            chunk = payment_ids[start : start + 500]
-            mine = and_(
-                payments.c.payment_id.in_(chunk),
-                payments.c.lease_owner == owner,
-                payments.c.notified == 0,
-            )
-            async with self.store._write() as conn:
-                await conn.execute(update(payments).where(mine).values(lease_until=now + lease))
-                rows = (await conn.execute(select(payments.c.payment_id).where(mine))).all()
-            held.update(row.payment_id for row in rows)
-        return held
+        if not payment_ids:
+            return set()
+        db = self.store.db
+        rows = await db.fetch(
+            "UPDATE ws_payments SET lease_until = $1 WHERE payment_id "  # noqa: S608
+            + db.one_of("$2")
+            + " AND lease_owner = $3 AND notified = 0 RETURNING payment_id",
+            time.time() + lease,
+            db.array(payment_ids),
+            owner,
+        )
+        return {row["payment_id"] for row in rows}
 
     async def note_status(self, payment_id: str, owner: str, status: str) -> None:
         """Record a status op_api reported (not final), keeping this owner's lease."""
-        async with self.store._write() as conn:
-            await conn.execute(
-                update(payments)
-                .where(
-                    payments.c.payment_id == payment_id,
-                    payments.c.lease_owner == owner,
-                    payments.c.notified == 0,
-                )
-                .values(status=status, updated_at=time.time())
-            )
+        await self.store.db.execute(
+            "UPDATE ws_payments SET status = $3, updated_at = $4"
+            " WHERE payment_id = $1 AND lease_owner = $2 AND notified = 0",
+            payment_id,
+            owner,
+            status,
+            time.time(),
+        )
 
     async def finish(self, payment_id: str, status: str, **values: Any) -> bool:
         """Mark final and notified; True only for the caller that flips it (tell the user once)."""
-        for key in ("debit", "receive"):
-            if key in values:
-                values[key] = st.to_json(values[key])
-        async with self.store._write() as conn:
-            result = await conn.execute(
-                update(payments)
-                .where(payments.c.payment_id == payment_id, payments.c.notified == 0)
-                .values(
-                    status=status,
-                    notified=1,
-                    lease_owner=None,
-                    lease_until=None,
-                    updated_at=time.time(),
-                    **values,
-                )
-            )
-        return st.rowcount(result) == 1
+        extra, args = _assignments(values, 4)
+        changed = await self.store.db.execute(
+            "UPDATE ws_payments SET status = $2, notified = 1, lease_owner = NULL,"  # noqa: S608
+            f" lease_until = NULL, updated_at = $3{extra}"
+            " WHERE payment_id = $1 AND notified = 0",
+            payment_id,
+            status,
+            time.time(),
+            *args,
+        )
+        return changed == 1
 
     async def recent(self, wa_id: str, limit: int = 5) -> list[Payment]:
-        async with self.store.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(payments)
-                    .where(payments.c.wa_id == wa_id)
-                    .order_by(payments.c.created_at.desc())
-                    .limit(limit)
-                )
-            ).all()
-        return [_payment(r) for r in rows]
+        rows = await self.store.db.read(
+            "SELECT * FROM ws_payments WHERE wa_id = $1 ORDER BY created_at DESC LIMIT $2",
+            wa_id,
+            limit,
+        )
+        return [_payment(row) for row in rows]
 
     async def received(self, wa_id: str, limit: int = 5) -> list[Payment]:
         """Completed payments to this user from other Paguito users, newest first."""
-        async with self.store.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(payments)
-                    .where(payments.c.receiver_wa_id == wa_id, payments.c.status == "completed")
-                    .order_by(payments.c.created_at.desc())
-                    .limit(limit)
-                )
-            ).all()
-        return [_payment(r) for r in rows]
+        rows = await self.store.db.read(
+            "SELECT * FROM ws_payments WHERE receiver_wa_id = $1 AND status = 'completed'"
+            " ORDER BY created_at DESC LIMIT $2",
+            wa_id,
+            limit,
+        )
+        return [_payment(row) for row in rows]
 
     async def active(self, wa_id: str) -> list[Payment]:
-        async with self.store.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(payments).where(
-                        and_(payments.c.wa_id == wa_id, payments.c.notified == 0)
-                    )
-                )
-            ).all()
-        return [_payment(r) for r in rows]
+        rows = await self.store.db.read(
+            "SELECT * FROM ws_payments WHERE wa_id = $1 AND notified = 0", wa_id
+        )
+        return [_payment(row) for row in rows]
 
     async def release_leases(self, owner: str) -> None:
         """Drop the leases `owner` holds (a previous run under the same replica id left them
         behind, or this run stops following payments by watching)."""
-        async with self.store._write() as conn:
-            await conn.execute(
-                update(payments).where(payments.c.lease_owner == owner).values(lease_until=None)
-            )
+        await self.store.db.execute(
+            "UPDATE ws_payments SET lease_until = NULL WHERE lease_owner = $1", owner
+        )

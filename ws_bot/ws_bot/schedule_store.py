@@ -12,24 +12,15 @@ rather than losing or repeating it.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
-
+from shared.sql import Row, from_json, to_json
 from ws_bot import store as st
 from ws_bot.cadence import Cadence
-from ws_bot.schema import schedules
 
 
 class ScheduleStatus(StrEnum):
@@ -75,142 +66,116 @@ class Schedule:
         return f"schedule:{self.id}:{run}"
 
 
-def _row(r: Any) -> Schedule:
-    return Schedule(
-        id=r.id,
-        wa_id=r.wa_id,
-        status=ScheduleStatus(r.status),
-        amount=r.amount,
-        asset=r.asset,
-        recipient_label=r.recipient_label,
-        receiver_wallet=r.receiver_wallet,
-        receiver_wa_id=r.receiver_wa_id,
-        sender_wallet=r.sender_wallet,
-        cadence=r.cadence,
-        interval=r.interval,
-        allowance=json.loads(r.allowance),
-        quote=json.loads(r.quote),
-        source_message_id=r.source_message_id,
-        link_id=r.link_id,
-        confirmed_by=r.confirmed_by,
-        first_run_at=r.first_run_at,
-        slot=r.slot,
-        next_run_at=r.next_run_at,
-        run_number=r.run_number,
-        run_pending=bool(r.run_pending),
-        run_started_at=r.run_started_at,
-        created_at=r.created_at,
+# What `move` may set (besides `updated_at`): its keywords become column names in the SQL.
+_MOVABLE = frozenset(
+    {"status", "link_id", "confirmed_by", "first_run_at", "slot", "next_run_at", "next_check_at"}
+)
+
+
+def _row(r: Row) -> Schedule:
+    # The dataclass's fields are the table's columns, by the same names.
+    values = {f.name: r[f.name] for f in fields(Schedule)}
+    values.update(
+        status=ScheduleStatus(r["status"]),
+        allowance=from_json(r["allowance"]),
+        quote=from_json(r["quote"]),
+        run_pending=bool(r["run_pending"]),
     )
+    return Schedule(**values)
 
 
+# The f-strings below assemble SQL from this module's constants and the database's dialect
+# spellings only (hence the S608 waivers); every value travels as a parameter.
 class ScheduleStore:
     def __init__(self, store: st.Store) -> None:
         self.store = store
-        self.engine = store.engine
+        self.db = store.db
 
     async def add(self, schedule: Schedule) -> None:
         now = time.time()
-        async with self.store._write() as conn:  # the gateway's one writer queue
-            await conn.execute(
-                insert(schedules).values(
-                    id=schedule.id,
-                    wa_id=schedule.wa_id,
-                    status=schedule.status.value,
-                    amount=schedule.amount,
-                    asset=schedule.asset,
-                    recipient_label=schedule.recipient_label[:256],
-                    receiver_wallet=schedule.receiver_wallet,
-                    receiver_wa_id=schedule.receiver_wa_id,
-                    sender_wallet=schedule.sender_wallet,
-                    cadence=schedule.cadence,
-                    interval=schedule.interval,
-                    allowance=json.dumps(schedule.allowance),
-                    quote=json.dumps(schedule.quote),
-                    source_message_id=schedule.source_message_id,
-                    slot=0,
-                    run_number=0,
-                    run_pending=0,
-                    next_check_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+        # INTERVAL is a keyword of SQL (a type in PostgreSQL): quoted, it is plainly the column.
+        await self.db.execute(
+            "INSERT INTO ws_schedules (id, wa_id, status, amount, asset, recipient_label,"
+            ' receiver_wallet, receiver_wa_id, sender_wallet, cadence, "interval", allowance,'
+            " quote, source_message_id, slot, run_number, run_pending, next_check_at,"
+            " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+            " $13, $14, 0, 0, 0, $15, $15, $15)",
+            schedule.id,
+            schedule.wa_id,
+            schedule.status.value,
+            schedule.amount,
+            schedule.asset,
+            schedule.recipient_label[:256],
+            schedule.receiver_wallet,
+            schedule.receiver_wa_id,
+            schedule.sender_wallet,
+            schedule.cadence,
+            schedule.interval,
+            to_json(schedule.allowance),
+            to_json(schedule.quote),
+            schedule.source_message_id,
+            now,
+        )
 
     async def get(self, schedule_id: str) -> Schedule | None:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(schedules).where(schedules.c.id == schedule_id))
-            ).first()
-        return _row(row) if row is not None else None
+        rows = await self.db.read("SELECT * FROM ws_schedules WHERE id = $1", schedule_id)
+        return _row(rows[0]) if rows else None
 
     async def move(
         self, schedule_id: str, expect: tuple[ScheduleStatus, ...], **values: Any
     ) -> bool:
         """Conditional update from one of `expect`; True for the one caller that moved it."""
+        unknown = values.keys() - _MOVABLE
+        if unknown:
+            raise ValueError(f"not a column move sets: {sorted(unknown)}")
         if isinstance(values.get("status"), ScheduleStatus):
             values["status"] = values["status"].value
-        async with self.store._write() as conn:
-            result = await conn.execute(
-                update(schedules)
-                .where(schedules.c.id == schedule_id, schedules.c.status.in_(expect))
-                .values(updated_at=time.time(), **values)
-            )
-        return bool(result.rowcount == 1)
+        values["updated_at"] = time.time()
+        sets = ", ".join(f"{name} = ${n}" for n, name in enumerate(values, start=3))
+        changed = await self.db.execute(
+            f"UPDATE ws_schedules SET {sets} WHERE id = $1 AND status {self.db.one_of('$2')}",  # noqa: S608
+            schedule_id,
+            self.db.array(s.value for s in expect),
+            *values.values(),
+        )
+        return changed == 1
 
     async def of_user(
         self, wa_id: str, statuses: tuple[ScheduleStatus, ...] = LIVE
     ) -> list[Schedule]:
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(schedules)
-                    .where(schedules.c.wa_id == wa_id, schedules.c.status.in_(statuses))
-                    .order_by(schedules.c.created_at)
-                    .limit(10)
-                )
-            ).all()
+        rows = await self.db.read(
+            f"SELECT * FROM ws_schedules WHERE wa_id = $1 AND status {self.db.one_of('$2')}"  # noqa: S608
+            " ORDER BY created_at LIMIT 10",
+            wa_id,
+            self.db.array(s.value for s in statuses),
+        )
         return [_row(r) for r in rows]
 
     async def newest_proposed(self, wa_id: str) -> Schedule | None:
         """The user's latest schedule summary still waiting for its Confirm."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(schedules)
-                    .where(
-                        schedules.c.wa_id == wa_id,
-                        schedules.c.status == ScheduleStatus.PROPOSED.value,
-                    )
-                    .order_by(schedules.c.created_at.desc())
-                    .limit(1)
-                )
-            ).first()
-        return _row(row) if row is not None else None
+        rows = await self.db.read(
+            "SELECT * FROM ws_schedules WHERE wa_id = $1 AND status = $2"
+            " ORDER BY created_at DESC LIMIT 1",
+            wa_id,
+            ScheduleStatus.PROPOSED.value,
+        )
+        return _row(rows[0]) if rows else None
 
     async def linking_due(
         self, now: float, next_check_at: float, limit: int = 20
     ) -> list[Schedule]:
         """Schedules whose link is still awaiting approval and due a look; each is pushed back
-        to `next_check_at` (a replica that reads it too only repeats a read)."""
-        async with self.store._write() as conn:
-            rows = (
-                await conn.execute(
-                    select(schedules)
-                    .where(
-                        schedules.c.status == ScheduleStatus.LINKING.value,
-                        schedules.c.next_check_at <= now,
-                    )
-                    .order_by(schedules.c.next_check_at)
-                    .limit(limit)
-                )
-            ).all()
-            if rows:
-                await conn.execute(
-                    update(schedules)
-                    .where(schedules.c.id.in_([r.id for r in rows]))
-                    .values(next_check_at=next_check_at)
-                )
-        return [_row(r) for r in rows]
+        to `next_check_at` in one claim (replicas sweeping together never both take one)."""
+        rows = await self.db.fetch(
+            "UPDATE ws_schedules SET next_check_at = $2 WHERE id IN ("  # noqa: S608
+            "SELECT id FROM ws_schedules WHERE status = $3 AND next_check_at <= $1"
+            f" ORDER BY next_check_at LIMIT $4{self.db.skip_locked}) RETURNING *",
+            now,
+            next_check_at,
+            ScheduleStatus.LINKING.value,
+            limit,
+        )
+        return sorted((_row(r) for r in rows), key=lambda s: s.created_at)
 
     async def activate(self, schedule_id: str, first_run_at: float) -> bool:
         """The link is active: the first run is due at `first_run_at` (True once)."""
@@ -225,15 +190,12 @@ class ScheduleStore:
 
     async def next_due_at(self) -> float | None:
         """When the earliest active schedule's next run is due (None: none is)."""
-        async with self.engine.connect() as conn:
-            value = (
-                await conn.execute(
-                    select(func.min(schedules.c.next_run_at)).where(
-                        schedules.c.status == ScheduleStatus.ACTIVE.value,
-                        schedules.c.run_pending == 0,
-                    )
-                )
-            ).scalar()
+        rows = await self.db.read(
+            "SELECT MIN(next_run_at) AS due FROM ws_schedules"
+            " WHERE status = $1 AND run_pending = 0",
+            ScheduleStatus.ACTIVE.value,
+        )
+        value = rows[0]["due"] if rows else None
         return float(value) if value is not None else None
 
     async def claim_runs(
@@ -244,110 +206,80 @@ class ScheduleStore:
         now: float,
         limit: int = 20,
     ) -> list[Schedule]:
-        """Claim the runs that are due: each claim advances `run_number` and `next_run_at` in
-        one conditional UPDATE, so of all the replicas reading a due schedule one runs it. Runs
-        missed while no replica was up are not caught up (that would pay several intervals at
-        once, past the link's allowance): the next one is the first still in the future."""
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(schedules)
-                    .where(
-                        schedules.c.status == ScheduleStatus.ACTIVE.value,
-                        schedules.c.run_pending == 0,
-                        schedules.c.next_run_at <= now,
-                    )
-                    .order_by(schedules.c.next_run_at)
-                    .limit(limit)
-                )
-            ).all()
+        """Claim the runs that are due: one UPDATE takes each due schedule's next run (advancing
+        `run_number`, opening the run), so of all the replicas reading a due schedule one runs
+        it; the same transaction moves its `next_run_at` to the following slot. Runs missed
+        while no replica was up are not caught up (that would pay several intervals at once,
+        past the link's allowance): the next one is the first still in the future."""
+        active = ScheduleStatus.ACTIVE.value
+        due = "status = $2 AND run_pending = 0 AND next_run_at <= $1"
+        # Nothing due (most passes): no transaction at all.
+        if not await self.db.read(f"SELECT id FROM ws_schedules WHERE {due} LIMIT 1", now, active):  # noqa: S608
+            return []
         claimed: list[Schedule] = []
-        for row in rows:
-            schedule = _row(row)
-            cadence = cadence_of(schedule)
-            assert schedule.first_run_at is not None
-            slot = schedule.slot + 1
-            while cadence.run_at(schedule.first_run_at, slot) <= now:
-                slot += 1
-            async with self.store._write() as conn:
-                result = await conn.execute(
-                    update(schedules)
-                    .where(
-                        schedules.c.id == schedule.id,
-                        schedules.c.status == ScheduleStatus.ACTIVE.value,
-                        schedules.c.run_number == schedule.run_number,
-                        schedules.c.run_pending == 0,
-                    )
-                    .values(
-                        run_number=schedule.run_number + 1,
-                        slot=slot,
-                        next_run_at=cadence.run_at(schedule.first_run_at, slot),
-                        run_pending=1,
-                        run_started_at=now,
-                        lease_owner=owner,
-                        lease_until=now + lease,
-                        updated_at=now,
-                    )
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "UPDATE ws_schedules SET run_number = run_number + 1, run_pending = 1,"  # noqa: S608
+                " run_started_at = $1, lease_owner = $3, lease_until = $4, updated_at = $1"
+                f" WHERE id IN (SELECT id FROM ws_schedules WHERE {due}"
+                f" ORDER BY next_run_at LIMIT $5{self.db.skip_locked}) RETURNING *",
+                now,
+                active,
+                owner,
+                now + lease,
+                limit,
+            )
+            for row in sorted(rows, key=lambda r: (r["next_run_at"], r["id"])):
+                schedule = _row(row)
+                assert schedule.first_run_at is not None
+                cadence = cadence_of(schedule)
+                slot = schedule.slot + 1
+                while cadence.run_at(schedule.first_run_at, slot) <= now:
+                    slot += 1
+                schedule.slot = slot
+                schedule.next_run_at = cadence.run_at(schedule.first_run_at, slot)
+                await tx.execute(
+                    "UPDATE ws_schedules SET slot = $2, next_run_at = $3 WHERE id = $1",
+                    schedule.id,
+                    schedule.slot,
+                    schedule.next_run_at,
                 )
-            if result.rowcount == 1:
-                schedule.run_number += 1
-                schedule.run_pending, schedule.run_started_at = True, now
                 claimed.append(schedule)
         return claimed
 
     async def claim_open_runs(self, owner: str, lease: float, now: float) -> list[Schedule]:
-        """Runs claimed by a replica that stopped before finishing them (lease lapsed)."""
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(schedules)
-                    .where(
-                        schedules.c.run_pending == 1,
-                        or_(schedules.c.lease_until.is_(None), schedules.c.lease_until < now),
-                    )
-                    .limit(20)
-                )
-            ).all()
-        claimed: list[Schedule] = []
-        for row in rows:
-            async with self.store._write() as conn:
-                result = await conn.execute(
-                    update(schedules)
-                    .where(
-                        schedules.c.id == row.id,
-                        schedules.c.run_pending == 1,
-                        schedules.c.run_number == row.run_number,
-                        or_(schedules.c.lease_until.is_(None), schedules.c.lease_until < now),
-                    )
-                    .values(lease_owner=owner, lease_until=now + lease)
-                )
-            if result.rowcount == 1:
-                claimed.append(_row(row))
-        return claimed
+        """Runs claimed by a replica that stopped before finishing them (lease lapsed), taken
+        over in one claim: of the replicas finding one, one resumes it."""
+        rows = await self.db.fetch(
+            "UPDATE ws_schedules SET lease_owner = $2, lease_until = $3 WHERE id IN ("  # noqa: S608
+            "SELECT id FROM ws_schedules WHERE run_pending = 1"
+            " AND (lease_until IS NULL OR lease_until < $1)"
+            f" ORDER BY run_started_at LIMIT 20{self.db.skip_locked}) RETURNING *",
+            now,
+            owner,
+            now + lease,
+        )
+        return [_row(r) for r in rows]
 
     async def retry_run_later(self, schedule_id: str, run: int, owner: str, at: float) -> None:
         """op_api did not answer: the run stays open; any replica may take it up at `at`."""
-        async with self.store._write() as conn:
-            await conn.execute(
-                update(schedules)
-                .where(
-                    schedules.c.id == schedule_id,
-                    schedules.c.run_number == run,
-                    schedules.c.lease_owner == owner,
-                )
-                .values(lease_until=at, updated_at=time.time())
-            )
+        await self.db.execute(
+            "UPDATE ws_schedules SET lease_until = $4, updated_at = $5"
+            " WHERE id = $1 AND run_number = $2 AND lease_owner = $3",
+            schedule_id,
+            run,
+            owner,
+            at,
+            time.time(),
+        )
 
     async def finish_run(self, schedule_id: str, run: int) -> bool:
         """The run is over (its payment handed to the poller, or its failure told)."""
-        async with self.store._write() as conn:
-            result = await conn.execute(
-                update(schedules)
-                .where(
-                    schedules.c.id == schedule_id,
-                    schedules.c.run_number == run,
-                    schedules.c.run_pending == 1,
-                )
-                .values(run_pending=0, lease_owner=None, lease_until=None, updated_at=time.time())
-            )
-        return bool(result.rowcount == 1)
+        changed = await self.db.execute(
+            "UPDATE ws_schedules SET run_pending = 0, lease_owner = NULL, lease_until = NULL,"
+            " updated_at = $3 WHERE id = $1 AND run_number = $2 AND run_pending = 1",
+            schedule_id,
+            run,
+            time.time(),
+        )
+        return changed == 1
