@@ -9,7 +9,6 @@ replicas can never hold more than the allowance between them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -20,10 +19,11 @@ from pydantic import BaseModel, ConfigDict
 from op_api.client.models import WalletAddress
 from op_api.lifecycle import Status
 from op_api.records import StoredToken
-from op_api.store import DuplicateKey, PaymentStore, utcnow
-from shared.contracts import FallbackReason, LinkStatus
+from op_api.sealing import TokenSealer
+from op_api.store import Codec, DuplicateKey, PaymentStore, Where, utcnow
+from shared.contracts import LinkStatus
 from shared.money import Amount
-from shared.sql import IntegrityError, Row, as_time, from_json, to_json
+from shared.sql import IntegrityError, Row
 
 
 class LinkRecord(BaseModel):
@@ -71,20 +71,25 @@ class Reservation(StrEnum):
 
 
 COLUMNS = frozenset(LinkRecord.model_fields)  # the links table's columns, one field each
-_JSON = frozenset({"wallet", "allowance"})
-_SEALED_JSON = frozenset({"token"})
-_SEALED_TEXT = frozenset({"continue_token", "interact_ref"})
-_TIMES = frozenset(
-    {
-        "interval_start",
-        "next_poll_at",
-        "continue_claimed_at",
-        "token_claimed_at",
-        "expires_at",
-        "created_at",
-        "updated_at",
-    }
-)
+
+
+def link_codec(sealer: TokenSealer) -> Codec:
+    return Codec(
+        COLUMNS,
+        sealer=sealer,
+        json=("wallet", "allowance"),
+        sealed_json=("token",),
+        sealed_text=("continue_token", "interact_ref"),
+        times=(
+            "interval_start",
+            "next_poll_at",
+            "continue_claimed_at",
+            "token_claimed_at",
+            "expires_at",
+            "created_at",
+            "updated_at",
+        ),
+    )
 
 
 class _Refused(Exception):
@@ -94,45 +99,17 @@ class _Refused(Exception):
 
 
 class LinkStore:
-    """Links in plain SQL (`shared.sql`). The token columns are sealed here, on write, and
-    opened on read, exactly as the SQLAlchemy column types of `op_api.sealing` stored them (the
-    sealed text as a JSON string in the JSON column), so rows written either way open alike."""
+    """Links in plain SQL (`shared.sql`); their token columns sealed as the payments' are
+    (`link_codec`)."""
 
     def __init__(self, payments: PaymentStore) -> None:
         self.db = payments.db
-        self.sealer = payments.sealer
+        self.codec = link_codec(payments.sealer)
         self.table = f'"{payments.prefix}links"'
         self.payments = f'"{payments.prefix}payments"'
 
-    # ------------------------------------------------------------ columns in and out
-
-    def _encode(self, column: str, value: Any) -> Any:
-        if column not in COLUMNS:
-            raise ValueError(f"links has no column {column!r}")
-        if value is None:
-            return None
-        if column in _JSON:
-            return to_json(value)
-        if column in _SEALED_JSON:
-            return to_json(self.sealer.seal(json.dumps(value, separators=(",", ":"))))
-        if column in _SEALED_TEXT:
-            return self.sealer.seal(value)
-        return value
-
     def _record(self, row: Row) -> LinkRecord:
-        data = dict(row)
-        for column in _TIMES:
-            data[column] = as_time(data[column])
-        for column in _JSON:
-            data[column] = from_json(data[column])
-        for column in _SEALED_JSON:
-            value = from_json(data[column])
-            # A JSON string is the sealed text; an object was written before sealing existed.
-            data[column] = json.loads(self.sealer.open(value)) if isinstance(value, str) else value
-        for column in _SEALED_TEXT:
-            if data[column] is not None:
-                data[column] = self.sealer.open(data[column])
-        return LinkRecord.model_validate(data)
+        return LinkRecord.model_validate(self.codec.read(row))
 
     # ------------------------------------------------------------ rows
 
@@ -144,11 +121,11 @@ class LinkStore:
         values.setdefault("created_at", now)
         values.setdefault("updated_at", now)
         columns = list(values)
-        args = [self._encode(column, values[column]) for column in columns]
+        args = [self.codec.write(column, values[column]) for column in columns]
         names = ", ".join(f'"{column}"' for column in columns)
         places = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
         try:
-            # Column names are checked against COLUMNS (`_encode`); values are parameters.
+            # Column names are checked against COLUMNS (`codec.write`); values are parameters.
             await self.db.execute(
                 f"INSERT INTO {self.table} ({names}) VALUES ({places})",  # noqa: S608
                 *args,
@@ -186,33 +163,30 @@ class LinkStore:
         self, link_id: str, *, expect: LinkStatus | None = None, **values: Any
     ) -> bool:
         """UPDATE one link (only if it is in `expect`); True if it did."""
-        return await self._update(link_id, expect, "", (), values)
+        return await self._update(link_id, expect, None, values)
 
     async def _update(
         self,
         link_id: str,
         expect: LinkStatus | None,
-        where: str,
-        where_args: Sequence[Any],
+        where: Where | None,
         values: dict[str, Any],
     ) -> bool:
-        """UPDATE one link if it is in `expect` and the SQL condition `where` holds (its
-        parameters `$1…` are `where_args`); True if it did."""
+        """UPDATE one link if it is in `expect` and `where` holds; True if it did."""
         values["updated_at"] = utcnow()
-        args = list(where_args)
-        sets = []
-        for column, value in values.items():
-            args.append(self._encode(column, value))
-            sets.append(f'"{column}" = ${len(args)}')
+        columns = list(values)
+        args = [self.codec.write(column, values[column]) for column in columns]
+        sets = ", ".join(f'"{column}" = ${n}' for n, column in enumerate(columns, 1))
         args.append(link_id)
-        conditions = [f"id = ${len(args)}"]
+        condition = f"id = ${len(args)}"
         if expect is not None:
             args.append(expect.value)
-            conditions.append(f"status = ${len(args)}")
-        if where:
-            conditions.append(f"({where})")
-        # Columns are checked against COLUMNS, conditions are our own; values are parameters.
-        sql = f"UPDATE {self.table} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}"  # noqa: S608
+            condition += f" AND status = ${len(args)}"
+        if where is not None:
+            condition += f" AND ({where.after(len(args))})"
+            args.extend(where.args)
+        # Columns are checked against COLUMNS (`codec.write`), conditions are our own SQL.
+        sql = f"UPDATE {self.table} SET {sets} WHERE {condition}"  # noqa: S608
         return await self.db.execute(sql, *args) == 1
 
     async def move(
@@ -227,9 +201,12 @@ class LinkStore:
         return await self._update(
             link_id,
             LinkStatus.AWAITING_APPROVAL,
-            "(continue_claimed_at IS NULL OR continue_claimed_at < $1)"
-            " AND (next_poll_at IS NULL OR next_poll_at <= $2)",
-            (stale_before, now),
+            Where(
+                "(continue_claimed_at IS NULL OR continue_claimed_at < $1)"
+                " AND (next_poll_at IS NULL OR next_poll_at <= $2)",
+                stale_before,
+                now,
+            ),
             {"continue_claimed_at": now},
         )
 
@@ -238,8 +215,11 @@ class LinkStore:
         return await self._update(
             link_id,
             LinkStatus.ACTIVE,
-            "token_version = $1 AND (token_claimed_at IS NULL OR token_claimed_at < $2)",
-            (version, stale_before),
+            Where(
+                "token_version = $1 AND (token_claimed_at IS NULL OR token_claimed_at < $2)",
+                version,
+                stale_before,
+            ),
             {"token_claimed_at": utcnow()},
         )
 
@@ -249,8 +229,7 @@ class LinkStore:
         return await self._update(
             link_id,
             None,
-            "token_version = $1",
-            (version,),
+            Where("token_version = $1", version),
             {"token": token.dump(), "token_version": version + 1, "token_claimed_at": None},
         )
 
@@ -342,25 +321,3 @@ class LinkStore:
                 row["link_interval"],
             )
         return True
-
-    async def claim_fallback(
-        self, payment_id: str, reason: FallbackReason, stale_before: datetime
-    ) -> bool:
-        """Win the right to ask a one-tap payment's own approval instead (it holds nothing of
-        the allowance and has no grant yet): first, or taking over from a caller that died
-        before its grant was stored (its claim older than `stale_before`)."""
-        now = utcnow()
-        claimed = await self.db.execute(
-            f"UPDATE {self.payments}"  # noqa: S608
-            " SET fallback_reason = $1, allowance_remaining = NULL, continue_claimed_at = $2,"
-            " updated_at = $2"
-            " WHERE id = $3 AND status = $4"
-            " AND (fallback_reason IS NULL OR continue_claimed_at < $5)"
-            " AND continue_uri IS NULL AND link_reserved IS NULL",
-            reason.value,
-            now,
-            payment_id,
-            Status.AWAITING_APPROVAL.value,
-            stale_before,
-        )
-        return claimed == 1

@@ -30,7 +30,7 @@ from op_api.lifecycle import Status, transition
 from op_api.link_store import LinkRecord, Reservation
 from op_api.link_tokens import found_revoked, insufficient_grant
 from op_api.records import PaymentRecord
-from op_api.store import utcnow
+from op_api.store import Where, utcnow
 from shared.contracts import FallbackReason, LinkStatus, SendPaymentRequest
 from shared.money import Amount
 
@@ -126,7 +126,7 @@ async def authorize(deps: Deps, record: PaymentRecord) -> None:
         Status.AWAITING_APPROVAL,
         Status.APPROVED,
         CONFIRMED_IN_CHAT,
-        where=deps.store.table.c.link_reserved.is_not(None),
+        where=Where("link_reserved IS NOT NULL"),
         allowance_remaining=left.to_wire() if left is not None else None,
     )
 
@@ -158,8 +158,20 @@ async def fall_back(
     claim, releases the reservation, and moves the payment back to `awaiting_approval` with the
     new grant."""
     if source == Status.AWAITING_APPROVAL:
-        stale_before = utcnow() - steps.stale_after(deps)
-        if not await deps.links.claim_fallback(record.id, reason, stale_before):
+        claimed = await deps.store.update(
+            record.id,
+            expect=Status.AWAITING_APPROVAL,
+            where=Where(
+                # First, or taking over from a caller that died before its grant was stored.
+                "(fallback_reason IS NULL OR continue_claimed_at < $1)"
+                " AND continue_uri IS NULL AND link_reserved IS NULL",
+                utcnow() - steps.stale_after(deps),
+            ),
+            fallback_reason=reason.value,
+            allowance_remaining=None,
+            continue_claimed_at=utcnow(),
+        )
+        if not claimed:
             return
     else:
         await deps.links.release(record.id)

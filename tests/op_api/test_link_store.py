@@ -19,7 +19,7 @@ from op_api.link_store import LinkStore, Reservation
 from op_api.records import Status, StoredToken
 from op_api.sealing import TokenSealer
 from op_api.store import PaymentStore, utcnow
-from shared.contracts import FallbackReason, LinkStatus
+from shared.contracts import LinkStatus
 from tests.op_api.harness import run_async
 from tests.op_api.lifecycle_paths import move_to
 
@@ -132,29 +132,6 @@ def test_concurrent_reservations_never_hold_more_than_the_allowance(
         assert link.spent_in(0) == 5000
         held = [r for r in await store.get_many(ids) if r.link_reserved is not None]
         assert len(held) == 5
-        await store.close()
-
-    run_async(scenario())
-
-
-def test_a_one_tap_fallback_is_claimed_once_and_taken_over_only_when_stale(
-    tmp_path: Path, database: tuple[str | None, str]
-) -> None:
-    async def scenario() -> None:
-        store, links = await _stores(tmp_path, database)
-        await _one_tap(store, "a")
-        past = utcnow() - timedelta(minutes=1)
-        over = FallbackReason.OVER_ALLOWANCE
-        assert await links.claim_fallback("a", over, past) is True
-        assert await links.claim_fallback("a", over, past) is False  # claimed, not stale
-        assert await links.claim_fallback("a", over, utcnow() + timedelta(seconds=1)) is True
-        record = await store.get("a")
-        assert record is not None
-        assert record.fallback_reason == over.value
-        # Once it holds some of the allowance, it does not fall back from here.
-        await _one_tap(store, "b")
-        assert await links.reserve("b", "l1", 0, 100) == Reservation.HELD
-        assert await links.claim_fallback("b", over, utcnow()) is False
         await store.close()
 
     run_async(scenario())
