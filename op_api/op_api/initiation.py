@@ -51,7 +51,7 @@ from op_api.metrics import INITIATION_SECONDS
 from op_api.records import PaymentRecord, StoredToken
 from op_api.request_incoming import pay_existing
 from op_api.steps import complete_incoming, external_ref
-from op_api.store import DuplicateKey, utcnow
+from op_api.store import DuplicateKey, Where, same, utcnow
 from op_api.tokens import with_shared_grant
 from shared.contracts import FallbackReason, SendPaymentRequest
 from shared.money import Amount, MoneyError
@@ -388,15 +388,21 @@ def grant_columns(grant: PendingGrant, nonce: str | None) -> dict[str, Any]:
 async def forget(deps: Deps, record: PaymentRecord) -> None:
     """Drop an initiation nobody will finish: complete the incoming payment it created (if
     any), then delete the placeholder (only if it is still the same failed attempt)."""
-    table = deps.store.table
-    same_attempt = (
-        table.c.initiation_failed_at.is_(None)
-        if record.initiation_failed_at is None
-        else table.c.initiation_failed_at == record.initiation_failed_at
-    )
+    same_attempt = same("initiation_failed_at", record.initiation_failed_at)
     if await deps.store.delete_if(record.id, Status.INITIATING, where=same_attempt):
-        await complete_incoming(deps, record)
-        logger.info("abandoned initiation forgotten", extra={"payment_id": record.id})
+        await _forgotten(deps, record)
+
+
+async def forget_abandoned(deps: Deps, failed_before: datetime, started_before: datetime) -> None:
+    """Drop the initiations nobody will finish (failed before `failed_before`, or started
+    before `started_before`), as `forget` drops one (the sweep's part)."""
+    for record in await deps.store.delete_abandoned_initiations(failed_before, started_before):
+        await _forgotten(deps, record)
+
+
+async def _forgotten(deps: Deps, record: PaymentRecord) -> None:
+    await complete_incoming(deps, record)
+    logger.info("abandoned initiation forgotten", extra={"payment_id": record.id})
 
 
 async def _take_over(deps: Deps, record: PaymentRecord) -> bool:
@@ -405,7 +411,7 @@ async def _take_over(deps: Deps, record: PaymentRecord) -> bool:
     return await deps.store.update(
         record.id,
         expect=Status.INITIATING,
-        where=deps.store.table.c.initiation_failed_at == record.initiation_failed_at,
+        where=Where("initiation_failed_at = $1", record.initiation_failed_at),
         initiation_failed_at=None,
         created_at=utcnow(),
     )

@@ -16,14 +16,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, update
-from sqlalchemy.engine import CursorResult
-
 from op_api.metrics import PAYMENT_TRANSITIONS
 from shared.contracts import PaymentStatus
 
 if TYPE_CHECKING:
-    from op_api.store import PaymentStore
+    from op_api.store import PaymentStore, Where
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +88,7 @@ async def transition(
     target: Status,
     why: str,
     *,
-    where: Any = None,
+    where: Where | None = None,
     **values: Any,
 ) -> bool:
     """Move one payment from `source` to `target` (and write `values` with it), only if it is
@@ -103,20 +100,13 @@ async def transition(
             extra={"payment_id": payment_id, "from": source.value, "to": target.value},
         )
         raise IllegalTransition(f"{source.value} → {target.value} is not a legal transition")
-    table = store.table
     now = datetime.now(UTC)
-    condition = and_(table.c.id == payment_id, table.c.status == source.value)
-    if where is not None:
-        condition = and_(condition, where)
     values.update(
         status=target.value, status_reason=why[:500], status_changed_at=now, updated_at=now
     )
-    async with store.engine.begin() as conn:
-        result = await conn.execute(update(table).where(condition).values(**values))
-        assert isinstance(result, CursorResult)
-        if result.rowcount != 1:
-            return False
-        await store.announce(conn, payment_id)  # to other replicas, on commit (PostgreSQL)
+    sql, args = store.assignment(payment_id, values, expect=source, where=where)
+    if not await store.move(payment_id, sql, args):
+        return False
     PAYMENT_TRANSITIONS.labels(target.value).inc()
     store.changes.moved(payment_id)  # wakes the long polls following it (POST /payments/watch)
     logger.info(

@@ -21,8 +21,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_
-
 from op_api import initiation, links, steps
 from op_api.client import OpenPaymentsError, OpenPaymentsHTTPError
 from op_api.client.interaction import new_nonce
@@ -32,7 +30,7 @@ from op_api.lifecycle import Status, transition
 from op_api.link_store import LinkRecord, Reservation
 from op_api.link_tokens import found_revoked, insufficient_grant
 from op_api.records import PaymentRecord
-from op_api.store import utcnow
+from op_api.store import Where, utcnow
 from shared.contracts import FallbackReason, LinkStatus, SendPaymentRequest
 from shared.money import Amount
 
@@ -128,7 +126,7 @@ async def authorize(deps: Deps, record: PaymentRecord) -> None:
         Status.AWAITING_APPROVAL,
         Status.APPROVED,
         CONFIRMED_IN_CHAT,
-        where=deps.store.table.c.link_reserved.is_not(None),
+        where=Where("link_reserved IS NOT NULL"),
         allowance_remaining=left.to_wire() if left is not None else None,
     )
 
@@ -159,19 +157,15 @@ async def fall_back(
     is taken over by a later Confirm); from `approved` the caller holds the outgoing-payment
     claim, releases the reservation, and moves the payment back to `awaiting_approval` with the
     new grant."""
-    table = deps.store.table
     if source == Status.AWAITING_APPROVAL:
         claimed = await deps.store.update(
             record.id,
             expect=Status.AWAITING_APPROVAL,
-            where=and_(
+            where=Where(
                 # First, or taking over from a caller that died before its grant was stored.
-                or_(
-                    table.c.fallback_reason.is_(None),
-                    table.c.continue_claimed_at < utcnow() - steps.stale_after(deps),
-                ),
-                table.c.continue_uri.is_(None),
-                table.c.link_reserved.is_(None),
+                "(fallback_reason IS NULL OR continue_claimed_at < $1)"
+                " AND continue_uri IS NULL AND link_reserved IS NULL",
+                utcnow() - steps.stale_after(deps),
             ),
             fallback_reason=reason.value,
             allowance_remaining=None,

@@ -51,8 +51,7 @@ async def _within(task: asyncio.Task[None], budget: float) -> None:
 
 
 class PaymentRunner:
-    """Advances payments in the background and on demand (not to be confused with the
-    SQLAlchemy engine in `shared.db`)."""
+    """Advances payments in the background and on demand."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -144,11 +143,11 @@ class PaymentRunner:
         initiations nobody will finish (completing their incoming payments); continue and
         expire pending links."""
         now = utcnow()
-        for stale in await self.deps.store.abandoned_initiations(
-            now - initiation.ABANDONED_AFTER, now - ABANDONED_START
-        ):
-            await initiation.forget(self.deps, stale)
-        for record in await self.deps.store.active():
+        await initiation.forget_abandoned(
+            self.deps, now - initiation.ABANDONED_AFTER, now - ABANDONED_START
+        )
+        polls_need_ref = bool(self.deps.settings.public_url)  # see `_continuable`
+        for record in await self.deps.store.active(polls_need_ref=polls_need_ref):
             if record.status == Status.AWAITING_APPROVAL and not self._continuation_due(record):
                 await steps.expire_if_due(self.deps, record)
             else:

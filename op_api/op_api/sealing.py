@@ -3,11 +3,15 @@
 op_api's database holds the access tokens that create incoming payments, quotes and outgoing
 payments. Whoever reads the file (a backup, a copied disk, a leaked dump) must not get tokens
 that move money, so the token columns are stored sealed with AES-GCM under a key from the
-environment (`TOKEN_ENCRYPTION_KEY`, or one derived from `INTERNAL_API_TOKEN`). The sealing is a
-column type: every read and write of those columns, the lifecycle's included, goes through it.
+environment (`TOKEN_ENCRYPTION_KEY`, or one derived from `INTERNAL_API_TOKEN`). The stores seal
+every value they write to those columns and open every value they read (`PaymentStore`'s column
+codecs, the lifecycle's writes included).
 
-Values written before sealing existed (plain JSON objects, plain text) are still read as they
-are and sealed the next time they are written.
+Stored format (unchanged since the columns were SQLAlchemy types, so older rows still open): a
+text column holds `sealed:v1:<base64url(nonce + ciphertext)>`; a JSON column holds that string
+as a JSON string (`"sealed:v1:…"`), sealing the compact JSON of the value. Values written before
+sealing existed (plain JSON objects, plain text) are still read as they are and sealed the next
+time they are written.
 """
 
 from __future__ import annotations
@@ -21,9 +25,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import JSON, Text
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
 
 PREFIX = "sealed:v1:"
 _NONCE_BYTES = 12
@@ -64,40 +65,23 @@ class TokenSealer:
             ) from exc
         return opened.decode()
 
+    def seal_text(self, value: str | None) -> str | None:
+        """A text column's stored value."""
+        return None if value is None else self.seal(value)
 
-class SealedJSON(TypeDecorator[Any]):
-    """A JSON column (a stored token: value, management URL, expiry) kept sealed."""
+    def open_text(self, stored: str | None) -> str | None:
+        return None if stored is None else self.open(stored)
 
-    impl = JSON
-    cache_ok = True
-
-    def __init__(self, sealer: TokenSealer) -> None:
-        super().__init__()
-        self.sealer = sealer
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+    def seal_json(self, value: Any) -> str | None:
+        """A JSON column's stored text: the sealed compact JSON, itself as a JSON string."""
         if value is None:
             return None
-        return self.sealer.seal(json.dumps(value, separators=(",", ":")))
+        return json.dumps(self.seal(json.dumps(value, separators=(",", ":"))))
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if isinstance(value, str):
-            return json.loads(self.sealer.open(value))
-        return value  # an object written before sealing
-
-
-class SealedText(TypeDecorator[str]):
-    """A text column (a continuation token) kept sealed."""
-
-    impl = Text
-    cache_ok = True
-
-    def __init__(self, sealer: TokenSealer) -> None:
-        super().__init__()
-        self.sealer = sealer
-
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else self.sealer.seal(value)
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else self.sealer.open(value)
+    def open_json(self, stored: str | None) -> Any:
+        """A JSON column's value from its stored text (an object written before sealing, as
+        it is)."""
+        if not stored:
+            return None
+        value = json.loads(stored)
+        return json.loads(self.open(value)) if isinstance(value, str) else value

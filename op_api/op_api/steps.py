@@ -40,7 +40,7 @@ from op_api.deps import Deps
 from op_api.lifecycle import Status, transition
 from op_api.link_tokens import LinkUnusable
 from op_api.records import PaymentRecord, StoredToken
-from op_api.store import utcnow
+from op_api.store import Where, utcnow
 from op_api.tokens import with_shared_grant, with_token
 from shared.contracts import FallbackReason
 from shared.money import Amount
@@ -112,7 +112,7 @@ async def end_unpaid(
     target: Status,
     reason: str,
     *,
-    where: Any = None,
+    where: Where | None = None,
     **values: Any,
 ) -> bool:
     """End a payment that paid nothing (rejected, expired, failed): the move, then the
@@ -560,7 +560,7 @@ async def recover_stale_claim(deps: Deps, record: PaymentRecord) -> None:
     if await deps.store.update(
         record.id,
         expect=Status.APPROVED,
-        where=deps.store.table.c.op_claimed_at == claimed,
+        where=Where("op_claimed_at = $1", claimed),
         op_claimed_at=None,
         op_uncertain_since=record.op_uncertain_since or utcnow(),
     ):
@@ -588,8 +588,9 @@ async def check_settlement(deps: Deps, record: PaymentRecord) -> None:
     if not await deps.store.update(
         record.id,
         expect=Status.SENDING,
-        where=deps.store.table.c.next_check_at.is_(None)
-        | (deps.store.table.c.next_check_at == record.next_check_at),
+        where=Where("next_check_at IS NULL OR next_check_at = $1", record.next_check_at)
+        if record.next_check_at is not None
+        else Where("next_check_at IS NULL"),
         **_next_check(record),
     ):
         return  # another caller is checking right now

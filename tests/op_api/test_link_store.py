@@ -1,26 +1,55 @@
 """What one-tap payments hold of a link's allowance (`LinkStore.reserve` / `release`), on a
-real SQLite database: within the allowance only, once per payment, per interval, given back
-once; and many concurrent reservations never hold more than the allowance."""
+real database (SQLite, and PostgreSQL): within the allowance only, once per payment, per
+interval, given back once; and many concurrent reservations never hold more than the allowance.
+Also: a link's tokens are sealed at rest, and rows written before (by the SQLAlchemy column
+types, or before sealing existed) open alike."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from op_api.link_store import LinkStore, Reservation
-from op_api.records import Status
+from op_api.records import Status, StoredToken
 from op_api.sealing import TokenSealer
 from op_api.store import PaymentStore, utcnow
 from shared.contracts import LinkStatus
 from tests.op_api.harness import run_async
 from tests.op_api.lifecycle_paths import move_to
 
+PG_URL = "postgresql://postgres@127.0.0.1/test"
+SEALER = TokenSealer.from_secret("t")
 
-async def _stores(tmp_path: Path) -> tuple[PaymentStore, LinkStore]:
-    store = await PaymentStore.open(
-        None, tmp_path / "db.sqlite3", sealer=TokenSealer.from_secret("t")
-    )
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Iterator[tuple[str | None, str]]:
+    """(DATABASE_URL, table prefix): SQLite, or tables of their own in PostgreSQL."""
+    if request.param == "sqlite":
+        yield None, "op_"
+        return
+    prefix = f"op_t{uuid.uuid4().hex[:10]}_"
+    yield PG_URL, prefix
+
+    async def drop() -> None:
+        store = await PaymentStore.open(PG_URL, Path("unused"), prefix, sealer=SEALER)
+        for table in ("payments", "links", "alembic_version"):
+            await store.db.execute(f'DROP TABLE IF EXISTS "{prefix}{table}"')
+        await store.close()
+
+    run_async(drop())
+
+
+async def _stores(
+    tmp_path: Path, database: tuple[str | None, str]
+) -> tuple[PaymentStore, LinkStore]:
+    url, prefix = database
+    store = await PaymentStore.open(url, tmp_path / "db.sqlite3", prefix, sealer=SEALER)
     await store.create_schema()
     links = LinkStore(store)
     now = utcnow()
@@ -45,9 +74,11 @@ async def _one_tap(store: PaymentStore, payment_id: str) -> None:
     await move_to(store, payment_id, Status.AWAITING_APPROVAL)
 
 
-def test_reservations_stay_within_the_allowance_once_per_payment(tmp_path: Path) -> None:
+def test_reservations_stay_within_the_allowance_once_per_payment(
+    tmp_path: Path, database: tuple[str | None, str]
+) -> None:
     async def scenario() -> None:
-        store, links = await _stores(tmp_path)
+        store, links = await _stores(tmp_path, database)
         for pid in ("a", "b", "c"):
             await _one_tap(store, pid)
         assert await links.reserve("a", "l1", 0, 2000) == Reservation.HELD
@@ -83,9 +114,11 @@ def test_reservations_stay_within_the_allowance_once_per_payment(tmp_path: Path)
     run_async(scenario())
 
 
-def test_concurrent_reservations_never_hold_more_than_the_allowance(tmp_path: Path) -> None:
+def test_concurrent_reservations_never_hold_more_than_the_allowance(
+    tmp_path: Path, database: tuple[str | None, str]
+) -> None:
     async def scenario() -> None:
-        store, links = await _stores(tmp_path)
+        store, links = await _stores(tmp_path, database)
         ids = [f"p{i}" for i in range(12)]
         for pid in ids:
             await _one_tap(store, pid)
@@ -99,6 +132,49 @@ def test_concurrent_reservations_never_hold_more_than_the_allowance(tmp_path: Pa
         assert link.spent_in(0) == 5000
         held = [r for r in await store.get_many(ids) if r.link_reserved is not None]
         assert len(held) == 5
+        await store.close()
+
+    run_async(scenario())
+
+
+def test_link_tokens_are_sealed_at_rest_and_older_rows_open(
+    tmp_path: Path, database: tuple[str | None, str]
+) -> None:
+    async def scenario() -> None:
+        store, links = await _stores(tmp_path, database)
+        token = StoredToken(value="secret-value", manage="https://auth.example/token/1")
+        assert await links.update(
+            "l1", token=token.dump(), continue_token="secret-cont", interact_ref="secret-ref"
+        )
+        table = f'"{database[1]}links"'
+        rows = await store.db.read(
+            f"SELECT token, continue_token, interact_ref FROM {table} WHERE id = $1", "l1"
+        )
+        raw = rows[0]
+        assert "secret" not in json.dumps(raw)
+        # As the SQLAlchemy column types stored them: the JSON column holds the sealed text as
+        # a JSON string, the text columns the sealed text itself.
+        opened = json.loads(SEALER.open(json.loads(raw["token"])))
+        assert opened == token.dump()
+        assert SEALER.open(raw["continue_token"]) == "secret-cont"
+        link = await links.get("l1")
+        assert link is not None
+        assert (link.token, link.continue_token, link.interact_ref) == (
+            token,
+            "secret-cont",
+            "secret-ref",
+        )
+        # Written before sealing existed: a plain JSON object and plain text.
+        await store.db.execute(
+            f"UPDATE {table} SET token = $1, continue_token = $2 WHERE id = $3",
+            json.dumps({"value": "old-value", "manage": "https://auth.example/token/0"}),
+            "old-cont",
+            "l1",
+        )
+        link = await links.get("l1")
+        assert link is not None
+        assert link.token is not None
+        assert (link.token.value, link.continue_token) == ("old-value", "old-cont")
         await store.close()
 
     run_async(scenario())

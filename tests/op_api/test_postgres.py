@@ -39,7 +39,10 @@ def table_prefix() -> Iterator[str]:
     """A table of our own, so parallel runs sharing the database never clash."""
     prefix = f"op_t{uuid.uuid4().hex[:10]}_"
     yield prefix
-    run_sql(f'DROP TABLE IF EXISTS "{prefix}payments", "{prefix}links", "{prefix}alembic_version"')
+    run_sql(
+        f'DROP TABLE IF EXISTS "{prefix}payments", "{prefix}batches", "{prefix}links",'
+        f' "{prefix}alembic_version"'
+    )
 
 
 @pytest.mark.postgres

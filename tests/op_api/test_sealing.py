@@ -9,9 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, select
 
 from op_api.records import StoredToken
+from op_api.schema import build_table
 from op_api.sealing import PREFIX, TokenSealer, UnsealError
 from op_api.store import PaymentStore, utcnow
 from shared.db import create_engine
@@ -55,33 +56,81 @@ def test_tokens_are_sealed_in_the_database_and_open_in_the_store(tmp_path: Path)
 
 def test_rows_written_before_sealing_are_still_read(tmp_path: Path) -> None:
     async def scenario() -> None:
-        engine = create_engine(None, tmp_path / "op.sqlite3")
         store = await PaymentStore.open(
-            engine.url.render_as_string(hide_password=False),
-            Path("unused"),
-            sealer=TokenSealer.from_secret("k1"),
+            None, tmp_path / "op.sqlite3", sealer=TokenSealer.from_secret("k1")
         )
         await store.create_schema()
-        now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
-        async with engine.begin() as conn:  # what an older op_api wrote: plain JSON and text
-            await conn.execute(
-                text(
-                    "INSERT INTO op_payments (id, fingerprint, status, expires_at, created_at,"
-                    " updated_at, incoming_token, continue_token, op_attempts)"
-                    " VALUES ('old', 'f', 'awaiting_approval', :now, :now, :now, :token,"
-                    " :continue_token, 0)"
-                ),
-                {"now": now, "token": json.dumps(TOKEN.dump()), "continue_token": CONTINUE},
-            )
+        now = utcnow()
+        # What an older op_api wrote: plain JSON and text.
+        await store.db.execute(
+            "INSERT INTO op_payments (id, fingerprint, status, expires_at, created_at,"
+            " updated_at, incoming_token, continue_token, op_attempts)"
+            " VALUES ('old', 'f', 'awaiting_approval', $1, $1, $1, $2, $3, 0)",
+            now,
+            json.dumps(TOKEN.dump()),
+            CONTINUE,
+        )
         record = await store.get("old")
         assert record is not None
         assert record.incoming_token == TOKEN
         assert record.continue_token == CONTINUE
         # Written again, it is sealed.
         await store.update("old", continue_token=CONTINUE)
+        raw = await store.db.read("SELECT continue_token FROM op_payments")
+        assert raw[0]["continue_token"].startswith(PREFIX)
+        await store.close()
+
+    run_async(scenario())
+
+
+def test_the_stored_format_is_the_one_the_sqlalchemy_column_types_wrote(tmp_path: Path) -> None:
+    """Rows sealed by op_api before the plain-SQL store (SQLAlchemy column types, still in
+    `op_api.schema`) open in the store, and the store's rows open there: byte for byte the
+    same format."""
+
+    async def scenario() -> None:
+        path = tmp_path / "op.sqlite3"
+        sealer = TokenSealer.from_secret("k1")
+        store = await PaymentStore.open(None, path, sealer=sealer)
+        await store.create_schema()
+        table = build_table("op_", sealer)
+        engine = create_engine(None, path)
+        now = utcnow()
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(table).values(
+                    id="then",
+                    fingerprint="f",
+                    status="awaiting_approval",
+                    expires_at=now,
+                    created_at=now,
+                    updated_at=now,
+                    op_attempts=0,
+                    incoming_token=TOKEN.dump(),
+                    continue_token=CONTINUE,
+                    interact_ref="ref",
+                )
+            )
+        then = await store.get("then")
+        assert then is not None
+        assert (then.incoming_token, then.continue_token, then.interact_ref) == (
+            TOKEN,
+            CONTINUE,
+            "ref",
+        )
+        await store.insert(
+            id="now",
+            fingerprint="f",
+            expires_at=now,
+            quote_token=TOKEN.dump(),
+            continue_token=CONTINUE,
+        )
         async with engine.connect() as conn:
-            raw = (await conn.execute(text("SELECT continue_token FROM op_payments"))).scalar_one()
-        assert raw.startswith(PREFIX)
+            row = (await conn.execute(select(table).where(table.c.id == "now"))).one()
+        assert (row.quote_token, row.continue_token) == (TOKEN.dump(), CONTINUE)
+        stored = await store.db.read("SELECT quote_token FROM op_payments WHERE id = 'now'")
+        assert json.loads(stored[0]["quote_token"]).startswith(PREFIX)  # a JSON string
         await engine.dispose()
+        await store.close()
 
     run_async(scenario())

@@ -80,7 +80,7 @@ def test_an_expired_quote_is_renewed_with_the_same_debit_amount(tmp_path: Path) 
         assert after.quote_url == fs.QUOTE["id"]
         assert after.receive_amount is not None
         assert after.receive_amount.value == "1950"  # the renewed quote's receive amount
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())
     posts = [(r.url.path, json.loads(r.content)) for r in server.requests if r.method == "POST"]
@@ -113,7 +113,7 @@ def test_a_batch_payment_whose_renewed_quote_no_longer_fits_the_grant_fails_alon
             "the expired quote could not be renewed: "
             "the renewed quote no longer fits the total approved for the batch"
         )
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())
     assert not [r for r in server.requests if r.url.path == "/outgoing-payments"]
@@ -125,7 +125,7 @@ def test_a_fresh_quote_is_paid_as_is(tmp_path: Path) -> None:
     async def scenario() -> None:
         deps = await _approved_payment(tmp_path, server, quote_age=-timedelta(minutes=4))
         await _create(deps)
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())
     (post,) = [r for r in server.requests if r.method == "POST"]
@@ -145,7 +145,7 @@ def test_a_refused_outgoing_payment_fails_the_payment(tmp_path: Path) -> None:
         assert record is not None
         assert record.status == Status.FAILED
         assert record.failure_reason == "outgoing payment refused: insufficient balance"
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())
 
@@ -184,7 +184,7 @@ def test_a_lost_answer_is_retried_and_a_refused_retry_is_not_a_failure(tmp_path:
         assert after is not None
         assert after.status == Status.SENDING  # not failed: the first one may have gone through
         assert after.outgoing_payment_url is None
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())
     posts = [r for r in server.requests if r.method == "POST" and r.url.path.endswith("payments")]
@@ -204,7 +204,7 @@ def test_a_5xx_is_retried_until_created(tmp_path: Path) -> None:
         assert after is not None
         assert after.status == Status.SENDING
         assert after.outgoing_payment_url == fs.OUTGOING["id"]
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())
 
@@ -233,7 +233,7 @@ def test_an_unreachable_wallet_is_retried_later(tmp_path: Path) -> None:
         assert after is not None
         assert after.status == Status.SENDING
         assert after.outgoing_payment_url == fs.OUTGOING["id"]
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())
 
@@ -272,7 +272,7 @@ def test_a_failed_initiation_nobody_retries_is_forgotten_and_its_incoming_paymen
         recent = await deps.store.get("recent")
         assert recent is not None
         assert recent.status == Status.INITIATING
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())
     completions = [r for r in server.requests if r.url.path.endswith("/complete")]
@@ -322,7 +322,7 @@ def test_a_batch_payment_takes_the_token_its_lead_already_rotated(tmp_path: Path
         deps = await _batch_follower(tmp_path, server, lead_token="tok-9")
         await _create(deps)
         assert await _tokens(deps) == ["tok-9", "tok-9"]
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())
     assert _rotations(server) == 0  # rotating the old token would have revoked nothing useful
@@ -337,7 +337,7 @@ def test_a_batch_payment_rotating_the_shared_token_gives_it_to_its_lead(tmp_path
         deps = await _batch_follower(tmp_path, server, lead_token="tok")
         await _create(deps)
         assert await _tokens(deps) == ["tok-2", "tok-2"]
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())
     assert _rotations(server) == 1
@@ -362,6 +362,6 @@ def test_a_rotation_lost_to_another_batch_payment_takes_the_winners_token(tmp_pa
         record = await deps.store.get("p1")
         assert record is not None
         assert record.status == Status.SENDING
-        await deps.store.engine.dispose()
+        await deps.store.close()
 
     run_async(scenario())

@@ -43,8 +43,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from op_api import migrations as op_migrations
+from op_api.schema import SealedJSON, SealedText, build_metadata
 from op_api.sealing import TokenSealer
-from op_api.store import PaymentStore
+from op_api.store import PaymentStore, batch_codec, payment_codec
 from shared import migrations as shared_migrations
 from shared.db import create_engine
 from shared.migrations import MigrationError, Migrations
@@ -379,12 +380,13 @@ async def test_op_api_database_from_0d3dbba_is_upgraded_without_losing_a_row(
     async with engine.connect() as conn:
         version = (await conn.execute(text(f'SELECT * FROM "{prefix}alembic_version"'))).all()
         assert version == [("op0004_links",)]
-        tables = {store.table.name, store.batches.name, store.links_table.name}
-        drift = await conn.run_sync(schema_drift, store.table.metadata, tables)
+        metadata = build_metadata(prefix, TokenSealer.from_secret("k"))
+        drift = await conn.run_sync(schema_drift, metadata, set(metadata.tables))
     assert drift == []
 
     await store.create_schema()  # a second upgrade is a no-op
     assert [as_utc(r) for r in await rows(engine, old)] == [as_utc(r) for r in before]
+    await store.close()
 
 
 async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> None:
@@ -397,13 +399,31 @@ async def test_op_api_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
     )
     await store.create_schema()
     await store.create_schema()
-    tables = {store.table.name, store.batches.name, store.links_table.name}
+    metadata = build_metadata(prefix, TokenSealer.from_secret("k"))
     async with engine.connect() as conn:
-        assert await conn.run_sync(schema_drift, store.table.metadata, tables) == []
+        assert await conn.run_sync(schema_drift, metadata, set(metadata.tables)) == []
     await store.drop_schema()
     async with engine.connect() as conn:
         names = await conn.run_sync(lambda c: inspect(c).get_table_names())
     assert not [n for n in names if n.startswith(prefix)]
+    await store.close()
+
+
+def test_op_api_store_knows_every_column_of_todays_schema() -> None:
+    """The store's column codecs (which columns are JSON, sealed, timestamps) describe exactly
+    the tables the migrations create."""
+    sealer = TokenSealer.from_secret("k")
+    metadata = build_metadata("op_", sealer)
+    payments, batches = metadata.tables["op_payments"], metadata.tables["op_batches"]
+    assert payment_codec(sealer).columns == set(payments.c.keys())
+    assert batch_codec(sealer).columns == set(batches.c.keys())
+    for table, codec in ((payments, payment_codec(sealer)), (batches, batch_codec(sealer))):
+        times = {c.name for c in table.c if isinstance(c.type, DateTime)}
+        assert codec.times == times
+        json_columns = {c.name for c in table.c if isinstance(c.type, JSON)}
+        assert codec.json == json_columns
+        sealed = {c.name for c in table.c if isinstance(c.type, SealedJSON | SealedText)}
+        assert codec.sealed_json | codec.sealed_text == sealed
 
 
 # ------------------------------------------------------------------ ws_bot

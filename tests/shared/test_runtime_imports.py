@@ -70,7 +70,7 @@ def test_an_idle_service_has_not_imported_alembic(imported, service: str) -> Non
     "service",
     [
         pytest.param("ws_bot", marks=PORTING),
-        pytest.param("op_api", marks=PORTING),
+        "op_api",
         "llm_back",
     ],
 )

@@ -9,22 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.ws_bot import databases
 from tests.ws_bot.support import run_async
-from tests.ws_bot.test_postgres import database  # noqa: F401 - the fixture, by name
 from ws_bot import draft_store, payment_store
 from ws_bot.store import Store
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ws.sqlite3'}"
-    url: str = request.getfixturevalue("database")  # a scratch database, dropped after
-    return url
+either_database = databases.either_database  # each test runs on SQLite and PostgreSQL
 
 
-async def _open(url: str) -> Store:
-    store = await Store.open(url, Path("unused.sqlite3"))
+async def _open(url: str | None, tmp: Path) -> Store:
+    store = await Store.open(url, tmp / "ws.sqlite3")
     await store.create()
     return store
 
@@ -46,12 +40,12 @@ def _draft(draft_id: str, wa_id: str, status: draft_store.DraftStatus) -> draft_
     )
 
 
-def test_drafts(database_url: str) -> None:
-    run_async(lambda: _drafts(database_url))
+def test_drafts(database_url: str | None, tmp_path: Path) -> None:
+    run_async(lambda: _drafts(database_url, tmp_path))
 
 
-async def _drafts(url: str) -> None:
-    store = await _open(url)
+async def _drafts(url: str | None, tmp: Path) -> None:
+    store = await _open(url, tmp)
     drafts = store.drafts
     D = draft_store.DraftStatus
     try:
@@ -93,12 +87,12 @@ async def _drafts(url: str) -> None:
         await store.close()
 
 
-def test_contacts(database_url: str) -> None:
-    run_async(lambda: _contacts(database_url))
+def test_contacts(database_url: str | None, tmp_path: Path) -> None:
+    run_async(lambda: _contacts(database_url, tmp_path))
 
 
-async def _contacts(url: str) -> None:
-    store = await _open(url)
+async def _contacts(url: str | None, tmp: Path) -> None:
+    store = await _open(url, tmp)
     book = store.contacts
     try:
         await book.save("111", "José Pérez", "https://w.example/jose")
@@ -149,12 +143,12 @@ def _payment(payment_id: str, now: float, **changes: object) -> payment_store.Pa
     return payment
 
 
-def test_payments(database_url: str) -> None:
-    run_async(lambda: _payments(database_url))
+def test_payments(database_url: str | None, tmp_path: Path) -> None:
+    run_async(lambda: _payments(database_url, tmp_path))
 
 
-async def _payments(url: str) -> None:
-    store = await _open(url)
+async def _payments(url: str | None, tmp: Path) -> None:
+    store = await _open(url, tmp)
     payments = store.payments
     now = time.time()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from sandbox.phone import meta
 from tests.ws_bot.conftest import pointer
+from tests.ws_bot.databases import postgres_database
 from tests.ws_bot.support import APP_SECRET, PHONE_ID, buttons_of, run_async, start_stack
 
 pytestmark = pytest.mark.postgres
@@ -32,13 +32,7 @@ def _admin(statement: str) -> None:
 @pytest.fixture
 def database() -> Iterator[str]:
     """A database of our own, so parallel runs never share the gateway's tables."""
-    name = f"ws_bot_{uuid.uuid4().hex[:12]}"
-    try:
-        _admin(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    yield f"postgresql://postgres@127.0.0.1/{name}"
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from postgres_database()
 
 
 def test_postgres_dedupe_and_polling_survive_restart(spawn, database: str) -> None:

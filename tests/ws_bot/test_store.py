@@ -1,5 +1,5 @@
-"""The gateway's store on SQLite: stored bodies, splitting, dedupe that outlives pruning, one
-claim per row, leases."""
+"""The gateway's store on SQLite and PostgreSQL: stored bodies, splitting, dedupe that outlives
+pruning, one claim per row, leases."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import REGISTRY
-from sqlalchemy import select
 
 from sandbox.phone import meta
+from tests.ws_bot import databases
 from tests.ws_bot.support import run_async
 from ws_bot.inbox_store import InboxMessage, in_sent_order
-from ws_bot.schema import webhooks
 from ws_bot.settings import Settings
 from ws_bot.store import Store
 from ws_bot.worker import InboxWorker
@@ -29,12 +28,15 @@ async def _enqueue(store: Store, items: list[tuple[str, str, bytes]]) -> int:
     return (await store.inbox.file_webhooks([(webhook.id, messages)], [])).new
 
 
-def test_dedupe_claims_and_pruning(tmp_path: Path) -> None:
-    run_async(lambda: _scenario(tmp_path))
+either_database = databases.either_database  # each test runs on SQLite and PostgreSQL
 
 
-async def _scenario(tmp_path: Path) -> None:
-    store = await Store.open(None, tmp_path / "ws.sqlite3")
+def test_dedupe_claims_and_pruning(tmp_path: Path, database_url: str | None) -> None:
+    run_async(lambda: _scenario(tmp_path, database_url))
+
+
+async def _scenario(tmp_path: Path, database_url: str | None) -> None:
+    store = await Store.open(database_url, tmp_path / "ws.sqlite3")
     await store.create()
     try:
         assert await _enqueue(store, [("m1", "111", b"{}"), ("m2", "111", b"{}")]) == 2
@@ -91,13 +93,13 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def test_the_worker_splits_stored_bodies_and_marks_the_ones_that_do_not_split(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str | None
 ) -> None:
-    run_async(lambda: _splitting(tmp_path))
+    run_async(lambda: _splitting(tmp_path, database_url))
 
 
-async def _splitting(tmp_path: Path) -> None:
-    store = await Store.open(None, tmp_path / "ws.sqlite3")
+async def _splitting(tmp_path: Path, database_url: str | None) -> None:
+    store = await Store.open(database_url, tmp_path / "ws.sqlite3")
     await store.create()
     worker = InboxWorker(_settings(), store, None, None)  # type: ignore[arg-type]
     good = meta.message_update(
@@ -120,23 +122,22 @@ async def _splitting(tmp_path: Path) -> None:
         after = REGISTRY.get_sample_value("paguito_ws_webhook_unsplittable_total")
         assert after == before + 1
         # The bad body is kept, with its reason, for a person to read.
-        async with store.engine.connect() as conn:
-            (note,) = (
-                await conn.execute(select(webhooks.c.note).where(webhooks.c.status == "bad"))
-            ).one()
-        assert "message without id" in note
+        (note,) = await store.db.read("SELECT note FROM ws_webhooks WHERE status = 'bad'")
+        assert "message without id" in note["note"]
     finally:
         await store.close()
 
 
-def test_messages_filed_together_are_handled_in_the_order_they_were_sent(tmp_path: Path) -> None:
+def test_messages_filed_together_are_handled_in_the_order_they_were_sent(
+    tmp_path: Path, database_url: str | None
+) -> None:
     """Issue 15: Meta may deliver a user's messages out of order; the newer one arriving first
     must not be handled first."""
-    run_async(lambda: _sent_order(tmp_path))
+    run_async(lambda: _sent_order(tmp_path, database_url))
 
 
-async def _sent_order(tmp_path: Path) -> None:
-    store = await Store.open(None, tmp_path / "ws.sqlite3")
+async def _sent_order(tmp_path: Path, database_url: str | None) -> None:
+    store = await Store.open(database_url, tmp_path / "ws.sqlite3")
     await store.create()
     worker = InboxWorker(_settings(), store, None, None)  # type: ignore[arg-type]
 
@@ -162,14 +163,16 @@ async def _sent_order(tmp_path: Path) -> None:
         await store.close()
 
 
-def test_a_users_older_message_delivered_later_is_still_handled_first(tmp_path: Path) -> None:
+def test_a_users_older_message_delivered_later_is_still_handled_first(
+    tmp_path: Path, database_url: str | None
+) -> None:
     """Issue 15: bodies split in separate batches, the newer message first; while both wait,
     the one sent first is claimed first."""
-    run_async(lambda: _later_delivery(tmp_path))
+    run_async(lambda: _later_delivery(tmp_path, database_url))
 
 
-async def _later_delivery(tmp_path: Path) -> None:
-    store = await Store.open(None, tmp_path / "ws.sqlite3")
+async def _later_delivery(tmp_path: Path, database_url: str | None) -> None:
+    store = await Store.open(database_url, tmp_path / "ws.sqlite3")
     await store.create()
     worker = InboxWorker(_settings(), store, None, None)  # type: ignore[arg-type]
 
@@ -205,13 +208,15 @@ def test_sent_order_keeps_arrival_order_for_ties_and_missing_times() -> None:
     assert [x.message_id for x in in_sent_order(messages)] == ["c", "d", "e", "a", "b"]
 
 
-def test_a_message_that_keeps_failing_is_parked_and_the_user_told(tmp_path: Path) -> None:
-    run_async(lambda: _parked(tmp_path))
+def test_a_message_that_keeps_failing_is_parked_and_the_user_told(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    run_async(lambda: _parked(tmp_path, database_url))
 
 
-async def _parked(tmp_path: Path) -> None:
+async def _parked(tmp_path: Path, database_url: str | None) -> None:
     settings = _settings(inbox_max_attempts=2)
-    store = await Store.open(None, tmp_path / "ws.sqlite3")
+    store = await Store.open(database_url, tmp_path / "ws.sqlite3")
     await store.create()
     told: list[str] = []
 
@@ -232,3 +237,40 @@ async def _parked(tmp_path: Path) -> None:
         assert await store.inbox.counts() == {"failed": 1}
     finally:
         await store.close()
+
+
+def test_replicas_claiming_at_once_take_one_message_per_user_in_sent_order(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    """The claim is one UPDATE: replicas claiming together never take the same row, nor two
+    rows of one user, and each user's messages are handled in the order they were sent."""
+    run_async(lambda: _replicas(tmp_path, database_url))
+
+
+async def _replicas(tmp_path: Path, database_url: str | None) -> None:
+    stores = [await Store.open(database_url, tmp_path / "ws.sqlite3") for _ in range(4)]
+    await stores[0].create()
+    users = [f"5550{u}" for u in range(6)]
+    # Sent times run backwards across bodies: filing order is not handling order.
+    sent = {f"m{u}-{n}": 1_700_000_000.0 + 10 * (9 - n) + u for u in range(6) for n in range(10)}
+    try:
+        await stores[0].inbox.store_webhook(b"{}")
+        (webhook,) = await stores[0].inbox.pending_webhooks()
+        messages = [InboxMessage(m, users[int(m[1])], b"{}", at) for m, at in sent.items()]
+        assert (await stores[0].inbox.file_webhooks([(webhook.id, messages)], [])).new == 60
+        handled: dict[str, list[str]] = {u: [] for u in users}
+        while sum(map(len, handled.values())) < 60:
+            won = await asyncio.gather(
+                *(s.inbox.claim(f"r{i}", 60, 3, set()) for i, s in enumerate(stores))
+            )
+            claimed = [item for batch in won for item in batch]
+            assert claimed, "pending messages but nothing claimed"
+            assert len({item.wa_id for item in claimed}) == len(claimed), "two of one user"
+            for item in claimed:
+                handled[item.wa_id].append(item.message_id)
+                await stores[0].inbox.finish(item.id)
+        for user, ids in handled.items():
+            assert ids == sorted(ids, key=sent.__getitem__), user
+    finally:
+        for s in stores:
+            await s.close()

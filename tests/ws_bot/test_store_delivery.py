@@ -1,5 +1,5 @@
-"""The store's WhatsApp-delivery tables on SQLite: newest inbound time, notices that fall back
-exactly once, and a number change moving a user with what points at them."""
+"""The store's WhatsApp-delivery tables on SQLite and PostgreSQL: newest inbound time, notices
+that fall back exactly once, and a number change moving a user with what points at them."""
 
 from __future__ import annotations
 
@@ -7,17 +7,20 @@ import asyncio
 import time
 from pathlib import Path
 
+from tests.ws_bot import databases
 from tests.ws_bot.support import run_async
 from ws_bot import notice_store
 from ws_bot import store as st
 
-
-def test_delivery_tables(tmp_path: Path) -> None:
-    run_async(lambda: _scenario(tmp_path))
+either_database = databases.either_database  # each test runs on SQLite and PostgreSQL
 
 
-async def _scenario(tmp_path: Path) -> None:
-    store = await st.Store.open(None, tmp_path / "ws.sqlite3")
+def test_delivery_tables(tmp_path: Path, database_url: str | None) -> None:
+    run_async(lambda: _scenario(tmp_path, database_url))
+
+
+async def _scenario(tmp_path: Path, database_url: str | None) -> None:
+    store = await st.Store.open(database_url, tmp_path / "ws.sqlite3")
     await store.create()
     try:
         # The newest message time only moves forward, whatever the order they are handled in.

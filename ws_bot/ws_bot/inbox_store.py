@@ -3,36 +3,24 @@ messages the worker splits them into, one row per WhatsApp message id.
 
 Bodies are appended in group commits (one transaction for a burst) and split later; the message
 id is unique, so filing the same message again (a Meta retry, another replica) is ignored: that
-is the dedupe, across restarts and replicas. A row is handled by whoever claims its lease with a
-conditional UPDATE (pending, lease free or lapsed): one message at a time per user, in the order
-the messages were sent. Handled rows keep their message id after their content is pruned.
+is the dedupe, across restarts and replicas. A row is handled by whoever claims its lease with one
+conditional UPDATE (pending, lease free or lapsed, the user's first in sent order, no other row of
+the user's leased): one message at a time per user, in the order the messages were sent.
+Handled rows keep their message id after their content is pruned.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple
-
-from sqlalchemy import (
-    Table,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
+from typing import Any, NamedTuple
 
 from ws_bot import store as st
-from ws_bot.schema import inbox, webhooks
 
 MAX_BATCH = 200  # webhook bodies per group commit
 SPLIT_BATCH = 100  # webhook bodies split per transaction
-INSERT_CHUNK = 500  # inbox rows per INSERT (6 parameters each: far below either database's cap)
+INSERT_CHUNK = 500  # inbox rows per INSERT (4 parameters each: far below either database's cap)
 
 
 @dataclass(frozen=True)
@@ -80,49 +68,25 @@ class InboxItem:
     attempts: int
 
 
-class _SqliteBodyAppender:
-    """Appends webhook bodies to SQLite with the stdlib `sqlite3` on one dedicated thread.
+_APPEND = "INSERT INTO ws_webhooks (body, status, received_at) VALUES ($1, 'pending', $2)"
+_COLUMNS = "id, message_id, wa_id, payload, attempts, sent_at, received_at"
 
-    The ack waits on this insert, and through SQLAlchemy + aiosqlite it was most of the ack's
-    CPU (bench/webhook_ack: several thread hops and a statement compile per group commit). Here
-    a group commit is one hop and one executemany. Durability is the same: WAL with
-    synchronous=FULL, so a returned commit is on disk.
-    """
 
-    _SQL = "INSERT INTO ws_webhooks (body, status, received_at) VALUES (?, 'pending', ?)"
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._connection: sqlite3.Connection | None = None
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="ws-bodies")
-
-    def _append(self, rows: list[tuple[bytes, float]]) -> None:
-        if self._connection is None:
-            self._connection = sqlite3.connect(self._path, timeout=30)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA synchronous=FULL")
-        connection = self._connection
-        try:
-            connection.executemany(self._SQL, rows)
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
-
-    async def append(self, rows: list[tuple[bytes, float]]) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._append, rows)
+def _item(row: dict[str, Any]) -> InboxItem:
+    return InboxItem(
+        id=row["id"],
+        message_id=row["message_id"],
+        wa_id=row["wa_id"],
+        payload=row["payload"].encode(),
+        attempts=row["attempts"],
+    )
 
 
 class InboxStore:
     def __init__(self, store: st.Store) -> None:
         self.store = store
+        self.db = store.db
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
-        engine = store.engine
-        self._appender = (
-            _SqliteBodyAppender(str(engine.url.database))
-            if engine.dialect.name == "sqlite"
-            else None
-        )
         self._flusher: asyncio.Task[None] | None = None
 
     async def store_webhook(self, body: bytes) -> None:
@@ -139,11 +103,13 @@ class InboxStore:
         await done
 
     async def _flush_pending(self) -> None:
+        # While one batch is being committed the next gathers: one executemany (one commit, on
+        # SQLite one hop to the writer thread) per batch rather than one per body.
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             now = time.time()
             try:
-                await self._append_bodies([(body, now) for body, _ in batch])
+                await self.db.executemany(_APPEND, [(body, now) for body, _ in batch])
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():
@@ -153,31 +119,13 @@ class InboxStore:
                 if not done.done():
                     done.set_result(None)
 
-    async def _append_bodies(self, rows: list[tuple[bytes, float]]) -> None:
-        if self._appender is not None and self.store._write_lock is not None:
-            async with self.store._write_lock:  # SQLite's one writer: our own writers take turns
-                await self._appender.append(rows)
-            return
-        async with self.store._write() as conn:
-            # executemany of one cached statement: not recompiled per batch size.
-            await conn.execute(
-                insert(webhooks),
-                [{"body": body, "status": "pending", "received_at": at} for body, at in rows],
-            )
-
     async def pending_webhooks(self, limit: int = SPLIT_BATCH) -> list[StoredWebhook]:
         """The oldest bodies not split yet (several replicas may read the same ones: filing is
         idempotent)."""
-        async with self.store.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(webhooks.c.id, webhooks.c.body)
-                    .where(webhooks.c.status == "pending")
-                    .order_by(webhooks.c.id)
-                    .limit(limit)
-                )
-            ).all()
-        return [StoredWebhook(row.id, bytes(row.body)) for row in rows]
+        rows = await self.db.read(
+            "SELECT id, body FROM ws_webhooks WHERE status = 'pending' ORDER BY id LIMIT $1", limit
+        )
+        return [StoredWebhook(row["id"], bytes(row["body"])) for row in rows]
 
     async def file_webhooks(
         self, split: list[tuple[int, list[InboxMessage]]], bad: list[tuple[int, str]]
@@ -188,39 +136,37 @@ class InboxStore:
         the order they were sent, whatever order their bodies arrived in."""
         messages = in_sent_order([item for _, items in split for item in items])
         new_ids: set[str] = set()
-        async with self.store._write() as conn:
-            if messages:
-                now = time.time()
-                rows = [
-                    {
-                        "message_id": message_id,
-                        "wa_id": wa_id,
-                        "payload": payload.decode(),
-                        "status": "pending",
-                        "attempts": 0,
-                        "received_at": now,
-                        "sent_at": sent_at or None,
-                    }
-                    for message_id, wa_id, payload, sent_at in messages
-                ]
-                for start in range(0, len(rows), INSERT_CHUNK):
-                    result = await conn.execute(
-                        self.store._insert_ignore(inbox)
-                        .values(rows[start : start + INSERT_CHUNK])
-                        .returning(inbox.c.message_id)
-                    )
-                    new_ids.update(row[0] for row in result)
-            if split:
-                await conn.execute(
-                    update(webhooks)
-                    .where(webhooks.c.id.in_([i for i, _ in split]), webhooks.c.status == "pending")
-                    .values(status="split")
+        now = time.time()
+        async with self.db.transaction() as tx:
+            for start in range(0, len(messages), INSERT_CHUNK):
+                chunk = messages[start : start + INSERT_CHUNK]
+                args: list[Any] = []
+                for message_id, wa_id, payload, sent_at in chunk:
+                    args += [message_id, wa_id, payload.decode(), sent_at or None]
+                values = ", ".join(
+                    f"(${n + 1}, ${n + 2}, ${n + 3}, 'pending', 0, ${len(args) + 1}, ${n + 4})"
+                    for n in range(0, len(args), 4)
                 )
-            for row_id, reason in bad:
-                await conn.execute(
-                    update(webhooks)
-                    .where(webhooks.c.id == row_id, webhooks.c.status == "pending")
-                    .values(status="bad", note=reason[:256])
+                # Only placeholders are formatted in: the values travel as arguments.
+                rows = await tx.fetch(
+                    "INSERT INTO ws_inbox"  # noqa: S608
+                    " (message_id, wa_id, payload, status, attempts, received_at, sent_at)"
+                    f" VALUES {values} ON CONFLICT DO NOTHING RETURNING message_id",
+                    *args,
+                    now,
+                )
+                new_ids.update(row["message_id"] for row in rows)
+            if split:
+                await tx.execute(
+                    "UPDATE ws_webhooks SET status = 'split'"  # noqa: S608 (placeholders only)
+                    f" WHERE id {self.db.one_of('$1')} AND status = 'pending'",
+                    self.db.array(row_id for row_id, _ in split),
+                )
+            if bad:
+                await tx.executemany(
+                    "UPDATE ws_webhooks SET status = 'bad', note = $2"
+                    " WHERE id = $1 AND status = 'pending'",
+                    [(row_id, reason[:256]) for row_id, reason in bad],
                 )
         new = len({message.message_id for message in messages} & new_ids)
         return Filed(new=new, duplicate=len(messages) - new, bad=len(bad))
@@ -228,108 +174,78 @@ class InboxStore:
     async def claim(self, owner: str, lease: float, limit: int, busy: set[str]) -> list[InboxItem]:
         """Claim up to `limit` pending rows: each user's first row in the order their messages
         were sent (`sent_at`, else arrival), skipping users in `busy` and users with a row
-        leased elsewhere (one message at a time per user, across replicas, keeps their order)."""
+        leased elsewhere (one message at a time per user, across replicas, keeps their order).
+
+        One UPDATE decides: a row is taken only if it is still pending with its lease free or
+        lapsed, no earlier pending row of its user exists and none of the user's rows holds a
+        live lease. On PostgreSQL a row another replica is claiming right now is skipped; its
+        user's later rows stay behind it, since it is still the earlier pending row.
+        """
         now = time.time()
-        async with self.store.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(inbox.c.id, inbox.c.wa_id, inbox.c.lease_until)
-                    .where(inbox.c.status == "pending")
-                    .order_by(func.coalesce(inbox.c.sent_at, inbox.c.received_at), inbox.c.id)
-                    .limit(max(limit * 20, 100))
-                )
-            ).all()
-        chosen: list[int] = []
-        seen: set[str] = set(busy) | {wa for _, wa, until in rows if until and until >= now}
-        for row_id, wa_id, _ in rows:
-            if wa_id not in seen and len(chosen) < limit:
-                chosen.append(row_id)
-            seen.add(wa_id)
-        claimed: list[InboxItem] = []
-        for row_id in chosen:
-            async with self.store._write() as conn:
-                result = await conn.execute(
-                    update(inbox)
-                    .where(
-                        inbox.c.id == row_id,
-                        inbox.c.status == "pending",
-                        or_(inbox.c.lease_until.is_(None), inbox.c.lease_until < now),
-                    )
-                    .values(
-                        lease_owner=owner,
-                        lease_until=now + lease,
-                        attempts=inbox.c.attempts + 1,
-                    )
-                )
-                if st.rowcount(result) != 1:
-                    continue
-                row = (await conn.execute(select(inbox).where(inbox.c.id == row_id))).one()
-            claimed.append(
-                InboxItem(
-                    id=row.id,
-                    message_id=row.message_id,
-                    wa_id=row.wa_id,
-                    payload=row.payload.encode(),
-                    attempts=row.attempts,
-                )
-            )
-        return claimed
+        rows = await self.db.fetch(
+            # Only dialect spellings are formatted in; the values travel as arguments.
+            "UPDATE ws_inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1"  # noqa: S608
+            " WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)"
+            " AND id IN (SELECT i.id FROM ws_inbox i"
+            "  WHERE i.status = 'pending' AND (i.lease_until IS NULL OR i.lease_until < $3)"
+            f"  AND NOT (i.wa_id {self.db.one_of('$5')})"
+            "  AND NOT EXISTS (SELECT 1 FROM ws_inbox e WHERE e.wa_id = i.wa_id"
+            "   AND e.status = 'pending' AND (COALESCE(e.sent_at, e.received_at), e.id)"
+            "    < (COALESCE(i.sent_at, i.received_at), i.id))"
+            "  AND NOT EXISTS (SELECT 1 FROM ws_inbox l WHERE l.wa_id = i.wa_id"
+            "   AND l.status = 'pending' AND l.lease_until >= $3)"
+            "  ORDER BY COALESCE(i.sent_at, i.received_at), i.id"
+            f"  LIMIT $4{self.db.skip_locked})"
+            f" RETURNING {_COLUMNS}",
+            owner,
+            now + lease,
+            now,
+            limit,
+            self.db.array(sorted(busy)),
+        )
+        rows.sort(key=lambda row: (row["sent_at"] or row["received_at"], row["id"]))
+        return [_item(row) for row in rows]
 
     async def finish(self, row_id: int, status: str = "done") -> None:
-        async with self.store._write() as conn:
-            await conn.execute(
-                update(inbox)
-                .where(inbox.c.id == row_id)
-                .values(status=status, lease_owner=None, lease_until=None)
-            )
+        await self.db.execute(
+            "UPDATE ws_inbox SET status = $2, lease_owner = NULL, lease_until = NULL WHERE id = $1",
+            row_id,
+            status,
+        )
 
     async def release_leases(self, owner: str) -> None:
         """At start-up: drop the leases a previous run under the same replica id left behind."""
-        async with self.store._write() as conn:
-            await conn.execute(
-                update(inbox).where(inbox.c.lease_owner == owner).values(lease_until=None)
-            )
+        await self.db.execute(
+            "UPDATE ws_inbox SET lease_until = NULL WHERE lease_owner = $1", owner
+        )
 
     async def release(self, row_id: int) -> None:
         """Give a row back (processing failed before anything was answered)."""
-        async with self.store._write() as conn:
-            await conn.execute(
-                update(inbox).where(inbox.c.id == row_id).values(lease_owner=None, lease_until=None)
-            )
+        await self.db.execute(
+            "UPDATE ws_inbox SET lease_owner = NULL, lease_until = NULL WHERE id = $1", row_id
+        )
 
     async def prune(self, older_than: float) -> int:
         """Forget the content of handled messages received before `older_than` (epoch seconds).
 
         The message id stays: Meta retries for days, and the id is what dedupes a retry.
         """
-        async with self.store._write() as conn:
-            result = await conn.execute(
-                update(inbox)
-                .where(
-                    inbox.c.status.in_(("done", "failed")),
-                    inbox.c.received_at < older_than,
-                    inbox.c.payload != "",
-                )
-                .values(payload="")
+        async with self.db.transaction() as tx:
+            pruned: int = await tx.execute(
+                "UPDATE ws_inbox SET payload = ''"
+                " WHERE status IN ('done', 'failed') AND received_at < $1 AND payload <> ''",
+                older_than,
             )
             # Split bodies live on as their messages; bad ones are kept for a person to read.
-            await conn.execute(
-                delete(webhooks).where(
-                    webhooks.c.status == "split", webhooks.c.received_at < older_than
-                )
+            await tx.execute(
+                "DELETE FROM ws_webhooks WHERE status = 'split' AND received_at < $1", older_than
             )
-        return st.rowcount(result)
+        return pruned
 
     async def counts(self) -> dict[str, int]:
-        return await self._counts(inbox)
+        rows = await self.db.read("SELECT status, COUNT(*) AS n FROM ws_inbox GROUP BY status")
+        return {row["status"]: int(row["n"]) for row in rows}
 
     async def webhook_counts(self) -> dict[str, int]:
-        return await self._counts(webhooks)
-
-    async def _counts(self, table: Table) -> dict[str, int]:
-        async with self.store.engine.connect() as conn:
-            rows = (await conn.execute(select(table.c.status, table.c.id))).all()
-        counts: dict[str, int] = {}
-        for status, _ in rows:
-            counts[status] = counts.get(status, 0) + 1
-        return counts
+        rows = await self.db.read("SELECT status, COUNT(*) AS n FROM ws_webhooks GROUP BY status")
+        return {row["status"]: int(row["n"]) for row in rows}

@@ -12,10 +12,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
-
 from ws_bot import store as st
-from ws_bot.schema import sent_notices
 
 
 @dataclass(frozen=True)
@@ -30,40 +27,35 @@ class SentNotice:
 class NoticeStore:
     def __init__(self, store: st.Store) -> None:
         self.store = store
+        self.db = store.db
 
     async def remember(self, notice: SentNotice) -> None:
-        async with self.store._write() as conn:
-            await conn.execute(
-                self.store._insert_ignore(sent_notices).values(
-                    message_id=notice.message_id[:256],
-                    wa_id=notice.wa_id,
-                    template=notice.template,
-                    language=notice.language,
-                    params=json.dumps(notice.params, ensure_ascii=False),
-                    fell_back=0,
-                    created_at=time.time(),
-                )
-            )
-
-    async def claim_fallback(self, message_id: str) -> SentNotice | None:
-        """The notice behind a failed message, exactly once (a conditional update decides)."""
-        async with self.store._write() as conn:
-            result = await conn.execute(
-                update(sent_notices)
-                .where(sent_notices.c.message_id == message_id, sent_notices.c.fell_back == 0)
-                .values(fell_back=1)
-            )
-            if st.rowcount(result) == 0:
-                return None
-            row = (
-                await conn.execute(
-                    select(sent_notices).where(sent_notices.c.message_id == message_id)
-                )
-            ).one()
-        return SentNotice(
-            row.message_id, row.wa_id, row.template, row.language, json.loads(row.params)
+        await self.db.execute(
+            "INSERT INTO ws_sent_notices"
+            " (message_id, wa_id, template, language, params, fell_back, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT DO NOTHING",
+            notice.message_id[:256],
+            notice.wa_id,
+            notice.template,
+            notice.language,
+            json.dumps(notice.params, ensure_ascii=False),
+            time.time(),
         )
 
+    async def claim_fallback(self, message_id: str) -> SentNotice | None:
+        """The notice behind a failed message, exactly once (a conditional update decides: only
+        the caller whose update changed the row gets it back)."""
+        row = await self.db.fetchrow(
+            "UPDATE ws_sent_notices SET fell_back = 1 WHERE message_id = $1 AND fell_back = 0"
+            " RETURNING message_id, wa_id, template, language, params",
+            message_id,
+        )
+        if row is None:
+            return None
+        return SentNotice(
+            row["message_id"], row["wa_id"], row["template"], row["language"],
+            json.loads(row["params"]),
+        )  # fmt: skip
+
     async def prune(self, older_than: float) -> None:
-        async with self.store._write() as conn:
-            await conn.execute(delete(sent_notices).where(sent_notices.c.created_at < older_than))
+        await self.db.execute("DELETE FROM ws_sent_notices WHERE created_at < $1", older_than)

@@ -1,9 +1,8 @@
 """Durable state of the gateway (SQLite by default, PostgreSQL via DATABASE_URL).
 
-`Store` owns what every table shares: the engine, the write transaction (`_write`, one writer
-at a time on SQLite), the schema (`metadata`, created and upgraded by `ws_bot.migrations`) and
-"insert unless already there". Each concern's table and queries live in a repository module
-beside this one, reached through one attribute:
+`Store` owns what every table shares: the database (`db`, shared.sql: plain SQL on the stdlib
+sqlite3 or asyncpg) and its upgrade to the newest schema (`ws_bot.migrations`). Each concern's
+queries live in a repository module beside this one, reached through one attribute:
 
 - `store.inbox` (inbox_store.py): webhook bodies and the messages split from them;
 - `store.users` (user_store.py): users, their last inbound time, number moves;
@@ -15,13 +14,15 @@ beside this one, reached through one attribute:
 
 Money requests (request_store.py) and wallet links (link_store.py, issue 17) follow the same
 pattern and are built by their flows. Every
-exactly-once step is a conditional UPDATE whose rowcount says who won.
+exactly-once step is a conditional UPDATE whose rowcount (or RETURNING) says who won.
+
+`engine` (SQLAlchemy), `_write` and `_insert_ignore` remain only for the repositories that have
+not moved to `db` yet.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,7 +35,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import create_engine
-from shared.sql import Database, open_database
+from shared.sql import Database, from_json, open_database, to_json
 from ws_bot import (
     contact_store,
     draft_store,
@@ -52,14 +53,8 @@ def clip(value: str | None, limit: int) -> str | None:
     return value[:limit] if value is not None else None
 
 
-def from_json(text: str | None) -> dict[str, Any] | None:
-    """A JSON column read back (None stays None)."""
-    return json.loads(text) if text else None
-
-
-def to_json(value: dict[str, Any] | None) -> str | None:
-    """A JSON column written compactly (None stays None)."""
-    return json.dumps(value, separators=(",", ":")) if value is not None else None
+# The repositories' JSON columns read and write through these (kept here for their imports).
+__all__ = ["Store", "clip", "from_json", "rowcount", "to_json"]
 
 
 def rowcount(result: Any) -> int:

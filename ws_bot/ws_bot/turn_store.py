@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import delete, insert, select
-
 from shared.contracts import TurnContext
 from ws_bot import store as st
-from ws_bot.schema import turns
 
 TURNS_KEPT = 6  # recent understood messages sent to llm_back as context
 TURN_TTL_SECONDS = 24 * 3600.0
@@ -20,43 +17,42 @@ TURN_TTL_SECONDS = 24 * 3600.0
 class TurnStore:
     def __init__(self, store: st.Store) -> None:
         self.store = store
+        self.db = store.db
 
     async def add(self, wa_id: str, turn: TurnContext) -> None:
         """Remember one understood message (the context llm_back gets with the next ones)."""
         now = time.time()
-        async with self.store._write() as conn:
-            await conn.execute(
-                insert(turns).values(
-                    wa_id=wa_id,
-                    at=now,
-                    text=turn.text[:500],
-                    intent=turn.intent[:32],
-                    monto=st.clip(turn.monto, 64),
-                    currency=st.clip(turn.currency, 8),
-                    destinatario=st.clip(turn.destinatario, 512),
-                )
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO ws_turns (wa_id, at, text, intent, monto, currency, destinatario)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                wa_id,
+                now,
+                turn.text[:500],
+                turn.intent[:32],
+                st.clip(turn.monto, 64),
+                st.clip(turn.currency, 8),
+                st.clip(turn.destinatario, 512),
             )
-            await conn.execute(delete(turns).where(turns.c.at < now - TURN_TTL_SECONDS))
+            await tx.execute("DELETE FROM ws_turns WHERE at < $1", now - TURN_TTL_SECONDS)
 
     async def recent(self, wa_id: str) -> list[TurnContext]:
         """The user's last understood messages within a day, oldest first."""
         since = time.time() - TURN_TTL_SECONDS
-        async with self.store.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(turns)
-                    .where(turns.c.wa_id == wa_id, turns.c.at >= since)
-                    .order_by(turns.c.at.desc(), turns.c.id.desc())
-                    .limit(TURNS_KEPT)
-                )
-            ).all()
+        rows = await self.db.read(
+            "SELECT text, intent, monto, currency, destinatario FROM ws_turns"
+            " WHERE wa_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
+            wa_id,
+            since,
+            TURNS_KEPT,
+        )
         return [
             TurnContext(
-                text=r.text,
-                intent=r.intent,
-                monto=r.monto,
-                currency=r.currency,
-                destinatario=r.destinatario,
+                text=r["text"],
+                intent=r["intent"],
+                monto=r["monto"],
+                currency=r["currency"],
+                destinatario=r["destinatario"],
             )
             for r in reversed(rows)
         ]

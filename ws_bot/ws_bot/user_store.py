@@ -14,11 +14,21 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
-
+from shared.sql import Executor, from_json, to_json
 from ws_bot import identity
 from ws_bot import store as st
-from ws_bot.schema import contacts, drafts, last_inbound, payments, sent_notices, users
+
+# What `update` may set (column names are spelled into its SQL, so only these are accepted).
+_UPDATABLE = frozenset({"name", "language", "wallet_url", "wallet_asset", "state", "pending"})
+# Where a user's WhatsApp id appears in other tables: a number change moves these too.
+_POINTERS = (
+    ("ws_contacts", "owner"),
+    ("ws_drafts", "wa_id"),
+    ("ws_drafts", "receiver_wa_id"),
+    ("ws_payments", "wa_id"),
+    ("ws_payments", "receiver_wa_id"),
+    ("ws_sent_notices", "wa_id"),
+)
 
 
 @dataclass
@@ -32,53 +42,62 @@ class User:
     pending: dict[str, Any] | None
 
 
+def _user(row: dict[str, Any]) -> User:
+    return User(
+        wa_id=row["wa_id"],
+        name=row["name"],
+        language=row["language"],
+        wallet_url=row["wallet_url"],
+        wallet_asset=row["wallet_asset"],
+        state=row["state"],
+        pending=from_json(row["pending"]),
+    )
+
+
 class UserStore:
     def __init__(self, store: st.Store) -> None:
         self.store = store
+        self.db = store.db
 
     async def get(self, wa_id: str) -> User | None:
-        async with self.store.engine.connect() as conn:
-            row = (await conn.execute(select(users).where(users.c.wa_id == wa_id))).first()
-        if row is None:
-            return None
-        return User(
-            wa_id=row.wa_id,
-            name=row.name,
-            language=row.language,
-            wallet_url=row.wallet_url,
-            wallet_asset=row.wallet_asset,
-            state=row.state,
-            pending=st.from_json(row.pending),
-        )
+        rows = await self.db.read("SELECT * FROM ws_users WHERE wa_id = $1", wa_id)
+        return _user(rows[0]) if rows else None
 
     async def ensure(self, wa_id: str, name: str) -> User:
         """The user, created on first contact; the WhatsApp profile name kept current."""
+        name = name[:256]
         known = await self.get(wa_id)
-        if known is not None and (not name or known.name == name[:256]):
-            return known  # the common case needs no write (and no wait for the write lock)
+        if known is not None and (not name or known.name == name):
+            return known  # the common case needs no write
         now = time.time()
-        async with self.store._write() as conn:
-            await conn.execute(
-                self.store._insert_ignore(users).values(
-                    wa_id=wa_id, name=name[:256], state="new", created_at=now, updated_at=now
-                )
-            )
-            if name:
-                await conn.execute(
-                    update(users)
-                    .where(users.c.wa_id == wa_id, users.c.name != name[:256])
-                    .values(name=name[:256])
-                )
+        # Two first messages racing make one user; an empty name never replaces a known one.
+        await self.db.execute(
+            "INSERT INTO ws_users (wa_id, name, state, created_at, updated_at)"
+            " VALUES ($1, $2, 'new', $3, $3)"
+            " ON CONFLICT (wa_id) DO UPDATE SET name = excluded.name"
+            " WHERE excluded.name <> '' AND ws_users.name <> excluded.name",
+            wa_id,
+            name,
+            now,
+        )
         user = await self.get(wa_id)
         assert user is not None
         return user
 
     async def update(self, wa_id: str, **values: Any) -> None:
+        unknown = set(values) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not a user column: {sorted(unknown)}")
         if "pending" in values:
-            values["pending"] = st.to_json(values["pending"])
+            values["pending"] = to_json(values["pending"])
         values["updated_at"] = time.time()
-        async with self.store._write() as conn:
-            await conn.execute(update(users).where(users.c.wa_id == wa_id).values(**values))
+        columns = ", ".join(f"{column} = ${n}" for n, column in enumerate(values, start=2))
+        # Column names come from _UPDATABLE alone; the values travel as arguments.
+        await self.db.execute(
+            f"UPDATE ws_users SET {columns} WHERE wa_id = $1",  # noqa: S608
+            wa_id,
+            *values.values(),
+        )
 
     async def find_by_phone(self, phone: str) -> User | None:
         key = identity.canonical(phone)  # "+52 1 55…", "5255…" and "52155…" are one person
@@ -87,37 +106,33 @@ class UserStore:
     async def find_by_wallet(self, wallet_url: str) -> User | None:
         """The registered user whose own wallet is `wallet_url` (to tell recipients they got
         paid)."""
-        async with self.store.engine.connect() as conn:
-            row = (
-                await conn.execute(select(users.c.wa_id).where(users.c.wallet_url == wallet_url))
-            ).first()
-        return await self.get(row.wa_id) if row else None
+        rows = await self.db.read(
+            "SELECT * FROM ws_users WHERE wallet_url = $1 LIMIT 1", wallet_url
+        )
+        return _user(rows[0]) if rows else None
 
     async def record_inbound(self, wa_id: str, at: float) -> float | None:
         """Remember the user's newest message time (never moved back); the previous one.
 
         Most messages are newer than the last one seen, a few are not: only the former write,
-        and the conditional UPDATE keeps the newest time even when two messages race.
+        and the conditional upsert keeps the newest time even when two messages race.
         """
         before = await self.last_inbound(wa_id)
         if before is not None and at <= before:
             return before
-        async with self.store._write() as conn:
-            await conn.execute(self.store._insert_ignore(last_inbound).values(wa_id=wa_id, at=at))
-            await conn.execute(
-                update(last_inbound)
-                .where(last_inbound.c.wa_id == wa_id, last_inbound.c.at < at)
-                .values(at=at)
-            )
+        await self.db.execute(
+            "INSERT INTO ws_last_inbound (wa_id, at) VALUES ($1, $2)"
+            " ON CONFLICT (wa_id) DO UPDATE SET at = excluded.at"
+            " WHERE ws_last_inbound.at < excluded.at",
+            wa_id,
+            float(at),
+        )
         return before
 
     async def last_inbound(self, wa_id: str) -> float | None:
         """When the user last wrote (their message's own timestamp), if ever."""
-        async with self.store.engine.connect() as conn:
-            at = (
-                await conn.execute(select(last_inbound.c.at).where(last_inbound.c.wa_id == wa_id))
-            ).scalar()
-        return float(at) if at is not None else None
+        rows = await self.db.read("SELECT at FROM ws_last_inbound WHERE wa_id = $1", wa_id)
+        return float(rows[0]["at"]) if rows else None
 
     async def move(self, old: str, new: str) -> bool:
         """A user changed their number: move them, and what points at them, to the new key.
@@ -130,34 +145,30 @@ class UserStore:
         """
         if old == new:
             return False
-        async with self.store._write() as conn:
-            if (
-                await conn.execute(select(users.c.wa_id).where(users.c.wa_id == old))
-            ).first() is None:
-                return False
-            taken = (
-                await conn.execute(select(users.c.wallet_url).where(users.c.wa_id == new))
-            ).first()
-            if taken is None or taken.wallet_url is None:
-                await conn.execute(delete(users).where(users.c.wa_id == new))
-                await conn.execute(delete(last_inbound).where(last_inbound.c.wa_id == new))
-                await conn.execute(update(users).where(users.c.wa_id == old).values(wa_id=new))
-                await conn.execute(
-                    update(last_inbound).where(last_inbound.c.wa_id == old).values(wa_id=new)
-                )
-            moves = [
-                (contacts, contacts.c.owner),
-                (drafts, drafts.c.wa_id),
-                (drafts, drafts.c.receiver_wa_id),
-                (payments, payments.c.wa_id),
-                (payments, payments.c.receiver_wa_id),
-                (sent_notices, sent_notices.c.wa_id),
-            ]
-            for table, column in moves:
-                await conn.execute(update(table).where(column == old).values({column.name: new}))
-            await conn.execute(
-                update(contacts)
-                .where(contacts.c.phone.in_([old, f"+{old}"]))
-                .values(phone=f"+{new}")
-            )
-        return True
+        async with self.db.transaction() as tx:
+            return await _move(tx, old, new)
+
+
+async def _move(tx: Executor, old: str, new: str) -> bool:
+    if await tx.fetchrow("SELECT wa_id FROM ws_users WHERE wa_id = $1", old) is None:
+        return False
+    taken = await tx.fetchrow("SELECT wallet_url FROM ws_users WHERE wa_id = $1", new)
+    if taken is None or taken["wallet_url"] is None:
+        await tx.execute("DELETE FROM ws_users WHERE wa_id = $1", new)
+        await tx.execute("DELETE FROM ws_last_inbound WHERE wa_id = $1", new)
+        await tx.execute("UPDATE ws_users SET wa_id = $2 WHERE wa_id = $1", old, new)
+        await tx.execute("UPDATE ws_last_inbound SET wa_id = $2 WHERE wa_id = $1", old, new)
+    for table, column in _POINTERS:
+        # Table and column names come from _POINTERS alone.
+        await tx.execute(
+            f"UPDATE {table} SET {column} = $2 WHERE {column} = $1",  # noqa: S608
+            old,
+            new,
+        )
+    await tx.execute(
+        "UPDATE ws_contacts SET phone = $3 WHERE phone = $1 OR phone = $2",
+        old,
+        f"+{old}",
+        f"+{new}",
+    )
+    return True
