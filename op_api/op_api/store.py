@@ -17,7 +17,6 @@ import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -213,10 +212,9 @@ class DuplicateKey(Exception):
 
 
 class PaymentStore:
-    """Payments, batches and links in SQL. `db` (shared.sql: plain SQL on sqlite3 / asyncpg) is
-    what queries use. SQLAlchemy is imported only when the migrations run (`create_schema`) or
-    something asks for `engine`, `table` or `links_table`, which remain only for
-    `op_api.link_store` until it speaks `db` too."""
+    """Payments and batches in SQL (links: `op_api.link_store`, on the same `db`). `db` is
+    shared.sql's plain SQL on sqlite3 / asyncpg; the tables' SQLAlchemy description lives in
+    `op_api.schema`, for the migrations only, which run in a child process."""
 
     def __init__(
         self,
@@ -239,27 +237,6 @@ class PaymentStore:
         self.changes = Changes()  # status moves made in this process (`lifecycle.transition`)
         self.channel = f"{self.payments}_moved"  # PostgreSQL NOTIFY channel of status moves
 
-    @cached_property
-    def engine(self) -> Any:
-        """SQLAlchemy's engine on the same database: for the migrations (Alembic)."""
-        from shared.db import create_engine
-
-        return create_engine(self.database_url, self.sqlite_path)
-
-    @cached_property
-    def table(self) -> Any:
-        """The payments table as SQLAlchemy describes it: `link_store`'s, until it uses `db`."""
-        from op_api.schema import build_table
-
-        return build_table(self.prefix, self.sealer)
-
-    @cached_property
-    def links_table(self) -> Any:
-        """The links table as SQLAlchemy describes it: `link_store`'s, until it uses `db`."""
-        from op_api.schema import build_links_table
-
-        return build_links_table(self.table.metadata, self.prefix, self.sealer)
-
     @classmethod
     async def open(
         cls,
@@ -275,8 +252,6 @@ class PaymentStore:
 
     async def close(self) -> None:
         await self.db.close()
-        if "engine" in self.__dict__:  # made only if the migrations (or link_store) used it
-            await self.engine.dispose()
 
     async def create_schema(self) -> None:
         """Create or upgrade the payments table to the newest schema (`op_api.migrations`)."""

@@ -23,7 +23,6 @@ from tests.support.processes import ServiceProcess, make_spawner
 PROBE = Path(__file__).parents[1] / "support" / "modules_probe.py"
 ENTRY = {"ws_bot": "ws_bot.main:run", "llm_back": "llm_back.main:run", "op_api": "op_api.main:run"}
 DATABASE = ("sqlalchemy", "alembic", "aiosqlite")
-PORTING = pytest.mark.xfail(strict=False, reason="repositories still being ported")
 
 
 def loaded(proc: ServiceProcess, out: Path, timeout: float = 10.0) -> set[str]:
@@ -66,14 +65,7 @@ def test_an_idle_service_has_not_imported_alembic(imported, service: str) -> Non
     assert "alembic" not in imported(service)
 
 
-@pytest.mark.parametrize(
-    "service",
-    [
-        pytest.param("ws_bot", marks=PORTING),
-        "op_api",
-        "llm_back",
-    ],
-)
+@pytest.mark.parametrize("service", ["ws_bot", "op_api", "llm_back"])
 def test_an_idle_service_has_not_imported_sqlalchemy_or_aiosqlite(imported, service: str) -> None:
     assert sorted(set(DATABASE) & imported(service)) == []
 

@@ -16,26 +16,15 @@ Money requests (request_store.py) and wallet links (link_store.py, issue 17) fol
 pattern and are built by their flows. Every
 exactly-once step is a conditional UPDATE whose rowcount (or RETURNING) says who won.
 
-`engine` (SQLAlchemy), `_write` and `_insert_ignore` remain only for the repositories that have
-not moved to `db` yet.
+The tables themselves are described in schema.py, for the migrations only: nothing here imports
+SQLAlchemy at run time (issue 12: it cost more than the statements themselves).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from shared.db import create_engine
-from shared.sql import Database, from_json, open_database, to_json
+from shared.sql import Database, open_database
 from ws_bot import (
     contact_store,
     draft_store,
@@ -53,32 +42,13 @@ def clip(value: str | None, limit: int) -> str | None:
     return value[:limit] if value is not None else None
 
 
-# The repositories' JSON columns read and write through these (kept here for their imports).
-__all__ = ["Store", "clip", "from_json", "rowcount", "to_json"]
-
-
-def rowcount(result: Any) -> int:
-    """Rows an UPDATE or DELETE changed: how a conditional update tells the caller who won."""
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
-
-
 class Store:
-    """The gateway's database, and its repositories (one per concern).
+    """The gateway's database, and its repositories (one per concern)."""
 
-    `db` (shared.sql: plain SQL on sqlite3 / asyncpg) is what repositories use; `engine`
-    (SQLAlchemy) remains only while repositories move over to `db`.
-    """
-
-    def __init__(self, engine: AsyncEngine, db: Database) -> None:
-        self.engine = engine
+    def __init__(self, db: Database, database_url: str | None, sqlite_path: Path) -> None:
         self.db = db
-        # SQLite has one writer at a time, and a writer that finds the file locked sleeps in
-        # growing steps (up to 100 ms). Queueing our own writes behind an asyncio lock means
-        # SQLite never sees two of them at once; PostgreSQL needs no such thing.
-        self._write_lock: asyncio.Lock | None = (
-            asyncio.Lock() if engine.dialect.name == "sqlite" else None
-        )
+        self.database_url = database_url
+        self.sqlite_path = sqlite_path
         self.contacts = contact_store.ContactStore(self)
         self.drafts = draft_store.DraftStore(self)
         self.inbox = inbox_store.InboxStore(self)
@@ -87,33 +57,22 @@ class Store:
         self.turns = turn_store.TurnStore(self)
         self.users = user_store.UserStore(self)
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction (serialised within this process on SQLite, first come first
-        served: acks and the worker take turns, so neither starves under a burst)."""
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
-
     @classmethod
     async def open(cls, database_url: str | None, sqlite_path: Path) -> Store:
         """The gateway's database at `database_url`, or the SQLite file at `sqlite_path`."""
-        engine = create_engine(database_url, sqlite_path)
-        return cls(engine, await open_database(database_url, sqlite_path))
+        return cls(await open_database(database_url, sqlite_path), database_url, sqlite_path)
+
+    async def for_another_loop(self) -> Store:
+        """This store for use on another event loop (ws_bot.background). SQLite's threads serve
+        any loop, and one writer per file is what keeps its group commits whole: the same
+        store. An asyncpg pool belongs to the loop that made it: a new one."""
+        if self.db.dialect == "sqlite":
+            return self
+        return await Store.open(self.database_url, self.sqlite_path)
 
     async def close(self) -> None:
         await self.db.close()
-        await self.engine.dispose()
 
     async def create(self) -> None:
         """Create or upgrade the gateway's tables to the newest schema (`ws_bot.migrations`)."""
         await MIGRATIONS.ensure(self.db)
-
-    def _insert_ignore(self, table: Table) -> Any:
-        # "Insert unless already there" is how the dedupe survives races and restarts.
-        if self.engine.dialect.name == "postgresql":
-            return pg_insert(table).on_conflict_do_nothing()
-        return sqlite_insert(table).on_conflict_do_nothing()
