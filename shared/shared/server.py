@@ -53,6 +53,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_config=None,
+        ws="none",  # no service here speaks WebSocket: its protocol module is never loaded
         access_log=False,
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",

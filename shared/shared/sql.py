@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import queue
 import re
 import sqlite3
@@ -232,17 +233,21 @@ def _run_many(conn: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any]])
 
 
 class _Thread:
-    """A thread owning one connection and running jobs from a queue."""
+    """A thread owning one connection and running jobs from a queue.
 
-    def __init__(self, name: str, path: str, writer: bool) -> None:
+    The connection is opened by the thread itself (jobs submitted before wait in the queue), so
+    opening a database blocks no event loop; `after` is a thread whose connection must exist
+    first (the reader waits for the writer, which creates the file private to its owner)."""
+
+    def __init__(self, name: str, path: str, writer: bool, after: _Thread | None = None) -> None:
         self.path = path
         self.writer = writer
+        self.after = after
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self.ready = threading.Event()
         self.conn: sqlite3.Connection | None = None
         self.thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self.thread.start()
-        self.ready.wait()
 
     def submit(self, work: Callable[[sqlite3.Connection], Any]) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
@@ -254,8 +259,20 @@ class _Thread:
         self.jobs.put(None)
         self.thread.join(timeout=30)
 
+    def _connect(self) -> sqlite3.Connection:
+        if self.after is not None:
+            self.after.ready.wait()
+        elif self.path != ":memory:" and not self.path.startswith("file:"):
+            private_file(Path(self.path))
+        return _sqlite_connect(self.path)
+
     def _serve(self) -> None:
-        self.conn = _sqlite_connect(self.path)
+        try:
+            self.conn = self._connect()
+        except (OSError, sqlite3.Error) as exc:
+            self.ready.set()
+            self._refuse_all(DatabaseError(f"cannot open the database {self.path}: {exc}"))
+            return
         self.ready.set()
         try:
             while True:
@@ -268,6 +285,11 @@ class _Thread:
                     self._one(job)
         finally:
             self.conn.close()
+
+    def _refuse_all(self, error: DatabaseError) -> None:
+        logger.error("cannot open the database", extra={"error": str(error)})
+        while (job := self.jobs.get()) is not None:
+            job.settle(error=error)
 
     def _one(self, job: _Job) -> None:
         assert self.conn is not None
@@ -414,10 +436,15 @@ class SqliteDatabase(Database):
     dialect: Dialect = "sqlite"
 
     def __init__(self, path: str) -> None:
+        memory = path == ":memory:" or "mode=memory" in path
+        if not memory and not path.startswith("file:"):
+            # Absolute: both connections open the same file whatever the working directory.
+            path = os.path.abspath(path)
         self.path = path
         self._writer = _Thread("sqlite-writer", path, writer=True)
-        memory = path == ":memory:" or "mode=memory" in path
-        self._reader = self._writer if memory else _Thread("sqlite-reader", path, writer=False)
+        self._reader = (
+            self._writer if memory else _Thread("sqlite-reader", path, False, after=self._writer)
+        )
 
     async def read(self, sql: str, *args: Any) -> list[Row]:
         result: list[Row] = await self._reader.submit(lambda conn: _run(conn, sql, args))
@@ -569,19 +596,10 @@ def sqlite_path(url: str) -> str:
     return path or ":memory:"
 
 
-def _sqlite_file(database_url: str | None, default_sqlite: Path) -> str:
-    path = sqlite_path(database_url) if database_url else str(default_sqlite.resolve())
-    if path != ":memory:" and not path.startswith("file:"):
-        private_file(Path(path))
-    return path
-
-
 async def open_database(database_url: str | None, default_sqlite: Path) -> Database:
     """The database at `database_url` (postgresql://… or sqlite:///…), or a SQLite file at
     `default_sqlite` (created private to its owner) when it is None."""
     scheme = (database_url or "").split(":", 1)[0].split("+", 1)[0]
     if database_url and scheme in ("postgresql", "postgres"):
         return await PostgresDatabase.connect(plain_postgres_url(database_url))
-    loop = asyncio.get_running_loop()
-    path = await loop.run_in_executor(None, _sqlite_file, database_url, default_sqlite)
-    return await loop.run_in_executor(None, SqliteDatabase, path)
+    return SqliteDatabase(sqlite_path(database_url) if database_url else str(default_sqlite))
