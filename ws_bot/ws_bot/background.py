@@ -42,6 +42,15 @@ T = TypeVar("T")
 SWITCH_INTERVAL = 0.001
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop where it is installed, as uvicorn chooses for the request loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency where it builds
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
 class Background:
     """Starts, serves and stops the gateway's background work (see the module's docstring)."""
 
@@ -86,7 +95,8 @@ class Background:
 
     def _serve(self) -> None:
         try:
-            asyncio.run(self._main())
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(self._main())
         except BaseException as exc:
             if not self._ready.done():
                 self._ready.set_exception(exc)
