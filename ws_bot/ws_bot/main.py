@@ -9,32 +9,70 @@ from fastapi import FastAPI
 
 from shared.app import create_service_app
 from shared.server import serve
-from ws_bot.background import Background
-from ws_bot.graph import build_whatsapp
+from ws_bot.backends import LlmClient, OpClient
+from ws_bot.conversation import Conversation
+from ws_bot.graph import Messenger, build_whatsapp
+from ws_bot.poller import Poller
+from ws_bot.scheduler import Scheduler
 from ws_bot.settings import Settings, get_settings
+from ws_bot.statuses import StatusFeed
 from ws_bot.store import Store
+from ws_bot.wallets import WalletResolver
 from ws_bot.webhook import router
+from ws_bot.worker import InboxWorker, register_handlers
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    token = settings.internal_api_token.get_secret_value()
     store = await Store.open(settings.database_url, settings.sqlite_path)
     await store.create()
     # The leases a previous run under the same replica id left behind.
     await store.inbox.release_leases(settings.replica_id)
     await store.payments.release_leases(settings.replica_id)
-    # This loop serves the webhook (its pywa client only checks signatures); everything after
-    # the ack runs on the background loop (ws_bot.background).
     wa, graph_session = build_whatsapp(settings)
-    background = Background(settings, store)
-    await background.start()
-    app.state.store, app.state.wa, app.state.background = store, wa, background
-    app.state.ready_checks.update({name: background.check(name) for name in ("llm_back", "op_api")})
+    messenger = Messenger(wa)
+    llm = LlmClient(settings.llm_backend, token, settings.llm_timeout_seconds)
+    op = OpClient(settings.op_backend, token, settings.op_timeout_seconds)
+    wallets = WalletResolver(
+        settings.allow_insecure_http,
+        settings.wallet_fetch_timeout_seconds,
+        max_document=settings.wallet_document_max_bytes,
+    )
+    poller = Poller(settings, store, op, messenger)
+    conversation = Conversation(settings, store, messenger, llm, op, wallets, poller.wake)
+    scheduler = Scheduler(settings, store, op, messenger, poller.wake)  # issue 17
+    register_handlers(wa, conversation)
+    app.state.statuses = StatusFeed(store, poller.notices)
+    worker = InboxWorker(
+        settings, store, wa, conversation.apologise, on_statuses=app.state.statuses.submit
+    )
+    app.state.store, app.state.wa, app.state.worker = store, wa, worker
+
+    async def llm_ready() -> bool:
+        return (await llm.http.get("/health")).status_code == 200
+
+    async def op_ready() -> bool:
+        return (await op.http.get("/health")).status_code == 200
+
+    app.state.ready_checks.update({"llm_back": llm_ready, "op_api": op_ready})
+    worker.start()
+    poller.start()
+    scheduler.start()
+    conversation.readings.requests.following.start()  # money requests' outcomes (issue 16)
+    conversation.linking.following.start()  # wallet links waiting for approval (issue 17)
     try:
         yield
     finally:
-        await background.stop()
+        await worker.stop()
+        await poller.stop()
+        await scheduler.stop()
+        await conversation.readings.requests.following.stop()
+        await conversation.linking.following.stop()
+        await app.state.statuses.stop()
+        for client in (llm, op, wallets):
+            await client.aclose()
         await graph_session.aclose()
         await store.close()
 

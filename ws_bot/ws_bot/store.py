@@ -45,10 +45,8 @@ def clip(value: str | None, limit: int) -> str | None:
 class Store:
     """The gateway's database, and its repositories (one per concern)."""
 
-    def __init__(self, db: Database, database_url: str | None, sqlite_path: Path) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.database_url = database_url
-        self.sqlite_path = sqlite_path
         self.contacts = contact_store.ContactStore(self)
         self.drafts = draft_store.DraftStore(self)
         self.inbox = inbox_store.InboxStore(self)
@@ -60,15 +58,7 @@ class Store:
     @classmethod
     async def open(cls, database_url: str | None, sqlite_path: Path) -> Store:
         """The gateway's database at `database_url`, or the SQLite file at `sqlite_path`."""
-        return cls(await open_database(database_url, sqlite_path), database_url, sqlite_path)
-
-    async def for_another_loop(self) -> Store:
-        """This store for use on another event loop (ws_bot.background). SQLite's threads serve
-        any loop, and one writer per file is what keeps its group commits whole: the same
-        store. An asyncpg pool belongs to the loop that made it: a new one."""
-        if self.db.dialect == "sqlite":
-            return self
-        return await Store.open(self.database_url, self.sqlite_path)
+        return cls(await open_database(database_url, sqlite_path))
 
     async def close(self) -> None:
         await self.db.close()

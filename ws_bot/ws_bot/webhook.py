@@ -70,5 +70,5 @@ async def receive(request: Request) -> Response:
         WEBHOOK_REFUSED.labels("body").inc()
         return JSONResponse({"detail": f"Not a WhatsApp webhook update: {exc}"}, 400)
     await state.store.inbox.store_webhook(body)
-    state.background.wake_worker()
+    state.worker.wake()
     return Response(_ACK, media_type="application/json")
