@@ -38,6 +38,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +51,23 @@ logger = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 Dialect = Literal["sqlite", "postgresql"]
+Statement = tuple[str, Sequence[Any]]  # SQL and its arguments, for `Database.batch`
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one statement of a batch did: the rows it returned (SELECT, RETURNING) and, for a
+    write, how many rows it changed."""
+
+    rows: list[Row]
+    count: int
+
+
+def _returns_rows(sql: str) -> bool:
+    """Does the statement hand back rows (a query, or a write with RETURNING)?"""
+    text = " ".join(sql.upper().split())
+    return text.startswith(("SELECT", "WITH")) or " RETURNING " in f"{text} "
+
 
 # How SQLAlchemy stores a DateTime on SQLite (the schema and the rows already written use it):
 # UTC wall time, always with microseconds, so that text order is time order.
@@ -137,7 +155,17 @@ class Database(Executor):
 
     @abstractmethod
     def transaction(self) -> Any:
-        """`async with db.transaction() as tx:` — statements on `tx` commit together, or none."""
+        """`async with db.transaction() as tx:` — statements on `tx` commit together, or none.
+
+        On SQLite a transaction holds the only writer from its first statement to its commit,
+        across every await in between: use it when a statement needs an earlier one's answer,
+        and `batch` when none does."""
+
+    @abstractmethod
+    async def batch(self, statements: Sequence[Statement]) -> list[Outcome]:
+        """Run `statements` in order as one transaction (all of them or none), in one hop: on
+        SQLite one job for the writer, group-committed with the writes queued beside it, so the
+        writer is never held waiting for the caller's next statement."""
 
     @abstractmethod
     async def close(self) -> None: ...
@@ -230,6 +258,16 @@ def _run_count(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> int:
     count = cursor.rowcount
     cursor.close()
     return count
+
+
+def _run_batch(conn: sqlite3.Connection, statements: Sequence[Statement]) -> list[Outcome]:
+    outcomes = []
+    for sql, args in statements:
+        cursor = conn.execute(_sqlite_sql(sql), _sqlite_args(args))
+        rows = cursor.fetchall() if cursor.description else []
+        outcomes.append(Outcome(rows, cursor.rowcount))
+        cursor.close()
+    return outcomes
 
 
 def _run_many(conn: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -466,6 +504,14 @@ class SqliteDatabase(Database):
         rows = list(rows)
         await self._writer.submit(_grouped(lambda conn: _run_many(conn, sql, rows)))
 
+    async def batch(self, statements: Sequence[Statement]) -> list[Outcome]:
+        statements = list(statements)
+        # A grouped job runs in a savepoint of its own: the batch commits whole or not at all.
+        result: list[Outcome] = await self._writer.submit(
+            _grouped(lambda conn: _run_batch(conn, statements))
+        )
+        return result
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
         loop = asyncio.get_running_loop()
@@ -572,6 +618,18 @@ class PostgresDatabase(Database):
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.pool.acquire() as conn:
             await _PgExecutor(conn).executemany(sql, rows)
+
+    async def batch(self, statements: Sequence[Statement]) -> list[Outcome]:
+        outcomes = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            run = _PgExecutor(conn)
+            for sql, args in statements:
+                if _returns_rows(sql):
+                    rows = await run.fetch(sql, *args)
+                    outcomes.append(Outcome(rows, len(rows)))
+                else:
+                    outcomes.append(Outcome([], await run.execute(sql, *args)))
+        return outcomes
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:

@@ -206,3 +206,35 @@ async def test_a_transaction_cancelled_midway_leaves_nothing_and_frees_the_write
         db.execute(f"INSERT INTO {t.name} (id, status, n) VALUES ('after', 'p', 0)"), 5
     )
     assert [r["id"] for r in await db.fetch(f"SELECT id FROM {t.name}")] == ["after"]
+
+
+async def test_a_batch_is_one_transaction_with_each_statements_outcome(
+    made: tuple[Database, Table, str],
+) -> None:
+    db, t, _ = made
+    done = await db.batch(
+        [
+            (f"INSERT INTO {t.name} (id, status, n) VALUES ($1, 'p', 0), ($2, 'p', 0)", ["a", "b"]),
+            (f"UPDATE {t.name} SET n = n + 1 WHERE status = $1 RETURNING id", ["p"]),
+            (f"UPDATE {t.name} SET status = 'done' WHERE id = $1", ["a"]),
+            (f"SELECT count(*) AS n FROM {t.name}", []),
+        ]
+    )
+    assert done[0].count == 2
+    assert sorted(r["id"] for r in done[1].rows) == ["a", "b"]
+    assert (done[2].rows, done[2].count) == ([], 1)
+    assert done[3].rows == [{"n": 2}]
+    # One refused statement undoes the batch's earlier ones, and nothing else.
+    other = asyncio.create_task(
+        db.execute(f"INSERT INTO {t.name} (id, status, n) VALUES ('c', 'p', 0)")
+    )
+    with pytest.raises(IntegrityError):
+        await db.batch(
+            [
+                (f"UPDATE {t.name} SET n = 99 WHERE id = $1", ["b"]),
+                (f"INSERT INTO {t.name} (id, status, n) VALUES ($1, 'p', 0)", ["a"]),
+            ]
+        )
+    await other
+    rows = await db.fetch(f"SELECT id, n FROM {t.name} ORDER BY id")
+    assert [(r["id"], r["n"]) for r in rows] == [("a", 1), ("b", 1), ("c", 0)]

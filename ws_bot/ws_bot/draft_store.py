@@ -122,42 +122,43 @@ class DraftStore:
         now = time.time()
         db = self.store.db
         open_draft = "wa_id = $1 AND status " + db.one_of("$2")
-        async with db.transaction() as tx:
-            # Read before superseding: whether a replaced draft was stale is its old updated_at.
-            replaced = [
-                _draft(row)
-                for row in await tx.fetch(
+        # One batch (one transaction, one hop). The read comes first: whether a replaced draft
+        # was stale is its old updated_at.
+        found, _, _ = await db.batch(
+            [
+                (
                     "SELECT * FROM ws_drafts WHERE " + open_draft,  # noqa: S608
-                    draft.wa_id,
-                    db.array(_OPEN),
-                )
+                    [draft.wa_id, db.array(_OPEN)],
+                ),
+                (
+                    "UPDATE ws_drafts SET status = $3, updated_at = $4 WHERE "  # noqa: S608
+                    + open_draft,
+                    [draft.wa_id, db.array(_OPEN), SUPERSEDED.value, now],
+                ),
+                (
+                    "INSERT INTO ws_drafts (id, wa_id, status, amount, currency, recipient_label,"
+                    " receiver_wallet, receiver_wa_id, source_message_id, payment_id, quote,"
+                    " confirmed_by, created_at, updated_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+                    [
+                        draft.id,
+                        draft.wa_id,
+                        DraftStatus(draft.status).value,
+                        draft.amount,
+                        draft.currency,
+                        st.clip(draft.recipient_label, 256),
+                        st.clip(draft.receiver_wallet, 2048),
+                        draft.receiver_wa_id,
+                        draft.source_message_id,
+                        draft.payment_id,
+                        to_json(draft.quote),
+                        draft.confirmed_by,
+                        now,
+                    ],
+                ),
             ]
-            await tx.execute(
-                "UPDATE ws_drafts SET status = $3, updated_at = $4 WHERE " + open_draft,  # noqa: S608
-                draft.wa_id,
-                db.array(_OPEN),
-                SUPERSEDED.value,
-                now,
-            )
-            await tx.execute(
-                "INSERT INTO ws_drafts (id, wa_id, status, amount, currency, recipient_label,"
-                " receiver_wallet, receiver_wa_id, source_message_id, payment_id, quote,"
-                " confirmed_by, created_at, updated_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
-                draft.id,
-                draft.wa_id,
-                DraftStatus(draft.status).value,
-                draft.amount,
-                draft.currency,
-                st.clip(draft.recipient_label, 256),
-                st.clip(draft.receiver_wallet, 2048),
-                draft.receiver_wa_id,
-                draft.source_message_id,
-                draft.payment_id,
-                to_json(draft.quote),
-                draft.confirmed_by,
-                now,
-            )
+        )
+        replaced = [_draft(row) for row in found.rows]
         draft.updated_at = now
         return [d for d in replaced if not d.stale]
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from shared.sql import Statement
 from ws_bot import store as st
 
 MAX_BATCH = 200  # webhook bodies per group commit
@@ -137,37 +138,45 @@ class InboxStore:
         messages = in_sent_order([item for _, items in split for item in items])
         new_ids: set[str] = set()
         now = time.time()
-        async with self.db.transaction() as tx:
-            for start in range(0, len(messages), INSERT_CHUNK):
-                chunk = messages[start : start + INSERT_CHUNK]
-                args: list[Any] = []
-                for message_id, wa_id, payload, sent_at in chunk:
-                    args += [message_id, wa_id, payload.decode(), sent_at or None]
-                values = ", ".join(
-                    f"(${n + 1}, ${n + 2}, ${n + 3}, 'pending', 0, ${len(args) + 1}, ${n + 4})"
-                    for n in range(0, len(args), 4)
-                )
-                # Only placeholders are formatted in: the values travel as arguments.
-                rows = await tx.fetch(
+        statements: list[Statement] = []
+        for start in range(0, len(messages), INSERT_CHUNK):
+            chunk = messages[start : start + INSERT_CHUNK]
+            args: list[Any] = []
+            for message_id, wa_id, payload, sent_at in chunk:
+                args += [message_id, wa_id, payload.decode(), sent_at or None]
+            values = ", ".join(
+                f"(${n + 1}, ${n + 2}, ${n + 3}, 'pending', 0, ${len(args) + 1}, ${n + 4})"
+                for n in range(0, len(args), 4)
+            )
+            # Only placeholders are formatted in: the values travel as arguments.
+            statements.append(
+                (
                     "INSERT INTO ws_inbox"  # noqa: S608
                     " (message_id, wa_id, payload, status, attempts, received_at, sent_at)"
                     f" VALUES {values} ON CONFLICT DO NOTHING RETURNING message_id",
-                    *args,
-                    now,
+                    [*args, now],
                 )
-                new_ids.update(row["message_id"] for row in rows)
-            if split:
-                await tx.execute(
+            )
+        if split:
+            statements.append(
+                (
                     "UPDATE ws_webhooks SET status = 'split'"  # noqa: S608 (placeholders only)
                     f" WHERE id {self.db.one_of('$1')} AND status = 'pending'",
-                    self.db.array(row_id for row_id, _ in split),
+                    [self.db.array(row_id for row_id, _ in split)],
                 )
-            if bad:
-                await tx.executemany(
+            )
+        for row_id, reason in bad:
+            statements.append(
+                (
                     "UPDATE ws_webhooks SET status = 'bad', note = $2"
                     " WHERE id = $1 AND status = 'pending'",
-                    [(row_id, reason[:256]) for row_id, reason in bad],
+                    [row_id, reason[:256]],
                 )
+            )
+        # One batch (one transaction, one hop): under a burst of acks the writer is never
+        # held between its statements.
+        for done in await self.db.batch(statements):
+            new_ids.update(row["message_id"] for row in done.rows)
         new = len({message.message_id for message in messages} & new_ids)
         return Filed(new=new, duplicate=len(messages) - new, bad=len(bad))
 
@@ -230,17 +239,21 @@ class InboxStore:
 
         The message id stays: Meta retries for days, and the id is what dedupes a retry.
         """
-        async with self.db.transaction() as tx:
-            pruned: int = await tx.execute(
-                "UPDATE ws_inbox SET payload = ''"
-                " WHERE status IN ('done', 'failed') AND received_at < $1 AND payload <> ''",
-                older_than,
-            )
-            # Split bodies live on as their messages; bad ones are kept for a person to read.
-            await tx.execute(
-                "DELETE FROM ws_webhooks WHERE status = 'split' AND received_at < $1", older_than
-            )
-        return pruned
+        pruned, _ = await self.db.batch(
+            [
+                (
+                    "UPDATE ws_inbox SET payload = ''"
+                    " WHERE status IN ('done', 'failed') AND received_at < $1 AND payload <> ''",
+                    [older_than],
+                ),
+                # Split bodies live on as their messages; bad ones are kept for a person to read.
+                (
+                    "DELETE FROM ws_webhooks WHERE status = 'split' AND received_at < $1",
+                    [older_than],
+                ),
+            ]
+        )
+        return pruned.count
 
     async def counts(self) -> dict[str, int]:
         rows = await self.db.read("SELECT status, COUNT(*) AS n FROM ws_inbox GROUP BY status")

@@ -22,19 +22,24 @@ class TurnStore:
     async def add(self, wa_id: str, turn: TurnContext) -> None:
         """Remember one understood message (the context llm_back gets with the next ones)."""
         now = time.time()
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO ws_turns (wa_id, at, text, intent, monto, currency, destinatario)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                wa_id,
-                now,
-                turn.text[:500],
-                turn.intent[:32],
-                st.clip(turn.monto, 64),
-                st.clip(turn.currency, 8),
-                st.clip(turn.destinatario, 512),
-            )
-            await tx.execute("DELETE FROM ws_turns WHERE at < $1", now - TURN_TTL_SECONDS)
+        await self.db.batch(
+            [
+                (
+                    "INSERT INTO ws_turns (wa_id, at, text, intent, monto, currency, destinatario)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    [
+                        wa_id,
+                        now,
+                        turn.text[:500],
+                        turn.intent[:32],
+                        st.clip(turn.monto, 64),
+                        st.clip(turn.currency, 8),
+                        st.clip(turn.destinatario, 512),
+                    ],
+                ),
+                ("DELETE FROM ws_turns WHERE at < $1", [now - TURN_TTL_SECONDS]),
+            ]
+        )
 
     async def recent(self, wa_id: str) -> list[TurnContext]:
         """The user's last understood messages within a day, oldest first."""
