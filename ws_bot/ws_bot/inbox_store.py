@@ -189,14 +189,23 @@ class InboxStore:
         lapsed, no earlier pending row of its user exists and none of the user's rows holds a
         live lease. On PostgreSQL a row another replica is claiming right now is skipped; its
         user's later rows stay behind it, since it is still the earlier pending row.
+
+        Only the oldest filed pending rows (`window`, in id order, which the status index gives
+        without sorting) are weighed: ordering every pending row by sent time made each claim
+        cost the whole backlog, and under a burst of 3,000 the claims held the one writer long
+        enough to starve the acks. A user whose messages fill the window holds the others back
+        only until the window moves on.
         """
         now = time.time()
+        window = max(limit * 20, 100)
         rows = await self.db.fetch(
             # Only dialect spellings are formatted in; the values travel as arguments.
             "UPDATE ws_inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1"  # noqa: S608
             " WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)"
             " AND id IN (SELECT i.id FROM ws_inbox i"
             "  WHERE i.status = 'pending' AND (i.lease_until IS NULL OR i.lease_until < $3)"
+            "  AND i.id IN (SELECT w.id FROM ws_inbox w WHERE w.status = 'pending'"
+            "   ORDER BY w.id LIMIT $6)"
             f"  AND NOT (i.wa_id {self.db.one_of('$5')})"
             "  AND NOT EXISTS (SELECT 1 FROM ws_inbox e WHERE e.wa_id = i.wa_id"
             "   AND e.status = 'pending' AND (COALESCE(e.sent_at, e.received_at), e.id)"
@@ -211,6 +220,7 @@ class InboxStore:
             now,
             limit,
             self.db.array(sorted(busy)),
+            window,
         )
         rows.sort(key=lambda row: (row["sent_at"] or row["received_at"], row["id"]))
         return [_item(row) for row in rows]
