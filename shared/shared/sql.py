@@ -36,8 +36,8 @@ import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -244,30 +244,37 @@ def _sqlite_connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _run(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[Row]:
+def _outcome(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> Outcome:
     cursor = conn.execute(_sqlite_sql(sql), _sqlite_args(args))
     rows = cursor.fetchall() if cursor.description else []
+    outcome = Outcome(rows, cursor.rowcount)
     cursor.close()
-    return rows
+    return outcome
+
+
+def _run(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[Row]:
+    return _outcome(conn, sql, args).rows
 
 
 def _run_count(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> int:
-    cursor = conn.execute(_sqlite_sql(sql), _sqlite_args(args))
-    if cursor.description:
-        cursor.fetchall()
-    count = cursor.rowcount
-    cursor.close()
-    return count
+    return _outcome(conn, sql, args).count
 
 
 def _run_batch(conn: sqlite3.Connection, statements: Sequence[Statement]) -> list[Outcome]:
-    outcomes = []
-    for sql, args in statements:
-        cursor = conn.execute(_sqlite_sql(sql), _sqlite_args(args))
-        rows = cursor.fetchall() if cursor.description else []
-        outcomes.append(Outcome(rows, cursor.rowcount))
-        cursor.close()
-    return outcomes
+    return [_outcome(conn, sql, args) for sql, args in statements]
+
+
+def _attempt(
+    work: Callable[[sqlite3.Connection], Any], conn: sqlite3.Connection
+) -> tuple[Any, BaseException | None]:
+    """`work(conn)`'s result and None, or None and what went wrong (sqlite3's errors as ours):
+    the caller gets the error, the thread goes on."""
+    try:
+        return work(conn), None
+    except sqlite3.Error as exc:
+        return None, _translate(exc)
+    except BaseException as exc:
+        return None, exc
 
 
 def _run_many(conn: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -335,14 +342,7 @@ class _Thread:
 
     def _one(self, job: _Job) -> None:
         assert self.conn is not None
-        try:
-            result = job.work(self.conn)
-        except sqlite3.Error as exc:
-            job.settle(error=_translate(exc))
-        except BaseException as exc:  # the caller gets what went wrong; the thread goes on
-            job.settle(error=exc)
-        else:
-            job.settle(result)
+        job.settle(*_attempt(job.work, self.conn))
 
     def _group_commit(self, first: _Job) -> None:
         """Single writes waiting together share one transaction (one fsync); each runs in its
@@ -366,16 +366,10 @@ class _Thread:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
                 conn.execute("SAVEPOINT one")
-                try:
-                    result = job.work(conn)
-                except sqlite3.Error as exc:
+                result, error = _attempt(job.work, conn)
+                if error is not None:
                     conn.execute("ROLLBACK TO one")
-                    results.append((job, None, _translate(exc)))
-                except BaseException as exc:
-                    conn.execute("ROLLBACK TO one")
-                    results.append((job, None, exc))
-                else:
-                    results.append((job, result, None))
+                results.append((job, result, error))
                 conn.execute("RELEASE one")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -464,12 +458,7 @@ def _hold_transaction(
                 else:
                     job.settle(None)
                 return
-            try:
-                item.settle(item.work(conn))
-            except sqlite3.Error as exc:
-                item.settle(error=_translate(exc))
-            except BaseException as exc:
-                item.settle(error=exc)
+            item.settle(*_attempt(item.work, conn))
 
     return hold
 
@@ -559,33 +548,32 @@ def _count(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
+@contextmanager
+def _integrity_as_ours() -> Iterator[None]:
+    """asyncpg's constraint violations raised as `IntegrityError`, as on SQLite."""
+    import asyncpg
+
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(str(exc)) from exc
+
+
 class _PgExecutor(Executor):
     def __init__(self, conn: Any) -> None:
         self._conn = conn
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        import asyncpg
-
-        try:
+        with _integrity_as_ours():
             return [dict(row) for row in await self._conn.fetch(sql, *args)]
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
 
     async def execute(self, sql: str, *args: Any) -> int:
-        import asyncpg
-
-        try:
+        with _integrity_as_ours():
             return _count(await self._conn.execute(sql, *args))
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        import asyncpg
-
-        try:
+        with _integrity_as_ours():
             await self._conn.executemany(sql, list(rows))
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
 
 
 class PostgresDatabase(Database):
