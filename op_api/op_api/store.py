@@ -222,14 +222,10 @@ class PaymentStore:
         prefix: str = "op_",
         *,
         sealer: TokenSealer,
-        database_url: str | None,
-        sqlite_path: Path,
     ) -> None:
         self.db = db
         self.prefix = prefix
         self.sealer = sealer
-        self.database_url = database_url
-        self.sqlite_path = sqlite_path
         self.payments = f"{prefix}payments"
         self.batches = f"{prefix}batches"
         self.codec = payment_codec(sealer)
@@ -248,7 +244,7 @@ class PaymentStore:
     ) -> PaymentStore:
         """The store at `database_url`, or the SQLite file at `sqlite_path`."""
         db = await open_database(database_url, sqlite_path)
-        return cls(db, prefix, sealer=sealer, database_url=database_url, sqlite_path=sqlite_path)
+        return cls(db, prefix, sealer=sealer)
 
     async def close(self) -> None:
         await self.db.close()
