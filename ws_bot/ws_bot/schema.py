@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Column,
     Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -16,6 +17,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 
 metadata = MetaData()
@@ -34,6 +37,16 @@ inbox = Table(
     Column("lease_until", Float),
     Column("received_at", Float, nullable=False),
     Column("sent_at", Float),  # the message's own timestamp: rows are handled in this order
+)
+# Each user's pending rows in the order they are handled: the claim's "an earlier pending row of
+# this user?" and "one of theirs leased?" are seeks here, not reads of every pending row.
+Index(
+    "ix_ws_inbox_pending_order",
+    inbox.c.wa_id,
+    func.coalesce(inbox.c.sent_at, inbox.c.received_at),
+    inbox.c.id,
+    sqlite_where=text("status = 'pending'"),
+    postgresql_where=text("status = 'pending'"),
 )
 
 # inbox_store.py

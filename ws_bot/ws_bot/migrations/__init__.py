@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shared.migrations import Migrations
 
-HEAD = "ws0005"  # the newest revision in versions/: the schema this code reads and writes
+HEAD = "ws0006"  # the newest revision in versions/: the schema this code reads and writes
 
 MIGRATIONS = Migrations(
     script_location=Path(__file__).parent,
