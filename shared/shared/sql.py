@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
 from shared.files import private_file
 
 logger = logging.getLogger(__name__)
@@ -230,9 +232,27 @@ def _translate(exc: sqlite3.Error) -> DatabaseError:
     return DatabaseError(str(exc))
 
 
+def _busy(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )
+
+
+# Connections opening a new file together (replicas, a service and its migrations child) can be
+# refused the switch to WAL at once with "database is locked" while another makes it: SQLite
+# does not run the busy handler there, so the connection's own 30 s timeout does not cover it.
+_into_wal = Retrying(
+    retry=retry_if_exception(_busy),
+    wait=wait_exponential(multiplier=0.005, max=0.1),
+    stop=stop_after_delay(30),
+    reraise=True,
+)
+
+
 def _sqlite_connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _into_wal(conn.execute, "PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")

@@ -5,6 +5,7 @@ migrations' tool) read back the same."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -238,3 +239,32 @@ async def test_a_batch_is_one_transaction_with_each_statements_outcome(
     await other
     rows = await db.fetch(f"SELECT id, n FROM {t.name} ORDER BY id")
     assert [(r["id"], r["n"]) for r in rows] == [("a", 1), ("b", 1), ("c", 0)]
+
+
+async def test_opening_waits_for_a_writer_that_holds_the_file(tmp_path: Path) -> None:
+    """A database opened while another connection writes (a service starting while its
+    migrations child still works, or a replica starting beside another): switching to WAL is
+    refused at once with "database is locked", which SQLite's busy timeout does not cover; the
+    open waits for the writer and succeeds."""
+    path = tmp_path / "held.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (n INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t (n) VALUES (1)")
+
+    async def open_and_write() -> int:
+        db = await open_database(None, path)
+        try:
+            await db.execute("INSERT INTO t (n) VALUES (2)")
+            return int(await db.fetchval("SELECT COUNT(*) FROM t"))
+        finally:
+            await db.close()
+
+    opening = asyncio.create_task(open_and_write())
+    await asyncio.sleep(0.5)
+    if opening.done():
+        opening.result()  # raises what refused it ("database is locked")
+        pytest.fail("opened and wrote while another connection held the file")
+    holder.execute("COMMIT")
+    holder.close()
+    assert await asyncio.wait_for(opening, 30) == 2
