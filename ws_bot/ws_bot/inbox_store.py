@@ -194,7 +194,9 @@ class InboxStore:
         without sorting) are weighed: ordering every pending row by sent time made each claim
         cost the whole backlog, and under a burst of 3,000 the claims held the one writer long
         enough to starve the acks. A user whose messages fill the window holds the others back
-        only until the window moves on.
+        only until the window moves on. The two per-row questions (an earlier pending row of
+        this user? one of theirs leased?) are seeks in the partial index of pending rows by
+        user and handling order (`ix_ws_inbox_pending_order`, migration ws0006).
         """
         now = time.time()
         window = max(limit * 20, 100)
