@@ -7,6 +7,7 @@ test can read (for request-id and secret checks).
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -23,10 +24,31 @@ BIN = Path(sys.executable).parent
 TEST_TOKEN = "test-internal-token-0123456789"
 
 
+# Ports below the kernel's ephemeral range (32768 and up on Linux), a block of 1,000 for each
+# pytest-xdist worker: a port bind(0) hands out and takes back can go to another worker's
+# service a moment later, and the first to listen answered the other's readiness check.
+_PORT_BASE = 20000
+_PORT_BLOCK = 1000
+_ports = itertools.count()
+
+
+def _port_block() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return _PORT_BASE + (int(worker) % 12 if worker.isdigit() else 0) * _PORT_BLOCK
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port on 127.0.0.1 nothing listens on, and that no other test process is handed."""
+    block, offset = _port_block(), os.getpid()  # runs one after another start apart
+    for _ in range(_PORT_BLOCK):
+        port = block + (offset + next(_ports)) % _PORT_BLOCK
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken: a service of this machine, or one of ours still running
+            return port
+    raise RuntimeError(f"no free port in {block}–{block + _PORT_BLOCK - 1}")
 
 
 def console_script(name: str) -> str:
