@@ -52,9 +52,17 @@ def production_install(member: str, where: Path) -> Path:
     fresh = ["--reinstall-package", "paguito-shared", "--reinstall-package", member]
     # Compiled to bytecode, as the Dockerfile's UV_COMPILE_BYTECODE=1 does: without it, every
     # first import, at start-up and on the first messages, parses source and keeps the parser's
-    # memory (about 3 MiB of RSS after traffic).
-    sync = ["uv", "sync", "--frozen", "--no-dev", "--package", member, "--no-editable"]
-    sync.append("--compile-bytecode")
+    # memory (ws_bot measured 75.0 → 82.0 MiB, idle → after 100 payments, against 71.2 → 75.8).
+    sync = [
+        "uv",
+        "sync",
+        "--frozen",
+        "--no-dev",
+        "--package",
+        member,
+        "--no-editable",
+        "--compile-bytecode",
+    ]
     subprocess.run(
         [*sync, "--quiet", *fresh],
         env=env,
