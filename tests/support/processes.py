@@ -29,12 +29,13 @@ TEST_TOKEN = "test-internal-token-0123456789"
 # service a moment later, and the first to listen answered the other's readiness check.
 _PORT_BASE = 20000
 _PORT_BLOCK = 1000
+_PORT_BLOCKS = (32768 - _PORT_BASE) // _PORT_BLOCK  # as many as fit below the ephemeral range
 _ports = itertools.count()
 
 
 def _port_block() -> int:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    return _PORT_BASE + (int(worker) % 12 if worker.isdigit() else 0) * _PORT_BLOCK
+    return _PORT_BASE + (int(worker) % _PORT_BLOCKS if worker.isdigit() else 0) * _PORT_BLOCK
 
 
 def free_port() -> int:
