@@ -14,14 +14,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import InternalAuth
@@ -56,6 +58,43 @@ def quiet_access_log(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
+def answered_directly(endpoint: Endpoint) -> Endpoint:
+    """Mark a route that `ServiceMiddleware` answers itself, past FastAPI's routing layers.
+
+    For the hottest route only (the webhook ack): below the middleware, FastAPI's exception,
+    exit-stack, router and endpoint layers cost about twice the ack's own work (verify, store,
+    200) in a py-spy profile of ws_bot (bench/webhook_ack). The route stays declared as usual,
+    so the OpenAPI document is unchanged, and FastAPI still serves it when a body comes without
+    a Content-Length. The endpoint must take the `Request` alone, with no dependencies, and
+    return a `Response`; an `HTTPException` it raises is answered as FastAPI would.
+    """
+    endpoint.__dict__["paguito_direct"] = True
+    return endpoint
+
+
+def _direct_routes(routes: Iterable[BaseRoute]) -> dict[tuple[str, str], ASGIApp]:
+    """(method, path) → an ASGI app calling the endpoint, for routes `answered_directly`."""
+    table: dict[tuple[str, str], ASGIApp] = {}
+    for route in routes:
+        if isinstance(route, APIRoute) and getattr(route.endpoint, "paguito_direct", False):
+            app = _call_directly(route.endpoint)
+            for method in route.methods or ():
+                table[(method, route.path)] = app
+    return table
+
+
+def _call_directly(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            response = await endpoint(Request(scope, receive))
+        except HTTPException as exc:
+            response = JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
+        await response(scope, receive, send)
+
+    app.__dict__.update(endpoint.__dict__)  # paguito_quiet
+    return app
+
+
 class ServiceMiddleware:
     """Everything a request passes through, in one ASGI layer: the request id (context variable
     and response header), the body-size limit (413), the metrics, the access line, and a clean
@@ -63,12 +102,21 @@ class ServiceMiddleware:
 
     One layer instead of three nested ones: each layer wrapped `send` again and re-scanned the
     headers, and that showed in the per-request cost of the webhook ack (bench/webhook_ack).
+    Routes marked `answered_directly` (the ack) it answers itself, past FastAPI's routing.
     """
 
-    def __init__(self, app: ASGIApp, service: str, max_bytes: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        service: str,
+        max_bytes: Callable[[], int],
+        routes: Callable[[], Iterable[BaseRoute]] = list,
+    ) -> None:
         self.app = app
         self.service = service
         self.max_bytes = max_bytes
+        self._routes = routes
+        self._direct: dict[tuple[str, str], ASGIApp] | None = None  # built at the first request
         # prometheus_client's labels() validates and locks on every call; children are cached.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
@@ -99,6 +147,9 @@ class ServiceMiddleware:
         limit = self.max_bytes()
         status = 500
         responded = False
+        if self._direct is None:
+            self._direct = _direct_routes(self._routes())
+        direct = self._direct.get((scope["method"], scope["path"]))
         with request_id_scope(incoming_id) as rid:
 
             async def send_with_id(message: Message) -> None:
@@ -114,7 +165,7 @@ class ServiceMiddleware:
                     await _too_large(limit, send_with_id)
                 elif length is not None and length.isdigit():
                     # The server never hands the app more than Content-Length: nothing to count.
-                    await self.app(scope, receive, send_with_id)
+                    await (direct or self.app)(scope, receive, send_with_id)
                 else:
                     await _limited(self.app, scope, receive, send_with_id, limit)
             except Exception:
@@ -133,12 +184,15 @@ class ServiceMiddleware:
             finally:
                 elapsed = time.perf_counter() - started
                 route_object = scope.get("route")
-                route = getattr(route_object, "path", None) or "unmatched"
+                endpoint: object = direct
+                if direct is not None and route_object is None:
+                    route = scope["path"]
+                else:
+                    route = getattr(route_object, "path", None) or "unmatched"
+                    endpoint = getattr(route_object, "endpoint", None)
                 self._record(scope["method"], route, status, elapsed)
                 # Probes and marked routes (see quiet_access_log) stay out of INFO when fine.
-                quiet = route in _QUIET_ROUTES or getattr(
-                    getattr(route_object, "endpoint", None), "paguito_quiet", False
-                )
+                quiet = route in _QUIET_ROUTES or getattr(endpoint, "paguito_quiet", False)
                 level = logging.DEBUG if quiet and status < 400 else logging.INFO
                 if logger.isEnabledFor(level):
                     logger.log(
@@ -271,7 +325,9 @@ def create_service_app(
         loaded = getattr(app.state, "settings", None)
         return loaded.max_body_bytes if loaded is not None else 1_048_576
 
-    app.add_middleware(ServiceMiddleware, service=name, max_bytes=_limit)
+    app.add_middleware(
+        ServiceMiddleware, service=name, max_bytes=_limit, routes=lambda: app.router.routes
+    )
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:

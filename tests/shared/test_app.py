@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import Depends
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import Response
 from pydantic import SecretStr
 
-from shared.app import create_service_app, quiet_access_log
+from shared.app import answered_directly, create_service_app, quiet_access_log
 from shared.auth import require_internal_token
 from shared.http import RetryPolicy, RetryTransport, create_client
 from shared.request_id import request_id_scope
@@ -36,6 +37,19 @@ def make_app(max_body: int = 1000):
     @quiet_access_log
     async def ack(body: dict[str, object]) -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.post("/direct")
+    @quiet_access_log
+    @answered_directly
+    async def direct(request: Request) -> Response:
+        body = await request.body()
+        if body == b"refuse":
+            raise HTTPException(409, "refused")
+        if body == b"crash":
+            raise RuntimeError(f"leaky {TOKEN}")
+        # FastAPI's router sets the route in the scope: it is absent when the middleware answers.
+        routed = "router" if "route" in request.scope else "middleware"
+        return Response(f"{routed}:{len(body)}:{request.app.state.service_name}".encode())
 
     return app
 
@@ -199,3 +213,38 @@ async def test_retry_after_is_honoured_up_to_the_cap() -> None:
     async with httpx.AsyncClient(transport=RetryTransport(slow, policy)) as c:
         assert (await c.get("http://x/")).status_code == 200
     assert 0.3 <= time.monotonic() - started < 5  # waited the capped Retry-After, not 30 s
+
+
+async def test_a_direct_route_is_answered_by_the_middleware_with_everything_it_adds(
+    client, caplog
+) -> None:
+    caplog.set_level(logging.INFO, logger="paguito.access")
+    r = await client.post("/direct", content=b"abc", headers={"X-Request-ID": "r-direct"})
+    assert (r.status_code, r.text, r.headers["x-request-id"]) == (200, "middleware:3:t", "r-direct")
+    assert [rec for rec in caplog.records if rec.name == "paguito.access"] == []  # still quiet
+    refused = await client.post("/direct", content=b"refuse")
+    assert (refused.status_code, refused.json()) == (409, {"detail": "refused"})
+    crashed = await client.post("/direct", content=b"crash")
+    assert crashed.status_code == 500
+    assert TOKEN not in crashed.text
+    big = await client.post("/direct", content=b"x" * 2000)
+    assert big.status_code == 413
+    text = (await client.get("/metrics")).text
+    assert any(
+        line.startswith("paguito_http_requests_total{")
+        and 'route="/direct"' in line
+        and 'status="200"' in line
+        for line in text.splitlines()
+    )
+    # Other methods and paths are FastAPI's as before; in OpenAPI the route is as declared.
+    assert (await client.get("/direct")).status_code == 405
+    assert "/direct" in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_a_direct_route_without_content_length_goes_through_fastapi(client) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"ab"
+        yield b"c"
+
+    r = await client.post("/direct", content=chunks())
+    assert (r.status_code, r.text) == (200, "router:3:t")

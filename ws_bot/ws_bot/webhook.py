@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pywa_async.utils import HUB_SIG
 
-from shared.app import quiet_access_log
+from shared.app import answered_directly, quiet_access_log
 from ws_bot.metrics import WEBHOOK_REFUSED
 from ws_bot.worker import BadUpdate, check_update_shape
 
@@ -55,6 +55,7 @@ _ACK = b'{"status":"ok"}'
 )
 @router.post("/", include_in_schema=False)
 @quiet_access_log
+@answered_directly
 async def receive(request: Request) -> Response:
     state = request.app.state
     body = await request.body()
