@@ -4,6 +4,7 @@ pruning, one claim per row, leases."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -78,6 +79,34 @@ async def _scenario(tmp_path: Path, database_url: str | None) -> None:
         assert (filed.new, filed.duplicate) == (21, 19)
         assert await store.inbox.counts() == {"done": 2, "pending": 21}
         assert await store.inbox.pending_webhooks() == []
+    finally:
+        await store.close()
+
+
+def test_a_cancelled_ack_leaves_no_body_behind_it_waiting(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    run_async(lambda: _cancelled_writer(tmp_path, database_url))
+
+
+async def _cancelled_writer(tmp_path: Path, database_url: str | None) -> None:
+    """The first of several concurrent acks writes the batch itself; when it is cancelled in
+    the middle (a shutdown), the bodies that arrived behind it are still written, and answered."""
+    store = await Store.open(database_url, tmp_path / "ws.sqlite3")
+    await store.create()
+    try:
+        writer = asyncio.create_task(store.inbox.store_webhook(b'{"n":0}'))
+        await asyncio.sleep(0)  # it is writing now
+        behind = [
+            asyncio.create_task(store.inbox.store_webhook(f'{{"n":{i}}}'.encode())) for i in (1, 2)
+        ]
+        await asyncio.sleep(0)  # they wait for the next batch
+        writer.cancel()
+        await asyncio.wait_for(asyncio.gather(*behind), 10)
+        bodies = [w.body for w in await store.inbox.pending_webhooks()]
+        assert bodies[-2:] == [b'{"n":1}', b'{"n":2}']
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
     finally:
         await store.close()
 

@@ -89,6 +89,7 @@ class InboxStore:
         self.db = store.db
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._writing = False
 
     async def store_webhook(self, body: bytes) -> None:
         """Store one signed webhook body; return once it is durably committed.
@@ -96,29 +97,53 @@ class InboxStore:
         Bodies arriving together are written in one transaction (group commit): one disk flush
         for a burst instead of one per request, and each caller still returns only once its row
         is committed. Nothing else happens here: splitting and dedupe are the worker's.
+
+        A caller that finds no write under way writes the waiting bodies itself, its own among
+        them, rather than handing them to a task: on an event loop the worker keeps busy, each
+        hand-over is one more turn of the loop for the ack to wait. Bodies arriving during that
+        write gather for the next one, which a task of its own writes.
         """
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((body, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_pending())
-        await done
+        if self._writing:
+            await done
+            return
+        try:
+            await self._write_batch()
+        except BaseException:  # cancelled while writing: its own answer has nobody to read it
+            if done.done() and not done.cancelled():
+                done.exception()
+            raise
+        finally:  # even when this caller is cancelled: the bodies behind it are not
+            if self._pending and (self._flusher is None or self._flusher.done()):
+                self._flusher = asyncio.create_task(self._flush_pending())
+        await done  # settled by now, unless its body waits for the next batch
 
     async def _flush_pending(self) -> None:
-        # While one batch is being committed the next gathers: one executemany (one commit, on
-        # SQLite one hop to the writer thread) per batch rather than one per body.
-        while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            now = time.time()
-            try:
-                await self.db.executemany(_APPEND, [(body, now) for body, _ in batch])
-            except Exception as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
+        while self._pending and not self._writing:
+            await self._write_batch()
+
+    async def _write_batch(self) -> None:
+        # One executemany (one commit, on SQLite one hop to the writer thread) per batch rather
+        # than one per body. Every caller in the batch is answered, even when the writing one
+        # is cancelled: the others answer 500 then, and Meta sends those updates again.
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        self._writing = True
+        try:
+            await self.db.executemany(_APPEND, [(body, time.time()) for body, _ in batch])
+        except BaseException as exc:
+            failure = exc if isinstance(exc, Exception) else RuntimeError("write interrupted")
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(failure)
+            if not isinstance(exc, Exception):
+                raise
+        else:
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)
+        finally:
+            self._writing = False
 
     async def pending_webhooks(self, limit: int = SPLIT_BATCH) -> list[StoredWebhook]:
         """The oldest bodies not split yet (several replicas may read the same ones: filing is
