@@ -7,9 +7,21 @@ from __future__ import annotations
 import importlib
 import itertools
 import pkgutil
+import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the benchmark is: its `finally` blocks stop the services it
+    started (without this, Python exits on SIGTERM at once and they run on, orphaned, skewing
+    whatever is measured next)."""
+
+
+def _terminate(signum: int, _: FrameType | None) -> None:
+    raise Terminated(signum)
 
 
 def discover() -> list[str]:
@@ -24,6 +36,7 @@ def main(argv: list[str]) -> int:
         print("options go to one benchmark: python -m bench <name> --option value …")
         return 2
     names = named or discover()
+    signal.signal(signal.SIGTERM, _terminate)
     failed = []
     for name in names:
         module = importlib.import_module(f"bench.{name}")
@@ -49,4 +62,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    try:
+        raise SystemExit(main(sys.argv[1:]))
+    except Terminated:
+        print("\nterminated; every service it started is stopped", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGTERM) from None
