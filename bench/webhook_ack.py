@@ -1,6 +1,7 @@
 """Webhook acknowledgement: ws_bot vs a bare FastAPI endpoint doing the same durable insert.
 
-`uv run python -m bench webhook_ack [--rounds R] [--requests N] [--burst B] [--concurrency C]`
+`uv run python -m bench webhook_ack [--rounds R] [--requests N] [--paced P] [--paced-requests M]
+[--burst B] [--concurrency C]`
 
 ws_bot's ack verifies the signature, checks the body is a JSON object with an `entry` list,
 commits the raw body to its database (SQLite by default) and answers 200; its inbox worker
@@ -18,7 +19,10 @@ Printed, over R rounds alternating baseline and ws_bot (median and range of the 
 - one-at-a-time p50: the same N status updates, and N text messages from new users, which the
   worker greets through the sandbox phone while the next acks arrive (the phone is told first
   that these users just wrote, so the greetings are delivered, as they would be by Meta, and
-  come back as sent and delivered statuses).
+  come back as sent and delivered statuses). Back to back, those messages arrive far faster than
+  the worker and the phone can answer them on two cores; so also M messages paced at P per
+  second (default 100 at 20/s), which the worker keeps up with: the acks beside a worker that
+  is answering, without a saturated machine.
 - a burst of B messages from new users with C in flight: ack p50/p99, acks per second, and
   whether the worker kept answering during the burst (messages handled by the time the last
   ack came back) or left it all to a drain afterwards. Progress is read from ws_bot's database
@@ -105,16 +109,25 @@ def status_bodies(count: int) -> Bodies:
 
 
 async def _connection(
-    port: int, path: str, work: Bodies, latencies: list[float], statuses: list[int]
+    port: int,
+    path: str,
+    work: Bodies,
+    latencies: list[float],
+    statuses: list[int],
+    interval: float = 0.0,
 ) -> None:
-    """One keep-alive connection sending its share, one request at a time.
+    """One keep-alive connection sending its share, one request at a time (each `interval`
+    seconds after the previous one started, when given).
 
     A hand-rolled HTTP/1.1 client: httpx's own overhead per request is larger than a bare
     FastAPI endpoint's, and on two cores it would be the client that got measured.
     """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    next_at = time.perf_counter()
     try:
         for body, signature in work:
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            next_at += interval
             head = (
                 f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                 f"Content-Type: application/json\r\nX-Hub-Signature-256: {signature}\r\n"
@@ -136,7 +149,9 @@ async def _connection(
         writer.close()
 
 
-def send(target: tuple[str, str], bodies: Bodies, concurrency: int) -> list[float]:
+def send(
+    target: tuple[str, str], bodies: Bodies, concurrency: int, interval: float = 0.0
+) -> list[float]:
     """POST every body over `concurrency` connections at once; latencies in ms."""
     url, path = target
     port = int(url.rsplit(":", 1)[1])
@@ -146,7 +161,7 @@ def send(target: tuple[str, str], bodies: Bodies, concurrency: int) -> list[floa
     async def run() -> None:
         shares = [bodies[i::concurrency] for i in range(concurrency)]
         await asyncio.gather(
-            *(_connection(port, path, share, latencies, statuses) for share in shares)
+            *(_connection(port, path, share, latencies, statuses, interval) for share in shares)
         )
 
     asyncio.run(run())
@@ -171,7 +186,7 @@ IDLE_SAMPLE_SECONDS = 2.0
 
 
 def one_at_a_time(
-    proc: ServiceProcess, target: tuple[str, str], bodies: Bodies
+    proc: ServiceProcess, target: tuple[str, str], bodies: Bodies, interval: float = 0.0
 ) -> tuple[float, float]:
     """(CPU µs per ack, p50 ms) for `bodies` sent one at a time. The process's idle CPU (timers,
     the poller's ticks), sampled just before, is subtracted for the time the run took."""
@@ -179,7 +194,7 @@ def one_at_a_time(
     time.sleep(IDLE_SAMPLE_SECONDS)
     idle_rate = (cpu_seconds(proc) - idle_cpu) / (time.perf_counter() - idle_started)
     started, before = time.perf_counter(), cpu_seconds(proc)
-    latencies = send(target, bodies, 1)
+    latencies = send(target, bodies, 1, interval)
     used = cpu_seconds(proc) - before - idle_rate * (time.perf_counter() - started)
     return used * 1e6 / len(bodies), percentile(latencies, 50)
 
@@ -291,6 +306,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--paced", type=float, default=20.0, help="messages/s, paced run")
+    parser.add_argument("--paced-requests", type=int, default=100)
     parser.add_argument("--burst", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
@@ -324,9 +341,14 @@ def main(argv: list[str] | None = None) -> None:
         for _, target in procs.values():  # warm-up: imports, caches, the database file
             send(target, greetable(stack, message_bodies(50)), 4)
         wait_until_idle(database)
-        kinds: dict[str, Callable[[int], Bodies]] = {
-            "status": status_bodies,
-            "message": message_bodies,
+        paced = f"message, {args.paced:g}/s"
+        # (bodies, how many, seconds between starts): back to back, the messages arrive far
+        # faster than the worker and the phone can answer them on two cores, so the acks are
+        # measured beside a saturated machine; paced, beside a worker that keeps up.
+        kinds: dict[str, tuple[Callable[[int], Bodies], int, float]] = {
+            "status": (status_bodies, args.requests, 0.0),
+            "message": (message_bodies, args.requests, 0.0),
+            paced: (message_bodies, args.paced_requests, 1 / args.paced),
         }
         cpu: dict[str, list[float]] = {name: [] for name in procs}
         p50: dict[tuple[str, str], list[float]] = {
@@ -334,12 +356,12 @@ def main(argv: list[str] | None = None) -> None:
         }
         for _ in range(args.rounds):
             for name, (proc, target) in procs.items():
-                for kind, make in kinds.items():
+                for kind, (make, count, interval) in kinds.items():
                     wait_until_idle(database)
-                    bodies = make(args.requests)
-                    if kind == "message" and proc is stack.bot:
+                    bodies = make(count)
+                    if make is message_bodies and proc is stack.bot:
                         greetable(stack, bodies)
-                    cpu_us, median = one_at_a_time(proc, target, bodies)
+                    cpu_us, median = one_at_a_time(proc, target, bodies, interval)
                     p50[(name, kind)].append(median)
                     if kind == "status":
                         cpu[name].append(cpu_us)
@@ -353,7 +375,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"  {name:8s} CPU per ack {_spread(cpu[name], ' µs')}; "
             f"p50 status {_spread(p50[(name, 'status')], ' ms')}, "
-            f"message {_spread(p50[(name, 'message')], ' ms')}"
+            f"message {_spread(p50[(name, 'message')], ' ms')}, "
+            f"{paced} {_spread(p50[(name, paced)], ' ms')}"
         )
     print(f"  ratio ws_bot / baseline, CPU per ack: {_spread(cpu_ratio, '×')} (aim ≤ 1.5×)")
     for kind in kinds:
