@@ -19,6 +19,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
@@ -85,10 +86,11 @@ def _direct_routes(routes: Iterable[BaseRoute]) -> dict[tuple[str, str], ASGIApp
 
 def _call_directly(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
         try:
-            response = await endpoint(Request(scope, receive))
+            response = await endpoint(request)
         except HTTPException as exc:
-            response = JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
+            response = await http_exception_handler(request, exc)
         await response(scope, receive, send)
 
     app.__dict__.update(endpoint.__dict__)  # paguito_quiet
