@@ -83,6 +83,17 @@ def _item(row: dict[str, Any]) -> InboxItem:
     )
 
 
+def _answer(batch: list[tuple[bytes, asyncio.Future[None]]], error: Exception | None) -> None:
+    """Settle each waiting caller of a written batch: committed, or the error that stopped it."""
+    for _, done in batch:
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+
+
 class InboxStore:
     def __init__(self, store: st.Store) -> None:
         self.store = store
@@ -131,17 +142,13 @@ class InboxStore:
         self._writing = True
         try:
             await self.db.executemany(_APPEND, [(body, time.time()) for body, _ in batch])
-        except BaseException as exc:
-            failure = exc if isinstance(exc, Exception) else RuntimeError("write interrupted")
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(failure)
-            if not isinstance(exc, Exception):
-                raise
+        except Exception as exc:
+            _answer(batch, exc)
+        except BaseException:
+            _answer(batch, RuntimeError("write interrupted"))
+            raise
         else:
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+            _answer(batch, None)
         finally:
             self._writing = False
 
