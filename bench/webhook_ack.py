@@ -372,12 +372,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     cpu_ratio = [w / b for w, b in zip(cpu["ws_bot"], cpu["baseline"], strict=True)]
     for name in procs:
-        print(
-            f"  {name:8s} CPU per ack {_spread(cpu[name], ' µs')}; "
-            f"p50 status {_spread(p50[(name, 'status')], ' ms')}, "
-            f"message {_spread(p50[(name, 'message')], ' ms')}, "
-            f"{paced} {_spread(p50[(name, paced)], ' ms')}"
-        )
+        medians = ", ".join(f"{kind} {_spread(p50[(name, kind)], ' ms')}" for kind in kinds)
+        print(f"  {name:8s} CPU per ack {_spread(cpu[name], ' µs')}; p50 {medians}")
     print(f"  ratio ws_bot / baseline, CPU per ack: {_spread(cpu_ratio, '×')} (aim ≤ 1.5×)")
     for kind in kinds:
         ratio = [w / b for w, b in zip(p50[("ws_bot", kind)], p50[("baseline", kind)], strict=True)]
