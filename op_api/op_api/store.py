@@ -11,7 +11,6 @@ read (JSON, sealed tokens, timestamps).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -275,22 +274,10 @@ class PaymentStore:
         if not isinstance(self.db, PostgresDatabase):
             yield
             return
-        async with self.db.pool.acquire() as conn:
-
-            def heard(_conn: object, _pid: int, _channel: str, payment_id: str) -> None:
-                self.changes.moved(payment_id)
-
-            try:
-                await conn.add_listener(self.channel, heard)
-            except Exception:
+        async with self.db.listening(self.channel, self.changes.moved) as listening:
+            if not listening:
                 logger.warning("LISTEN failed: other replicas' moves are seen by re-reading")
-                yield
-                return
-            try:
-                yield
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.remove_listener(self.channel, heard)
+            yield
 
     async def drop_schema(self) -> None:
         async with self.db.transaction() as tx:

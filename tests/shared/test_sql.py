@@ -268,3 +268,33 @@ async def test_opening_waits_for_a_writer_that_holds_the_file(tmp_path: Path) ->
     holder.execute("COMMIT")
     holder.close()
     assert await asyncio.wait_for(opening, 30) == 2
+
+
+async def test_writes_wait_for_another_process_holding_the_write_lock(tmp_path: Path) -> None:
+    """The writer waits for the write lock in short steps of its own (its busy timeout is 0:
+    SQLite's handler sleeps whole milliseconds), as long as another connection holds it; both
+    a single statement and a transaction then go through."""
+    path = tmp_path / "shared.sqlite3"
+    db = await open_database(None, path)
+    await db.execute("CREATE TABLE t (n INTEGER)")
+    holder = sqlite3.connect(path, isolation_level=None)  # another process's connection
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t (n) VALUES (1)")
+
+    async def transaction() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t (n) VALUES (3)")
+
+    try:
+        writes = [
+            asyncio.create_task(db.execute("INSERT INTO t (n) VALUES (2)")),
+            asyncio.create_task(transaction()),
+        ]
+        await asyncio.sleep(0.3)
+        assert not any(w.done() for w in writes), [w.exception() for w in writes if w.done()]
+        holder.execute("COMMIT")
+        await asyncio.wait_for(asyncio.gather(*writes), 30)
+        assert sorted(r["n"] for r in await db.read("SELECT n FROM t")) == [1, 2, 3]
+    finally:
+        holder.close()
+        await db.close()
