@@ -48,6 +48,10 @@ def upgrade_sync(migrations: Migrations, connection: Connection) -> None:
         # Replicas starting together take turns; the second finds the schema already done.
         key = zlib.crc32(migrations.version_table.encode())
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif connection.dialect.name == "sqlite":
+        # Processes sharing one file (ROLE=webhook beside ROLE=worker) take turns the same way:
+        # the write lock first, so the second reads the version only after the first commits.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     cfg = config(migrations, connection)
     tables = inspect(connection)
     if tables.has_table(migrations.legacy_table) and not tables.has_table(migrations.version_table):

@@ -500,9 +500,9 @@ async def test_ws_bot_fresh_database_gets_todays_schema(engine: AsyncEngine) -> 
 
 
 async def test_replicas_starting_together_upgrade_once(engine: AsyncEngine) -> None:
-    """Several replicas upgrading one PostgreSQL database at once take turns (advisory lock)."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("one SQLite file is one replica's")
+    """Several processes upgrading one database at once take turns: replicas on PostgreSQL
+    (advisory lock), a ROLE=webhook and a ROLE=worker process on one SQLite file (the write
+    lock, taken first)."""
     stores = [await open_ws_store(engine) for _ in range(4)]
     try:
         await asyncio.gather(*(store.create() for store in stores))
