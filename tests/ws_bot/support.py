@@ -219,6 +219,7 @@ class Stack:
     wallet_base: str
     bot_env: dict[str, str]
     spawn: Callable[..., ServiceProcess]
+    worker: ServiceProcess | None = None  # ROLE=worker beside a ROLE=webhook `bot`
 
     def wallet(self, name: str) -> str:
         return f"{self.wallet_base}/{name}"
@@ -264,7 +265,11 @@ def start_stack(
     wallet_base: str | None = None,
     extra_env: dict[str, str] | None = None,
     database_url: str | None = None,
+    worker_process: bool = False,
 ) -> Stack:
+    """The phone, ws_bot and (unless all three URLs are given) the fake backends. With
+    `worker_process`, ws_bot runs as two processes on one database: `bot` with ROLE=webhook
+    and `worker` with ROLE=worker."""
     backends = None
     if llm_url is None or op_url is None or wallet_base is None:
         backends = fake_backends(spawn)
@@ -295,7 +300,15 @@ def start_stack(
     }
     if database_url:
         env["DATABASE_URL"] = database_url
-    bot = spawn("ws_bot", [console_script("ws-bot")], env=env, port=bot_port)
+    worker = None
+    if worker_process:
+        env["ROLE"] = "webhook"
+        bot = spawn("ws_bot", [console_script("ws-bot")], env=env, port=bot_port)
+        worker_env = {**env, "ROLE": "worker", "REPLICA_ID": "ws-bot-test-worker"}
+        worker_env["DATA_DIR"] = bot.env["DATA_DIR"]
+        worker = spawn("ws_bot_worker", [console_script("ws-bot")], env=worker_env)
+    else:
+        bot = spawn("ws_bot", [console_script("ws-bot")], env=env, port=bot_port)
     return Stack(
         phone=Phone(phone_proc.url),
         phone_proc=phone_proc,
@@ -306,6 +319,7 @@ def start_stack(
         wallet_base=wallet_base,
         bot_env=env,
         spawn=spawn,
+        worker=worker,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -66,6 +66,14 @@ class Settings(ServiceSettings):
     )
     rate_limit_messages: int = Field(default=20, ge=1, description="Messages per user per window")
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+    role: Literal["all", "webhook", "worker"] = Field(
+        default="all",
+        description="What this process does: `all` acknowledges webhooks and answers them; "
+        "`webhook` only acknowledges them (stores each signed body, answers 200); `worker` "
+        "only answers them (splits, dedupes, converses, follows payments) and serves no "
+        "webhook. Run one `webhook` and one or more `worker` processes on the same database "
+        "so that the work never delays an ack.",
+    )
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     inbox_max_attempts: int = Field(default=3, ge=1)
     inbox_lease_seconds: float = Field(default=120.0, gt=0)

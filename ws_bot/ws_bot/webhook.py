@@ -33,6 +33,8 @@ async def verify(
     token: str | None = Query(default=None, alias="hub.verify_token"),
     challenge: str | None = Query(default=None, alias="hub.challenge", max_length=256),
 ) -> Response:
+    if (elsewhere := _not_here(request)) is not None:
+        return elsewhere
     if mode != "subscribe" or not token or not challenge:
         return PlainTextResponse(
             "Missing hub.mode=subscribe, hub.verify_token or hub.challenge", 400
@@ -48,6 +50,17 @@ async def verify(
 _ACK = b'{"status":"ok"}'
 
 
+def _not_here(request: Request) -> Response | None:
+    """A ROLE=worker process serves no webhook: say where it goes rather than take it."""
+    if request.app.state.settings.role != "worker":
+        return None
+    logger.warning("webhook sent to a ROLE=worker process")
+    return JSONResponse(
+        {"detail": "This ws_bot process runs ROLE=worker: send webhooks to ROLE=webhook or all"},
+        404,
+    )
+
+
 @router.post(
     "/webhook",
     summary="Signed WhatsApp updates",
@@ -57,6 +70,8 @@ _ACK = b'{"status":"ok"}'
 @quiet_access_log
 @answered_directly
 async def receive(request: Request) -> Response:
+    if (elsewhere := _not_here(request)) is not None:
+        return elsewhere
     state = request.app.state
     body = await request.body()
     refused = await state.wa.webhook_update_validator(body, request.headers.get(HUB_SIG))
@@ -71,5 +86,6 @@ async def receive(request: Request) -> Response:
         WEBHOOK_REFUSED.labels("body").inc()
         return JSONResponse({"detail": f"Not a WhatsApp webhook update: {exc}"}, 400)
     await state.store.inbox.store_webhook(body)
-    state.worker.wake()
+    if state.worker is not None:  # ROLE=webhook: the workers hear of it (ws_bot.inbox_signal)
+        state.worker.wake()
     return Response(_ACK, media_type="application/json")
