@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = str(Path(sys.executable).parent / "docker-compose")
 SERVICES = {"ws_bot": "ws_bot", "llm_backend": "llm_back", "open_payments_api": "op_api"}
+WORKER = "ws_bot_worker"  # ws_bot's image again, as ROLE=worker beside ROLE=webhook
 
 
 def compose_config(*profiles: str) -> dict[str, Any]:
@@ -24,15 +25,20 @@ def compose_config(*profiles: str) -> dict[str, Any]:
 
 def test_only_ws_bot_is_published() -> None:
     services = compose_config()["services"]
-    assert set(services) == set(SERVICES)
+    assert set(services) == {*SERVICES, WORKER}
     assert [p["published"] for p in services["ws_bot"]["ports"]] == ["8080"]
-    for name in ("llm_backend", "open_payments_api"):
+    for name in ("llm_backend", "open_payments_api", WORKER):
         assert not services[name].get("ports"), name
     for name, service in services.items():
         assert set(service["networks"]) == {"paguito_network"}, name
         assert service["healthcheck"]["test"], name
-    for dependency in ("llm_backend", "open_payments_api"):
-        condition = services["ws_bot"]["depends_on"][dependency]["condition"]
+    # The webhook acknowledges on its own; the worker, which answers, needs the others.
+    assert services["ws_bot"]["environment"]["ROLE"] == "webhook"
+    assert services[WORKER]["environment"]["ROLE"] == "worker"
+    assert services[WORKER]["image"] == services["ws_bot"]["image"]
+    assert services[WORKER]["volumes"] == services["ws_bot"]["volumes"]  # one SQLite file
+    for dependency in ("ws_bot", "llm_backend", "open_payments_api"):
+        condition = services[WORKER]["depends_on"][dependency]["condition"]
         assert condition == "service_healthy"
 
 
@@ -80,7 +86,7 @@ def test_development_settings_reach_only_the_sandbox(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("META_APP_SECRET=real-secret-from-dot-env\n")
     for profiles in ((), ("--profile", "sandbox")):
         environments = _environments(tmp_path, *profiles)
-        for service in SERVICES:
+        for service in (*SERVICES, WORKER):
             assert "ALLOW_INSECURE_HTTP" not in environments[service], (profiles, service)
             assert "GRAPH_API_URL" not in environments[service], (profiles, service)
             assert environments[service]["META_APP_SECRET"] == "real-secret-from-dot-env"
@@ -95,5 +101,5 @@ def test_development_settings_reach_only_the_sandbox(tmp_path: Path) -> None:
         "--profile",
         "sandbox",
     )
-    for service in SERVICES:
+    for service in (*SERVICES, WORKER):
         assert local[service]["ALLOW_INSECURE_HTTP"] == "true", service
