@@ -36,7 +36,7 @@ async def _heard(tmp_path: Path, database_url: str | None) -> None:
     answers = await st.Store.open(database_url, path)
     heard = asyncio.Event()
     try:
-        async with hearing_stored_bodies(answers.db, path, heard.set):
+        async with hearing_stored_bodies(answers.db, heard.set):
             await asyncio.sleep(0.1)  # nothing was stored: nothing is heard
             assert not heard.is_set()
             await acks.inbox.store_webhook(BODY)

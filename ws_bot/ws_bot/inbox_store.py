@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from shared.sql import Statement
+from shared.sql import PostgresDatabase, SqliteDatabase, Statement
 from ws_bot import inbox_signal
 from ws_bot import store as st
 
@@ -109,9 +109,9 @@ class InboxStore:
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._writing = False
-        # ROLE=webhook on PostgreSQL: each group commit tells the worker processes
-        # (ws_bot.inbox_signal); elsewhere they are woken in-process or watch the SQLite log.
+        # ROLE=webhook: each group commit tells the worker processes (ws_bot.inbox_signal).
         self.announce = False
+        self._doorbell: inbox_signal.Doorbell | None = None
 
     async def store_webhook(self, body: bytes) -> None:
         """Store one signed webhook body; return once it is durably committed.
@@ -152,11 +152,14 @@ class InboxStore:
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
         self._writing = True
         try:
-            if self.announce and self.db.dialect == "postgresql":
+            if self.announce and isinstance(self.db, PostgresDatabase):
                 bodies = [body for body, _ in batch]
                 await self.db.fetch(_APPEND_ANNOUNCED, bodies, time.time(), inbox_signal.CHANNEL)
             else:
                 await self.db.executemany(_APPEND, [(body, time.time()) for body, _ in batch])
+                if self.announce and isinstance(self.db, SqliteDatabase):
+                    self._doorbell = self._doorbell or inbox_signal.Doorbell(self.db)
+                    self._doorbell.ring()
         except Exception as exc:
             _answer(batch, exc)
         except BaseException:
@@ -166,6 +169,10 @@ class InboxStore:
             _answer(batch, None)
         finally:
             self._writing = False
+
+    def close(self) -> None:
+        if self._doorbell is not None:
+            self._doorbell.close()
 
     async def pending_webhooks(self, limit: int = SPLIT_BATCH) -> list[StoredWebhook]:
         """The oldest bodies not split yet (several replicas may read the same ones: filing is

@@ -91,7 +91,7 @@ async def answering(app: FastAPI, settings: Settings, store: Store) -> AsyncIter
     worker.start()
     hearing: contextlib.AbstractAsyncContextManager[None]
     if settings.role == "worker":  # the acks are another process's
-        hearing = hearing_stored_bodies(store.db, settings.sqlite_path, worker.wake)
+        hearing = hearing_stored_bodies(store.db, worker.wake)
     else:
         hearing = contextlib.nullcontext()
     poller.start()

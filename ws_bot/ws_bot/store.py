@@ -61,6 +61,7 @@ class Store:
         return cls(await open_database(database_url, sqlite_path))
 
     async def close(self) -> None:
+        self.inbox.close()
         await self.db.close()
 
     async def create(self) -> None:
