@@ -1,7 +1,7 @@
 """Messages per second end to end: the sandbox phone → ws_bot → llm_back (offline parser) →
 the reply back at the phone, vs llm_back answering the same messages directly, in one run.
 
-`uv run python -m bench e2e_throughput [--users U] [--messages M]`
+`uv run python -m bench e2e_throughput [--users U] [--messages M] [--one-process]`
 
 U onboarded users each send M messages as fast as the phone delivers them (a mix of a payment
 to someone unknown, thanks and a question, each answered with one message). The clock stops
@@ -13,6 +13,8 @@ Beside the rates it prints the CPU each process spent per message during the end
 (user + system time, all threads, from psutil), less what each spends idle over as long
 (measured just before: ws_bot's poller and followers tick even with nothing to do): ws_bot's
 own (issue 12 aims at ≤ 4 ms), and the sandbox phone's and llm_back's, on the same two cores.
+ws_bot runs as the compose file deploys it, a ROLE=webhook process beside a ROLE=worker
+process (both printed, and their sum); `--one-process` runs it as one ROLE=all process.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--worker-concurrency", default=None, help="ws_bot's WORKER_CONCURRENCY (default: its own)"
     )
+    parser.add_argument("--one-process", action="store_true", help="ws_bot as one ROLE=all process")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="e2e-bench-") as tmp, spawner(Path(tmp)) as spawn:
         wallet_proc, wallet = start_wallet(Path(tmp) / "wallet")
@@ -110,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
                         else {}
                     ),
                 },
+                worker_process=not args.one_process,
             )
             users = [str(15551000000 + i) for i in range(args.users)]
             # A wallet each: a wallet is linked to one number at a time.
@@ -117,7 +121,10 @@ def main(argv: list[str] | None = None) -> None:
             with ThreadPoolExecutor(len(users)) as pool:
                 list(pool.map(lambda u: stack.phone.onboard(u, "U", pointer(own[u])), users))
             direct = _direct(llm.url, users, args.messages)
-            processes = {"ws_bot": stack.bot, "phone": stack.phone_proc, "llm_back": llm}
+            bot = {"ws_bot": stack.bot}
+            if stack.worker is not None:
+                bot = {"ws_bot webhook": stack.bot, "ws_bot worker": stack.worker}
+            processes = {**bot, "phone": stack.phone_proc, "llm_back": llm}
             idle_from = {name: _cpu_seconds(p) for name, p in processes.items()}
             time.sleep(IDLE_SECONDS)
             before = {name: _cpu_seconds(p) for name, p in processes.items()}
@@ -137,7 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  ratio end to end / llm_back alone: {e2e / direct:.2f}")
     print("  CPU per message during the end-to-end run (user + system, all threads, idle less):")
     for name, seconds in spent.items():
-        print(f"    {name:9} {seconds * 1000 / total:6.2f} ms")
+        print(f"    {name:14} {seconds * 1000 / total:6.2f} ms")
+    if len(bot) > 1:
+        both = sum(spent[name] for name in bot)
+        print(f"    {'ws_bot, both':14} {both * 1000 / total:6.2f} ms")
 
 
 if __name__ == "__main__":

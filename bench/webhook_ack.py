@@ -1,20 +1,24 @@
 """Webhook acknowledgement: ws_bot vs a bare FastAPI endpoint doing the same durable insert.
 
 `uv run python -m bench webhook_ack [--rounds R] [--requests N] [--paced P] [--paced-requests M]
-[--burst B] [--concurrency C]`
+[--burst B] [--concurrency C] [--database-url URL]`
 
 ws_bot's ack verifies the signature, checks the body is a JSON object with an `entry` list,
 commits the raw body to its database (SQLite by default) and answers 200; its inbox worker
-splits, dedupes and answers the messages afterwards, on the same event loop. The baseline is a
-bare FastAPI endpoint that commits the body to SQLite the plain way (stdlib sqlite3 on one
-thread, WAL, synchronous=FULL, one transaction per request) and answers 200. Neither writes an
-access line for a successful ack at INFO. Both are served by uvicorn with the same options.
+splits, dedupes and answers the messages afterwards. ws_bot is measured in both layouts, each
+with a sandbox phone and a database of its own: `ws_bot`, a ROLE=webhook process beside a
+ROLE=worker process (the worker's work runs in another process), and `one proc`, ROLE=all (the
+worker on the ack's event loop). The baseline is a bare FastAPI endpoint that commits the body
+to SQLite the plain way (stdlib sqlite3 on one thread, WAL, synchronous=FULL, one transaction
+per request) and answers 200. None writes an access line for a successful ack at INFO. All are
+served by uvicorn with the same options.
 
-Printed, over R rounds alternating baseline and ws_bot (median and range of the per-round ratios):
-- CPU per ack: the server process's CPU time (user + system, all threads) over N status updates
-  sent one at a time, minus its idle CPU over that time (sampled just before), divided by N.
-  Status updates carry no message, so the worker's share is only splitting them: ws_bot is
-  charged for that too. Every run starts once ws_bot's inbox is empty. CPU time is read from
+Printed, over R rounds alternating the three (median and range of the per-round ratios):
+- CPU per ack: the acknowledging process's CPU time (user + system, all threads) over N status
+  updates sent one at a time, minus its idle CPU over that time (sampled just before), divided
+  by N. Status updates carry no message, so the worker's share is only splitting them: ROLE=all
+  is charged for that too; for the split layout the worker process's CPU per update is printed
+  beside it. Every run starts once every inbox is empty. CPU time is read from
   /proc/<thread>/schedstat (nanoseconds).
 - one-at-a-time p50: the same N status updates, and N text messages from new users, which the
   worker greets through the sandbox phone while the next acks arrive (the phone is told first
@@ -23,10 +27,10 @@ Printed, over R rounds alternating baseline and ws_bot (median and range of the 
   the worker and the phone can answer them on two cores; so also M messages paced at P per
   second (default 100 at 20/s), which the worker keeps up with: the acks beside a worker that
   is answering, without a saturated machine.
-- a burst of B messages from new users with C in flight: ack p50/p99, acks per second, and
-  whether the worker kept answering during the burst (messages handled by the time the last
-  ack came back) or left it all to a drain afterwards. Progress is read from ws_bot's database
-  beside it (its SQLite file, or PostgreSQL with `--database-url`).
+- for each layout, a burst of B messages from new users with C in flight: ack p50/p99, acks per
+  second, and whether the worker kept answering during the burst (messages handled by the time
+  the last ack came back) or left it all to a drain afterwards. Progress is read from that
+  layout's database (its SQLite file, or its PostgreSQL database with `--database-url`).
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -186,17 +191,23 @@ IDLE_SAMPLE_SECONDS = 2.0
 
 
 def one_at_a_time(
-    proc: ServiceProcess, target: tuple[str, str], bodies: Bodies, interval: float = 0.0
-) -> tuple[float, float]:
-    """(CPU µs per ack, p50 ms) for `bodies` sent one at a time. The process's idle CPU (timers,
-    the poller's ticks), sampled just before, is subtracted for the time the run took."""
-    idle_started, idle_cpu = time.perf_counter(), cpu_seconds(proc)
+    procs: list[ServiceProcess], target: tuple[str, str], bodies: Bodies, interval: float = 0.0
+) -> tuple[list[float], float]:
+    """(CPU µs per ack of each of `procs`, p50 ms) for `bodies` sent one at a time. Each
+    process's idle CPU (timers, the poller's ticks), sampled just before, is subtracted for the
+    time the run took."""
+    idle_started, idle_cpu = time.perf_counter(), [cpu_seconds(p) for p in procs]
     time.sleep(IDLE_SAMPLE_SECONDS)
-    idle_rate = (cpu_seconds(proc) - idle_cpu) / (time.perf_counter() - idle_started)
-    started, before = time.perf_counter(), cpu_seconds(proc)
+    idle_for = time.perf_counter() - idle_started
+    idle_rate = [(cpu_seconds(p) - c) / idle_for for p, c in zip(procs, idle_cpu, strict=True)]
+    started, before = time.perf_counter(), [cpu_seconds(p) for p in procs]
     latencies = send(target, bodies, 1, interval)
-    used = cpu_seconds(proc) - before - idle_rate * (time.perf_counter() - started)
-    return used * 1e6 / len(bodies), percentile(latencies, 50)
+    took = time.perf_counter() - started
+    used = [
+        cpu_seconds(p) - b - rate * took
+        for p, b, rate in zip(procs, before, idle_rate, strict=True)
+    ]
+    return [u * 1e6 / len(bodies) for u in used], percentile(latencies, 50)
 
 
 Database = Path | str  # ws_bot's SQLite file, or its PostgreSQL URL
@@ -274,12 +285,11 @@ def greetable(stack: Stack, bodies: Bodies) -> Bodies:
 
 
 def burst(stack: Stack, database: Database, count: int, concurrency: int) -> str:
-    bot = stack.bot
     bodies = greetable(stack, message_bodies(count))
     start_handled = Progress(database).handled()
     with Progress(database) as progress:
         started = time.perf_counter()
-        latencies = send((bot.url, "/webhook"), bodies, concurrency)
+        latencies = send((stack.bot.url, "/webhook"), bodies, concurrency)
         acked = time.perf_counter()
         deadline = acked + 300
         while progress.handled() - start_handled < count and time.perf_counter() < deadline:
@@ -289,13 +299,26 @@ def burst(stack: Stack, database: Database, count: int, concurrency: int) -> str
     halfway = progress.at(started + (acked - started) / 2) - start_handled
     rest = max(drained - acked, 1e-9)
     return (
-        f"  burst of {count} messages from new users, {concurrency} in flight: acks p50 "
-        f"{percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms, "
+        f"acks p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms, "
         f"{count / (acked - started):.0f} acks/s over {acked - started:.1f} s\n"
-        f"    handled by the worker: {halfway} halfway through the burst, {during} when the last "
-        f"ack returned ({during / count:.0%}; {during / (acked - started):.1f}/s during the "
-        f"burst), all {count} {rest:.1f} s after it ({(count - during) / rest:.1f}/s after)"
+        f"      handled by the worker: {halfway} halfway through the burst, {during} when the "
+        f"last ack returned ({during / count:.0%}; {during / (acked - started):.1f}/s during "
+        f"the burst), all {count} {rest:.1f} s after it ({(count - during) / rest:.1f}/s after)"
     )
+
+
+@dataclass
+class Server:
+    """One measured server: the process that acknowledges, and (for ws_bot) its stack."""
+
+    proc: ServiceProcess
+    path: str
+    stack: Stack | None = None
+    database: Database | None = None
+
+    @property
+    def target(self) -> tuple[str, str]:
+        return self.proc.url, self.path
 
 
 def _spread(values: list[float], unit: str = "") -> str:
@@ -313,34 +336,52 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--database-url",
         default=None,
-        help="ws_bot's DATABASE_URL (default: its SQLite file); the baseline stays on SQLite",
+        help="a PostgreSQL server for ws_bot (each layout gets a database of its own there; "
+        "default: its SQLite file); the baseline stays on SQLite",
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    with tempfile.TemporaryDirectory(prefix="ack-bench-") as tmp, spawner(Path(tmp)) as spawn:
+    with (
+        contextlib.ExitStack() as dropped,  # left last: after the services have stopped
+        tempfile.TemporaryDirectory(prefix="ack-bench-") as tmp,
+        spawner(Path(tmp)) as spawn,
+    ):
         bare = spawn(
             "bare", [sys.executable, "-m", "bench._bare_app", "{port}", f"{tmp}/bare.sqlite3"]
         )
-        stack = start_stack(
-            spawn,
-            llm_url=DUMMY,
-            op_url=DUMMY,
-            wallet_base=DUMMY,
-            # The tests' 0.2 s poller tick is for fast tests; a deployment ticks every second.
-            extra_env={"POLLER_TICK_SECONDS": "1.0"},
-            database_url=args.database_url,
-        )
-        database: Database = (
-            args.database_url.replace("+asyncpg", "")
-            if args.database_url
-            else Path(stack.bot.env["DATA_DIR"]) / "ws_bot.sqlite3"
-        )
-        procs: dict[str, tuple[ServiceProcess, tuple[str, str]]] = {
-            "baseline": (bare, (bare.url, "/webhook-durable")),
-            "ws_bot": (stack.bot, (stack.bot.url, "/webhook")),
-        }
-        for _, target in procs.values():  # warm-up: imports, caches, the database file
-            send(target, greetable(stack, message_bodies(50)), 4)
-        wait_until_idle(database)
+        servers = {"baseline": Server(bare, "/webhook-durable")}
+        for name, split in (("ws_bot", True), ("one proc", False)):
+            stack = start_stack(
+                spawn,
+                llm_url=DUMMY,
+                op_url=DUMMY,
+                wallet_base=DUMMY,
+                # The tests' 0.2 s poller tick is for fast tests; a deployment ticks every second.
+                extra_env={"POLLER_TICK_SECONDS": "1.0"},
+                database_url=(
+                    dropped.enter_context(_own_database(args.database_url))
+                    if args.database_url
+                    else None
+                ),
+                worker_process=split,
+            )
+            database: Database = (
+                stack.bot_env["DATABASE_URL"]
+                if args.database_url
+                else Path(stack.bot.env["DATA_DIR"]) / "ws_bot.sqlite3"
+            )
+            servers[name] = Server(stack.bot, "/webhook", stack, database)
+        databases = [server.database for server in servers.values() if server.database]
+
+        def idle() -> None:
+            for database in databases:
+                wait_until_idle(database)
+
+        for server in servers.values():  # warm-up: imports, caches, the database file
+            bodies = message_bodies(50)
+            if server.stack is not None:
+                greetable(server.stack, bodies)
+            send(server.target, bodies, 4)
+        idle()
         paced = f"message, {args.paced:g}/s"
         # (bodies, how many, seconds between starts): back to back, the messages arrive far
         # faster than the worker and the phone can answer them on two cores, so the acks are
@@ -350,35 +391,67 @@ def main(argv: list[str] | None = None) -> None:
             "message": (message_bodies, args.requests, 0.0),
             paced: (message_bodies, args.paced_requests, 1 / args.paced),
         }
-        cpu: dict[str, list[float]] = {name: [] for name in procs}
+        cpu: dict[str, list[float]] = {name: [] for name in servers}
+        splitting: list[float] = []  # the worker process's CPU per status update (ws_bot)
         p50: dict[tuple[str, str], list[float]] = {
-            (name, kind): [] for name in procs for kind in kinds
+            (name, kind): [] for name in servers for kind in kinds
         }
         for _ in range(args.rounds):
-            for name, (proc, target) in procs.items():
+            for name, server in servers.items():
                 for kind, (make, count, interval) in kinds.items():
-                    wait_until_idle(database)
+                    idle()
                     bodies = make(count)
-                    if make is message_bodies and proc is stack.bot:
-                        greetable(stack, bodies)
-                    cpu_us, median = one_at_a_time(proc, target, bodies, interval)
+                    if make is message_bodies and server.stack is not None:
+                        greetable(server.stack, bodies)
+                    worker = server.stack.worker if server.stack else None
+                    procs = [server.proc, *([worker] if worker else [])]
+                    cpu_us, median = one_at_a_time(procs, server.target, bodies, interval)
                     p50[(name, kind)].append(median)
                     if kind == "status":
-                        cpu[name].append(cpu_us)
-        wait_until_idle(database)
-        burst_line = burst(stack, database, args.burst, args.concurrency)
+                        cpu[name].append(cpu_us[0])
+                        splitting += cpu_us[1:]
+        bursts = {}
+        for name, server in servers.items():
+            if server.stack is not None and server.database is not None:
+                idle()
+                bursts[name] = burst(server.stack, server.database, args.burst, args.concurrency)
     print(
         f"webhook ack: {args.rounds} alternating rounds of {args.requests} requests one at a time"
+        " (ws_bot: ROLE=webhook beside a ROLE=worker process; one proc: ROLE=all)"
     )
-    cpu_ratio = [w / b for w, b in zip(cpu["ws_bot"], cpu["baseline"], strict=True)]
-    for name in procs:
+    for name in servers:
         medians = ", ".join(f"{kind} {_spread(p50[(name, kind)], ' ms')}" for kind in kinds)
         print(f"  {name:8s} CPU per ack {_spread(cpu[name], ' µs')}; p50 {medians}")
-    print(f"  ratio ws_bot / baseline, CPU per ack: {_spread(cpu_ratio, '×')} (aim ≤ 1.5×)")
-    for kind in kinds:
-        ratio = [w / b for w, b in zip(p50[("ws_bot", kind)], p50[("baseline", kind)], strict=True)]
-        print(f"  ratio ws_bot / baseline, one-at-a-time p50 ({kind}): {_spread(ratio, '×')}")
-    print(burst_line)
+    print(f"  ws_bot's worker process, CPU per status update it split: {_spread(splitting, ' µs')}")
+    for name in bursts:
+        base = cpu["baseline"]
+        cpu_ratio = [w / b for w, b in zip(cpu[name], base, strict=True)]
+        print(f"  ratio {name} / baseline, CPU per ack: {_spread(cpu_ratio, '×')} (aim ≤ 1.5×)")
+        for kind in kinds:
+            ratio = [w / b for w, b in zip(p50[(name, kind)], p50[("baseline", kind)], strict=True)]
+            print(f"  ratio {name} / baseline, one-at-a-time p50 ({kind}): {_spread(ratio, '×')}")
+    for name, line in bursts.items():
+        print(f"  {name}: burst of {args.burst} messages, {args.concurrency} in flight: {line}")
+
+
+@contextlib.contextmanager
+def _own_database(url: str) -> Iterator[str]:
+    """A PostgreSQL database of its own beside `url`'s, for one ws_bot layout; dropped after."""
+    admin = url.replace("+asyncpg", "")
+    name = f"ack_bench_{uuid.uuid4().hex[:12]}"
+
+    async def run(sql: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":
