@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import make_spawner
+from tests.support.processes import TEST_TOKEN, make_spawner
 from tests.ws_bot import databases
 from tests.ws_bot.support import buttons_of, metric, run_async, start_stack
 from ws_bot import store as st
@@ -61,6 +61,14 @@ def test_the_webhook_process_acknowledges_and_the_worker_process_answers(
         # The worker split and answered the message; the webhook process only stored it.
         assert metric(stack.worker.url, NEW_MESSAGES) == 1
         assert metric(stack.bot.url, NEW_MESSAGES) == 0
+
+        # Each is ready when what it needs answers: the webhook, only the database.
+        auth = {"Authorization": f"Bearer {TEST_TOKEN}"}
+        ready = httpx.get(f"{stack.bot.url}/ready", headers=auth).json()
+        assert ready == {"status": "ready", "checks": {"database": "ok"}}
+        ready = httpx.get(f"{stack.worker.url}/ready", headers=auth).json()
+        assert set(ready["checks"]) == {"database", "llm_back", "op_api"}
+        assert ready["status"] == "ready"
 
         # A worker serves no webhook, and says where webhooks go.
         refused = httpx.post(f"{stack.worker.url}/webhook", content=BODY)

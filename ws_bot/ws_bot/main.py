@@ -30,6 +30,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     store = await Store.open(settings.database_url, settings.sqlite_path)
     await store.create()
     app.state.store, app.state.worker = store, None
+    app.state.ready_checks["database"] = store.ping  # a ROLE=webhook process's one dependency
     try:
         if settings.role == "webhook":
             async with acknowledging(app, settings, store):

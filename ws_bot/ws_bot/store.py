@@ -60,6 +60,11 @@ class Store:
         """The gateway's database at `database_url`, or the SQLite file at `sqlite_path`."""
         return cls(await open_database(database_url, sqlite_path))
 
+    async def ping(self) -> bool:
+        """Readiness: the database answers a statement."""
+        await self.db.read("SELECT 1")
+        return True
+
     async def close(self) -> None:
         self.inbox.close()
         await self.db.close()
