@@ -1,6 +1,6 @@
 """Resident memory of each service, idle and after traffic, vs a bare FastAPI app, in one run.
 
-`uv run python -m bench memory [--payments N] [--messages M]`
+`uv run python -m bench memory [--payments N] [--messages M] [--one-process]`
 
 The whole stack runs on the sandbox (SQLite, offline parser), each service started from its own
 production install, made as its Dockerfile makes it (`uv sync --frozen --no-dev --package
@@ -10,7 +10,9 @@ its CLI, rich and pygments, whenever they are installed), so only a production i
 figure a deployment sees. Memory is read (RSS, psutil) right after start-up and again after N
 complete payments through the chat (onboarding, quote, Confirm, approval, receipt) plus M extra
 messages. The baseline is a bare FastAPI app under uvicorn, the floor any of these services
-starts from: the ratio is each service's RSS / the bare app's.
+starts from: the ratio is each service's RSS / the bare app's. ws_bot runs as the compose file
+deploys it, a ROLE=webhook process beside a ROLE=worker process, each measured on its own
+(`--one-process`: one ROLE=all process).
 """
 
 from __future__ import annotations
@@ -97,20 +99,32 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--payments", type=int, default=8)
     parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--one-process", action="store_true", help="ws_bot as one ROLE=all process")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     with (
         tempfile.TemporaryDirectory(prefix="mem-bench-") as tmp,
-        replicated_stack(Path(tmp), replicas=1, bot_env={"RATE_LIMIT_MESSAGES": "1000"}) as stack,
+        replicated_stack(
+            Path(tmp),
+            replicas=1,
+            bot_env={"RATE_LIMIT_MESSAGES": "1000"},
+            worker_process=not args.one_process,
+        ) as stack,
     ):
         bare = bare_app(stack.spawn)
+        bots = {"ws_bot": stack.bots[0]}
+        if stack.worker is not None:
+            bots = {"ws_bot webhook": stack.bots[0], "ws_bot worker": stack.worker}
         services = {
-            "ws_bot": stack.bots[0],
+            **bots,
             "llm_back": stack.llm,
             "op_api": stack.ops[0].proc,
             "bare FastAPI": bare,
         }
-        for name, member in MEMBERS.items():
-            from_production(services[name], production_install(member, Path(tmp) / member))
+        installs = {m: production_install(m, Path(tmp) / m) for m in MEMBERS.values()}
+        for name, proc in services.items():
+            if proc is not bare:
+                member = MEMBERS["ws_bot" if name.startswith("ws_bot") else name]
+                from_production(proc, installs[member])
         idle = {name: rss(p) for name, p in services.items()}
         users = [str(15552000000 + uuid.uuid4().int % 10**6) for _ in range(args.payments)]
         with ThreadPoolExecutor(4) as pool:
@@ -123,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     for name in services:
         print(
-            f"  {name:13s} idle {idle[name]:6.1f} MiB   after traffic {busy[name]:6.1f} MiB"
+            f"  {name:14s} idle {idle[name]:6.1f} MiB   after traffic {busy[name]:6.1f} MiB"
             f"   ratio to bare {busy[name] / base:.2f}"
         )
     print("aim: idle ≤ 75 MiB, after 100 payments ≤ 80 MiB, for each service")

@@ -78,6 +78,7 @@ class Replicated:
     database_url: str | None = None
     bot_envs: list[dict[str, str]] = field(default_factory=list)
     op_envs: list[dict[str, str]] = field(default_factory=list)
+    worker: ServiceProcess | None = None  # the first bot's ROLE=worker, when it has one
 
     def procs(self) -> list[ServiceProcess]:
         return [self.wallet_proc, self.llm, *(o.proc for o in self.ops), *self.bots]
@@ -95,6 +96,7 @@ def start_replicated(
     bot_env: dict[str, str] | None = None,
     op_env: dict[str, str] | None = None,
     llm_env: dict[str, str] | None = None,
+    worker_process: bool = False,
 ) -> Replicated:
     wallet_proc, wallet = start_wallet(base / "wallet")
     db = {"DATABASE_URL": database_url} if database_url else {}
@@ -112,6 +114,7 @@ def start_replicated(
         wallet_base=wallet.url,
         database_url=database_url,
         extra_env={**extra, "REPLICA_ID": "bot-0"},
+        worker_process=worker_process,
     )
     bots, bot_envs = [first.bot], [first.bot_env]
     for i in range(1, replicas):
@@ -130,6 +133,7 @@ def start_replicated(
         database_url=database_url,
         bot_envs=bot_envs,
         op_envs=op_envs,
+        worker=first.worker,
     )
 
 
