@@ -357,7 +357,10 @@ class _Thread:
         elif self.path != ":memory:" and not self.path.startswith("file:"):
             private_file(Path(self.path))
         conn = _sqlite_connect(self.path)
-        if self.writer:  # it waits for the write lock in `_begin_write`, more finely
+        if self.writer:
+            # Every write here starts with `_begin_write`, which waits for the lock more finely
+            # than SQLite's handler; a write path that skipped it would fail at once under
+            # another process's lock instead of waiting.
             conn.execute("PRAGMA busy_timeout=0")
         return conn
 
