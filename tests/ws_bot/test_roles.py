@@ -14,7 +14,7 @@ from tests.support.processes import TEST_TOKEN, make_spawner
 from tests.ws_bot import databases
 from tests.ws_bot.support import buttons_of, metric, run_async, start_stack
 from ws_bot import store as st
-from ws_bot.inbox_signal import hearing_stored_bodies
+from ws_bot.inbox_signal import Doorbell, hearing_stored_bodies
 
 either_database = databases.either_database
 
@@ -46,6 +46,25 @@ async def _heard(tmp_path: Path, database_url: str | None) -> None:
     finally:
         await answers.close()
         await acks.close()
+
+
+def test_a_doorbell_that_cannot_be_used_never_fails_an_ack(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bodies are committed before the bell rings: a bell in a place that cannot be written
+    is logged once, and the worker falls back to looking every half second."""
+    bell = Doorbell(str(tmp_path / "missing" / "ws_bot.sqlite3"))
+    bell.ring()
+    bell.ring()
+    assert bell.read() == b""
+    assert [r.message for r in caplog.records].count(
+        "inbox doorbell unusable: stored bodies are found every half second"
+    ) == 1
+    working = Doorbell(str(tmp_path / "ws_bot.sqlite3"))
+    before = working.read()
+    working.ring()
+    assert working.read() != before
+    working.close()
 
 
 def test_the_webhook_process_acknowledges_and_the_worker_process_answers(

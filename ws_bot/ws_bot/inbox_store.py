@@ -158,7 +158,7 @@ class InboxStore:
             else:
                 await self.db.executemany(_APPEND, [(body, time.time()) for body, _ in batch])
                 if self.announce and isinstance(self.db, SqliteDatabase):
-                    self._doorbell = self._doorbell or inbox_signal.Doorbell(self.db)
+                    self._doorbell = self._doorbell or inbox_signal.Doorbell(self.db.path)
                     self._doorbell.ring()
         except Exception as exc:
             _answer(batch, exc)
