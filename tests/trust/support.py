@@ -85,6 +85,12 @@ class Replicated:
 
 
 OP_ENV = {"WORKER_INTERVAL_SECONDS": "0.3", "PAYMENT_EXPIRY_SECONDS": "120"}
+FAST_POLLING = {
+    "POLL_INITIAL_SECONDS": "0.3",
+    "POLL_MAX_SECONDS": "0.6",
+    "POLLER_TICK_SECONDS": "0.2",
+    "POLL_LEASE_SECONDS": "3",
+}
 
 
 def start_replicated(
@@ -204,6 +210,71 @@ def ask_and_confirm(phone: Phone, wa_id: str, text: str, timeout: float = 30) ->
     url = approval_url(phone.wait_for(wa_id, lambda m: approval_url(m) is not None, after=n))
     assert url is not None
     return url
+
+
+def debits(stack: Replicated, wallet: str) -> list[dict[str, Any]]:
+    """The money that left the sandbox wallet named `wallet`."""
+    body = stack.wallet.admin("GET", f"/wallets/{wallet}").json()
+    return [m for m in body["movements"] if int(m["amount"]) < 0]
+
+
+def duplicates_pay_once(
+    stack: Replicated, wa_id: str, name: str, wallet: str, urls: list[str], asks: int, taps: int
+) -> None:
+    """The same ask delivered `asks` times and the summary's Confirm tapped `taps` times (each
+    its own message), all at once, spread over the gateways at `urls`: one summary, one
+    approval link, "already confirmed" for every other tap, and once approved one receipt,
+    one debit of `wallet` and one outgoing payment at the wallet."""
+    phone = stack.phone
+    n = phone.count(wa_id)
+    ask = update_body(
+        wa_id,
+        name,
+        text_message(
+            wa_id,
+            f"wamid.ask{uuid.uuid4().hex}",
+            "send 5 to " + pointer(stack.wallet.address("bob")),
+        ),
+    )
+    statuses = asyncio.run(deliver_all([(urls[i % len(urls)], ask) for i in range(asks)]))
+    assert statuses == [200] * asks
+    summary = phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
+    time.sleep(1.0)  # a duplicate being processed late would show up now
+    summaries = [m for m in phone.bot_messages(wa_id)[n:] if "Confirm" in buttons_of(m)]
+    assert len(summaries) == 1, [text_of(m) for m in phone.bot_messages(wa_id)[n:]]
+
+    confirm = button_id(summary, "Confirm")
+    n = phone.count(wa_id)
+    deliveries = [
+        (
+            urls[i % len(urls)],
+            update_body(
+                wa_id,
+                name,
+                button_message(wa_id, f"wamid.tap{i}{uuid.uuid4().hex}", confirm, "Confirm"),
+            ),
+        )
+        for i in range(taps)
+    ]
+    assert asyncio.run(deliver_all(deliveries)) == [200] * taps
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and phone.count(wa_id) - n < taps:
+        time.sleep(0.2)
+    answers = phone.bot_messages(wa_id)[n:]
+    links = [m for m in answers if approval_url(m)]
+    already = [m for m in answers if "already confirmed" in text_of(m)]
+    assert len(links) == 1, [text_of(m) for m in answers]
+    assert len(already) == taps - 1
+
+    url = approval_url(links[0])
+    assert url is not None
+    n = phone.count(wa_id)
+    assert stack.wallet.answer(url, "approve").status_code == 200
+    phone.wait_text(wa_id, "Payment sent", after=n, timeout=30)
+    time.sleep(2.0)  # the pollers get several more ticks to (wrongly) say it again
+    assert receipts(phone, wa_id, n) == 1
+    assert len(debits(stack, wallet)) == 1
+    assert len(outgoing_creations(stack.wallet, stack.wallet.address(wallet))) == 1
 
 
 def receipts(phone: Phone, wa_id: str, after: int) -> int:

@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +22,7 @@ import pytest
 from tests.support.processes import TEST_TOKEN
 from tests.trust.support import (
     DB_PASSWORD,
+    FAST_POLLING,
     PG_SERVER,
     Replicated,
     approval_url,
@@ -30,7 +30,9 @@ from tests.trust.support import (
     button_id,
     button_message,
     buttons_of,
+    debits,
     deliver_all,
+    duplicates_pay_once,
     outgoing_creations,
     pg_database,
     pointer,
@@ -44,13 +46,6 @@ from tests.trust.support import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
-
-FAST_POLLING = {
-    "POLL_INITIAL_SECONDS": "0.3",
-    "POLL_MAX_SECONDS": "0.6",
-    "POLLER_TICK_SECONDS": "0.2",
-    "POLL_LEASE_SECONDS": "3",
-}
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +63,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicated]:
         yield s
 
 
-def _debits(stack: Replicated, wallet: str) -> list[dict[str, Any]]:
-    body = stack.wallet.admin("GET", f"/wallets/{wallet}").json()
-    return [m for m in body["movements"] if int(m["amount"]) < 0]
-
-
 def _new_sender(stack: Replicated, name: str, allowance: str | None = None) -> tuple[str, str]:
     """A WhatsApp user onboarded with a wallet of their own (so its movements are theirs),
     linked with `allowance` (the list's row; "ask me every time" by default)."""
@@ -83,57 +73,9 @@ def _new_sender(stack: Replicated, name: str, allowance: str | None = None) -> t
 
 
 def test_duplicate_webhooks_and_taps_across_replicas_pay_once(stack: Replicated) -> None:
-    phone, bots = stack.phone, stack.bots
     wa_id, wallet_name = _new_sender(stack, "alice")
-    n = phone.count(wa_id)
-    ask = update_body(
-        wa_id,
-        "Alice",
-        text_message(
-            wa_id,
-            f"wamid.ask{uuid.uuid4().hex}",
-            "send 5 to " + pointer(stack.wallet.address("bob")),
-        ),
-    )
-    statuses = asyncio.run(deliver_all([(bots[i % 2].url, ask) for i in range(20)]))
-    assert statuses == [200] * 20
-    summary = phone.wait_for(wa_id, lambda m: "Confirm" in buttons_of(m), after=n, timeout=30)
-    time.sleep(1.0)  # a duplicate being processed late would show up now
-    summaries = [m for m in phone.bot_messages(wa_id)[n:] if "Confirm" in buttons_of(m)]
-    assert len(summaries) == 1, [text_of(m) for m in phone.bot_messages(wa_id)[n:]]
-
-    confirm = button_id(summary, "Confirm")
-    n = phone.count(wa_id)
-    taps = [
-        (
-            bots[i % 2].url,
-            update_body(
-                wa_id,
-                "Alice",
-                button_message(wa_id, f"wamid.tap{i}{uuid.uuid4().hex}", confirm, "Confirm"),
-            ),
-        )
-        for i in range(50)
-    ]
-    assert asyncio.run(deliver_all(taps)) == [200] * 50
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and phone.count(wa_id) - n < 50:
-        time.sleep(0.2)
-    answers = phone.bot_messages(wa_id)[n:]
-    links = [m for m in answers if approval_url(m)]
-    already = [m for m in answers if "already confirmed" in text_of(m)]
-    assert len(links) == 1, [text_of(m) for m in answers]
-    assert len(already) == 49
-
-    url = approval_url(links[0])
-    assert url is not None
-    n = phone.count(wa_id)
-    assert stack.wallet.answer(url, "approve").status_code == 200
-    phone.wait_text(wa_id, "Payment sent", after=n, timeout=30)
-    time.sleep(2.0)  # both pollers get several more ticks to (wrongly) say it again
-    assert receipts(phone, wa_id, n) == 1
-    assert len(_debits(stack, wallet_name)) == 1
-    assert len(outgoing_creations(stack.wallet, stack.wallet.address(wallet_name))) == 1
+    urls = [bot.url for bot in stack.bots]
+    duplicates_pay_once(stack, wa_id, "Alice", wallet_name, urls, asks=20, taps=50)
 
 
 def test_duplicate_taps_of_a_one_tap_payment_across_replicas_pay_once(stack: Replicated) -> None:
@@ -165,7 +107,7 @@ def test_duplicate_taps_of_a_one_tap_payment_across_replicas_pay_once(stack: Rep
     assert sum("Paying 5.00 USD" in text_of(m) for m in answers) == 1, [text_of(m) for m in answers]
     assert not any(approval_url(m) for m in answers)
     assert receipts(phone, wa_id, n) == 1
-    assert len(_debits(stack, wallet_name)) == 1
+    assert len(debits(stack, wallet_name)) == 1
     assert len(outgoing_creations(stack.wallet, stack.wallet.address(wallet_name))) == 1
 
 
@@ -270,7 +212,7 @@ def test_both_op_api_replicas_racing_confirm_create_one_outgoing_payment(
     assert "completed" in statuses
     assert stack.ops[1].get(payment["paymentId"])["status"] == "completed"
     assert len(outgoing_creations(wallet, sender)) == 1
-    assert len(_debits(stack, sender.rsplit("/", 1)[1])) == 1
+    assert len(debits(stack, sender.rsplit("/", 1)[1])) == 1
 
 
 def test_a_message_held_by_a_killed_replica_is_answered_once_by_the_other(
