@@ -300,15 +300,14 @@ def start_stack(
     }
     if database_url:
         env["DATABASE_URL"] = database_url
-    worker = None
     if worker_process:
         env["ROLE"] = "webhook"
-        bot = spawn("ws_bot", [console_script("ws-bot")], env=env, port=bot_port)
+    bot = spawn("ws_bot", [console_script("ws-bot")], env=env, port=bot_port)
+    worker = None
+    if worker_process:  # same database: the webhook process's SQLite file, or DATABASE_URL
         worker_env = {**env, "ROLE": "worker", "REPLICA_ID": "ws-bot-test-worker"}
         worker_env["DATA_DIR"] = bot.env["DATA_DIR"]
         worker = spawn("ws_bot_worker", [console_script("ws-bot")], env=worker_env)
-    else:
-        bot = spawn("ws_bot", [console_script("ws-bot")], env=env, port=bot_port)
     return Stack(
         phone=Phone(phone_proc.url),
         phone_proc=phone_proc,
