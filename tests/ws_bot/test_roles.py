@@ -32,7 +32,7 @@ async def _heard(tmp_path: Path, database_url: str | None) -> None:
     path = tmp_path / "ws_bot.sqlite3"
     acks = await st.Store.open(database_url, path)
     await acks.create()
-    acks.inbox.announce = True  # as ROLE=webhook sets it
+    acks.inbox.announce_to_workers()  # as ROLE=webhook does
     answers = await st.Store.open(database_url, path)
     heard = asyncio.Event()
     try:

@@ -109,9 +109,17 @@ class InboxStore:
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._writing = False
-        # ROLE=webhook: each group commit tells the worker processes (ws_bot.inbox_signal).
-        self.announce = False
+        # Set by `announce_to_workers` (ROLE=webhook): how each group commit tells the workers.
+        self._notify = False
         self._doorbell: inbox_signal.Doorbell | None = None
+
+    def announce_to_workers(self) -> None:
+        """From now on each group commit tells the worker processes (ws_bot.inbox_signal):
+        a NOTIFY in the same statement on PostgreSQL, the doorbell beside a SQLite file."""
+        if isinstance(self.db, PostgresDatabase):
+            self._notify = True
+        elif isinstance(self.db, SqliteDatabase):
+            self._doorbell = inbox_signal.Doorbell(self.db.path)
 
     async def store_webhook(self, body: bytes) -> None:
         """Store one signed webhook body; return once it is durably committed.
@@ -152,13 +160,12 @@ class InboxStore:
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
         self._writing = True
         try:
-            if self.announce and isinstance(self.db, PostgresDatabase):
+            if self._notify:
                 bodies = [body for body, _ in batch]
                 await self.db.fetch(_APPEND_ANNOUNCED, bodies, time.time(), inbox_signal.CHANNEL)
             else:
                 await self.db.executemany(_APPEND, [(body, time.time()) for body, _ in batch])
-                if self.announce and isinstance(self.db, SqliteDatabase):
-                    self._doorbell = self._doorbell or inbox_signal.Doorbell(self.db.path)
+                if self._doorbell is not None:
                     self._doorbell.ring()
         except Exception as exc:
             _answer(batch, exc)

@@ -48,7 +48,7 @@ async def acknowledging(app: FastAPI, settings: Settings, store: Store) -> Async
     are told of each group commit (ws_bot.inbox_signal)."""
     wa, graph_session = build_whatsapp(settings)  # its signature check; it sends nothing here
     app.state.wa = wa
-    store.inbox.announce = True
+    store.inbox.announce_to_workers()
     try:
         yield
     finally:
