@@ -4,10 +4,8 @@ address check (numeric host forms, resolution, connecting to the checked address
 from __future__ import annotations
 
 import asyncio
-import datetime
 import ipaddress
 import socket
-import ssl
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -17,10 +15,6 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from shared.untrusted import (
     FetchLimits,
@@ -32,6 +26,7 @@ from shared.untrusted import (
     untrusted_client,
 )
 from tests.support.hostile import HostileServer
+from tests.support.tls import self_signed
 
 
 @pytest.fixture
@@ -239,43 +234,11 @@ async def test_redirects_stay_within_one_origin(hostile: HostileServer) -> None:
     assert [r.path for r in hostile.received] == ["/redirect/ok", "/ok", "/redirect/ok"]
 
 
-def _certificate(tmp_path: Path, host: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """(server context, client context trusting it) for a self-signed `host` certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert_path, key_path)
-    client = ssl.create_default_context(cafile=str(cert_path))
-    return server, client
-
-
 async def test_tls_still_checks_the_host_name_when_the_address_is_pinned(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The TCP connection goes to the checked address; the certificate must still name the host.
-    server_tls, client_tls = _certificate(tmp_path, "wallet.test")
+    server_tls, client_tls = self_signed(tmp_path, "wallet.test")
     _fake_dns(monkeypatch, {"wallet.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
     with HostileServer(tls=server_tls) as server:
         server.documents["/ok"] = {"fine": True}
