@@ -22,6 +22,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from shared.h11_transport import H11Transport
 from shared.request_id import HEADER as REQUEST_ID_HEADER
 from shared.request_id import get_request_id
 
@@ -61,6 +62,12 @@ def default_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def default_transport() -> httpx.AsyncBaseTransport:
+    """The transport every client uses unless it brings its own: HTTP/1.1 on h11, at a quarter of
+    httpcore's CPU per request (see `shared.h11_transport`)."""
+    return H11Transport(default_ssl_context())
+
+
 class _RetryableStatus(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
@@ -80,7 +87,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
     def __init__(
         self, inner: httpx.AsyncBaseTransport | None = None, policy: RetryPolicy | None = None
     ) -> None:
-        self._inner = inner or httpx.AsyncHTTPTransport(verify=default_ssl_context())
+        self._inner = inner or default_transport()
         self._policy = policy or RetryPolicy()
         jitter = self._policy.backoff_jitter
         self._backoff = wait_exponential_jitter(

@@ -16,7 +16,7 @@ from pywa_async.types.callback import Button, Section, SectionList, SectionRow, 
 from pywa_async.types.templates import TemplateLanguage
 from pywa_async.utils import UserIdentifier
 
-from shared.http import RetryPolicy, create_client, default_ssl_context
+from shared.http import RetryPolicy, create_client, default_transport
 from ws_bot import limits
 from ws_bot.settings import Settings
 
@@ -30,7 +30,7 @@ class GraphRouter(httpx.AsyncBaseTransport):
 
     def __init__(self, target: str, inner: httpx.AsyncBaseTransport | None = None) -> None:
         self._target = httpx.URL(target.rstrip("/"))
-        self._inner = inner or httpx.AsyncHTTPTransport(verify=default_ssl_context())
+        self._inner = inner or default_transport()
 
     def route(self, url: httpx.URL) -> httpx.URL:
         if url.host != META_GRAPH_HOST or self._target.host == META_GRAPH_HOST:

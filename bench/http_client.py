@@ -1,0 +1,146 @@
+"""CPU per outgoing call: httpx on its own transport (httpcore over anyio) vs on ours
+(`shared.h11_transport`), and the bare bytes on asyncio streams as the floor, in one run.
+
+`uv run python -m bench http_client [--requests N] [--rounds R]`
+
+Each call is what ws_bot sends llm_back or the Graph API: a keep-alive POST of a small JSON body,
+answered by a server in another process with a small JSON document, read and parsed. The server
+is a bare asyncio one, so its own cost is not in any figure. "bare streams" writes the same
+request bytes and reads the same answer with no HTTP client at all (no request object, no
+header checks): it is what the work costs, not something a client could reach. Rounds alternate
+the three; printed: median CPU time (this process, every thread) per call, the range over
+rounds, and the ratio of each to httpcore.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from shared.h11_transport import H11Transport
+from shared.http import default_ssl_context
+from tests.support.processes import free_port
+
+SERVER = """
+import asyncio, sys
+ANSWER = b'{"intent":"greeting","reply":"hola"}'
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\\r\\n\\r\\n")
+            length = 0
+            for line in head.split(b"\\r\\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            writer.write(b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\n"
+                         b"content-length: %d\\r\\n\\r\\n%s" % (len(ANSWER), ANSWER))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
+    await server.serve_forever()
+asyncio.run(main())
+"""
+BODY = {"text": "hola", "language": "es", "history": [], "draft": None}
+
+
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _client(transport: httpx.AsyncBaseTransport | None, url: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=url, transport=transport)
+
+
+async def _calls(client: httpx.AsyncClient, n: int) -> None:
+    for _ in range(n):
+        response = await client.post("/understand", json=BODY)
+        response.raise_for_status()
+        response.json()
+
+
+async def _bare(port: int, n: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    body = json.dumps(BODY).encode()
+    request = (
+        b"POST /understand HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    for _ in range(n):
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        json.loads(await reader.readexactly(length))
+    writer.close()
+
+
+async def _cpu_per_call(run: Callable[[int], Awaitable[None]], n: int) -> float:
+    await run(min(n, 200))  # connect and warm up
+    start = time.process_time()
+    await run(n)
+    return (time.process_time() - start) / n * 1e6
+
+
+async def measure(port: int, requests: int, rounds: int) -> dict[str, list[float]]:
+    url = f"http://127.0.0.1:{port}"
+    costs: dict[str, list[float]] = {"httpcore": [], "h11_transport": [], "bare streams": []}
+    async with (
+        _client(None, url) as httpcore_client,
+        _client(H11Transport(default_ssl_context()), url) as ours,
+    ):
+        for _ in range(rounds):
+            costs["httpcore"].append(
+                await _cpu_per_call(lambda n: _calls(httpcore_client, n), requests)
+            )
+            costs["h11_transport"].append(await _cpu_per_call(lambda n: _calls(ours, n), requests))
+            costs["bare streams"].append(await _cpu_per_call(lambda n: _bare(port, n), requests))
+    return costs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
+    try:
+        _wait_for(port)
+        costs = asyncio.run(measure(port, args.requests, args.rounds))
+    finally:
+        server.terminate()
+        server.wait()
+    base = statistics.median(costs["httpcore"])
+    print(
+        f"CPU per call, {args.rounds} rounds of {args.requests} keep-alive POSTs (median, range):"
+    )
+    for name, values in costs.items():
+        median = statistics.median(values)
+        ratios = [v / b for v, b in zip(values, costs["httpcore"], strict=True)]
+        print(
+            f"  {name:<14} {median:7.1f} µs  ({min(values):.1f}–{max(values):.1f})"
+            f"   {median / base:.2f}× httpcore ({min(ratios):.2f}–{max(ratios):.2f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
