@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ws_bot import limits
-from ws_bot.graph import GraphRouter
+from ws_bot.graph import graph_base_url
 from ws_bot.texts import LANGUAGES, has_all_languages, keys, t
 from ws_bot.wallets import WalletError, find_wallet, normalize
 from ws_bot.worker import BadUpdate, split_update
@@ -172,14 +172,19 @@ def test_split_update_fills_user_id_and_separates_messages() -> None:
             split_update(bad)
 
 
-def test_graph_router_rewrites_only_graph_requests() -> None:
+def test_the_graph_api_base_moves_to_graph_api_url_and_nothing_else_does() -> None:
     import httpx
 
-    router = GraphRouter("http://127.0.0.1:9999/prefix")
-    routed = router.route(httpx.URL("https://graph.facebook.com/v23.0/123/messages"))
-    assert str(routed) == "http://127.0.0.1:9999/prefix/v23.0/123/messages"
-    cdn = httpx.URL("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1")
-    assert router.route(cdn) == cdn
+    meta = httpx.URL("https://graph.facebook.com/v23.0/")
+    moved = graph_base_url(meta, "http://127.0.0.1:9999/prefix/")
+    assert str(moved) == "http://127.0.0.1:9999/prefix/v23.0/"
+    assert graph_base_url(meta, "https://graph.facebook.com") == meta
+    # pywa's calls are relative to the base; media downloads are absolute and keep their host.
+    client = httpx.AsyncClient(base_url=moved)
+    call = client.build_request("POST", "/123/messages")
+    assert str(call.url) == "http://127.0.0.1:9999/prefix/v23.0/123/messages"
+    cdn = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1"
+    assert str(client.build_request("GET", cdn).url) == cdn
 
 
 def test_allowances_are_named_and_carried_as_typed() -> None:

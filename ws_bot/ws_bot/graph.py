@@ -1,8 +1,9 @@
 """The pywa_async client, pointed at GRAPH_API_URL, and the `Messenger` the bot speaks through.
 
-pywa hard-codes `https://graph.facebook.com/v…` as the session's base URL, so the only way to
-reach a different Graph API (the sandbox phone, a proxy) is a transport that rewrites those
-requests. Media download URLs point elsewhere (Meta's CDN, or the sandbox) and pass untouched.
+pywa sets its session's base URL to `https://graph.facebook.com/v…` and sends every Graph API
+call relative to it, so reaching a different Graph API (the sandbox phone, a proxy) means moving
+that base once, after pywa has set it. Media download URLs are absolute (Meta's CDN, or the
+sandbox) and are not touched.
 """
 
 from __future__ import annotations
@@ -16,42 +17,23 @@ from pywa_async.types.callback import Button, Section, SectionList, SectionRow, 
 from pywa_async.types.templates import TemplateLanguage
 from pywa_async.utils import UserIdentifier
 
-from shared.http import RetryPolicy, create_client, default_transport
+from shared.http import RetryPolicy, create_client
 from ws_bot import limits
 from ws_bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-META_GRAPH_HOST = "graph.facebook.com"
 
-
-class GraphRouter(httpx.AsyncBaseTransport):
-    """Sends requests addressed to graph.facebook.com to `target` (scheme, host, port, prefix)."""
-
-    def __init__(self, target: str, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self._target = httpx.URL(target.rstrip("/"))
-        self._inner = inner or default_transport()
-
-    def route(self, url: httpx.URL) -> httpx.URL:
-        if url.host != META_GRAPH_HOST or self._target.host == META_GRAPH_HOST:
-            return url
-        prefix = self._target.path.rstrip("/")
-        return url.copy_with(
-            scheme=self._target.scheme,
-            host=self._target.host,
-            port=self._target.port,
-            path=prefix + url.path,
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        routed = self.route(request.url)
-        if routed != request.url:
-            request.url = routed
-            request.headers["Host"] = routed.netloc.decode("ascii")
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+def graph_base_url(pywa_base: httpx.URL, graph_api_url: str) -> httpx.URL:
+    """pywa's base URL (Meta's host and the API version) moved to `graph_api_url`, whose path
+    becomes a prefix: `https://graph.facebook.com/v23.0` → `http://127.0.0.1:8081/v23.0`."""
+    target = httpx.URL(graph_api_url.rstrip("/"))
+    return pywa_base.copy_with(
+        scheme=target.scheme,
+        host=target.host,
+        port=target.port,
+        path=target.path.rstrip("/") + pywa_base.path,
+    )
 
 
 # Meta answers 429 or a 5xx when it did not carry the call out, so POSTs are retried too:
@@ -74,7 +56,6 @@ def build_whatsapp(settings: Settings) -> tuple[WhatsApp, httpx.AsyncClient]:
     is off because ws_bot dedupes durably on message id; replies go to the WA_ID first.
     """
     session = create_client(
-        transport=GraphRouter(settings.graph_api_url),
         retry=GRAPH_RETRY,
         timeout=httpx.Timeout(20.0, connect=5.0),
     )
@@ -95,6 +76,7 @@ def build_whatsapp(settings: Settings) -> tuple[WhatsApp, httpx.AsyncClient]:
             UserIdentifier.PARENT_BSUID,
         ),
     )
+    session.base_url = graph_base_url(session.base_url, settings.graph_api_url)
     return wa, session
 
 
