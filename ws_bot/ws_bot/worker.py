@@ -152,10 +152,13 @@ class InboxWorker:
         self.on_statuses = on_statuses  # ws_bot.statuses: a 131047 failure re-sends a template
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[None]] = {}
-        self._slot_freed = False
+        self._stored = False  # bodies were stored since the last split
+        self._slot_freed = False  # a message finished since the last claim
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
+        """Webhook bodies were stored: split them (after a moment, see `_run`)."""
+        self._stored = True
         self._wake.set()
 
     def start(self) -> None:
@@ -171,13 +174,13 @@ class InboxWorker:
 
     async def _run(self) -> None:
         next_prune = 0.0
-        claim = True
+        split = claim = True
         while True:
             try:
                 # Claiming costs a query: only when there may be something to claim (new
                 # messages, a freed slot, or the periodic look for expired leases). Most
                 # webhooks are status updates, which add no message.
-                if await self.split() or claim:
+                if (split and await self.split()) or claim:
                     await self.fill()
                 if time.time() >= next_prune:
                     next_prune = time.time() + PRUNE_EVERY_SECONDS
@@ -189,11 +192,15 @@ class InboxWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.5)
                 woken = True
-            # Acks come in runs: a moment's wait lets one split transaction take the whole run
-            # instead of one per ack, which cost more CPU than the acks themselves.
-            await asyncio.sleep(GATHER_SECONDS)
+            if self._stored or not woken:
+                # Acks come in runs: a moment's wait lets one split transaction take the whole
+                # run instead of one per ack, which cost more CPU than the acks themselves. A
+                # finished message alone does not wait: its user's next one is claimed at once
+                # (the wait was a fifth of each message's turn when a user wrote several).
+                await asyncio.sleep(GATHER_SECONDS)
             self._wake.clear()
-            claim, self._slot_freed = not woken or self._slot_freed, False
+            split, claim = self._stored or not woken, self._slot_freed or not woken
+            self._stored = self._slot_freed = False
 
     async def split(self) -> int:
         """Turn every stored webhook body into inbox rows (or mark it bad), oldest first; how
