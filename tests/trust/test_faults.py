@@ -275,6 +275,26 @@ def test_graph_api_429_and_500_are_retried(stack: Replicated) -> None:
         assert _graph_injected(stack).count(status) == 3
 
 
+def test_a_slow_read_mark_still_lands_before_the_answer(stack: Replicated) -> None:
+    """The read mark ("typing…") goes out while the answer is worked out. When it is slow (a
+    429, retried after a pause) the answer waits for it: arriving after the answer, it would
+    show "typing…" under the reply for 25 seconds."""
+    phone, wallet = stack.phone, stack.wallet
+    wa_id = str(15550600000 + uuid.uuid4().int % 99999)
+    phone.onboard(wa_id, "Hugo", pointer(wallet.address("alice")))
+    fault = {"status": 429, "count": 1, "method": "POST", "path": "/messages"}
+    n = phone.count(wa_id)
+    assert httpx.post(f"{phone.url}/_faults", json=fault).status_code == 201
+    phone.say(wa_id, "history")
+    reply = phone.wait_for(wa_id, lambda m: True, after=n, timeout=20)
+    assert "no payments yet" in text_of(reply), text_of(reply)
+    assert _graph_injected(stack) == [429]  # the read mark's first try, not the answer
+    time.sleep(0.5)
+    assert httpx.get(f"{phone.url}/api/users/{wa_id}/typing").json() == {"typing": False}
+    said = [m for m in phone.messages(wa_id) if m["direction"] == "in"][-1]
+    assert said["read"], said
+
+
 def test_llm_back_or_op_api_down_gets_a_clear_answer(stack: Replicated) -> None:
     phone, wallet = stack.phone, stack.wallet
     wa_id = str(15550400000 + uuid.uuid4().int % 99999)

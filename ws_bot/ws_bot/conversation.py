@@ -121,7 +121,7 @@ class Conversation:
             RATE_LIMITED.inc()
             logger.info("rate limited")
             return
-        await ctx.say.mark_read(inc.message_id)
+        ctx.say.start_reading(inc.wa_id, inc.message_id)
         user = await ctx.store.users.ensure(inc.wa_id, inc.name)
         try:
             await self._route(user, inc)

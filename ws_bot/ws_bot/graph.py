@@ -8,12 +8,15 @@ sandbox) and are not touched.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
 from pywa_async.client import WhatsApp
 from pywa_async.types.callback import Button, Section, SectionList, SectionRow, URLButton
+from pywa_async.types.sent_update import SentMessage
 from pywa_async.types.templates import TemplateLanguage
 from pywa_async.utils import UserIdentifier
 
@@ -89,40 +92,78 @@ class Messenger:
 
     def __init__(self, wa: WhatsApp) -> None:
         self.wa = wa
+        self._reading: dict[str, asyncio.Task[None]] = {}  # wa_id → its read mark in flight
+
+    def start_reading(self, to: str, message_id: str) -> None:
+        """Mark the message read and show "typing…", without waiting for the Graph API: the
+        answer is being worked out meanwhile (a round trip to Meta saved per message). Whatever
+        is sent to `to` next waits for the mark first, because an indicator arriving after the
+        answer would show "typing…" for 25 s (WhatsApp hides it at the answer or after 25 s)."""
+        task = asyncio.create_task(self._mark_read(message_id, self._reading.get(to)))
+        self._reading[to] = task
+        task.add_done_callback(lambda done: self._forget(to, done))
+
+    async def _mark_read(self, message_id: str, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # marks keep their order; its errors are its own
+        try:
+            await self.wa.indicate_typing(message_id=message_id)
+        except Exception:
+            logger.warning("read mark not sent", exc_info=True)
+
+    def _forget(self, to: str, done: asyncio.Task[None]) -> None:
+        if self._reading.get(to) is done:
+            del self._reading[to]
+
+    async def _send(self, to: str, send: Coroutine[Any, Any, SentMessage]) -> str:
+        """Send once `to`'s read mark (if any is in flight) has gone; the sent message's id."""
+        reading = self._reading.get(to)
+        try:
+            if reading is not None:
+                await asyncio.wait([reading])
+        except BaseException:
+            send.close()  # cancelled while waiting: the message is never sent
+            raise
+        return str((await send).id)
 
     async def text(self, to: str, body: str) -> str:
-        sent = await self.wa.send_message(to=to, text=limits.text_body(body))
-        return str(sent.id)
+        return await self._send(to, self.wa.send_message(to=to, text=limits.text_body(body)))
 
     async def template(
         self, to: str, name: str, language: str, components: list[dict[str, Any]]
     ) -> str:
         """A message template (allowed outside the 24-hour window); see templates.py."""
-        sent = await self.wa.send_template(
-            to=to, name=name, language=TemplateLanguage(language), params=components
+        return await self._send(
+            to,
+            self.wa.send_template(
+                to=to, name=name, language=TemplateLanguage(language), params=components
+            ),
         )
-        return str(sent.id)
 
     async def buttons(
         self, to: str, body: str, items: list[tuple[str, str]], footer: str | None = None
     ) -> str:
-        sent = await self.wa.send_message(
-            to=to,
-            text=limits.interactive_body(body),
-            footer=limits.clip(footer, limits.MAX_FOOTER) if footer else None,
-            buttons=[
-                Button(title=title, callback_data=data) for title, data in limits.buttons(items)
-            ],
+        return await self._send(
+            to,
+            self.wa.send_message(
+                to=to,
+                text=limits.interactive_body(body),
+                footer=limits.clip(footer, limits.MAX_FOOTER) if footer else None,
+                buttons=[
+                    Button(title=title, callback_data=data) for title, data in limits.buttons(items)
+                ],
+            ),
         )
-        return str(sent.id)
 
     async def url_button(self, to: str, body: str, title: str, url: str) -> str:
-        sent = await self.wa.send_message(
-            to=to,
-            text=limits.interactive_body(body),
-            buttons=URLButton(title=limits.button_title(title), url=url),
+        return await self._send(
+            to,
+            self.wa.send_message(
+                to=to,
+                text=limits.interactive_body(body),
+                buttons=URLButton(title=limits.button_title(title), url=url),
+            ),
         )
-        return str(sent.id)
 
     async def choice_list(
         self,
@@ -132,47 +173,42 @@ class Messenger:
         section: str,
         rows: list[tuple[str, str, str]],
     ) -> str:
-        sent = await self.wa.send_message(
-            to=to,
-            text=limits.interactive_body(body),
-            buttons=SectionList(
-                button_title=limits.clip(button, limits.MAX_LIST_BUTTON),
-                sections=[
-                    Section(
-                        title=limits.clip(section, limits.MAX_SECTION_TITLE),
-                        rows=[
-                            SectionRow(title=title, callback_data=data, description=desc or None)
-                            for data, title, desc in limits.list_rows(rows)
-                        ],
-                    )
-                ],
+        return await self._send(
+            to,
+            self.wa.send_message(
+                to=to,
+                text=limits.interactive_body(body),
+                buttons=SectionList(
+                    button_title=limits.clip(button, limits.MAX_LIST_BUTTON),
+                    sections=[
+                        Section(
+                            title=limits.clip(section, limits.MAX_SECTION_TITLE),
+                            rows=[
+                                SectionRow(
+                                    title=title, callback_data=data, description=desc or None
+                                )
+                                for data, title, desc in limits.list_rows(rows)
+                            ],
+                        )
+                    ],
+                ),
             ),
         )
-        return str(sent.id)
 
     async def voice(self, to: str, audio: bytes, mime_type: str = "audio/ogg") -> str | None:
         try:
-            sent = await self.wa.send_voice(to=to, voice=audio, mime_type=mime_type)
+            return await self._send(to, self.wa.send_voice(to=to, voice=audio, mime_type=mime_type))
         except Exception:
             logger.warning("voice reply not sent", exc_info=True)
             return None
-        return str(sent.id)
 
     async def react(self, to: str, message_id: str | None, emoji: str) -> None:
         if not message_id:
             return
         try:
-            await self.wa.send_reaction(to=to, emoji=emoji, message_id=message_id)
+            await self._send(to, self.wa.send_reaction(to=to, emoji=emoji, message_id=message_id))
         except Exception:
             logger.warning("reaction not sent", exc_info=True)
-
-    async def mark_read(self, message_id: str) -> None:
-        """Mark the message read and show "typing…" (the bot always answers what it reads;
-        WhatsApp hides the indicator at the answer or after 25 s)."""
-        try:
-            await self.wa.indicate_typing(message_id=message_id)
-        except Exception:
-            logger.warning("read mark not sent", exc_info=True)
 
     async def media_bytes(self, media_id: str, max_bytes: int) -> tuple[bytes, str]:
         """Download a media object into memory (never to disk), refusing oversized ones."""
