@@ -47,10 +47,10 @@ async def _scenario(tmp_path: Path, database_url: str | None) -> None:
         assert [i.message_id for i in first] == ["m1"]
         assert await store.inbox.claim("b", 60, 10, {"111"}) == []
         assert await store.inbox.claim("b", 60, 10, set()) == []  # m2 waits for m1's user
-        await store.inbox.finish(first[0].id)
+        assert await store.inbox.finish(first[0])  # m2, its user's next, is waiting
         second = await store.inbox.claim("b", 60, 10, set())
         assert [i.message_id for i in second] == ["m2"]
-        await store.inbox.finish(second[0].id)
+        assert not await store.inbox.finish(second[0])  # nothing more from 111
         assert await store.inbox.webhook_counts() == {"split": 2}
         assert await store.inbox.prune(time.time() + 1) == 2
         assert await store.inbox.webhook_counts() == {}  # split bodies live on as their messages
@@ -186,7 +186,7 @@ async def _sent_order(tmp_path: Path, database_url: str | None) -> None:
         while items := await store.inbox.claim("r", 60, 10, set()):
             for item in items:
                 handled.append(item.message_id)
-                await store.inbox.finish(item.id)
+                await store.inbox.finish(item)
         assert handled == ["wamid.old", "wamid.new"]
     finally:
         await store.close()
@@ -222,7 +222,7 @@ async def _later_delivery(tmp_path: Path, database_url: str | None) -> None:
         while items := await store.inbox.claim("r", 60, 10, set()):
             assert len(items) == 1  # one message at a time for one user
             handled.append(items[0].message_id)
-            await store.inbox.finish(items[0].id)
+            await store.inbox.finish(items[0])
         assert handled == ["wamid.older", "wamid.newer"]
     finally:
         await store.close()
@@ -297,7 +297,7 @@ async def _replicas(tmp_path: Path, database_url: str | None) -> None:
             assert len({item.wa_id for item in claimed}) == len(claimed), "two of one user"
             for item in claimed:
                 handled[item.wa_id].append(item.message_id)
-                await stores[0].inbox.finish(item.id)
+                await stores[0].inbox.finish(item)
         for user, ids in handled.items():
             assert ids == sorted(ids, key=sent.__getitem__), user
     finally:

@@ -288,12 +288,24 @@ class InboxStore:
         rows.sort(key=lambda row: (row["sent_at"] or row["received_at"], row["id"]))
         return [_item(row) for row in rows]
 
-    async def finish(self, row_id: int, status: str = "done") -> None:
-        await self.db.execute(
-            "UPDATE ws_inbox SET status = $2, lease_owner = NULL, lease_until = NULL WHERE id = $1",
-            row_id,
-            status,
+    async def finish(self, item: InboxItem, status: str = "done") -> bool:
+        """Mark the message handled (or failed); whether its user has another one pending, in
+        the same hop, so the worker can take it at once."""
+        _, waiting = await self.db.batch(
+            [
+                (
+                    "UPDATE ws_inbox SET status = $2, lease_owner = NULL, lease_until = NULL"
+                    " WHERE id = $1",
+                    [item.id, status],
+                ),
+                (
+                    "SELECT 1 AS waiting FROM ws_inbox WHERE wa_id = $1 AND status = 'pending'"
+                    " LIMIT 1",
+                    [item.wa_id],
+                ),
+            ]
         )
+        return bool(waiting.rows)
 
     async def release_leases(self, owner: str) -> None:
         """At start-up: drop the leases a previous run under the same replica id left behind."""

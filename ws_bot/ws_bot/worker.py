@@ -154,6 +154,7 @@ class InboxWorker:
         self._busy: dict[str, asyncio.Task[None]] = {}
         self._stored = False  # bodies were stored since the last split
         self._slot_freed = False  # a message finished since the last claim
+        self._user_waiting = False  # …and its user has another message pending
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -192,15 +193,16 @@ class InboxWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.5)
                 woken = True
-            if self._stored or not woken:
+            if not self._user_waiting:
                 # Acks come in runs: a moment's wait lets one split transaction take the whole
-                # run instead of one per ack, which cost more CPU than the acks themselves. A
-                # finished message alone does not wait: its user's next one is claimed at once
-                # (the wait was a fifth of each message's turn when a user wrote several).
+                # run instead of one per ack, which cost more CPU than the acks themselves, and
+                # one claim fill the slots freed meanwhile (each claim is a write that the acks
+                # queue behind). Only a user already waiting on their next message skips it:
+                # the wait was a fifth of each message's turn when a user wrote several.
                 await asyncio.sleep(GATHER_SECONDS)
             self._wake.clear()
             split, claim = self._stored or not woken, self._slot_freed or not woken
-            self._stored = self._slot_freed = False
+            self._stored = self._slot_freed = self._user_waiting = False
 
     async def split(self) -> int:
         """Turn every stored webhook body into inbox rows (or mark it bad), oldest first; how
@@ -258,7 +260,7 @@ class InboxWorker:
             if item.attempts > self.settings.inbox_max_attempts:
                 # A message that crashed us repeatedly: park it rather than loop forever.
                 logger.error("giving up on a message", extra={"attempts": item.attempts})
-                await self.store.inbox.finish(item.id, "failed")
+                self._user_waiting |= await self.store.inbox.finish(item, "failed")
                 with contextlib.suppress(Exception):
                     await self.apologise(item.wa_id)  # never silence, even then
                 return
@@ -268,4 +270,4 @@ class InboxWorker:
                 logger.exception("update processing failed")
                 await self.store.inbox.release(item.id)
                 return
-            await self.store.inbox.finish(item.id)
+            self._user_waiting |= await self.store.inbox.finish(item)
