@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 
@@ -52,7 +53,7 @@ async def main():
     await server.serve_forever()
 asyncio.run(main())
 """
-BODY = {"text": "hola", "language": "es", "history": [], "draft": None}
+BODY: dict[str, Any] = {"text": "hola", "language": "es", "history": [], "draft": None}
 
 
 def _wait_for(port: int) -> None:
