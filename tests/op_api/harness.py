@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.support.processes import (
+    TEST_CLIENT_LIMITS,
     TEST_TOKEN,
     ServiceProcess,
     console_script,
@@ -123,7 +124,10 @@ class OpApi:
     def __init__(self, proc: ServiceProcess) -> None:
         self.proc = proc
         self.http = httpx.Client(
-            base_url=proc.url, headers={"Authorization": f"Bearer {TEST_TOKEN}"}, timeout=30
+            base_url=proc.url,
+            headers={"Authorization": f"Bearer {TEST_TOKEN}"},
+            timeout=30,
+            limits=TEST_CLIENT_LIMITS,
         )
 
     @property

@@ -22,6 +22,10 @@ import httpx
 
 BIN = Path(sys.executable).parent
 TEST_TOKEN = "test-internal-token-0123456789"
+# Test clients drop a connection idle for 2 s: uvicorn closes one idle for 5 s, and a test that
+# slept ~5 s between calls could send into a connection the server was closing at that moment
+# ("Server disconnected without sending a response", seen once in CI after a 4 s sleep).
+TEST_CLIENT_LIMITS = httpx.Limits(keepalive_expiry=2.0)
 
 
 # Ports below the kernel's ephemeral range (32768 and up on Linux), a block of 1,000 for each

@@ -19,6 +19,7 @@ import httpx
 from sandbox.phone.meta import sign
 from tests.op_api.harness import Wallet, start_wallet, wallet_env
 from tests.support.processes import (
+    TEST_CLIENT_LIMITS,
     TEST_TOKEN,
     ServiceProcess,
     console_script,
@@ -103,7 +104,9 @@ def open_windows(stack: Stack, body: bytes) -> None:
 @dataclass
 class Phone:
     url: str
-    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
+    client: httpx.Client = field(
+        default_factory=lambda: httpx.Client(timeout=30.0, limits=TEST_CLIENT_LIMITS)
+    )
 
     def messages(self, wa_id: str) -> list[Message]:
         r = self.client.get(f"{self.url}/api/users/{wa_id}/messages")
