@@ -30,7 +30,10 @@ import h11
 import httpx
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-KEEPALIVE_SECONDS = 5.0  # httpcore's default: an idle connection older than this is closed
+# An idle connection older than this is closed rather than reused. Below uvicorn's 5 s (the
+# server side of every internal call), so a request is never sent into a connection the server
+# is closing at that moment; httpcore's 5 s left that race open.
+KEEPALIVE_SECONDS = 4.0
 MAX_IDLE_PER_ORIGIN = 20  # httpx's default max_keepalive_connections
 READ_SIZE = 64 * 1024
 WRITE_SIZE = 64 * 1024  # a body is sent in pieces of about this size
