@@ -17,19 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench._stack import spawner
 from shared.h11_transport import H11Transport
 from shared.http import default_ssl_context
-from tests.support.processes import free_port
 
 SERVER = """
 import asyncio, sys
@@ -54,18 +54,6 @@ async def main():
 asyncio.run(main())
 """
 BODY: dict[str, Any] = {"text": "hola", "language": "es", "history": [], "draft": None}
-
-
-def _wait_for(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def _client(transport: httpx.AsyncBaseTransport | None, url: str) -> httpx.AsyncClient:
@@ -122,14 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
-    try:
-        _wait_for(port)
-        costs = asyncio.run(measure(port, args.requests, args.rounds))
-    finally:
-        server.terminate()
-        server.wait()
+    with tempfile.TemporaryDirectory(prefix="http-bench-") as tmp, spawner(Path(tmp)) as spawn:
+        server = spawn("server", [sys.executable, "-c", SERVER, "{port}"])
+        costs = asyncio.run(measure(server.port, args.requests, args.rounds))
     base = statistics.median(costs["httpcore"])
     print(
         f"CPU per call, {args.rounds} rounds of {args.requests} keep-alive POSTs (median, range):"
