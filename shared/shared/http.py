@@ -62,10 +62,11 @@ def default_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def default_transport() -> httpx.AsyncBaseTransport:
+def default_transport(max_connections: int | None = None) -> httpx.AsyncBaseTransport:
     """The transport every client uses unless it brings its own: HTTP/1.1 on h11, at about half
-    the CPU per call of httpx on httpcore (see `shared.h11_transport`)."""
-    return H11Transport(default_ssl_context())
+    the CPU per call of httpx on httpcore (see `shared.h11_transport`). Beyond
+    `max_connections`, requests wait their turn."""
+    return H11Transport(default_ssl_context(), max_connections)
 
 
 class _RetryableStatus(Exception):

@@ -29,8 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sandbox.phone import faults, message_templates, meta
 from sandbox.phone.limits import GraphError, check_message, check_upload
 from sandbox.phone.state import ChatMessage, PhoneState, PhoneUser, new_message_id
-from shared.h11_transport import H11Transport
-from shared.http import default_ssl_context
+from shared.http import default_transport
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +116,7 @@ def create_app(config: PhoneConfig) -> FastAPI:
     # message in e2e_throughput, with this one 3.7, and it shares the benchmark's two cores.
     client = httpx.AsyncClient(
         timeout=httpx.Timeout(15.0),
-        transport=H11Transport(default_ssl_context(), max_connections=8),
+        transport=default_transport(max_connections=8),
     )
 
     @asynccontextmanager
