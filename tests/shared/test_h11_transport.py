@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from shared.h11_transport import H11Transport
 from shared.http import create_client, default_ssl_context
+from tests.support.hostile import HostileServer
 from tests.support.tls import self_signed
 
 Reply = Callable[[bytes], bytes | None]  # the request's bytes → what to answer (None: hang up)
@@ -303,23 +304,14 @@ async def test_retry_policy_retries_a_refused_get_through_this_transport() -> No
 
 async def test_tls_is_verified_and_names_the_host(tmp_path: Path) -> None:
     server_tls, client_tls = self_signed(tmp_path, "localhost")
-    served = asyncio.Event()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecret")
-        await writer.drain()
-        served.set()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_tls)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    with HostileServer(tls=server_tls) as server:
+        server.documents["/secret"] = {"fine": True}
         async with httpx.AsyncClient(transport=H11Transport(client_tls)) as client:
-            assert (await client.get(f"https://localhost:{port}/")).text == "secret"
+            answer = await client.get(f"https://localhost:{server.port}/secret")
+            assert answer.json() == {"fine": True}
             with pytest.raises(httpx.ConnectError, match=r"(?i)certificate|hostname|match"):
-                await client.get(f"https://127.0.0.1:{port}/")  # not the name in the cert
+                await client.get(f"https://127.0.0.1:{server.port}/secret")  # not the cert's name
         async with httpx.AsyncClient(transport=H11Transport(default_ssl_context())) as client:
             with pytest.raises(httpx.ConnectError, match=r"(?i)certificate"):
-                await client.get(f"https://localhost:{port}/")  # self-signed: not trusted
-    assert served.is_set()
+                await client.get(f"https://localhost:{server.port}/secret")  # self-signed
+    assert [r.path for r in server.received] == ["/secret"]
