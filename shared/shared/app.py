@@ -22,7 +22,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,14 +73,19 @@ def answered_directly(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
-def _direct_routes(routes: Iterable[BaseRoute]) -> dict[tuple[str, str], ASGIApp]:
-    """(method, path) → an ASGI app calling the endpoint, for routes `answered_directly`."""
+def direct_routes(routes: Iterable[BaseRoute]) -> dict[tuple[str, str], ASGIApp]:
+    """(method, path) → an ASGI app calling the endpoint, for routes `answered_directly`.
+
+    Routes are read through `iter_route_contexts`, as FastAPI's own OpenAPI generator reads them:
+    a router added with `include_router` is one entry of `app.router.routes` whose routes (and
+    prefix) only that iterator shows."""
     table: dict[tuple[str, str], ASGIApp] = {}
-    for route in routes:
-        if isinstance(route, APIRoute) and getattr(route.endpoint, "paguito_direct", False):
-            app = _call_directly(route.endpoint)
+    for route in iter_route_contexts(list(routes)):
+        endpoint, path = route.endpoint, route.path
+        if endpoint is not None and path is not None and getattr(endpoint, "paguito_direct", False):
+            app = _call_directly(endpoint)
             for method in route.methods or ():
-                table[(method, route.path)] = app
+                table[(method, path)] = app
     return table
 
 
@@ -150,7 +155,7 @@ class ServiceMiddleware:
         status = 500
         responded = False
         if self._direct is None:
-            self._direct = _direct_routes(self._routes())
+            self._direct = direct_routes(self._routes())
         direct = self._direct.get((scope["method"], scope["path"]))
         with request_id_scope(incoming_id) as rid:
 

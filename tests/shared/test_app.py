@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import SecretStr
 
-from shared.app import answered_directly, create_service_app, quiet_access_log
+from shared.app import answered_directly, create_service_app, direct_routes, quiet_access_log
 from shared.auth import require_internal_token
 from shared.http import RetryPolicy, RetryTransport, create_client
 from shared.request_id import request_id_scope
@@ -51,6 +51,15 @@ def make_app(max_body: int = 1000):
         routed = "router" if "route" in request.scope else "middleware"
         return Response(f"{routed}:{len(body)}:{request.app.state.service_name}".encode())
 
+    # As a service declares its routes: on a router of its own, included with a prefix.
+    included = APIRouter(prefix="/hooks")
+
+    @included.post("/in")
+    @answered_directly
+    async def included_direct(request: Request) -> Response:
+        return Response(b"router" if "route" in request.scope else b"middleware")
+
+    app.include_router(included)
     return app
 
 
@@ -240,6 +249,14 @@ async def test_a_direct_route_is_answered_by_the_middleware_with_everything_it_a
     # Other methods and paths are FastAPI's as before; in OpenAPI the route is as declared.
     assert (await client.get("/direct")).status_code == 405
     assert "/direct" in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_a_direct_route_on_an_included_router_is_answered_by_the_middleware(client) -> None:
+    # FastAPI keeps an included router as one entry of app.router.routes: the middleware must
+    # look inside it, or the route is silently served by the full FastAPI stack.
+    r = await client.post("/hooks/in", content=b"x")
+    assert (r.status_code, r.text) == (200, "middleware")
+    assert ("POST", "/hooks/in") in direct_routes(make_app().router.routes)
 
 
 async def test_a_direct_route_without_content_length_goes_through_fastapi(client) -> None:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.app import direct_routes
 from ws_bot import limits
 from ws_bot.graph import graph_base_url
 from ws_bot.texts import LANGUAGES, has_all_languages, keys, t
@@ -209,3 +210,11 @@ def test_allowances_are_named_and_carried_as_typed() -> None:
     over = {"linkId": "k", "confirmationUrl": "u", "left": "4.80 USD", "fallback": "over_allowance"}
     assert "has left (4.80 USD)" in link_line("en", over)
     assert link_line("en", {"confirmationUrl": "u"}) == ""  # no link asked about
+
+
+def test_the_webhook_ack_is_answered_by_the_service_middleware() -> None:
+    # ws_bot declares the webhook on a router of its own; the ack skips FastAPI's routing
+    # layers only if the middleware finds it there (shared.app.answered_directly).
+    from ws_bot.main import app
+
+    assert {("POST", "/webhook"), ("POST", "/")} <= set(direct_routes(app.router.routes))
