@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,8 +16,17 @@ import pytest
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text, insert
 from sqlalchemy import select as sa_select
 
+import shared.sql
 from shared.db import create_engine
-from shared.sql import Database, IntegrityError, as_time, from_json, open_database, to_json
+from shared.sql import (
+    Database,
+    DatabaseError,
+    IntegrityError,
+    as_time,
+    from_json,
+    open_database,
+    to_json,
+)
 
 PG_URL = "postgresql://postgres@127.0.0.1/test"
 
@@ -295,6 +305,29 @@ async def test_writes_wait_for_another_process_holding_the_write_lock(tmp_path: 
         holder.execute("COMMIT")
         await asyncio.wait_for(asyncio.gather(*writes), 30)
         assert sorted(r["n"] for r in await db.read("SELECT n FROM t")) == [1, 2, 3]
+    finally:
+        holder.close()
+        await db.close()
+
+
+async def test_a_writer_gives_up_on_a_write_lock_held_past_its_patience(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past WRITE_LOCK_PATIENCE (30 s; shortened here) the write fails with SQLite's own
+    "database is locked" rather than waiting for ever, and the next write goes through."""
+    monkeypatch.setattr(shared.sql, "WRITE_LOCK_PATIENCE", 0.3)
+    path = tmp_path / "shared.sqlite3"
+    db = await open_database(None, path)
+    await db.execute("CREATE TABLE t (n INTEGER)")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(DatabaseError, match="locked"):
+            await db.execute("INSERT INTO t (n) VALUES (1)")
+        assert 0.3 <= time.monotonic() - started < 10
+        holder.execute("COMMIT")
+        assert await db.execute("INSERT INTO t (n) VALUES (2)") == 1
     finally:
         holder.close()
         await db.close()
