@@ -12,6 +12,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from http.cookiejar import Cookie, CookieJar
 
 import httpx
 from tenacity import (
@@ -144,6 +145,43 @@ class RetryTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+class _KeepNothing(CookieJar):
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
+
+
+class _NoCookies(httpx.Cookies):
+    """Cookies that are never kept, so never sent; answers are not even read for them."""
+
+    def __init__(self) -> None:
+        super().__init__(_KeepNothing())
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+_NO_COOKIES = _NoCookies()
+
+
+class CookielessClient(httpx.AsyncClient):
+    """httpx's AsyncClient, keeping no cookies.
+
+    A service's client is shared by every user's calls: a cookie one answer set would ride
+    along on the next user's call to the same host, and no API called here (Graph, Open
+    Payments, the internal services) uses cookies. Reading them cost work too: httpx builds a
+    `urllib` request and response for every answer to look for Set-Cookie, about 5% of the
+    ws_bot worker's CPU in a py-spy profile (bench/e2e_throughput), 15% of the instructions of
+    a keep-alive call on `shared.h11_transport` (callgrind)."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("a CookielessClient keeps no cookies")
+
+
 async def _add_request_id(request: httpx.Request) -> None:
     rid = get_request_id()
     if rid and REQUEST_ID_HEADER not in request.headers:
@@ -171,7 +209,7 @@ def create_client(
     all_headers = dict(headers or {})
     if bearer_token:
         all_headers["Authorization"] = f"Bearer {bearer_token}"
-    return httpx.AsyncClient(
+    return CookielessClient(
         base_url=base_url,
         headers=all_headers,
         timeout=timeout,

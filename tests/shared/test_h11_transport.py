@@ -299,6 +299,21 @@ async def test_retry_policy_retries_a_refused_get_through_this_transport() -> No
     assert attempts == 2
 
 
+async def test_service_clients_keep_no_cookies() -> None:
+    # One client carries every user's calls: a cookie set in one answer must not ride along on
+    # the next call.
+    answer = b"HTTP/1.1 200 OK\r\nset-cookie: session=abc; Path=/\r\ncontent-length: 2\r\n\r\n{}"
+    with ScriptedServer(lambda _: answer) as server:
+        async with create_client(base_url=server.url) as client:
+            first = await client.get("/login")
+            assert first.headers["set-cookie"].startswith("session=abc")
+            await client.get("/next")
+            assert not client.cookies
+            with pytest.raises(TypeError):
+                client.cookies = {"session": "abc"}
+    assert b"cookie:" not in server.requests[1].lower()
+
+
 # ----------------------------------------------------------------------------------------- TLS
 
 
