@@ -69,6 +69,12 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").disabled = True
     for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pywa logs every update it handles at INFO ("Finished processing update …"): four lines per
+    # WhatsApp message (the message, then its sent, delivered and read statuses) that say
+    # nothing ws_bot's own lines and metrics do not, at ~2% of the worker's CPU. Kept at DEBUG.
+    for chatty in ("pywa", "pywa_async"):
+        quiet = root.level > logging.DEBUG
+        logging.getLogger(chatty).setLevel(logging.WARNING if quiet else logging.NOTSET)
 
 
 def log_extra(**fields: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from shared.app import answered_directly, create_service_app, direct_routes, quiet_access_log
 from shared.auth import require_internal_token
 from shared.http import RetryPolicy, RetryTransport, create_client
+from shared.logging import configure_logging
 from shared.request_id import request_id_scope
 from shared.settings import ServiceSettings
 
@@ -266,3 +267,23 @@ async def test_a_direct_route_without_content_length_goes_through_fastapi(client
 
     r = await client.post("/direct", content=chunks())
     assert (r.status_code, r.text) == (200, "router:3:t")
+
+
+def test_pywa_logs_each_update_only_at_debug() -> None:
+    # pywa writes "Finished processing update" at INFO for the message and each of its
+    # statuses; at LOG_LEVEL=INFO those lines are dropped, its warnings are not.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    handled = logging.getLogger("pywa_async.server")
+    try:
+        configure_logging("t", "INFO")
+        assert not handled.isEnabledFor(logging.INFO)
+        assert handled.isEnabledFor(logging.WARNING)
+        assert logging.getLogger("ws_bot.worker").isEnabledFor(logging.INFO)
+        configure_logging("t", "DEBUG")
+        assert handled.isEnabledFor(logging.DEBUG)
+    finally:
+        root.handlers = handlers
+        root.setLevel(level)
+        for name in ("pywa", "pywa_async"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
