@@ -1,5 +1,6 @@
 """CPU per outgoing call: httpx on its own transport (httpcore over anyio) vs on ours
-(`shared.h11_transport`), and the bare bytes on asyncio streams as the floor, in one run.
+(`shared.http1_transport`), then also without cookies (`shared.http.CookielessClient`, what
+`create_client` builds), and the bare bytes on asyncio streams as the floor, in one run.
 
 `uv run python -m bench http_client [--requests N] [--rounds R]`
 
@@ -8,7 +9,7 @@ answered by a server in another process with a small JSON document, read and par
 is a bare asyncio one, so its own cost is not in any figure. "bare streams" writes the same
 request bytes and reads the same answer with no HTTP client at all (no request object, no
 header checks): it is what the work costs, not something a client could reach. Rounds alternate
-the three; printed: median CPU time (this process, every thread) per call, the range over
+the four; printed: median CPU time (this process, every thread) per call, the range over
 rounds, and the ratio of each to httpcore.
 """
 
@@ -22,14 +23,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench._stack import spawner
-from shared.h11_transport import H11Transport
-from shared.http import default_ssl_context
+from shared.http import CookielessClient, default_ssl_context
+from shared.http1_transport import Http1Transport
 
 SERVER = """
 import asyncio, sys
@@ -91,17 +93,22 @@ async def _cpu_per_call(run: Callable[[int], Awaitable[None]], n: int) -> float:
 
 async def measure(port: int, requests: int, rounds: int) -> dict[str, list[float]]:
     url = f"http://127.0.0.1:{port}"
-    costs: dict[str, list[float]] = {"httpcore": [], "h11_transport": [], "bare streams": []}
+    costs: dict[str, list[float]] = {
+        "httpcore": [],
+        "http1_transport": [],
+        "+ cookieless": [],
+        "bare streams": [],
+    }
     async with (
         _client(None, url) as httpcore_client,
-        _client(H11Transport(default_ssl_context()), url) as ours,
+        _client(Http1Transport(default_ssl_context()), url) as ours,
+        CookielessClient(base_url=url, transport=Http1Transport(default_ssl_context())) as service,
     ):
+        clients = {"httpcore": httpcore_client, "http1_transport": ours, "+ cookieless": service}
         for _ in range(rounds):
-            costs["httpcore"].append(
-                await _cpu_per_call(lambda n: _calls(httpcore_client, n), requests)
-            )
-            costs["h11_transport"].append(await _cpu_per_call(lambda n: _calls(ours, n), requests))
-            costs["bare streams"].append(await _cpu_per_call(lambda n: _bare(port, n), requests))
+            for name, client in clients.items():
+                costs[name].append(await _cpu_per_call(partial(_calls, client), requests))
+            costs["bare streams"].append(await _cpu_per_call(partial(_bare, port), requests))
     return costs
 
 
@@ -121,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         median = statistics.median(values)
         ratios = [v / b for v, b in zip(values, costs["httpcore"], strict=True)]
         print(
-            f"  {name:<14} {median:7.1f} µs  ({min(values):.1f}–{max(values):.1f})"
+            f"  {name:<16} {median:7.1f} µs  ({min(values):.1f}–{max(values):.1f})"
             f"   {median / base:.2f}× httpcore ({min(ratios):.2f}–{max(ratios):.2f})"
         )
 

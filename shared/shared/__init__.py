@@ -5,7 +5,7 @@
 - `request_id` — the X-Request-ID context and ASGI middleware.
 - `auth` — the internal bearer-token dependency.
 - `http` — the httpx AsyncClient factory (timeouts, retries, request id).
-- `h11_transport` — the transport under it: HTTP/1.1 on h11 and asyncio streams.
+- `http1_transport` — the transport under it: HTTP/1.1 on asyncio streams, parsed by httptools.
 - `money` — decimal strings ↔ integer minor units, exactly.
 - `contracts` — pydantic models of the internal APIs.
 - `app` — the FastAPI factory with /health, /ready and /metrics.

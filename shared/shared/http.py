@@ -23,7 +23,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from shared.h11_transport import H11Transport
+from shared.http1_transport import Http1Transport
 from shared.request_id import HEADER as REQUEST_ID_HEADER
 from shared.request_id import get_request_id
 
@@ -64,10 +64,10 @@ def default_ssl_context() -> ssl.SSLContext:
 
 
 def default_transport(max_connections: int | None = None) -> httpx.AsyncBaseTransport:
-    """The transport every client uses unless it brings its own: HTTP/1.1 on h11, at about half
-    the CPU per call of httpx on httpcore (see `shared.h11_transport`). Beyond
-    `max_connections`, requests wait their turn."""
-    return H11Transport(default_ssl_context(), max_connections)
+    """The transport every client uses unless it brings its own: HTTP/1.1 on asyncio streams,
+    answers parsed by httptools, at a fraction of the CPU per call of httpx on httpcore (see
+    `shared.http1_transport`). Beyond `max_connections`, requests wait their turn."""
+    return Http1Transport(default_ssl_context(), max_connections)
 
 
 class _RetryableStatus(Exception):
@@ -171,7 +171,7 @@ class CookielessClient(httpx.AsyncClient):
     Payments, the internal services) uses cookies. Reading them cost work too: httpx builds a
     `urllib` request and response for every answer to look for Set-Cookie, about 5% of the
     ws_bot worker's CPU in a py-spy profile (bench/e2e_throughput), 15% of the instructions of
-    a keep-alive call on `shared.h11_transport` (callgrind)."""
+    a keep-alive call on `shared.http1_transport` (callgrind)."""
 
     @property
     def cookies(self) -> httpx.Cookies:

@@ -1,6 +1,6 @@
-"""shared.h11_transport against httpcore (httpx's own transport) as the oracle, and against servers
-on 127.0.0.1 that misbehave: the same bytes on the wire and the same responses, keep-alive, dead
-connections, timeouts and TLS."""
+"""shared.http1_transport against httpcore (httpx's own transport) as the oracle, and against
+servers on 127.0.0.1 that misbehave: the same bytes on the wire, the same responses and the same
+refusals, keep-alive, dead connections, framings, timeouts and TLS."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.h11_transport import H11Transport
 from shared.http import create_client, default_ssl_context
+from shared.http1_transport import Http1Transport
 from tests.support.hostile import HostileServer
 from tests.support.tls import self_signed
 
@@ -95,8 +95,8 @@ def ok(body: bytes = b'{"ok":true}') -> Reply:
 
 
 @pytest.fixture
-def transport() -> H11Transport:
-    return H11Transport(default_ssl_context())
+def transport() -> Http1Transport:
+    return Http1Transport(default_ssl_context())
 
 
 # ------------------------------------------------------------------------ httpcore as the oracle
@@ -165,15 +165,63 @@ def test_same_bytes_and_same_responses_as_httpcore(
     request: tuple[str, str, dict[str, str], bytes | None], answer: bytes
 ) -> None:
     with ScriptedServer(lambda _: answer) as server:
-        ours = asyncio.run(_exchange(H11Transport(default_ssl_context()), server, request))
+        ours = asyncio.run(_exchange(Http1Transport(default_ssl_context()), server, request))
         theirs = asyncio.run(_exchange(httpx.AsyncHTTPTransport(), server, request))
+    assert ours == theirs
+
+
+_risky_byte = st.sampled_from([b"\r", b"\n", b"\r\n", b"\x00", b"\x7f", b" ", b"\t", b"\x80"])
+_risky = st.lists(
+    st.one_of(st.text("abc-", min_size=1, max_size=3).map(str.encode), _risky_byte), max_size=5
+).map(b"".join)
+
+
+@st.composite
+def risky_requests(draw: st.DrawFn) -> tuple[bytes, bytes, bytes, str | None]:
+    """A header that may not be a header (CR, LF, NUL, spaces at the ends) and a declared
+    Content-Length that may not match the body."""
+    name = draw(st.sampled_from([b"x-risky", b"x risky", b"x:risky"]) | _risky)
+    value = draw(_risky)
+    body = draw(st.binary(max_size=20))
+    declared = draw(st.none() | st.sampled_from(["0", "5", "20", "1, 1", "1, 2", "-1", "x"]))
+    return name, value, body, declared
+
+
+async def _attempt(
+    transport: httpx.AsyncBaseTransport,
+    server: ScriptedServer,
+    request: tuple[bytes, bytes, bytes, str | None],
+) -> tuple[str, bytes | None]:
+    """Refused, or the bytes that reached the server."""
+    name, value, body, declared = request
+    before = len(server.requests)
+    headers = [(name, value)] + ([(b"content-length", declared.encode())] if declared else [])
+    async with httpx.AsyncClient(transport=transport, base_url=server.url, timeout=5) as client:
+        try:
+            await client.post("/risky", headers=headers, content=body)
+        except (httpx.LocalProtocolError, h11.LocalProtocolError):
+            # httpcore lets h11's own error out when a body does not match its length.
+            return "refused", None
+        except UnicodeEncodeError:
+            return "not ASCII", None  # httpx's headers, before any transport
+    return "sent", server.requests[before] if len(server.requests) > before else None
+
+
+@given(request=risky_requests())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_refuses_what_httpcore_refuses(request: tuple[bytes, bytes, bytes, str | None]) -> None:
+    # A header value must never carry a CR or LF into the request: it would smuggle a header,
+    # or a whole second request. Whatever h11 (under httpcore) refuses, this refuses too.
+    with ScriptedServer(ok()) as server:
+        ours = asyncio.run(_attempt(Http1Transport(default_ssl_context()), server, request))
+        theirs = asyncio.run(_attempt(httpx.AsyncHTTPTransport(), server, request))
     assert ours == theirs
 
 
 # ------------------------------------------------------------------------------- connections
 
 
-async def test_one_connection_serves_requests_one_after_another(transport: H11Transport) -> None:
+async def test_one_connection_serves_requests_one_after_another(transport: Http1Transport) -> None:
     with ScriptedServer(ok()) as server:
         async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
             for n in range(5):
@@ -183,7 +231,7 @@ async def test_one_connection_serves_requests_one_after_another(transport: H11Tr
     assert len(server.requests) == 5
 
 
-async def test_a_connection_the_server_closed_is_not_reused(transport: H11Transport) -> None:
+async def test_a_connection_the_server_closed_is_not_reused(transport: Http1Transport) -> None:
     # Keep-alive on our side, a server that hangs up after each answer: the next request must
     # not be written into the dead connection and lost.
     with ScriptedServer(ok(), close_after_reply=True) as server:
@@ -194,7 +242,7 @@ async def test_a_connection_the_server_closed_is_not_reused(transport: H11Transp
     assert server.connections == 3
 
 
-async def test_a_body_left_unread_closes_its_connection(transport: H11Transport) -> None:
+async def test_a_body_left_unread_closes_its_connection(transport: Http1Transport) -> None:
     with ScriptedServer(ok(b"x" * 200_000)) as server:
         async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
             async with client.stream("GET", "/big") as response:
@@ -204,7 +252,67 @@ async def test_a_body_left_unread_closes_its_connection(transport: H11Transport)
     assert server.connections == 2
 
 
-async def test_parallel_requests_each_get_a_connection(transport: H11Transport) -> None:
+async def test_a_long_chunked_body_is_streamed_and_its_connection_reused(
+    transport: Http1Transport,
+) -> None:
+    body = bytes(range(256)) * 800  # 200 KiB: more than one read, so streamed
+    pieces = [body[i : i + 7000] for i in range(0, len(body), 7000)]
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+    answer = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" + chunked
+    with ScriptedServer(lambda _: answer) as server:
+        async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
+            async with client.stream("GET", "/big") as response:
+                received = [piece async for piece in response.aiter_raw()]
+            assert b"".join(received) == body
+            assert len(received) > 1
+            assert (await client.get("/again")).content == body
+    assert server.connections == 1
+
+
+async def test_an_informational_answer_is_skipped(transport: Http1Transport) -> None:
+    answer = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok"
+    with ScriptedServer(lambda _: answer) as server:
+        async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
+            response = await client.post("/x", content=b"body")
+            assert (response.status_code, response.reason_phrase, response.content) == (
+                201,
+                "Created",
+                b"ok",
+            )
+            assert list(response.headers.keys()) == ["content-length"]
+            assert (await client.get("/y")).status_code == 201
+    assert server.connections == 1
+
+
+async def test_the_answer_to_a_head_has_no_body(transport: Http1Transport) -> None:
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n"
+    with ScriptedServer(lambda _: answer) as server:
+        async with httpx.AsyncClient(transport=transport, base_url=server.url, timeout=2) as c:
+            response = await c.head("/x")
+            assert (response.status_code, response.content) == (200, b"")
+            assert response.headers["content-length"] == "1000"
+
+
+async def test_bytes_after_a_whole_answer_leave_it_standing_but_close_the_connection(
+    transport: Http1Transport,
+) -> None:
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokSURPRISE"
+    with ScriptedServer(lambda _: answer) as server:
+        async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
+            assert (await client.get("/1")).content == b"ok"
+            assert (await client.get("/2")).content == b"ok"
+    assert server.connections == 2
+
+
+async def test_a_body_cut_short_is_a_protocol_error(transport: Http1Transport) -> None:
+    with ScriptedServer(lambda _: b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc") as server:
+        server.close_after_reply = True
+        async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
+            with pytest.raises(httpx.RemoteProtocolError, match="complete message body"):
+                await client.get("/x")
+
+
+async def test_parallel_requests_each_get_a_connection(transport: Http1Transport) -> None:
     with ScriptedServer(ok()) as server:
         async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
             answers = await asyncio.gather(*(client.get(f"/{n}") for n in range(6)))
@@ -215,7 +323,7 @@ async def test_parallel_requests_each_get_a_connection(transport: H11Transport) 
 
 
 async def test_max_connections_makes_the_rest_wait_their_turn() -> None:
-    transport = H11Transport(default_ssl_context(), max_connections=2)
+    transport = Http1Transport(default_ssl_context(), max_connections=2)
     with ScriptedServer(ok()) as server:
         async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
             answers = await asyncio.gather(*(client.get(f"/{n}") for n in range(8)))
@@ -231,7 +339,7 @@ async def test_max_connections_makes_the_rest_wait_their_turn() -> None:
 # -------------------------------------------------------------------------- errors, as httpx's
 
 
-async def test_a_refused_connection_is_a_connect_error(transport: H11Transport) -> None:
+async def test_a_refused_connection_is_a_connect_error(transport: Http1Transport) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
@@ -241,7 +349,7 @@ async def test_a_refused_connection_is_a_connect_error(transport: H11Transport) 
 
 
 async def test_a_server_hanging_up_without_an_answer_is_a_protocol_error(
-    transport: H11Transport,
+    transport: Http1Transport,
 ) -> None:
     with ScriptedServer(lambda _: None) as server:
         async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
@@ -249,7 +357,7 @@ async def test_a_server_hanging_up_without_an_answer_is_a_protocol_error(
                 await client.post("/x", content=b"payment")
 
 
-async def test_a_silent_server_is_a_read_timeout(transport: H11Transport) -> None:
+async def test_a_silent_server_is_a_read_timeout(transport: Http1Transport) -> None:
     release = threading.Event()
 
     def never(_: bytes) -> bytes:
@@ -265,14 +373,14 @@ async def test_a_silent_server_is_a_read_timeout(transport: H11Transport) -> Non
         release.set()
 
 
-async def test_garbage_instead_of_http_is_a_protocol_error(transport: H11Transport) -> None:
+async def test_garbage_instead_of_http_is_a_protocol_error(transport: Http1Transport) -> None:
     with ScriptedServer(lambda _: b"SSH-2.0-OpenSSH\r\n\r\n") as server:
         async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
             with pytest.raises(httpx.RemoteProtocolError):
                 await client.get("/")
 
 
-async def test_other_schemes_are_refused(transport: H11Transport) -> None:
+async def test_other_schemes_are_refused(transport: Http1Transport) -> None:
     async with httpx.AsyncClient(transport=transport) as client:
         with pytest.raises(httpx.UnsupportedProtocol):
             await client.get("ftp://127.0.0.1/file")
@@ -283,7 +391,7 @@ async def test_retry_policy_retries_a_refused_get_through_this_transport() -> No
     # ConnectError exactly as they were on httpcore's.
     attempts = 0
     with ScriptedServer(ok()) as server:
-        real = H11Transport(default_ssl_context())
+        real = Http1Transport(default_ssl_context())
 
         class FlakyOnce(httpx.AsyncBaseTransport):
             async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -321,12 +429,12 @@ async def test_tls_is_verified_and_names_the_host(tmp_path: Path) -> None:
     server_tls, client_tls = self_signed(tmp_path, "localhost")
     with HostileServer(tls=server_tls) as server:
         server.documents["/secret"] = {"fine": True}
-        async with httpx.AsyncClient(transport=H11Transport(client_tls)) as client:
+        async with httpx.AsyncClient(transport=Http1Transport(client_tls)) as client:
             answer = await client.get(f"https://localhost:{server.port}/secret")
             assert answer.json() == {"fine": True}
             with pytest.raises(httpx.ConnectError, match=r"(?i)certificate|hostname|match"):
                 await client.get(f"https://127.0.0.1:{server.port}/secret")  # not the cert's name
-        async with httpx.AsyncClient(transport=H11Transport(default_ssl_context())) as client:
+        async with httpx.AsyncClient(transport=Http1Transport(default_ssl_context())) as client:
             with pytest.raises(httpx.ConnectError, match=r"(?i)certificate"):
                 await client.get(f"https://localhost:{server.port}/secret")  # self-signed
     assert [r.path for r in server.received] == ["/secret"]
