@@ -328,9 +328,16 @@ def create_service_app(
     if not callable(settings):
         app.state.settings = settings
 
+    known: list[int] = []  # read once from the settings: asked on every request
+
     def _limit() -> int:
+        if known:
+            return known[0]
         loaded = getattr(app.state, "settings", None)
-        return loaded.max_body_bytes if loaded is not None else 1_048_576
+        if loaded is None:
+            return 1_048_576  # before start-up has loaded the settings
+        known.append(loaded.max_body_bytes)
+        return known[0]
 
     app.add_middleware(
         ServiceMiddleware, service=name, max_bytes=_limit, routes=lambda: app.router.routes
