@@ -183,6 +183,19 @@ async def test_client_retries_idempotent_calls_only() -> None:
     assert len(once.seen) == 1  # a POST is never retried blindly
 
 
+async def test_each_retry_is_logged_with_its_attempt(caplog) -> None:
+    # The first try runs before tenacity is involved; the retries it leads to are counted and
+    # logged from it all the same.
+    caplog.set_level(logging.WARNING, logger="shared.http")
+    flaky = FlakyTransport([503, 503, 200])
+    policy = RetryPolicy(attempts=3, backoff_initial=0.01, backoff_max=0.01)
+    async with httpx.AsyncClient(transport=RetryTransport(flaky, policy)) as c:
+        assert (await c.get("http://x/")).status_code == 200
+    retries = [r for r in caplog.records if r.getMessage() == "retrying outgoing call"]
+    assert [r.__dict__["attempt"] for r in retries] == [1, 2]
+    assert len(flaky.seen) == 3
+
+
 async def test_client_gives_back_last_answer_when_out_of_attempts() -> None:
     always = FlakyTransport([503])
     policy = RetryPolicy(attempts=2, backoff_initial=0.01, backoff_max=0.01)
