@@ -69,7 +69,7 @@ class _Framing:
 
 def _request_head(request: httpx.Request) -> tuple[bytes, _Framing]:
     """The request line and headers as h11 writes them (Host first), after h11's checks."""
-    method = request.method.encode("ascii")
+    method = request.method.encode("ascii", "replace")  # a non-ASCII byte fails the token check
     target = request.url.raw_path
     if not _TOKEN.fullmatch(method):
         raise _refuse(request, f"Illegal method {method!r}")

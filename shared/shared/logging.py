@@ -72,9 +72,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # pywa logs every update it handles at INFO ("Finished processing update …"): four lines per
     # WhatsApp message (the message, then its sent, delivered and read statuses) that say
     # nothing ws_bot's own lines and metrics do not, at ~2% of the worker's CPU. Kept at DEBUG.
+    chatty_level = logging.WARNING if root.level > logging.DEBUG else logging.NOTSET
     for chatty in ("pywa", "pywa_async"):
-        quiet = root.level > logging.DEBUG
-        logging.getLogger(chatty).setLevel(logging.WARNING if quiet else logging.NOTSET)
+        logging.getLogger(chatty).setLevel(chatty_level)
 
 
 def log_extra(**fields: Any) -> dict[str, Any]:
