@@ -269,6 +269,33 @@ async def test_a_long_chunked_body_is_streamed_and_its_connection_reused(
     assert server.connections == 1
 
 
+async def test_an_answer_dribbled_a_few_bytes_at_a_time(transport: Http1Transport) -> None:
+    # The head, a chunk size and the body split anywhere: the parser takes what comes.
+    answer = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked"
+        b'\r\n\r\n6\r\n{"a":1\r\n1\r\n}\r\n0\r\n\r\n'
+    )
+
+    async def dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        for i in range(0, len(answer), 3):
+            writer.write(answer[i : i + 3])
+            await writer.drain()
+            await asyncio.sleep(0.002)
+        writer.close()
+
+    server = await asyncio.start_server(dribble, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(transport=transport) as client:
+            response = await client.get(f"http://127.0.0.1:{port}/")
+            assert (response.status_code, response.json()) == (200, {"a": 1})
+            assert response.headers["content-type"] == "application/json"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 async def test_an_informational_answer_is_skipped(transport: Http1Transport) -> None:
     answer = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok"
     with ScriptedServer(lambda _: answer) as server:
