@@ -5,8 +5,8 @@ keep-alive POST of a small JSON body cost 930 µs of CPU on our machine; the sam
 asyncio streams, 80 µs (`bench/http_client.py`). ws_bot makes three such calls per WhatsApp
 message (mark read, llm_back, the reply), and the sandbox phone four (one webhook per message
 and status). A first version of this module kept h11 for writing and parsing, at about half
-httpcore's CPU; h11 (pure Python) was then a third of what was left, and answers are now parsed
-by httptools instead (see `_Exchange`).
+httpcore's CPU; h11 (pure Python) was then about a quarter of a call's instructions (1.43 M,
+1.05 M with answers parsed by httptools instead: callgrind; see `_Exchange`).
 
 What stays in libraries: httpx builds the requests and reads the responses (the API every
 caller sees), httptools (llhttp in C, the parser uvicorn serves with) parses answers, `ssl` does
@@ -141,13 +141,14 @@ class _Connection:
 class _Exchange:
     """One response, as httptools' callbacks hand it over.
 
-    httptools is llhttp, in C: parsing a small answer costs a few microseconds, where h11's
-    pure-Python state machine cost about a fifth of a whole call. A fresh parser per response
-    keeps no state between exchanges on a connection."""
+    httptools is llhttp, in C: parsing a small answer costs a few microseconds (see the module
+    docstring for what h11 cost). A fresh parser per response keeps no state between exchanges
+    on a connection."""
 
     __slots__ = (
         "after_end",
         "body",
+        "close_after",
         "complete",
         "framed",
         "head_done",
@@ -160,9 +161,10 @@ class _Exchange:
         "version",
     )
 
-    def __init__(self, head_only: bool) -> None:
+    def __init__(self, head_only: bool, close_after: bool) -> None:
         self.parser = httptools.HttpResponseParser(self)
         self.head_only = head_only  # the answer to a HEAD: no body follows, whatever it says
+        self.close_after = close_after  # the request asked for the connection to be closed
         self.status = 0
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
@@ -241,7 +243,11 @@ class _Exchange:
         self.after_end = True  # closed: not reused
 
     def keep_alive(self) -> bool:
-        return self.complete and not self.after_end and not self.head_only and self.persistent
+        return (
+            self.complete
+            and self.persistent
+            and not (self.after_end or self.head_only or self.close_after)
+        )
 
     def take_body(self) -> list[bytes]:
         body, self.body = self.body, []
@@ -273,6 +279,17 @@ async def _read(conn: _Connection, seconds: float | None, request: httpx.Request
         raise httpx.ReadError(str(exc), request=request) from exc
 
 
+async def _receive(
+    conn: _Connection, exchange: _Exchange, seconds: float | None, request: httpx.Request | None
+) -> None:
+    """Read once and hand the bytes (or the end of the connection) to the parser."""
+    data = await _read(conn, seconds, request)
+    if data:
+        exchange.feed(data, request)
+    else:
+        exchange.at_eof(request)
+
+
 class Http1Transport(httpx.AsyncBaseTransport):
     """HTTP/1.1 with keep-alive, one pool of idle connections per origin (scheme, host, port)."""
 
@@ -295,16 +312,12 @@ class Http1Transport(httpx.AsyncBaseTransport):
         except BaseException:
             self._release()
             raise
-        exchange = _Exchange(head_only=request.method == "HEAD")
+        exchange = _Exchange(head_only=request.method == "HEAD", close_after=framing.close)
         try:
             await self._send(conn, request, head, framing)
             seconds = _timeout(request, "read")
             while not exchange.head_done:
-                data = await _read(conn, seconds, request)
-                if data:
-                    exchange.feed(data, request)
-                else:
-                    exchange.at_eof(request)
+                await _receive(conn, exchange, seconds, request)
         except BaseException:
             self.discard(conn)
             raise
@@ -312,10 +325,10 @@ class Http1Transport(httpx.AsyncBaseTransport):
         if exchange.complete:
             # The whole answer came with its head (the usual small JSON): the connection goes
             # back at once, and httpx reads the body without a round through the socket.
-            self.finish(origin, conn, exchange, framing)
+            self.finish(origin, conn, exchange)
             stream = httpx.ByteStream(b"".join(exchange.take_body()))
         else:
-            stream = _Body(self, origin, conn, exchange, framing, seconds)
+            stream = _Body(self, origin, conn, exchange, seconds)
         return httpx.Response(
             exchange.status,
             headers=exchange.headers,
@@ -343,17 +356,10 @@ class Http1Transport(httpx.AsyncBaseTransport):
             conn.close()
         return None
 
-    def finish(
-        self, origin: Origin, conn: _Connection, exchange: _Exchange, framing: _Framing
-    ) -> None:
+    def finish(self, origin: Origin, conn: _Connection, exchange: _Exchange) -> None:
         """Keep a connection whose exchange ended cleanly, for the origin's next request."""
         idle = self._idle.setdefault(origin, [])
-        if (
-            self._closed
-            or framing.close
-            or not exchange.keep_alive()
-            or len(idle) >= MAX_IDLE_PER_ORIGIN
-        ):
+        if self._closed or not exchange.keep_alive() or len(idle) >= MAX_IDLE_PER_ORIGIN:
             self.discard(conn)
             return
         conn.idle_since = time.monotonic()
@@ -437,14 +443,12 @@ class _Body(httpx.AsyncByteStream):
         origin: Origin,
         conn: _Connection,
         exchange: _Exchange,
-        framing: _Framing,
         timeout: float | None,
     ) -> None:
         self._pool = pool
         self._origin = origin
         self._conn: _Connection | None = conn
         self._exchange = exchange
-        self._framing = framing
         self._timeout = timeout
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -455,18 +459,14 @@ class _Body(httpx.AsyncByteStream):
             for piece in exchange.take_body():
                 yield piece
             while not exchange.complete:
-                data = await _read(conn, self._timeout, None)
-                if data:
-                    exchange.feed(data, None)
-                else:
-                    exchange.at_eof(None)
+                await _receive(conn, exchange, self._timeout, None)
                 for piece in exchange.take_body():
                     yield piece
         except BaseException:
             self._drop()
             raise
         self._conn = None
-        self._pool.finish(self._origin, conn, exchange, self._framing)
+        self._pool.finish(self._origin, conn, exchange)
 
     def _drop(self) -> None:
         if self._conn is not None:

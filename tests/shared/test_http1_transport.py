@@ -242,6 +242,17 @@ async def test_a_connection_the_server_closed_is_not_reused(transport: Http1Tran
     assert server.connections == 3
 
 
+async def test_a_request_asking_to_close_does_not_reuse_its_connection(
+    transport: Http1Transport,
+) -> None:
+    with ScriptedServer(ok()) as server:
+        async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
+            for _ in range(2):
+                response = await client.get("/x", headers={"Connection": "close"})
+                assert response.status_code == 200
+    assert server.connections == 2
+
+
 async def test_a_body_left_unread_closes_its_connection(transport: Http1Transport) -> None:
     with ScriptedServer(ok(b"x" * 200_000)) as server:
         async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:

@@ -112,8 +112,8 @@ def _graph_error(exc: GraphError) -> JSONResponse:
 def create_app(config: PhoneConfig) -> FastAPI:
     # Webhooks go out a few at a time, each waiting its turn for as long as it takes, as Meta
     # queues them: one connection per status in flight grew the pool to dozens. The transport is
-    # ws_bot's (shared.h11_transport): with httpcore's the phone spent 6.3–7.0 ms of CPU per
-    # message in e2e_throughput, with this one 3.7, and it shares the benchmark's two cores.
+    # ws_bot's (shared.http1_transport): with httpcore's the phone spent 6.3–7.0 ms of CPU per
+    # message in e2e_throughput, with this one 2.6–3.3, and it shares the benchmark's two cores.
     # Cookieless, as ws_bot's clients are: ws_bot sets none, and reading answers for them was
     # 15% of each call's instructions.
     client = CookielessClient(
